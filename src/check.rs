@@ -1,0 +1,234 @@
+//! `authwatch check`: the one-shot mode (like `mtail --one_shot`). Reads files, `.gz` files or stdin
+//! to their end, classifies every line and prints one report.
+//!
+//! Contract: an input that cannot be opened or read is reported on stderr and makes the exit code 2,
+//! the other inputs are still read and reported. `--fail-on` makes the exit code 1 when a match of that
+//! severity or above was found (2 wins over 1). Output goes to the writer given; nothing here prints a
+//! matched line, so no secret it holds can leak through this mode.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::classify::Classifier;
+use crate::lines::{self, ScanStats};
+use crate::metrics::Metrics;
+use crate::patterns::Severity;
+use crate::timefmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Output {
+    /// For people: per pattern the count, first and last time seen, and the fix.
+    #[default]
+    Table,
+    /// One object: lines, bytes and matches for every pattern, zeros included.
+    Json,
+    /// One line per classified line: PATH:LINE:ID, like grep -n.
+    Matches,
+    /// The Prometheus exposition text the daemon serves.
+    Prometheus,
+}
+
+pub struct CheckOptions {
+    pub output: Output,
+    pub fail_on: Option<Severity>,
+    pub max_line_bytes: usize,
+    /// The `source` label value in `--output prometheus`.
+    pub source: String,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PatternTally {
+    pub count: u64,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub scan: ScanStats,
+    pub malformed: u64,
+    pub files: u64,
+    pub unreadable: u64,
+    pub per_pattern: Vec<PatternTally>,
+}
+
+const STDIN_NAME: &str = "(standard input)";
+
+/// Opens a path (`-` is stdin); gzip is recognised by its magic bytes, whatever the name.
+fn open(path: &str) -> io::Result<Box<dyn Read>> {
+    let raw: Box<dyn Read> = if path == "-" { Box::new(io::stdin().lock()) } else { Box::new(File::open(path)?) };
+    let mut reader = BufReader::new(raw);
+    if reader.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(MultiGzDecoder::new(reader)))
+    } else {
+        Ok(Box::new(reader))
+    }
+}
+
+/// Runs the check and returns the process exit code.
+pub fn run(
+    classifier: &Classifier,
+    paths: &[String],
+    opts: &CheckOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let catalogue = classifier.catalogue();
+    let mut tally =
+        Tally { per_pattern: vec![PatternTally::default(); catalogue.patterns().len()], ..Tally::default() };
+    let mut write_error: Option<io::Error> = None;
+    for path in paths {
+        let name = if path == "-" { STDIN_NAME } else { path.as_str() };
+        if std::path::Path::new(path).is_dir() {
+            let _ = writeln!(err, "authwatch: {name}: is a directory");
+            tally.unreadable += 1;
+            continue;
+        }
+        let mut reader = match open(path) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = writeln!(err, "authwatch: {name}: {e}");
+                tally.unreadable += 1;
+                continue;
+            }
+        };
+        tally.files += 1;
+        let mut file_stats = ScanStats::default();
+        let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
+        let result =
+            lines::scan(&mut reader, opts.max_line_bytes, &mut file_stats, &find, &mut |line_no, line, _cut| {
+                let Some(c) = classifier.classify(line) else { return };
+                tally.malformed += u64::from(c.record.malformed);
+                let Some(i) = c.pattern else { return };
+                let t = &mut tally.per_pattern[i];
+                t.count += 1;
+                if let Some(ms) = c.record.time_ms {
+                    t.first_ms = Some(t.first_ms.map_or(ms, |f| f.min(ms)));
+                    t.last_ms = Some(t.last_ms.map_or(ms, |l| l.max(ms)));
+                }
+                if opts.output == Output::Matches && write_error.is_none() {
+                    if let Err(e) = writeln!(out, "{name}:{line_no}:{}", catalogue.get(i).id) {
+                        write_error = Some(e);
+                    }
+                }
+            });
+        tally.scan.lines += file_stats.lines;
+        tally.scan.bytes += file_stats.bytes;
+        tally.scan.lines_truncated += file_stats.lines_truncated;
+        if let Err(e) = result {
+            let _ = writeln!(err, "authwatch: {name}: read error after {} lines: {e}", file_stats.lines);
+            tally.unreadable += 1;
+        }
+    }
+    let report = match opts.output {
+        Output::Matches => Ok(()),
+        Output::Json => write_json(classifier, &tally, out),
+        Output::Table => write_table(classifier, &tally, opts, out),
+        Output::Prometheus => write_prometheus(classifier, &tally, opts, out),
+    };
+    if let Some(e) = write_error.or(report.err()).or_else(|| out.flush().err()) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            let _ = writeln!(err, "authwatch: cannot write output: {e}");
+            return 2;
+        }
+    }
+    if tally.unreadable > 0 {
+        return 2;
+    }
+    let failing = opts.fail_on.is_some_and(|threshold| {
+        catalogue.patterns().iter().zip(&tally.per_pattern).any(|(p, t)| t.count > 0 && p.severity >= threshold)
+    });
+    i32::from(failing)
+}
+
+fn write_json(classifier: &Classifier, tally: &Tally, out: &mut dyn Write) -> io::Result<()> {
+    let mut matches = serde_json::Map::new();
+    for (p, t) in classifier.catalogue().patterns().iter().zip(&tally.per_pattern) {
+        matches.insert(p.id.clone(), t.count.into());
+    }
+    let doc = serde_json::json!({
+        "lines": tally.scan.lines,
+        "bytes": tally.scan.bytes,
+        "matches": matches,
+        "lines_truncated": tally.scan.lines_truncated,
+        "malformed_records": tally.malformed,
+        "files": tally.files,
+        "unreadable_files": tally.unreadable,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+fn write_table(classifier: &Classifier, tally: &Tally, opts: &CheckOptions, out: &mut dyn Write) -> io::Result<()> {
+    let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), timefmt::format_utc);
+    let rows: Vec<[String; 6]> = classifier
+        .catalogue()
+        .patterns()
+        .iter()
+        .zip(&tally.per_pattern)
+        .map(|(p, t)| {
+            [
+                p.id.clone(),
+                p.severity.to_string(),
+                t.count.to_string(),
+                time(t.first_ms),
+                time(t.last_ms),
+                p.fix_summary.clone(),
+            ]
+        })
+        .collect();
+    let header = ["PATTERN", "SEVERITY", "COUNT", "FIRST SEEN (UTC)", "LAST SEEN (UTC)", "FIX"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    writeln!(
+        out,
+        "{} lines, {} bytes in {} file(s); {} lines cut at {} bytes; {} malformed records",
+        tally.scan.lines,
+        tally.scan.bytes,
+        tally.files,
+        tally.scan.lines_truncated,
+        opts.max_line_bytes,
+        tally.malformed
+    )?;
+    writeln!(out)?;
+    for row in std::iter::once(header.map(str::to_string)).chain(rows) {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i == 5 {
+                line.push_str(cell);
+            } else if i == 2 {
+                line.push_str(&format!("{cell:>w$}  "));
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn write_prometheus(
+    classifier: &Classifier,
+    tally: &Tally,
+    opts: &CheckOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let catalogue = classifier.catalogue();
+    let to_io = |e: prometheus::Error| io::Error::other(e.to_string());
+    let m = Metrics::new(catalogue, &[opts.source.as_str()]).map_err(to_io)?;
+    let src = [opts.source.as_str()];
+    for (p, t) in catalogue.patterns().iter().zip(&tally.per_pattern) {
+        m.errors_total.with_label_values(&[p.id.as_str(), src[0]]).inc_by(t.count);
+    }
+    m.lines_total.with_label_values(&src).inc_by(tally.scan.lines);
+    m.bytes_total.with_label_values(&src).inc_by(tally.scan.bytes);
+    m.lines_truncated_total.with_label_values(&src).inc_by(tally.scan.lines_truncated);
+    m.malformed_records_total.with_label_values(&src).inc_by(tally.malformed);
+    out.write_all(m.render().map_err(to_io)?.as_bytes())
+}

@@ -1,0 +1,206 @@
+//! The classifier: which of the catalogue's patterns, if any, a line is.
+//!
+//! Contract: `next_candidate` finds the next place in a buffer where any pattern's literal occurs
+//! (one Aho-Corasick pass over many lines; lines without a literal cost nothing more). `classify`
+//! takes one candidate line, parses it into a `Record` (JSON only now), and confirms the candidate
+//! patterns' regexes on its message in precedence order: lower `priority` first, fallbacks last. A line
+//! gets at most one pattern. A message that is quoted source (`//`, `/*`, `*`, `#`, `<!--` at its
+//! start) is never an error: it is someone's comment about one.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, Input, MatchKind};
+
+use crate::patterns::{Catalogue, Pattern};
+use crate::record::{self, FormatChoice, Record};
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the literal prefilter: {0}")]
+pub struct BuildError(#[from] aho_corasick::BuildError);
+
+/// A candidate line, parsed, with the pattern it is (by catalogue index), if any.
+#[derive(Debug)]
+pub struct Classified<'a> {
+    pub record: Record<'a>,
+    pub pattern: Option<usize>,
+}
+
+pub struct Classifier {
+    catalogue: Catalogue,
+    format: FormatChoice,
+    /// Leftmost-first over every literal: the fast "is anything here" scan.
+    scan: AhoCorasick,
+    /// Standard semantics, run overlapping on one candidate line to learn every pattern it may be.
+    all: AhoCorasick,
+    /// For each literal of the automata, the patterns (bits by catalogue index) that own it.
+    owners: Vec<u128>,
+    /// Catalogue indices in precedence order.
+    order: Vec<usize>,
+}
+
+impl Classifier {
+    pub fn new(catalogue: Catalogue, format: FormatChoice) -> Result<Classifier, BuildError> {
+        let mut literals: Vec<String> = Vec::new();
+        let mut owners: Vec<u128> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (i, p) in catalogue.patterns().iter().enumerate() {
+            for lit in p.literals.iter().flat_map(|l| with_json_escapes(l)) {
+                let at = *index.entry(lit.clone()).or_insert_with(|| {
+                    literals.push(lit);
+                    owners.push(0);
+                    owners.len() - 1
+                });
+                owners[at] |= 1u128 << i;
+            }
+        }
+        let scan = AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(&literals)?;
+        let all = AhoCorasick::builder().build(&literals)?;
+        let mut order: Vec<usize> = (0..catalogue.patterns().len()).collect();
+        order.sort_by_key(|&i| {
+            let p = catalogue.get(i);
+            (p.fallback, p.priority, p.id.clone())
+        });
+        Ok(Classifier { catalogue, format, scan, all, owners, order })
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// The start of the next literal at or after `from`.
+    #[inline]
+    pub fn next_candidate(&self, haystack: &[u8], from: usize) -> Option<usize> {
+        self.scan.find(Input::new(haystack).span(from..haystack.len())).map(|m| m.start())
+    }
+
+    /// Classifies one line (no newline). `None` when no literal occurs on it: the line was not parsed.
+    pub fn classify<'a>(&self, line: &'a [u8]) -> Option<Classified<'a>> {
+        self.classify_as(line, self.format)
+    }
+
+    /// As `classify`, reading the line in the given format (sources differ in format).
+    pub fn classify_as<'a>(&self, line: &'a [u8], format: FormatChoice) -> Option<Classified<'a>> {
+        let mut candidates = 0u128;
+        for m in self.all.find_overlapping_iter(line) {
+            candidates |= self.owners[m.pattern().as_usize()];
+        }
+        if candidates == 0 {
+            return None;
+        }
+        let record = record::parse(line, format);
+        let pattern = if is_quoted_source(&record.message) {
+            None
+        } else {
+            self.order
+                .iter()
+                .copied()
+                .filter(|&i| candidates & (1u128 << i) != 0)
+                .find(|&i| confirms(self.catalogue.get(i), &record))
+        };
+        Some(Classified { record, pattern })
+    }
+}
+
+fn confirms(p: &Pattern, rec: &Record<'_>) -> bool {
+    let msg = &rec.message[..];
+    let hit = p.regex.iter().any(|r| r.is_match(msg))
+        || rec.level.is_some_and(|l| p.levels.contains(&l))
+        || rec.status_code.is_some_and(|c| p.status_codes.contains(&c));
+    hit && !p.exclude.iter().any(|r| r.is_match(msg))
+}
+
+fn is_quoted_source(message: &[u8]) -> bool {
+    let m = message.trim_ascii_start();
+    [&b"//"[..], b"/*", b"* ", b"*/", b"#", b"<!--"].iter().any(|p| m.starts_with(p)) || m == b"*"
+}
+
+/// A literal as it may stand in the raw line: as is, and for non-ASCII text also as JSON `\uXXXX`
+/// escapes (lower and upper case hex), since exporters may escape what the message decodes to.
+fn with_json_escapes(lit: &str) -> Vec<String> {
+    let mut out = vec![lit.to_string()];
+    if !lit.is_ascii() {
+        for upper in [false, true] {
+            let mut s = String::new();
+            for c in lit.chars() {
+                if c.is_ascii() {
+                    s.push(c);
+                } else {
+                    for unit in c.encode_utf16(&mut [0; 2]) {
+                        s.push_str(&if upper { format!("\\u{unit:04X}") } else { format!("\\u{unit:04x}") });
+                    }
+                }
+            }
+            out.push(s);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classifier() -> Classifier {
+        Classifier::new(Catalogue::builtin().unwrap(), FormatChoice::Auto).unwrap()
+    }
+
+    fn id_of(c: &Classifier, line: &str) -> Option<String> {
+        c.classify(line.as_bytes()).and_then(|x| x.pattern).map(|i| c.catalogue().get(i).id.clone())
+    }
+
+    #[test]
+    fn lines_without_literals_are_not_parsed() {
+        let c = classifier();
+        assert!(c.classify(b"START RequestId: 8f4c0b5e-0a1b-4c2d-9e3f-123456789abc").is_none());
+        assert!(c.classify(br#"{"SCF_Message":"broken"#).is_none());
+    }
+
+    #[test]
+    fn the_more_specific_root_cause_wins() {
+        let c = classifier();
+        // NETWORK_ERROR wraps a signature failure: sign_param_invalid, not the network.
+        assert_eq!(
+            id_of(&c, r#"[@cloudbase/js-sdk][NETWORK_ERROR]:{"code":"NETWORK_ERROR","msg":"refresh access_token failed：SIGN_PARAM_INVALID"}"#).as_deref(),
+            Some("sign_param_invalid")
+        );
+        // A WeChat errcode explains the invalid uid that follows from it.
+        assert_eq!(
+            id_of(&c, r#"createTicket failed: Invalid uid: "undefined" after {"errcode":45011,"errmsg":"api minute-quota reach limit"}"#).as_deref(),
+            Some("wx_45011_minute_quota")
+        );
+        // An SCF user-code exception whose stack names a known error is that error, not unlisted.
+        assert_eq!(
+            id_of(&c, r#"{"errorCode":-1,"errorMessage":"user code exception caught","stackTrace":"TypeError: app.auth is not a function\n    at x","statusCode":430}"#).as_deref(),
+            Some("sdk_version_mismatch")
+        );
+        // Login disabled explains why the ticket was refused.
+        assert_eq!(
+            id_of(&c, "[INVALID_TICKET] [LOGIN_MANNER_UNREGISTED] rejected").as_deref(),
+            Some("custom_login_disabled")
+        );
+    }
+
+    #[test]
+    fn next_candidate_walks_a_buffer() {
+        let c = classifier();
+        let buf = b"ok\nok {\"errcode\":45011}\nok\n";
+        let at = c.next_candidate(buf, 0).unwrap();
+        assert_eq!(&buf[at..at + 7], b"errcode");
+        assert_eq!(c.next_candidate(buf, at + 14), None);
+    }
+
+    #[test]
+    fn escaped_unicode_in_json_is_found() {
+        let c = classifier();
+        let line = r#"{"SCF_FunctionName":"getLoginTicket","SCF_Message":"Error: \u5f53\u524d\u79c1\u94a5\u6240\u5c5e\u73af\u5883\u4e0e init \u6307\u5b9a\u73af\u5883\u4e0d\u4e00\u81f4\uff01"}"#;
+        assert_eq!(id_of(&c, line).as_deref(), Some("sign_param_invalid"));
+    }
+
+    #[test]
+    fn quoted_source_is_not_an_error() {
+        let c = classifier();
+        assert_eq!(id_of(&c, r#"   // {"errcode":45011}"#), None);
+        assert_eq!(id_of(&c, r#" * {"errcode":45011}"#), None);
+        assert_eq!(id_of(&c, r#"{"errcode":45011} // real"#).as_deref(), Some("wx_45011_minute_quota"));
+    }
+}

@@ -1,0 +1,394 @@
+//! The daemon's configuration: a TOML file (every key optional but a source's `paths`), overridden by
+//! command-line flags.
+//!
+//! Contract: `Config::from_toml` either returns a checked configuration or a `ConfigError` naming the
+//! file, line, column and key. Unknown keys are errors. Units are in the key names. `Config::default()`
+//! is what `authwatch run PATH…` uses with no file at all.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::lines::DEFAULT_MAX_LINE_BYTES;
+use crate::record::FormatChoice;
+use crate::tomlerr;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9471";
+/// The source name for paths given on the command line.
+pub const DEFAULT_SOURCE: &str = "default";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Io { file: String, source: std::io::Error },
+    #[error("{file}:{line}:{column}: {key}: {message}")]
+    Invalid { file: String, line: usize, column: usize, key: String, message: String },
+}
+
+/// Where a source starts reading a file it has no checkpoint for, at start-up. Files that appear
+/// later are always read from their beginning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StartAt {
+    #[default]
+    Beginning,
+    End,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    listen: Option<Spanned<String>>,
+    state_dir: Option<PathBuf>,
+    #[serde(default)]
+    patterns: Vec<PathBuf>,
+    #[serde(default)]
+    no_default_patterns: bool,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
+    labels: BTreeMap<Spanned<String>, String>,
+    #[serde(default)]
+    sources: Vec<SourceFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceFile {
+    name: Spanned<String>,
+    paths: Spanned<Vec<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    format: FormatName,
+    #[serde(default)]
+    start_at: StartAt,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FormatName {
+    #[default]
+    Auto,
+    Text,
+    Cls,
+    Realtime,
+}
+
+impl From<FormatName> for FormatChoice {
+    fn from(f: FormatName) -> Self {
+        match f {
+            FormatName::Auto => FormatChoice::Auto,
+            FormatName::Text => FormatChoice::Text,
+            FormatName::Cls => FormatChoice::Cls,
+            FormatName::Realtime => FormatChoice::Realtime,
+        }
+    }
+}
+
+/// Bounds and intervals. Every field has a named default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Lines longer than this are cut to it and counted.
+    pub max_line_bytes: u64,
+    /// The safety-net poll: how often every file is looked at even if inotify said nothing.
+    pub poll_interval_ms: u64,
+    /// How often read offsets are written to the state directory (and at shutdown).
+    pub checkpoint_interval_ms: u64,
+    /// At most this many files are followed at once; more are skipped, counted and logged.
+    pub max_files: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES as u64,
+            poll_interval_ms: 1000,
+            checkpoint_interval_ms: 5000,
+            max_files: 1024,
+        }
+    }
+}
+
+/// One named group of files read the same way; its name is the `source` label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub name: String,
+    /// Files, directories (every regular file directly in them) or globs.
+    pub paths: Vec<String>,
+    /// Globs matched against a file's path or file name; rotated and compressed copies by default.
+    pub exclude: Vec<String>,
+    pub format: FormatChoice,
+    pub start_at: StartAt,
+}
+
+/// Compressed rotations are never tailed: their bytes are not log lines.
+pub const DEFAULT_EXCLUDE: [&str; 5] = ["*.gz", "*.bz2", "*.xz", "*.zst", "*.zip"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub state_dir: PathBuf,
+    pub pattern_dirs: Vec<PathBuf>,
+    pub no_default_patterns: bool,
+    pub limits: Limits,
+    /// Constant labels on every metric (e.g. env = "staging").
+    pub labels: Vec<(String, String)>,
+    pub sources: Vec<Source>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: DEFAULT_LISTEN.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 9471))),
+            state_dir: default_state_dir(),
+            pattern_dirs: Vec::new(),
+            no_default_patterns: false,
+            limits: Limits::default(),
+            labels: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// systemd's StateDirectory, else the XDG state directory, else ./.authwatch-state.
+pub fn default_state_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("authwatch");
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/state/authwatch"),
+        None => PathBuf::from(".authwatch-state"),
+    }
+}
+
+fn valid_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with("__")
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { file: file.clone(), source })?;
+        Config::from_toml(&file, &text, path.parent())
+    }
+
+    /// `base` resolves relative paths in the file (those of patterns and sources stay as written when
+    /// it is None).
+    pub fn from_toml(file: &str, text: &str, base: Option<&Path>) -> Result<Config, ConfigError> {
+        let at = |span: std::ops::Range<usize>, key: &str, message: String| {
+            let (line, column) = tomlerr::line_col(text, span.start);
+            ConfigError::Invalid { file: file.to_string(), line, column, key: key.to_string(), message }
+        };
+        let raw: ConfigFile = toml::from_str(text).map_err(|e| {
+            let l = tomlerr::locate(text, &e);
+            ConfigError::Invalid {
+                file: file.to_string(),
+                line: l.line,
+                column: l.column,
+                key: l.field,
+                message: l.message,
+            }
+        })?;
+        let resolve = |p: &Path| match base {
+            Some(b) if p.is_relative() && !b.as_os_str().is_empty() => b.join(p),
+            _ => p.to_path_buf(),
+        };
+        let mut config = Config::default();
+        if let Some(listen) = &raw.listen {
+            config.listen = listen
+                .get_ref()
+                .parse()
+                .map_err(|e| at(listen.span(), "listen", format!("{:?} is not HOST:PORT: {e}", listen.get_ref())))?;
+        }
+        if let Some(d) = &raw.state_dir {
+            config.state_dir = resolve(d);
+        }
+        config.pattern_dirs = raw.patterns.iter().map(|p| resolve(p)).collect();
+        config.no_default_patterns = raw.no_default_patterns;
+        config.limits = raw.limits;
+        let l = &config.limits;
+        let limit_checks = [
+            (
+                l.max_line_bytes >= 64 && l.max_line_bytes <= 1 << 30,
+                "limits.max_line_bytes",
+                "must be 64 to 1073741824",
+            ),
+            (l.poll_interval_ms >= 10, "limits.poll_interval_ms", "must be at least 10"),
+            (l.checkpoint_interval_ms >= 10, "limits.checkpoint_interval_ms", "must be at least 10"),
+            (l.max_files >= 1, "limits.max_files", "must be at least 1"),
+        ];
+        for (ok, key, why) in limit_checks {
+            if !ok {
+                let offset = text.find(key.trim_start_matches("limits.")).unwrap_or(0);
+                return Err(at(offset..offset, key, why.to_string()));
+            }
+        }
+        for (name, value) in &raw.labels {
+            let reserved = ["pattern", "source", "version", "patterns", "alertname", "severity", "result"];
+            if !valid_label_name(name.get_ref()) || reserved.contains(&name.get_ref().as_str()) {
+                return Err(at(
+                    name.span(),
+                    &format!("labels.{}", name.get_ref()),
+                    "a label name must match [a-zA-Z_][a-zA-Z0-9_]* and not be one authwatch sets".into(),
+                ));
+            }
+            config.labels.push((name.get_ref().clone(), value.clone()));
+        }
+        for (i, s) in raw.sources.iter().enumerate() {
+            let key = |k: &str| format!("sources[{i}].{k}");
+            let name = s.name.get_ref();
+            if !valid_label_name(name) && !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+                return Err(at(s.name.span(), &key("name"), format!("{name:?}: use letters, digits, _ - .")));
+            }
+            if name.is_empty() || name.len() > 64 {
+                return Err(at(s.name.span(), &key("name"), "1 to 64 characters".into()));
+            }
+            if config.sources.iter().any(|o| &o.name == name) {
+                return Err(at(s.name.span(), &key("name"), format!("source {name:?} is defined twice")));
+            }
+            if s.paths.get_ref().is_empty() {
+                return Err(at(s.paths.span(), &key("paths"), "at least one path, directory or glob".into()));
+            }
+            let mut exclude: Vec<String> = DEFAULT_EXCLUDE.iter().map(|e| e.to_string()).collect();
+            for (j, e) in s.exclude.iter().enumerate() {
+                glob::Pattern::new(e.get_ref())
+                    .map_err(|err| at(e.span(), &format!("sources[{i}].exclude[{j}]"), format!("bad glob: {err}")))?;
+                exclude.push(e.get_ref().clone());
+            }
+            let mut paths = Vec::new();
+            for p in s.paths.get_ref() {
+                let full = resolve(Path::new(p)).display().to_string();
+                glob::Pattern::new(&full)
+                    .map_err(|err| at(s.paths.span(), &key("paths"), format!("{p:?}: bad glob: {err}")))?;
+                paths.push(full);
+            }
+            config.sources.push(Source {
+                name: name.clone(),
+                paths,
+                exclude,
+                format: s.format.into(),
+                start_at: s.start_at,
+            });
+        }
+        Ok(config)
+    }
+
+    /// Paths from the command line become (or extend) the `default` source.
+    pub fn add_cli_paths(&mut self, paths: &[String], format: FormatChoice, start_at: StartAt) {
+        if paths.is_empty() {
+            return;
+        }
+        match self.sources.iter_mut().find(|s| s.name == DEFAULT_SOURCE) {
+            Some(s) => s.paths.extend(paths.iter().cloned()),
+            None => self.sources.push(Source {
+                name: DEFAULT_SOURCE.to_string(),
+                paths: paths.to_vec(),
+                exclude: DEFAULT_EXCLUDE.iter().map(|e| e.to_string()).collect(),
+                format,
+                start_at,
+            }),
+        }
+    }
+
+    pub fn source_names(&self) -> Vec<&str> {
+        self.sources.iter().map(|s| s.name.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Config::from_toml("c.toml", text, None).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_example_config_is_valid_and_documents_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/authwatch.example.toml");
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9471".parse().unwrap());
+        assert!(!c.sources.is_empty());
+        let text = std::fs::read_to_string(&path).unwrap();
+        for key in [
+            "listen",
+            "state_dir",
+            "patterns",
+            "no_default_patterns",
+            "max_line_bytes",
+            "poll_interval_ms",
+            "checkpoint_interval_ms",
+            "max_files",
+            "[labels]",
+            "name",
+            "paths",
+            "exclude",
+            "format",
+            "start_at",
+        ] {
+            assert!(text.contains(key), "example lacks {key}");
+        }
+    }
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        let c = Config::from_toml("c.toml", "", None).unwrap();
+        assert_eq!(c.limits, Limits::default());
+        assert!(c.sources.is_empty());
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let e = err("listen = \"127.0.0.1:9471\"\nlisten_addr = \"x\"\n");
+        assert!(e.starts_with("c.toml:2:1: listen_addr: unknown field"), "{e}");
+        let e = err("listen = \"localhost\"\n");
+        assert!(e.starts_with("c.toml:1:10: listen: "), "{e}");
+        let e = err("[limits]\nmax_line_bytes = \"big\"\n");
+        assert!(e.starts_with("c.toml:2:") && e.contains("limits.max_line_bytes"), "{e}");
+        let e = err("[limits]\npoll_interval_ms = 1\n");
+        assert!(e.starts_with("c.toml:2:") && e.contains("limits.poll_interval_ms: must be at least 10"), "{e}");
+        let e = err("[[sources]]\nname = \"a\"\npaths = []\n");
+        assert!(e.starts_with("c.toml:3:") && e.contains("sources[0].paths"), "{e}");
+        let e = err("[[sources]]\nname = \"a\"\npaths = [\"x\"]\n[[sources]]\nname = \"a\"\npaths = [\"y\"]\n");
+        assert!(e.starts_with("c.toml:5:") && e.contains("defined twice"), "{e}");
+        let e = err("[[sources]]\nname = \"a\"\npaths = [\"x\"]\nformat = \"xml\"\n");
+        assert!(e.starts_with("c.toml:4:") && e.contains("sources.format") && e.contains("xml"), "{e}");
+        let e = err("[labels]\npattern = \"x\"\n");
+        assert!(e.starts_with("c.toml:2:") && e.contains("labels.pattern"), "{e}");
+        let e = err("[[sources]]\nname = \"a\"\npaths = [\"x\"]\nexclude = [\"[\"]\n");
+        assert!(e.starts_with("c.toml:4:") && e.contains("bad glob"), "{e}");
+    }
+
+    #[test]
+    fn cli_paths_become_the_default_source() {
+        let mut c = Config::default();
+        c.add_cli_paths(&["/var/log/a.log".into()], FormatChoice::Cls, StartAt::End);
+        assert_eq!(c.sources[0].name, "default");
+        assert_eq!(c.sources[0].format, FormatChoice::Cls);
+        assert_eq!(c.sources[0].start_at, StartAt::End);
+        assert!(c.sources[0].exclude.contains(&"*.gz".to_string()));
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_file() {
+        let c = Config::from_toml(
+            "c.toml",
+            "state_dir = \"st\"\n[[sources]]\nname = \"a\"\npaths = [\"logs/*.log\"]\n",
+            Some(Path::new("/etc/aw")),
+        )
+        .unwrap();
+        assert_eq!(c.state_dir, PathBuf::from("/etc/aw/st"));
+        assert_eq!(c.sources[0].paths, ["/etc/aw/logs/*.log"]);
+    }
+}

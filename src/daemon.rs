@@ -1,0 +1,250 @@
+//! `authwatch run`: the long-running job. Wires the tailer thread, inotify, signals and HTTP.
+//!
+//! Contract: one thread owns the tailer (all file state); it wakes on inotify events, on the poll
+//! interval and on control messages, and is the only writer of checkpoints. The async side serves HTTP
+//! and turns signals into messages. SIGHUP reloads config and patterns (a bad one is refused, the
+//! last good one kept, the reason logged and counted). SIGTERM/SIGINT stop in a fixed order: stop
+//! taking wake-ups, drain what the files hold now, final checkpoint, stop HTTP.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use notify::event::{EventKind, ModifyKind};
+use notify::{RecursiveMode, Watcher};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::classify::Classifier;
+use crate::config::{Config, StartAt};
+use crate::http::{self, HttpState};
+use crate::metrics::Metrics;
+use crate::patterns::Catalogue;
+use crate::record::FormatChoice;
+use crate::tail::{Setup, Tailer};
+
+/// What the command line says; it overrides the config file.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub config: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub state_dir: Option<PathBuf>,
+    pub from: Option<StartAt>,
+    pub format: FormatChoice,
+    pub pattern_dirs: Vec<PathBuf>,
+    pub no_default_patterns: bool,
+    pub paths: Vec<String>,
+}
+
+enum Wake {
+    Fs { rescan: bool },
+    Reload(Setup),
+    Shutdown,
+}
+
+/// The configuration in effect: the file (if any) with the command line on top.
+pub fn effective_config(opts: &RunOptions) -> Result<Config, String> {
+    let mut config = match &opts.config {
+        Some(path) => Config::load(path).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    if let Some(l) = opts.listen {
+        config.listen = l;
+    }
+    if let Some(d) = &opts.state_dir {
+        config.state_dir = d.clone();
+    }
+    if let Some(from) = opts.from {
+        for s in &mut config.sources {
+            s.start_at = from;
+        }
+    }
+    config.pattern_dirs.extend(opts.pattern_dirs.iter().cloned());
+    config.no_default_patterns |= opts.no_default_patterns;
+    config.add_cli_paths(&opts.paths, opts.format, opts.from.unwrap_or_default());
+    if config.sources.is_empty() {
+        return Err("nothing to watch: give PATH… (files, directories, globs) or a --config with [[sources]]".into());
+    }
+    Ok(config)
+}
+
+pub fn setup_for(config: &Config) -> Result<Setup, String> {
+    let catalogue = Catalogue::load(&config.pattern_dirs, !config.no_default_patterns).map_err(|e| e.to_string())?;
+    let classifier = Classifier::new(catalogue, FormatChoice::Auto).map_err(|e| e.to_string())?;
+    Ok(Setup { sources: config.sources.clone(), classifier: Arc::new(classifier), limits: config.limits.clone() })
+}
+
+/// Runs until SIGTERM or SIGINT. `on_listening` gets the bound address (the demo prints it).
+pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<(), String> {
+    let config = effective_config(&opts)?;
+    let setup = setup_for(&config)?;
+    std::fs::create_dir_all(&config.state_dir)
+        .map_err(|e| format!("cannot create state directory {}: {e}", config.state_dir.display()))?;
+    let metrics = Arc::new(
+        Metrics::with_labels(setup.classifier.catalogue(), &config.source_names(), &config.labels)
+            .map_err(|e| e.to_string())?,
+    );
+    let ready = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel::<Wake>();
+    let fs_tx = tx.clone();
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // Data written to a followed file needs a read only; anything else may be a new or renamed file.
+        let rescan =
+            !matches!(&event, Ok(e) if matches!(e.kind, EventKind::Modify(ModifyKind::Data(_)) | EventKind::Access(_)));
+        let _ = fs_tx.send(Wake::Fs { rescan });
+    })
+    .map_err(|e| format!("cannot start inotify: {e}"))?;
+    let (tailer, warning) = Tailer::new(setup, metrics.clone(), &config.state_dir);
+    if let Some(w) = warning {
+        tracing::error!("{w}");
+    }
+    let limits = config.limits.clone();
+    let tailer_ready = ready.clone();
+    let tailer_thread = std::thread::Builder::new()
+        .name("tailer".into())
+        .spawn(move || tailer_loop(tailer, rx, watcher, &limits, &tailer_ready))
+        .map_err(|e| format!("cannot start the tailer thread: {e}"))?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(addr = %addr, sources = config.sources.len(), state_dir = %config.state_dir.display(), "listening");
+        on_listening(addr);
+        let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
+        let server = tokio::spawn(http::serve(listener, Arc::new(HttpState { metrics: metrics.clone(), ready }), http_stopped));
+        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+        let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+        let mut current = config;
+        loop {
+            tokio::select! {
+                _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break }
+                _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break }
+                _ = hup.recv() => {
+                    match reload(&opts, &current, &metrics) {
+                        Ok((config, setup)) => {
+                            current = config;
+                            let _ = tx.send(Wake::Reload(setup));
+                        }
+                        Err(e) => tracing::error!(error = %e, "reload refused; keeping the configuration in effect"),
+                    }
+                }
+            }
+        }
+        // Stop reading and write the final checkpoint, then stop HTTP.
+        let _ = tx.send(Wake::Shutdown);
+        let joined = tokio::task::spawn_blocking(move || tailer_thread.join()).await;
+        let _ = stop_http.send(true);
+        let _ = server.await;
+        match joined {
+            Ok(Ok(())) => Ok(()),
+            _ => Err("the tailer thread failed".to_string()),
+        }
+    })
+}
+
+fn reload(opts: &RunOptions, current: &Config, metrics: &Metrics) -> Result<(Config, Setup), String> {
+    let attempt = effective_config(opts).and_then(|c| setup_for(&c).map(|s| (c, s)));
+    match attempt {
+        Ok((config, setup)) => {
+            if config.listen != current.listen || config.state_dir != current.state_dir {
+                tracing::warn!("listen and state_dir changes take effect at the next restart");
+            }
+            metrics.add_series(setup.classifier.catalogue(), &config.source_names());
+            metrics.config_reloads_total.with_label_values(&["success"]).inc();
+            metrics.config_last_reload_successful.set(1);
+            tracing::info!(
+                sources = config.sources.len(),
+                patterns = setup.classifier.catalogue().patterns().len(),
+                "configuration reloaded"
+            );
+            Ok((config, setup))
+        }
+        Err(e) => {
+            metrics.config_reloads_total.with_label_values(&["failure"]).inc();
+            metrics.config_last_reload_successful.set(0);
+            Err(e)
+        }
+    }
+}
+
+fn watch_all(tailer: &Tailer, watcher: &mut impl Watcher) {
+    for (dir, recursive) in tailer.watch_dirs() {
+        let mode = if recursive { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
+        if let Err(e) = watcher.watch(Path::new(&dir), mode) {
+            tracing::debug!(dir = %dir.display(), error = %e, "cannot watch directory yet; polling covers it");
+        }
+    }
+}
+
+fn tailer_loop(
+    mut tailer: Tailer,
+    rx: Receiver<Wake>,
+    mut watcher: impl Watcher,
+    limits: &crate::config::Limits,
+    ready: &AtomicBool,
+) {
+    let poll_every = Duration::from_millis(limits.poll_interval_ms);
+    let mut checkpoint_every = Duration::from_millis(limits.checkpoint_interval_ms);
+    watch_all(&tailer, &mut watcher);
+    tailer.poll(true);
+    save(&mut tailer);
+    ready.store(true, Ordering::Release);
+    tracing::info!(files = tailer.files().len(), "initial scan done");
+    let (mut last_rescan, mut last_checkpoint) = (Instant::now(), Instant::now());
+    loop {
+        let due = (last_rescan + poll_every).min(last_checkpoint + checkpoint_every);
+        let mut rescan = false;
+        let mut stop = false;
+        let mut handle = |w: Wake, tailer: &mut Tailer| match w {
+            Wake::Fs { rescan: r } => rescan |= r,
+            Wake::Shutdown => stop = true,
+            Wake::Reload(setup) => {
+                checkpoint_every = checkpoint_every.min(Duration::from_millis(setup.limits.checkpoint_interval_ms));
+                tailer.reload(setup);
+                rescan = true;
+            }
+        };
+        let disconnected = match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
+            Ok(w) => {
+                handle(w, &mut tailer);
+                false
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => true,
+        };
+        // Coalesce a burst of inotify events into one read.
+        while let Ok(w) = rx.try_recv() {
+            handle(w, &mut tailer);
+        }
+        if stop || disconnected {
+            break;
+        }
+        if last_rescan.elapsed() >= poll_every {
+            rescan = true;
+        }
+        if rescan {
+            last_rescan = Instant::now();
+            watch_all(&tailer, &mut watcher);
+        }
+        tailer.poll(rescan);
+        if last_checkpoint.elapsed() >= checkpoint_every {
+            save(&mut tailer);
+            last_checkpoint = Instant::now();
+        }
+    }
+    // Drain what the files hold now, then the final checkpoint.
+    if let Err(e) = tailer.shutdown() {
+        tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write the final checkpoint");
+    }
+    tracing::info!("final checkpoint written; tailer stopped");
+}
+
+fn save(tailer: &mut Tailer) {
+    if let Err(e) = tailer.checkpoint() {
+        tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write checkpoint; reading goes on");
+    }
+}

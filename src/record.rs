@@ -1,0 +1,319 @@
+//! The one record type that flows between stages, and how a raw log line becomes one.
+//!
+//! Contract: `parse` never fails. A line that claims to be a structured record (CLS JSON export, Mini
+//! Program real-time log item) but does not parse is kept as text and flagged `malformed`, so its
+//! words are still classified. Invalid UTF-8 stays bytes; only decoded JSON strings are UTF-8. The
+//! openid that real-time log items carry in `id` is never copied into a record.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use crate::timefmt;
+
+/// How lines are read: detected per line, or forced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FormatChoice {
+    #[default]
+    Auto,
+    /// SCF / `tcb fn log` plain text, Node console lines, DevTools output.
+    Text,
+    /// CLS (Cloud Log Service) JSON export, one record per line.
+    Cls,
+    /// WeChat Mini Program real-time log items, one JSON object per line.
+    Realtime,
+}
+
+/// The shape a record was read in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Cls,
+    Realtime,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        match s.to_ascii_lowercase().as_str() {
+            "debug" | "trace" => Some(Level::Debug),
+            "info" => Some(Level::Info),
+            "warn" | "warning" => Some(Level::Warn),
+            "error" | "fatal" => Some(Level::Error),
+            _ => None,
+        }
+    }
+}
+
+/// One log record: the message and, where the format carries them, its own time, function, request id,
+/// level and SCF status code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub format: Format,
+    /// The text the patterns run on: the whole line for text, `SCF_Message` for CLS, the entries'
+    /// messages for real-time log items.
+    pub message: Cow<'a, [u8]>,
+    /// Event time, Unix milliseconds.
+    pub time_ms: Option<i64>,
+    pub function: Option<String>,
+    pub request_id: Option<String>,
+    pub level: Option<Level>,
+    pub status_code: Option<u16>,
+    /// The line looked like a structured record but was not valid JSON of that shape.
+    pub malformed: bool,
+}
+
+impl<'a> Record<'a> {
+    fn text(message: &'a [u8]) -> Self {
+        Record {
+            format: Format::Text,
+            message: Cow::Borrowed(message),
+            time_ms: None,
+            function: None,
+            request_id: None,
+            level: None,
+            status_code: None,
+            malformed: false,
+        }
+    }
+}
+
+/// Parses one line (without its newline) in the given format.
+pub fn parse(line: &[u8], choice: FormatChoice) -> Record<'_> {
+    let json_like = line.trim_ascii_start().first() == Some(&b'{');
+    let wanted = match choice {
+        FormatChoice::Text => None,
+        FormatChoice::Cls => Some(Format::Cls),
+        FormatChoice::Realtime => Some(Format::Realtime),
+        FormatChoice::Auto if !json_like => None,
+        FormatChoice::Auto if memchr::memmem::find(line, b"\"SCF_").is_some() => Some(Format::Cls),
+        FormatChoice::Auto if looks_realtime(line) => Some(Format::Realtime),
+        FormatChoice::Auto => None,
+    };
+    let Some(format) = wanted else {
+        return parse_text(line);
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(line) else {
+        return Record { malformed: true, ..parse_text(line) };
+    };
+    // Valid JSON of another shape (a pino line with "level" and "msg") is text, not malformed.
+    let parsed = match format {
+        Format::Cls => from_cls(&value),
+        Format::Realtime => from_realtime(&value),
+        Format::Text => None,
+    };
+    parsed.unwrap_or_else(|| parse_text(line))
+}
+
+/// Real-time log items end with `traceid`, so a cut one still has `level` and `msg` near its start.
+fn looks_realtime(line: &[u8]) -> bool {
+    let has = |needle: &[u8]| memchr::memmem::find(line, needle).is_some();
+    has(b"\"msg\"") && has(b"\"level\"")
+}
+
+const RUNTIME_PREFIXES: [&[u8]; 5] =
+    [b"START RequestId:", b"END RequestId:", b"Report RequestId:", b"Event RequestId:", b"Response RequestId:"];
+
+/// SCF runtime lines keep their whole text as message (a `START` line is a login-attempt signal); Node
+/// console lines lose their `time<TAB>request id<TAB>` prefix so that a quoted comment is seen as one.
+fn parse_text(line: &[u8]) -> Record<'_> {
+    let mut rec = Record::text(line);
+    if let Some(prefix) = RUNTIME_PREFIXES.iter().find(|p| line.starts_with(p)) {
+        rec.request_id = first_token(&line[prefix.len()..]).map(lossy);
+        return rec;
+    }
+    let Some((ms, used)) = timefmt::parse_iso_prefix(line) else {
+        return rec;
+    };
+    rec.time_ms = Some(ms);
+    let mut rest = &line[used..];
+    if let Some(id) = first_token(rest).filter(|t| looks_like_request_id(t)) {
+        rec.request_id = Some(lossy(id));
+        rest = skip_token(rest);
+        if let Some(level) = first_token(rest).and_then(|t| std::str::from_utf8(t).ok()).and_then(level_word) {
+            rec.level = Some(level);
+            rest = skip_token(rest);
+        }
+    }
+    rec.message = Cow::Borrowed(rest.trim_ascii_start());
+    rec
+}
+
+fn level_word(t: &str) -> Option<Level> {
+    matches!(t, "ERROR" | "WARN" | "INFO" | "DEBUG").then(|| Level::parse(t)).flatten()
+}
+
+fn first_token(b: &[u8]) -> Option<&[u8]> {
+    let b = b.trim_ascii_start();
+    let end = b.iter().position(u8::is_ascii_whitespace).unwrap_or(b.len());
+    (end > 0).then(|| &b[..end])
+}
+
+fn skip_token(b: &[u8]) -> &[u8] {
+    let b = b.trim_ascii_start();
+    let end = b.iter().position(u8::is_ascii_whitespace).unwrap_or(b.len());
+    &b[end..]
+}
+
+/// SCF request ids: a UUID or 32 hex digits.
+fn looks_like_request_id(t: &[u8]) -> bool {
+    t.len() >= 16 && t.len() <= 64 && t.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-')
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// CLS values are documented as strings; numbers are accepted too because exporters differ.
+fn field_str(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn field_i64(v: &Value, key: &str) -> Option<i64> {
+    match v.get(key)? {
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Number(n) => n.as_i64(),
+        _ => None,
+    }
+}
+
+fn from_cls(v: &Value) -> Option<Record<'static>> {
+    let obj = v.as_object()?;
+    if !obj.keys().any(|k| k.starts_with("SCF_")) {
+        return None;
+    }
+    let message = field_str(v, "SCF_Message").unwrap_or_default();
+    let time_ms = field_i64(v, "SCF_LogTime")
+        .map(|ns| ns / 1_000_000)
+        .or_else(|| field_i64(v, "SCF_StartTime"))
+        .or_else(|| timefmt::parse_iso_prefix(message.as_bytes()).map(|(ms, _)| ms));
+    Some(Record {
+        format: Format::Cls,
+        message: Cow::Owned(message.into_bytes()),
+        time_ms,
+        function: field_str(v, "SCF_FunctionName"),
+        request_id: field_str(v, "SCF_RequestId"),
+        level: field_str(v, "SCF_Level").as_deref().and_then(Level::parse),
+        status_code: field_i64(v, "SCF_StatusCode").and_then(|c| u16::try_from(c).ok()),
+        malformed: false,
+    })
+}
+
+/// `level` is a bit-or of 2 info, 4 warn, 8 error.
+fn realtime_level(bits: i64) -> Option<Level> {
+    [(8, Level::Error), (4, Level::Warn), (2, Level::Info)].into_iter().find(|(b, _)| bits & b != 0).map(|(_, l)| l)
+}
+
+fn from_realtime(v: &Value) -> Option<Record<'static>> {
+    let entries = v.get("msg")?.as_array()?;
+    let mut message = String::new();
+    for entry in entries {
+        let parts: Vec<&Value> = match entry.get("msg") {
+            Some(Value::Array(parts)) => parts.iter().collect(),
+            Some(other) => vec![other],
+            None => vec![entry],
+        };
+        for part in parts {
+            if !message.is_empty() {
+                message.push(' ');
+            }
+            match part {
+                Value::String(s) => message.push_str(s),
+                other => message.push_str(&other.to_string()),
+            }
+        }
+    }
+    let time_ms =
+        field_i64(v, "timestamp").map(|s| s * 1000).or_else(|| entries.first().and_then(|e| field_i64(e, "time")));
+    Some(Record {
+        format: Format::Realtime,
+        message: Cow::Owned(message.into_bytes()),
+        time_ms,
+        function: None,
+        request_id: field_str(v, "traceid"),
+        level: field_i64(v, "level").and_then(realtime_level),
+        status_code: None,
+        malformed: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg<'a>(r: &'a Record<'_>) -> &'a str {
+        std::str::from_utf8(&r.message).unwrap()
+    }
+
+    #[test]
+    fn node_console_line_loses_its_prefix() {
+        let r =
+            parse(b"2021-12-27T03:53:59.192Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\thello world", FormatChoice::Auto);
+        assert_eq!(r.time_ms, Some(1_640_577_239_192));
+        assert_eq!(r.request_id.as_deref(), Some("8f4c0b5e-0a1b-4c2d-9e3f-123456789abc"));
+        assert_eq!(msg(&r), "hello world");
+        let r = parse(b"2021-12-27T03:53:59.192Z 0123456789abcdef0123456789abcdef ERROR boom", FormatChoice::Auto);
+        assert_eq!((r.level, msg(&r)), (Some(Level::Error), "boom"));
+    }
+
+    #[test]
+    fn runtime_lines_keep_their_text() {
+        let r = parse(b"START RequestId: 8f4c0b5e-0a1b-4c2d-9e3f-123456789abc", FormatChoice::Auto);
+        assert_eq!(r.request_id.as_deref(), Some("8f4c0b5e-0a1b-4c2d-9e3f-123456789abc"));
+        assert_eq!(msg(&r), "START RequestId: 8f4c0b5e-0a1b-4c2d-9e3f-123456789abc");
+        let r = parse(b"Response RequestId:0123456789abcdef0123456789abcdef RetMsg:{}", FormatChoice::Auto);
+        assert_eq!(r.request_id.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+    }
+
+    #[test]
+    fn cls_fields_are_strings() {
+        let line = br#"{"SCF_FunctionName":"getLoginTicket","SCF_StartTime":"1741915325117","SCF_LogTime":"1741915325190000000","SCF_RequestId":"r1","SCF_Level":"ERROR","SCF_Message":"a {\"errcode\":45011}","SCF_StatusCode":"430"}"#;
+        let r = parse(line, FormatChoice::Auto);
+        assert_eq!(r.format, Format::Cls);
+        assert_eq!(msg(&r), r#"a {"errcode":45011}"#);
+        assert_eq!(r.time_ms, Some(1_741_915_325_190));
+        assert_eq!(r.function.as_deref(), Some("getLoginTicket"));
+        assert_eq!(r.level, Some(Level::Error));
+        assert_eq!(r.status_code, Some(430));
+        // The simplified export has no SCF_LogTime: the start time stands in.
+        let r = parse(br#"{"SCF_StartTime":"1741915325117","SCF_Message":"x"}"#, FormatChoice::Auto);
+        assert_eq!(r.time_ms, Some(1_741_915_325_117));
+    }
+
+    #[test]
+    fn realtime_items_join_entries_and_drop_the_openid() {
+        let line = br#"{"level":12,"id":"oX1Yz2Ab3Cd4Ef5Gh6Ij7Kl8Mn9O","timestamp":1741915325,"msg":[{"time":1,"level":4,"msg":["a",{"code":"X"}]},{"time":2,"level":8,"msg":["b"]}],"traceid":"t1"}"#;
+        let r = parse(line, FormatChoice::Auto);
+        assert_eq!(r.format, Format::Realtime);
+        assert_eq!(msg(&r), r#"a {"code":"X"} b"#);
+        assert_eq!(r.level, Some(Level::Error));
+        assert_eq!(r.time_ms, Some(1_741_915_325_000));
+        assert!(!format!("{r:?}").contains("oX1Yz2Ab3Cd4Ef5Gh6Ij7Kl8Mn9O"));
+    }
+
+    #[test]
+    fn broken_json_is_text_and_flagged() {
+        let line = br#"{"SCF_Message":"{\"errcode\":45011"#;
+        let r = parse(line, FormatChoice::Auto);
+        assert_eq!((r.format, r.malformed), (Format::Text, true));
+        assert_eq!(&*r.message, &line[..]);
+        let r = parse(b"plain words", FormatChoice::Cls);
+        assert!(r.malformed);
+        let r = parse(br#"{"level":30,"msg":"pino says hi"}"#, FormatChoice::Auto);
+        assert_eq!((r.format, r.malformed), (Format::Text, false));
+        // Plain JSON that is no known record is just text, not malformed.
+        let r = parse(br#"{"errcode":40029}"#, FormatChoice::Auto);
+        assert_eq!((r.format, r.malformed), (Format::Text, false));
+    }
+}

@@ -1,0 +1,128 @@
+//! Read offsets on disk, like Vector's checkpoints: versioned JSON, written to a temporary file,
+//! fsynced, renamed over the old one (and the directory fsynced), so a crash leaves either the old or
+//! the new file, never a torn one.
+//!
+//! Contract: `load` returns `Ok(None)` when there is no file yet and an error for anything it cannot
+//! trust (unreadable, not JSON, another version); the caller starts fresh and says so. `save` is
+//! atomic; the caller skips it when nothing changed.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const VERSION: u32 = 1;
+pub const FILE_NAME: &str = "checkpoints.json";
+
+/// One file's identity and how far it was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub source: String,
+    pub path: String,
+    pub dev: u64,
+    pub ino: u64,
+    /// FNV-1a of the file's first `fingerprint_bytes` bytes, hex.
+    pub fingerprint: String,
+    pub fingerprint_bytes: u32,
+    /// Bytes consumed: the end of the last complete line counted.
+    pub offset: u64,
+    /// Inside a line that was cut for length: the rest up to its newline is skipped.
+    #[serde(default)]
+    pub skipping: bool,
+    /// Unix seconds when the file was let go (rotated away, deleted, truncated); absent while followed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    pub version: u32,
+    pub files: Vec<Entry>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("{path}: not a checkpoint file: {source}")]
+    Corrupt { path: String, source: serde_json::Error },
+    #[error("{path}: checkpoint version {found}, this authwatch reads version {VERSION}")]
+    Version { path: String, found: u32 },
+}
+
+pub fn path_in(state_dir: &Path) -> PathBuf {
+    state_dir.join(FILE_NAME)
+}
+
+pub fn load(path: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
+    let shown = path.display().to_string();
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(CheckpointError::Io { path: shown, source }),
+    };
+    let c: Checkpoint =
+        serde_json::from_slice(&bytes).map_err(|source| CheckpointError::Corrupt { path: shown.clone(), source })?;
+    if c.version != VERSION {
+        return Err(CheckpointError::Version { path: shown, found: c.version });
+    }
+    Ok(Some(c))
+}
+
+/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.
+pub fn save_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{FILE_NAME}.tmp"));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+pub fn encode(c: &Checkpoint) -> Vec<u8> {
+    // Serialising plain structs of strings and integers cannot fail.
+    serde_json::to_vec_pretty(c).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path_in(dir.path());
+        assert!(load(&p).unwrap().is_none());
+        let c = Checkpoint {
+            version: VERSION,
+            files: vec![Entry {
+                source: "default".into(),
+                path: "/x/app.log".into(),
+                dev: 1,
+                ino: 2,
+                fingerprint: "00ff".into(),
+                fingerprint_bytes: 256,
+                offset: 1234,
+                skipping: false,
+                retired_at: None,
+            }],
+        };
+        save_bytes(&p, &encode(&c)).unwrap();
+        assert_eq!(load(&p).unwrap(), Some(c));
+        assert!(!dir.path().join(format!(".{FILE_NAME}.tmp")).exists());
+        fs::write(&p, b"{\"version\": 1, \"files\": [").unwrap();
+        assert!(matches!(load(&p), Err(CheckpointError::Corrupt { .. })));
+        fs::write(&p, b"{\"version\": 9, \"files\": []}").unwrap();
+        assert!(matches!(load(&p), Err(CheckpointError::Version { found: 9, .. })));
+    }
+}

@@ -1,0 +1,754 @@
+//! The tailer: follows every source's files and counts each line exactly once.
+//!
+//! File semantics, written down like mtail's `filestream.go`:
+//! - **Identity** is device + inode, confirmed by a fingerprint (FNV-1a of the first ≤ 256 bytes), so
+//!   an inode reused by another file after a restart is not resumed at a stale offset.
+//! - **Rotation**: the path now names another inode, or none. The file we follow is read to its end
+//!   through the handle we hold, its partial last line is flushed as a line, then it is let go.
+//! - **Rename within the watched set** (`app.log` → `app.log.1` that the glob also matches) is the same
+//!   file: followed on under its new name, never read twice.
+//! - **Truncation**: size below our offset, or first bytes no longer matching the fingerprint
+//!   (truncated and regrown between two looks) ⇒ read again from 0.
+//! - **A copy of a file already read** (same fingerprint over ≥ 64 bytes: copytruncate's
+//!   `app.log-20261125`) starts at the offset reached in the original; only what we had not read yet
+//!   is counted.
+//! - **Partial last lines** wait for their newline. A line longer than `max_line_bytes` is cut: its
+//!   head is classified and counted (`lines_truncated`), the rest is skipped up to the newline.
+//! - **Offsets** advance only past counted lines, so a checkpoint never covers an uncounted line and
+//!   never leaves a counted one behind it.
+//! - **Unreadable files** are logged (once until they recover), counted as read errors, retried on
+//!   every poll.
+
+pub mod checkpoint;
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::{File, Metadata};
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use memchr::{memchr, memrchr};
+use prometheus::{Gauge, IntCounter, IntGauge};
+
+use crate::classify::Classifier;
+use crate::config::{Limits, Source, StartAt};
+use crate::lines;
+use crate::metrics::Metrics;
+use crate::record::FormatChoice;
+use checkpoint::{Checkpoint, Entry};
+
+/// The fingerprint covers at most this many leading bytes.
+pub const FINGERPRINT_BYTES: u64 = 256;
+/// A file is taken for a copy of another only on at least this many identical leading bytes.
+pub const COPY_MIN_BYTES: u32 = 64;
+/// Files let go are remembered this long (and at most `RETIRED_MAX`) for copies and returns.
+const RETIRED_SECS: u64 = 24 * 3600;
+const RETIRED_MAX: usize = 4096;
+const READ_CHUNK: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: u32,
+    hash: u64,
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// Hash of the first `len` bytes of the file, or None if it has fewer.
+fn hash_prefix(file: &File, len: u32) -> io::Result<Option<u64>> {
+    let mut buf = vec![0u8; len as usize];
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], got as u64) {
+            Ok(0) => return Ok(None),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(fnv1a(&buf)))
+}
+
+fn fingerprint(file: &File, size: u64) -> io::Result<Fingerprint> {
+    let len = size.min(FINGERPRINT_BYTES) as u32;
+    Ok(Fingerprint { len, hash: hash_prefix(file, len)?.unwrap_or(0) })
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Per-source counter handles, resolved once.
+struct SourceRt {
+    config: Source,
+    excludes: Vec<glob::Pattern>,
+    errors: Vec<IntCounter>,
+    lines: IntCounter,
+    bytes: IntCounter,
+    truncated_lines: IntCounter,
+    malformed: IntCounter,
+    rotations: IntCounter,
+    truncations: IntCounter,
+    read_errors: IntCounter,
+    files: IntGauge,
+    lag: IntGauge,
+    last_line: Gauge,
+}
+
+impl SourceRt {
+    fn new(config: Source, classifier: &Classifier, m: &Metrics) -> SourceRt {
+        let name = config.name.as_str();
+        let one = |v: &prometheus::IntCounterVec| v.with_label_values(&[name]);
+        SourceRt {
+            excludes: config.exclude.iter().filter_map(|e| glob::Pattern::new(e).ok()).collect(),
+            errors: classifier
+                .catalogue()
+                .patterns()
+                .iter()
+                .map(|p| m.errors_total.with_label_values(&[p.id.as_str(), name]))
+                .collect(),
+            lines: one(&m.lines_total),
+            bytes: one(&m.bytes_total),
+            truncated_lines: one(&m.lines_truncated_total),
+            malformed: one(&m.malformed_records_total),
+            rotations: one(&m.file_rotations_total),
+            truncations: one(&m.file_truncations_total),
+            read_errors: one(&m.read_errors_total),
+            files: m.files_watched.with_label_values(&[name]),
+            lag: m.lag_bytes.with_label_values(&[name]),
+            last_line: m.last_line_timestamp_seconds.with_label_values(&[name]),
+            config,
+        }
+    }
+
+    fn excluded(&self, path: &Path) -> bool {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        self.excludes.iter().any(|p| p.matches_path(path) || p.matches(&name))
+    }
+}
+
+/// A file being followed.
+struct Tracked {
+    source: usize,
+    path: PathBuf,
+    file: File,
+    dev: u64,
+    ino: u64,
+    fp: Fingerprint,
+    offset: u64,
+    skipping: bool,
+    /// Found empty: whether it is a new log or a copy being written (copytruncate) is decided when its
+    /// first bytes arrive.
+    undecided: bool,
+}
+
+/// A file let go (or known from the checkpoint and not found yet).
+#[derive(Debug, Clone)]
+struct Retired {
+    source: String,
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+    fp: Fingerprint,
+    offset: u64,
+    skipping: bool,
+    at: u64,
+}
+
+/// What the tailer needs from configuration; swapped whole on reload.
+pub struct Setup {
+    pub sources: Vec<Source>,
+    pub classifier: Arc<Classifier>,
+    pub limits: Limits,
+}
+
+pub struct Tailer {
+    sources: Vec<SourceRt>,
+    classifier: Arc<Classifier>,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+    files: Vec<Tracked>,
+    retired: VecDeque<Retired>,
+    state_path: PathBuf,
+    last_saved: Option<Vec<u8>>,
+    /// Until the first discovery, `start_at = end` applies to files without a checkpoint.
+    started: bool,
+    /// Paths that failed to open, and whether that was already logged.
+    failing: HashMap<PathBuf, u64>,
+    buf: Vec<u8>,
+}
+
+/// What one poll did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PollStats {
+    pub lines: u64,
+    pub bytes: u64,
+}
+
+impl Tailer {
+    /// Loads the checkpoint from `state_dir`. A checkpoint that cannot be trusted is moved aside and
+    /// reported (the returned warning); the tailer then starts as if there were none.
+    pub fn new(setup: Setup, metrics: Arc<Metrics>, state_dir: &Path) -> (Tailer, Option<String>) {
+        let state_path = checkpoint::path_in(state_dir);
+        let mut warning = None;
+        let mut retired = VecDeque::new();
+        match checkpoint::load(&state_path) {
+            Ok(Some(c)) => {
+                for e in c.files {
+                    let Ok(hash) = u64::from_str_radix(&e.fingerprint, 16) else { continue };
+                    retired.push_back(Retired {
+                        source: e.source,
+                        path: PathBuf::from(e.path),
+                        dev: e.dev,
+                        ino: e.ino,
+                        fp: Fingerprint { len: e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash },
+                        offset: e.offset,
+                        skipping: e.skipping,
+                        at: e.retired_at.unwrap_or_else(now_secs),
+                    });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let aside = state_path.with_extension(format!("corrupt-{}", now_secs()));
+                let moved = std::fs::rename(&state_path, &aside).is_ok();
+                warning = Some(if moved {
+                    format!("{e}; moved to {} and starting without checkpoints", aside.display())
+                } else {
+                    format!("{e}; starting without checkpoints")
+                });
+            }
+        }
+        let limits = setup.limits.clone();
+        let buf_len = limits.max_line_bytes as usize + READ_CHUNK;
+        let mut t = Tailer {
+            sources: Vec::new(),
+            classifier: setup.classifier.clone(),
+            limits,
+            metrics,
+            files: Vec::new(),
+            retired,
+            state_path,
+            last_saved: None,
+            started: false,
+            failing: HashMap::new(),
+            buf: vec![0; buf_len],
+        };
+        t.reload(setup);
+        (t, warning)
+    }
+
+    /// New sources, patterns and limits; files keep their offsets. Files of a source that is gone are
+    /// let go (and remembered, so a source that comes back resumes them).
+    pub fn reload(&mut self, setup: Setup) {
+        let old: Vec<String> = self.sources.iter().map(|s| s.config.name.clone()).collect();
+        self.sources = setup.sources.into_iter().map(|s| SourceRt::new(s, &setup.classifier, &self.metrics)).collect();
+        self.classifier = setup.classifier;
+        if setup.limits.max_line_bytes != self.limits.max_line_bytes {
+            self.buf = vec![0; setup.limits.max_line_bytes as usize + READ_CHUNK];
+        }
+        self.limits = setup.limits;
+        let mut kept = Vec::new();
+        for mut f in std::mem::take(&mut self.files) {
+            let name = &old[f.source];
+            match self.sources.iter().position(|s| &s.config.name == name) {
+                Some(i) => {
+                    f.source = i;
+                    kept.push(f);
+                }
+                None => self.retire(&f, name.clone()),
+            }
+        }
+        self.files = kept;
+    }
+
+    /// The directories to watch with inotify (and whether recursively), for every source path.
+    pub fn watch_dirs(&self) -> Vec<(PathBuf, bool)> {
+        let mut dirs: Vec<(PathBuf, bool)> = Vec::new();
+        for s in &self.sources {
+            for p in &s.config.paths {
+                let dir = watch_dir_of(p);
+                let recursive = p.contains("**");
+                if !dirs.iter().any(|(d, r)| *d == dir && *r == recursive) {
+                    dirs.push((dir, recursive));
+                }
+            }
+        }
+        dirs
+    }
+
+    pub fn checkpoint_path(&self) -> &Path {
+        &self.state_path
+    }
+
+    /// Looks for new, renamed and vanished files (when `rescan`, and always the first time), then reads
+    /// everything new in every file.
+    pub fn poll(&mut self, rescan: bool) -> PollStats {
+        if rescan || !self.started {
+            self.discover();
+            self.started = true;
+        }
+        let mut stats = PollStats::default();
+        for i in 0..self.files.len() {
+            let s = self.read_file(i, false);
+            stats.lines += s.lines;
+            stats.bytes += s.bytes;
+        }
+        self.update_gauges();
+        stats
+    }
+
+    fn update_gauges(&self) {
+        let mut lag = vec![0i64; self.sources.len()];
+        let mut count = vec![0i64; self.sources.len()];
+        for f in &self.files {
+            let size = f.file.metadata().map_or(f.offset, |m| m.len());
+            lag[f.source] += size.saturating_sub(f.offset) as i64;
+            count[f.source] += 1;
+        }
+        for (i, s) in self.sources.iter().enumerate() {
+            s.lag.set(lag[i]);
+            s.files.set(count[i]);
+        }
+    }
+
+    fn expand(&self, source: usize) -> Vec<(PathBuf, Metadata)> {
+        let mut out = Vec::new();
+        for p in &self.sources[source].config.paths {
+            let candidates: Vec<PathBuf> = if p.contains(['*', '?', '[']) {
+                glob::glob(p).map(|g| g.filter_map(Result::ok).collect()).unwrap_or_default()
+            } else if Path::new(p).is_dir() {
+                std::fs::read_dir(p).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default()
+            } else {
+                vec![PathBuf::from(p)]
+            };
+            for path in candidates {
+                let Ok(meta) = std::fs::metadata(&path) else { continue };
+                if meta.is_file() && !self.sources[source].excluded(&path) {
+                    out.push((path, meta));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    fn discover(&mut self) {
+        // Every candidate once, first source wins; one inode under two names is one file.
+        let mut candidates: Vec<(usize, PathBuf, Metadata)> = Vec::new();
+        for s in 0..self.sources.len() {
+            for (path, meta) in self.expand(s) {
+                if !candidates.iter().any(|(_, p, m)| *p == path || (m.dev() == meta.dev() && m.ino() == meta.ino())) {
+                    candidates.push((s, path, meta));
+                }
+            }
+        }
+        // Followed files whose path no longer names them: renamed within the set, or let go.
+        let mut i = 0;
+        while i < self.files.len() {
+            let f = &self.files[i];
+            let same = |m: &Metadata| m.dev() == f.dev && m.ino() == f.ino;
+            if std::fs::metadata(&f.path).is_ok_and(|m| same(&m)) {
+                i += 1;
+                continue;
+            }
+            if let Some((_, new_path, _)) = candidates.iter().find(|(_, _, m)| same(m)) {
+                tracing::info!(from = %f.path.display(), to = %new_path.display(), "followed file renamed within the watched set");
+                self.files[i].path = new_path.clone();
+                i += 1;
+                continue;
+            }
+            // Rotated away or deleted: read to its end, flush its last partial line, let go.
+            self.read_file(i, true);
+            let f = self.files.swap_remove(i);
+            let s = &self.sources[f.source];
+            s.rotations.inc();
+            tracing::info!(path = %f.path.display(), offset = f.offset, "file rotated away or deleted; read to its end and let go");
+            let name = s.config.name.clone();
+            self.retire(&f, name);
+        }
+        for (source, path, meta) in candidates {
+            if self.files.iter().any(|f| f.dev == meta.dev() && f.ino == meta.ino()) {
+                continue;
+            }
+            if self.files.len() as u64 >= self.limits.max_files {
+                self.open_failed(
+                    source,
+                    &path,
+                    &io::Error::other(format!("max_files ({}) reached", self.limits.max_files)),
+                );
+                continue;
+            }
+            let file = match File::open(&path) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.open_failed(source, &path, &e);
+                    continue;
+                }
+            };
+            if self.failing.remove(&path).is_some() {
+                tracing::info!(path = %path.display(), "file readable again");
+            }
+            let size = meta.len();
+            let Ok(fp) = fingerprint(&file, size) else {
+                self.open_failed(source, &path, &io::Error::other("cannot read its first bytes"));
+                continue;
+            };
+            let (offset, skipping) = self.start_offset(source, &path, &file, &meta, fp);
+            tracing::debug!(path = %path.display(), offset, "following file");
+            let undecided = size == 0;
+            self.files.push(Tracked {
+                source,
+                path,
+                file,
+                dev: meta.dev(),
+                ino: meta.ino(),
+                fp,
+                offset,
+                skipping,
+                undecided,
+            });
+        }
+    }
+
+    fn open_failed(&mut self, source: usize, path: &Path, e: &io::Error) {
+        self.sources[source].read_errors.inc();
+        let n = self.failing.entry(path.to_path_buf()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            tracing::warn!(path = %path.display(), error = %e, "cannot open file; retrying on every poll");
+        }
+    }
+
+    /// Where to start a file seen for the first time.
+    fn start_offset(
+        &mut self,
+        source: usize,
+        path: &Path,
+        file: &File,
+        meta: &Metadata,
+        fp: Fingerprint,
+    ) -> (u64, bool) {
+        let size = meta.len();
+        let matches = |r: &Retired| -> bool {
+            r.fp.len <= fp.len && hash_prefix(file, r.fp.len).ok().flatten() == Some(r.fp.hash)
+        };
+        // The same file, known from the checkpoint or let go earlier (a directory that came back). An
+        // empty fingerprint proves nothing: a reused inode must not pass for the file that had it.
+        if let Some(k) =
+            self.retired.iter().position(|r| r.fp.len > 0 && r.dev == meta.dev() && r.ino == meta.ino() && matches(r))
+        {
+            let r = self.retired.remove(k).unwrap_or_else(|| unreachable!());
+            if r.offset <= size {
+                return (r.offset, r.skipping);
+            }
+            tracing::info!(path = %path.display(), "checkpoint offset beyond the file's size; reading it from the start");
+            return (0, false);
+        }
+        // A copy of a file already read: continue where the original was.
+        if let Some((offset, skipping)) = self.copy_origin(file, fp, None) {
+            tracing::info!(path = %path.display(), offset, "file is a copy of one already read; continuing where that one was");
+            return if offset <= size { (offset, skipping) } else { (size, false) };
+        }
+        // A file replaced while we were stopped is new; only never-seen files honour start_at = end.
+        let known_path = self.retired.iter().any(|r| r.path == path);
+        if !self.started && !known_path && self.sources[source].config.start_at == StartAt::End {
+            return (end_of_last_line(file, size), false);
+        }
+        (0, false)
+    }
+
+    /// The offset reached in a followed or retired file whose first bytes this file repeats.
+    fn copy_origin(&self, file: &File, fp: Fingerprint, except: Option<usize>) -> Option<(u64, bool)> {
+        if fp.len < COPY_MIN_BYTES {
+            return None;
+        }
+        let same = |len: u32, hash: u64| {
+            len >= COPY_MIN_BYTES && len <= fp.len && hash_prefix(file, len).ok().flatten() == Some(hash)
+        };
+        self.files
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != except)
+            .find(|(_, f)| same(f.fp.len, f.fp.hash))
+            .map(|(_, f)| (f.offset, f.skipping))
+            .or_else(|| self.retired.iter().rev().find(|r| same(r.fp.len, r.fp.hash)).map(|r| (r.offset, r.skipping)))
+    }
+
+    fn retire(&mut self, f: &Tracked, source: String) {
+        self.retired.push_back(Retired {
+            source,
+            path: f.path.clone(),
+            dev: f.dev,
+            ino: f.ino,
+            fp: f.fp,
+            offset: f.offset,
+            skipping: f.skipping,
+            at: now_secs(),
+        });
+        let oldest = now_secs().saturating_sub(RETIRED_SECS);
+        self.retired.retain(|r| r.at >= oldest);
+        while self.retired.len() > RETIRED_MAX {
+            self.retired.pop_front();
+        }
+    }
+
+    /// Reads file `i` from its offset to its current end. With `finish`, a partial last line is
+    /// counted as a line (the file is being let go).
+    fn read_file(&mut self, i: usize, finish: bool) -> PollStats {
+        let max_line = self.limits.max_line_bytes as usize;
+        let f = &mut self.files[i];
+        let src = &self.sources[f.source];
+        let mut stats = PollStats::default();
+        let size = match f.file.metadata() {
+            Ok(m) => m.len(),
+            Err(e) => {
+                src.read_errors.inc();
+                tracing::warn!(path = %f.path.display(), error = %e, "cannot stat followed file");
+                return stats;
+            }
+        };
+        // Shorter than our offset, or other first bytes: truncated (and maybe regrown past our offset
+        // before we looked, which the size alone would miss).
+        let rewritten =
+            size < f.offset || (f.fp.len > 0 && hash_prefix(&f.file, f.fp.len).ok().flatten() != Some(f.fp.hash));
+        if rewritten {
+            src.truncations.inc();
+            tracing::info!(path = %f.path.display(), size, offset = f.offset, "file truncated; reading it again from the start");
+            let before = Retired {
+                source: src.config.name.clone(),
+                path: f.path.clone(),
+                dev: f.dev,
+                ino: f.ino,
+                fp: f.fp,
+                offset: f.offset,
+                skipping: f.skipping,
+                at: now_secs(),
+            };
+            // The old content may live on in a copy (copytruncate): remember it, but never resume it by inode.
+            self.retired.push_back(Retired { dev: u64::MAX, ino: u64::MAX, ..before });
+            let f = &mut self.files[i];
+            f.offset = 0;
+            f.skipping = false;
+            f.fp = fingerprint(&f.file, size).unwrap_or(Fingerprint { len: 0, hash: 0 });
+        }
+        if self.files[i].undecided && size > 0 {
+            self.files[i].undecided = false;
+            let fp = fingerprint(&self.files[i].file, size).unwrap_or(Fingerprint { len: 0, hash: 0 });
+            if let Some((offset, skipping)) = self.copy_origin(&self.files[i].file, fp, Some(i)) {
+                let f = &mut self.files[i];
+                tracing::info!(path = %f.path.display(), offset, "file is a copy of one already read; continuing where that one was");
+                (f.offset, f.skipping) = if offset <= size { (offset, skipping) } else { (size, false) };
+            }
+        }
+        let f = &mut self.files[i];
+        if u64::from(f.fp.len) < FINGERPRINT_BYTES && size > u64::from(f.fp.len) {
+            if let Ok(fp) = fingerprint(&f.file, size) {
+                f.fp = fp;
+            }
+        }
+        let classifier = &self.classifier;
+        let format = src.config.format;
+        let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
+        let mut on_line = |_: u64, line: &[u8], _: bool| count_line(classifier, src, format, line);
+        while f.offset < size {
+            let want = ((size - f.offset) as usize).min(self.buf.len());
+            let n = match f.file.read_at(&mut self.buf[..want], f.offset) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    src.read_errors.inc();
+                    tracing::warn!(path = %f.path.display(), error = %e, "read error; retrying on the next poll");
+                    break;
+                }
+            };
+            let data = &self.buf[..n];
+            let mut used = 0;
+            if f.skipping {
+                match memchr(b'\n', data) {
+                    Some(nl) => {
+                        f.skipping = false;
+                        used = nl + 1;
+                    }
+                    None => {
+                        f.offset += n as u64;
+                        stats.bytes += n as u64;
+                        continue;
+                    }
+                }
+            }
+            if let Some(last) = memrchr(b'\n', &data[used..]) {
+                let end = used + last + 1;
+                let (l, cut) = lines::scan_block(&data[used..end], 1, max_line, &find, &mut on_line);
+                stats.lines += l;
+                src.truncated_lines.inc_by(cut);
+                used = end;
+            }
+            let rest = n - used;
+            let at_end = f.offset + n as u64 >= size;
+            if rest > max_line {
+                // A line longer than the cap: classify its head, skip the rest up to its newline.
+                let head = &data[used..used + max_line];
+                if find(head, 0).is_some() {
+                    count_line(classifier, src, format, head);
+                }
+                stats.lines += 1;
+                src.truncated_lines.inc();
+                f.skipping = true;
+                used = n;
+            } else if rest > 0 && at_end && finish {
+                let tail = data[used..].strip_suffix(b"\r").unwrap_or(&data[used..]);
+                if find(tail, 0).is_some() {
+                    count_line(classifier, src, format, tail);
+                }
+                stats.lines += 1;
+                used = n;
+            }
+            f.offset += used as u64;
+            stats.bytes += used as u64;
+            if used == 0 {
+                break; // A partial last line: it waits for its newline.
+            }
+        }
+        if finish && f.skipping {
+            f.skipping = false;
+        }
+        if stats.lines > 0 {
+            src.last_line.set(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()));
+        }
+        src.lines.inc_by(stats.lines);
+        src.bytes.inc_by(stats.bytes);
+        stats
+    }
+
+    /// Graceful stop: one last look (a file rotated out of the watched set since the last poll would
+    /// otherwise never be finished), then the final checkpoint.
+    pub fn shutdown(&mut self) -> io::Result<bool> {
+        self.poll(true);
+        self.checkpoint()
+    }
+
+    /// Writes the checkpoint if anything changed since the last write. Ok(true) when written.
+    pub fn checkpoint(&mut self) -> io::Result<bool> {
+        let mut files: Vec<Entry> = self
+            .files
+            .iter()
+            .map(|f| Entry {
+                source: self.sources[f.source].config.name.clone(),
+                path: f.path.display().to_string(),
+                dev: f.dev,
+                ino: f.ino,
+                fingerprint: format!("{:016x}", f.fp.hash),
+                fingerprint_bytes: f.fp.len,
+                offset: f.offset,
+                skipping: f.skipping,
+                retired_at: None,
+            })
+            .collect();
+        files.extend(self.retired.iter().map(|r| Entry {
+            source: r.source.clone(),
+            path: r.path.display().to_string(),
+            dev: r.dev,
+            ino: r.ino,
+            fingerprint: format!("{:016x}", r.fp.hash),
+            fingerprint_bytes: r.fp.len,
+            offset: r.offset,
+            skipping: r.skipping,
+            retired_at: Some(r.at),
+        }));
+        let bytes = checkpoint::encode(&Checkpoint { version: checkpoint::VERSION, files });
+        if self.last_saved.as_deref() == Some(&bytes[..]) {
+            return Ok(false);
+        }
+        match checkpoint::save_bytes(&self.state_path, &bytes) {
+            Ok(()) => {
+                self.metrics.checkpoint_writes_total.inc();
+                self.last_saved = Some(bytes);
+                Ok(true)
+            }
+            Err(e) => {
+                self.metrics.checkpoint_failures_total.inc();
+                Err(e)
+            }
+        }
+    }
+
+    /// Followed files: (source, path, offset), for tests and the status page.
+    pub fn files(&self) -> Vec<(String, PathBuf, u64)> {
+        self.files.iter().map(|f| (self.sources[f.source].config.name.clone(), f.path.clone(), f.offset)).collect()
+    }
+}
+
+fn count_line(classifier: &Classifier, src: &SourceRt, format: FormatChoice, line: &[u8]) {
+    if let Some(c) = classifier.classify_as(line, format) {
+        if c.record.malformed {
+            src.malformed.inc();
+        }
+        if let Some(p) = c.pattern {
+            src.errors[p].inc();
+        }
+    }
+}
+
+/// Start-at-end lands after the last complete line, so a line being written is counted once done.
+fn end_of_last_line(file: &File, size: u64) -> u64 {
+    let mut pos = size;
+    let mut buf = [0u8; 4096];
+    while pos > 0 {
+        let start = pos.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(pos - start) as usize];
+        if file.read_exact_at(chunk, start).is_err() {
+            return size;
+        }
+        if let Some(nl) = memrchr(b'\n', chunk) {
+            return start + nl as u64 + 1;
+        }
+        pos = start;
+    }
+    0
+}
+
+/// The deepest directory of a path or glob without wildcards: what inotify watches.
+fn watch_dir_of(p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if !p.contains(['*', '?', '[']) {
+        return if path.is_dir() {
+            path.to_path_buf()
+        } else {
+            path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        };
+    }
+    let mut dir = PathBuf::new();
+    for c in path.components() {
+        if c.as_os_str().to_string_lossy().contains(['*', '?', '[']) {
+            break;
+        }
+        dir.push(c);
+    }
+    if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watch_dirs_stop_at_the_first_wildcard() {
+        assert_eq!(watch_dir_of("/var/log/a/*.log"), PathBuf::from("/var/log/a"));
+        assert_eq!(watch_dir_of("/var/log/**/x.log"), PathBuf::from("/var/log"));
+        assert_eq!(watch_dir_of("/var/log/a/app.log"), PathBuf::from("/var/log/a"));
+        assert_eq!(watch_dir_of("*.log"), PathBuf::from("."));
+    }
+
+    #[test]
+    fn fnv_is_stable() {
+        // Checkpoints outlive builds: the hash must never change.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+}

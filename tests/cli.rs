@@ -1,0 +1,176 @@
+//! The command line as a user meets it: exit codes, stdin, gzip, every output, explain, patterns test.
+
+mod common;
+use common::*;
+
+#[test]
+fn stdin_and_gzip_give_the_same_counts_as_the_plain_file() {
+    let plain = json(&run(&["check", "-o", "json", "tests/golden/cloud-function.log"]));
+    let bytes = std::fs::read(golden("cloud-function.log")).unwrap();
+    let from_stdin = json(&run_stdin(&["check", "-o", "json", "-"], &bytes));
+    assert_eq!(from_stdin, plain);
+
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("cloud-function.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, &bytes).unwrap();
+    let compressed = enc.finish().unwrap();
+    write(&gz, &compressed);
+    let from_gz = json(&run(&["check", "-o", "json", gz.to_str().unwrap()]));
+    assert_eq!(from_gz["matches"], plain["matches"]);
+    assert_eq!(from_gz["lines"], plain["lines"]);
+    // gzip piped in is recognised by its magic bytes too.
+    assert_eq!(json(&run_stdin(&["check", "-o", "json", "-"], &compressed))["matches"], plain["matches"]);
+
+    let o = run_stdin(&["check", "-o", "matches", "-"], &bytes);
+    assert!(stdout(&o).starts_with("(standard input):4:wx_45011_minute_quota\n"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_corrupt_gzip_is_a_read_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("broken.gz");
+    write(&gz, b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage that is not deflate");
+    let o = run(&["check", "-o", "json", gz.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broken.gz: read error"), "{}", stderr(&o));
+    assert_eq!(json(&o)["unreadable_files"], 1);
+}
+
+#[test]
+fn fail_on_gates_by_severity() {
+    // cls-export holds warnings and criticals (sign_param_invalid).
+    assert_eq!(run(&["check", "--fail-on", "critical", "tests/golden/cls-export.jsonl"]).status.code(), Some(1));
+    let dir = tempfile::tempdir().unwrap();
+    let warn_only = dir.path().join("warn.log");
+    write(&warn_only, br#"{"errcode":45011,"errmsg":"api minute-quota reach limit"}"#);
+    let w = warn_only.to_str().unwrap();
+    assert_eq!(run(&["check", "--fail-on", "critical", w]).status.code(), Some(0));
+    assert_eq!(run(&["check", "--fail-on", "warning", w]).status.code(), Some(1));
+    assert_eq!(run(&["check", w]).status.code(), Some(0));
+    // An unreadable input outranks a finding.
+    assert_eq!(run(&["check", "--fail-on", "warning", w, "/nonexistent"]).status.code(), Some(2));
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_message() {
+    for args in [
+        &["check"][..],
+        &["check", "--output", "yaml", "x"],
+        &["check", "--format", "xml", "x"],
+        &["check", "--max-line-bytes", "0", "x"],
+        &["frobnicate"],
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(!stderr(&o).is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn table_output_shows_counts_times_and_fixes() {
+    let o = run(&["check", "tests/golden/cls-export.jsonl"]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = stdout(&o);
+    assert!(
+        t.starts_with("11 lines, 3673 bytes in 1 file(s); 0 lines cut at 1048576 bytes; 1 malformed records\n"),
+        "{t}"
+    );
+    let row = t.lines().find(|l| l.starts_with("sign_param_invalid ")).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        &cells[..5],
+        ["sign_param_invalid", "critical", "2", "2025-03-14T01:22:26.000Z", "2025-03-14T01:22:27.000Z"]
+    );
+    assert!(row.ends_with("cred.env must equal the init env."), "{row}");
+    let none = t.lines().find(|l| l.starts_with("mp_require_undefined ")).unwrap();
+    assert!(none.split_whitespace().take(5).eq(["mp_require_undefined", "critical", "0", "-", "-"]), "{none}");
+}
+
+#[test]
+fn forced_formats() {
+    // Forced text: the CLS JSON is not decoded, yet the escaped errcode is still found.
+    let v = json(&run(&["check", "-o", "json", "--format", "text", "tests/golden/cls-export.jsonl"]));
+    assert_eq!(v["malformed_records"], 0);
+    assert_eq!(v["matches"]["wx_45011_minute_quota"], 1);
+    // Forced CLS on plain text: every candidate line is malformed, and still classified as text.
+    let v = json(&run(&["check", "-o", "json", "--format", "cls", "tests/golden/miniprogram-devtools.log"]));
+    assert_eq!(v["matches"]["mp_require_undefined"], 1);
+    assert!(v["malformed_records"].as_u64().unwrap() >= 10);
+}
+
+#[test]
+fn explain_answers_ids_errcodes_and_codes() {
+    let o = run(&["explain", "45011"]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = stdout(&o);
+    assert!(t.starts_with("wx_45011_minute_quota — WeChat returns errcode: 45011\n"), "{t}");
+    for label in ["Symptom:", "Root cause:", "Fix:", "Prevention:"] {
+        assert!(t.contains(label), "{label} missing: {t}");
+    }
+    assert!(t.contains("ticket cache"), "{t}");
+    assert!(stdout(&run(&["explain", "SIGN_PARAM_INVALID"])).starts_with("sign_param_invalid — "));
+    assert!(stdout(&run(&["explain", "ticket_invalid"])).starts_with("ticket_invalid — "));
+    assert!(stdout(&run(&["explain", "40163"])).starts_with("wx_40029_invalid_code — "));
+    let o = run(&["explain", "99999"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no pattern answers to \"99999\""), "{}", stderr(&o));
+}
+
+#[test]
+fn patterns_test_passes_on_the_bundled_catalogue_and_fails_on_a_bad_example() {
+    let o = run(&["patterns", "test"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let t = stdout(&o);
+    assert_eq!(t.lines().filter(|l| l.starts_with("PASS ")).count(), 11, "{t}");
+    assert!(t.lines().last().unwrap().ends_with(" passed, 0 failed"), "{t}");
+
+    // The on-disk patterns/ directory is what is embedded; testing it explicitly changes nothing.
+    let o = run(&["patterns", "test", "patterns", "--no-default-patterns"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mine = r#"
+id = "my_cold_start"
+title = "Login function cold start"
+side = "cloud_function"
+severity = "warning"
+summary = "s"
+fix_summary = "keep one instance warm"
+symptom = "s"
+root_cause = "r"
+fix = "f"
+prevention = "p"
+[match]
+literals = ["cold start"]
+regex = ['cold start took \d+ms']
+[tests]
+examples = ['getLoginTicket cold start took 812ms', 'this one will not match']
+near_misses = ['cold start expected']
+"#;
+    write(&dir.path().join("my_cold_start.toml"), mine.as_bytes());
+    let o = run(&["patterns", "test", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = stdout(&o);
+    assert!(t.contains("FAIL  my_cold_start"), "{t}");
+    assert!(t.contains("examples[1]: got nothing: this one will not match"), "{t}");
+    assert!(t.contains(", 1 failed"), "{t}");
+
+    // A user's own pattern counts in check, beside the bundled ten.
+    let log = dir.path().join("t.log");
+    write(&log, b"getLoginTicket cold start took 812ms\n");
+    let v = json(&run(&["check", "-o", "json", "--patterns", dir.path().to_str().unwrap(), log.to_str().unwrap()]));
+    assert_eq!(v["matches"]["my_cold_start"], 1);
+    assert_eq!(v["matches"].as_object().unwrap().len(), 12);
+}
+
+#[test]
+fn exports_for_baselines_hold_every_regex() {
+    let rg = stdout(&run(&["patterns", "export", "--as", "rg"]));
+    let mtail = stdout(&run(&["patterns", "export", "--as", "mtail"]));
+    for line in rg.lines() {
+        assert!(regex::Regex::new(line).is_ok(), "{line}");
+    }
+    assert!(rg.lines().count() >= 20);
+    assert_eq!(mtail.lines().filter(|l| l.starts_with("counter ")).count(), 11);
+}

@@ -1,0 +1,72 @@
+//! The HTTP endpoint: known paths only, GET/HEAD only, every series present from the start, and
+//! promtool-clean exposition.
+
+mod common;
+use common::daemon::*;
+
+#[test]
+fn endpoints_methods_and_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let d = Daemon::start(&[log.to_str().unwrap()], &dir.path().join("state"));
+    assert_eq!(d.get("/healthz"), (200, "ok\n".to_string()));
+    assert_eq!(d.get("/readyz"), (200, "ready\n".to_string()));
+    assert_eq!(d.get("/nope").0, 404);
+    assert_eq!(d.get("/metrics/../etc/passwd").0, 404);
+    assert_eq!(d.request("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").0, 405);
+    assert_eq!(d.request("DELETE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").0, 405);
+    let (status, body) = d.request("HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!((status, body.as_str()), (200, ""));
+    // Garbage is answered (400) or dropped, never a crash.
+    let (status, _) = d.request("\x00\x01 nonsense\r\n\r\n");
+    assert!(status == 400 || status == 0, "{status}");
+    assert_eq!(d.get("/healthz").0, 200);
+
+    let text = d.metrics();
+    for id in [
+        "mp_require_undefined",
+        "wx_40029_invalid_code",
+        "wx_45011_minute_quota",
+        "ticket_invalid",
+        "custom_login_disabled",
+        "custom_user_id_invalid",
+        "domain_not_allowlisted",
+        "sign_param_invalid",
+        "sdk_version_mismatch",
+        "unauthorized_after_login",
+        "unlisted",
+    ] {
+        let series = format!("authwatch_errors_total{{pattern=\"{id}\",source=\"default\"}} 0");
+        assert!(text.lines().any(|l| l == series), "missing {series}");
+    }
+    for name in [
+        "authwatch_lines_total",
+        "authwatch_bytes_total",
+        "authwatch_files_watched",
+        "authwatch_file_rotations_total",
+        "authwatch_file_truncations_total",
+        "authwatch_read_errors_total",
+        "authwatch_lines_truncated_total",
+        "authwatch_malformed_records_total",
+        "authwatch_lag_bytes",
+        "authwatch_last_line_timestamp_seconds",
+        "authwatch_checkpoint_writes_total",
+        "authwatch_checkpoint_failures_total",
+        "authwatch_build_info",
+    ] {
+        assert!(text.contains(&format!("\n{name}")), "missing {name}");
+    }
+    if let Some(promtool) = common::external_tool("promtool", "endpoints_methods_and_series (promtool part)") {
+        let mut child = std::process::Command::new(promtool)
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(), "promtool: {out:?}");
+    }
+    d.stop();
+}
