@@ -23,19 +23,8 @@ fn endpoints_methods_and_series() {
     assert_eq!(d.get("/healthz").0, 200);
 
     let text = d.metrics();
-    for id in [
-        "mp_require_undefined",
-        "wx_40029_invalid_code",
-        "wx_45011_minute_quota",
-        "ticket_invalid",
-        "custom_login_disabled",
-        "custom_user_id_invalid",
-        "domain_not_allowlisted",
-        "sign_param_invalid",
-        "sdk_version_mismatch",
-        "unauthorized_after_login",
-        "unlisted",
-    ] {
+    let catalogue = authwatch::patterns::Catalogue::builtin().unwrap();
+    for id in catalogue.patterns().iter().map(|p| p.id.as_str()) {
         let series = format!("authwatch_errors_total{{pattern=\"{id}\",source=\"default\"}} 0");
         assert!(text.lines().any(|l| l == series), "missing {series}");
     }

@@ -146,6 +146,21 @@ struct Tracked {
     undecided: bool,
 }
 
+impl Tracked {
+    fn as_retired(&self, source: String) -> Retired {
+        Retired {
+            source,
+            path: self.path.clone(),
+            dev: self.dev,
+            ino: self.ino,
+            fp: self.fp,
+            offset: self.offset,
+            skipping: self.skipping,
+            at: now_secs(),
+        }
+    }
+}
+
 /// A file let go (or known from the checkpoint and not found yet).
 #[derive(Debug, Clone)]
 struct Retired {
@@ -480,21 +495,7 @@ impl Tailer {
     }
 
     fn retire(&mut self, f: &Tracked, source: String) {
-        self.retired.push_back(Retired {
-            source,
-            path: f.path.clone(),
-            dev: f.dev,
-            ino: f.ino,
-            fp: f.fp,
-            offset: f.offset,
-            skipping: f.skipping,
-            at: now_secs(),
-        });
-        let oldest = now_secs().saturating_sub(RETIRED_SECS);
-        self.retired.retain(|r| r.at >= oldest);
-        while self.retired.len() > RETIRED_MAX {
-            self.retired.pop_front();
-        }
+        remember(&mut self.retired, f.as_retired(source));
     }
 
     /// Reads file `i` from its offset to its current end. With `finish`, a partial last line is
@@ -519,18 +520,9 @@ impl Tailer {
         if rewritten {
             src.truncations.inc();
             tracing::info!(path = %f.path.display(), size, offset = f.offset, "file truncated; reading it again from the start");
-            let before = Retired {
-                source: src.config.name.clone(),
-                path: f.path.clone(),
-                dev: f.dev,
-                ino: f.ino,
-                fp: f.fp,
-                offset: f.offset,
-                skipping: f.skipping,
-                at: now_secs(),
-            };
+            let before = f.as_retired(src.config.name.clone());
             // The old content may live on in a copy (copytruncate): remember it, but never resume it by inode.
-            self.retired.push_back(Retired { dev: u64::MAX, ino: u64::MAX, ..before });
+            remember(&mut self.retired, Retired { dev: u64::MAX, ino: u64::MAX, ..before });
             let f = &mut self.files[i];
             f.offset = 0;
             f.skipping = false;
@@ -635,22 +627,7 @@ impl Tailer {
 
     /// Writes the checkpoint if anything changed since the last write. Ok(true) when written.
     pub fn checkpoint(&mut self) -> io::Result<bool> {
-        let mut files: Vec<Entry> = self
-            .files
-            .iter()
-            .map(|f| Entry {
-                source: self.sources[f.source].config.name.clone(),
-                path: f.path.display().to_string(),
-                dev: f.dev,
-                ino: f.ino,
-                fingerprint: format!("{:016x}", f.fp.hash),
-                fingerprint_bytes: f.fp.len,
-                offset: f.offset,
-                skipping: f.skipping,
-                retired_at: None,
-            })
-            .collect();
-        files.extend(self.retired.iter().map(|r| Entry {
+        let entry = |r: &Retired, retired_at: Option<u64>| Entry {
             source: r.source.clone(),
             path: r.path.display().to_string(),
             dev: r.dev,
@@ -659,8 +636,11 @@ impl Tailer {
             fingerprint_bytes: r.fp.len,
             offset: r.offset,
             skipping: r.skipping,
-            retired_at: Some(r.at),
-        }));
+            retired_at,
+        };
+        let mut files: Vec<Entry> =
+            self.files.iter().map(|f| entry(&f.as_retired(self.sources[f.source].config.name.clone()), None)).collect();
+        files.extend(self.retired.iter().map(|r| entry(r, Some(r.at))));
         let bytes = checkpoint::encode(&Checkpoint { version: checkpoint::VERSION, files });
         if self.last_saved.as_deref() == Some(&bytes[..]) {
             return Ok(false);
@@ -681,6 +661,16 @@ impl Tailer {
     /// Followed files: (source, path, offset), for tests and the status page.
     pub fn files(&self) -> Vec<(String, PathBuf, u64)> {
         self.files.iter().map(|f| (self.sources[f.source].config.name.clone(), f.path.clone(), f.offset)).collect()
+    }
+}
+
+/// Keeps a file let go for copy detection and returns, bounded by age and count.
+fn remember(retired: &mut VecDeque<Retired>, r: Retired) {
+    retired.push_back(r);
+    let oldest = now_secs().saturating_sub(RETIRED_SECS);
+    retired.retain(|r| r.at >= oldest);
+    while retired.len() > RETIRED_MAX {
+        retired.pop_front();
     }
 }
 
