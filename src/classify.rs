@@ -18,11 +18,13 @@ use crate::record::{self, FormatChoice, Record};
 #[error("cannot build the literal prefilter: {0}")]
 pub struct BuildError(#[from] aho_corasick::BuildError);
 
-/// A candidate line, parsed, with the pattern it is (by catalogue index), if any.
+/// A candidate line, parsed, with the error pattern it is (by catalogue index) and the signal it
+/// carries (by index in `Catalogue::signals`), if any.
 #[derive(Debug)]
 pub struct Classified<'a> {
     pub record: Record<'a>,
     pub pattern: Option<usize>,
+    pub signal: Option<usize>,
 }
 
 pub struct Classifier {
@@ -43,7 +45,8 @@ impl Classifier {
         let mut literals: Vec<String> = Vec::new();
         let mut owners: Vec<u128> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
-        for (i, p) in catalogue.patterns().iter().enumerate() {
+        // Signals take the bits after the error patterns.
+        for (i, p) in catalogue.patterns().iter().chain(catalogue.signals()).enumerate() {
             for lit in p.literals.iter().flat_map(|l| with_json_escapes(l)) {
                 let at = *index.entry(lit.clone()).or_insert_with(|| {
                     literals.push(lit);
@@ -88,16 +91,20 @@ impl Classifier {
             return None;
         }
         let record = record::parse(line, format);
-        let pattern = if is_quoted_source(&record.message) {
-            None
-        } else {
-            self.order
-                .iter()
-                .copied()
-                .filter(|&i| candidates & (1u128 << i) != 0)
-                .find(|&i| confirms(self.catalogue.get(i), &record))
-        };
-        Some(Classified { record, pattern })
+        if is_quoted_source(&record.message) {
+            return Some(Classified { record, pattern: None, signal: None });
+        }
+        let pattern = self
+            .order
+            .iter()
+            .copied()
+            .filter(|&i| candidates & (1u128 << i) != 0)
+            .find(|&i| confirms(self.catalogue.get(i), &record));
+        let first_signal = self.catalogue.patterns().len();
+        let signal = (0..self.catalogue.signals().len())
+            .filter(|&j| candidates & (1u128 << (first_signal + j)) != 0)
+            .find(|&j| confirms(&self.catalogue.signals()[j], &record));
+        Some(Classified { record, pattern, signal })
     }
 }
 
@@ -151,7 +158,7 @@ mod tests {
     #[test]
     fn lines_without_literals_are_not_parsed() {
         let c = classifier();
-        assert!(c.classify(b"START RequestId: 8f4c0b5e-0a1b-4c2d-9e3f-123456789abc").is_none());
+        assert!(c.classify(b"END RequestId: 8f4c0b5e-0a1b-4c2d-9e3f-123456789abc").is_none());
         assert!(c.classify(br#"{"SCF_Message":"broken"#).is_none());
     }
 

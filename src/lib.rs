@@ -21,3 +21,4 @@ pub mod synth;
 pub mod tail;
 pub mod timefmt;
 pub mod tomlerr;
+pub mod window;

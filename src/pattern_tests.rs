@@ -25,13 +25,17 @@ pub struct Report {
 pub fn run(classifier: &Classifier) -> Report {
     let catalogue = classifier.catalogue();
     let mut report = Report::default();
-    let id_of = |line: &str| -> String {
-        match classifier.classify(line.as_bytes()).and_then(|c| c.pattern) {
-            Some(i) => catalogue.get(i).id.clone(),
-            None => "nothing".to_string(),
-        }
+    let id_of = |line: &str, signal: bool| -> String {
+        let c = classifier.classify(line.as_bytes());
+        let found = if signal {
+            c.and_then(|c| c.signal).map(|j| catalogue.signals()[j].id.clone())
+        } else {
+            c.and_then(|c| c.pattern).map(|i| catalogue.get(i).id.clone())
+        };
+        found.unwrap_or_else(|| "nothing".to_string())
     };
-    for p in catalogue.patterns() {
+    for p in catalogue.patterns().iter().chain(catalogue.signals()) {
+        let signal = p.kind == crate::patterns::Kind::Signal;
         report.patterns.push((p.id.clone(), p.origin.clone(), p.examples.len(), p.near_misses.len()));
         let mut fail = |case: String, line: &str, got: String| {
             report.failures.push(CaseFailure { pattern: p.id.clone(), case, line: line.to_string(), got });
@@ -43,7 +47,7 @@ pub fn run(classifier: &Classifier) -> Report {
             fail("near_misses".into(), "", "a pattern needs at least one near-miss".into());
         }
         for (i, line) in p.examples.iter().enumerate() {
-            let got = id_of(line);
+            let got = id_of(line, signal);
             if line.contains('\n') {
                 fail(format!("examples[{i}]"), line, "an example must be one line".into());
             } else if got == p.id {
@@ -53,7 +57,7 @@ pub fn run(classifier: &Classifier) -> Report {
             }
         }
         for (i, line) in p.near_misses.iter().enumerate() {
-            let got = id_of(line);
+            let got = id_of(line, signal);
             if got == p.id {
                 fail(format!("near_misses[{i}]"), line, got);
             } else {

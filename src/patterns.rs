@@ -17,7 +17,7 @@ use crate::record::Level;
 use crate::tomlerr::{self, line_col};
 
 /// The files of `patterns/`, compiled in so the binary works with no files around it.
-pub const BUILTIN: [(&str, &str); 11] = [
+pub const BUILTIN: [(&str, &str); 12] = [
     ("mp_require_undefined.toml", include_str!("../patterns/mp_require_undefined.toml")),
     ("wx_40029_invalid_code.toml", include_str!("../patterns/wx_40029_invalid_code.toml")),
     ("wx_45011_minute_quota.toml", include_str!("../patterns/wx_45011_minute_quota.toml")),
@@ -29,6 +29,7 @@ pub const BUILTIN: [(&str, &str); 11] = [
     ("sdk_version_mismatch.toml", include_str!("../patterns/sdk_version_mismatch.toml")),
     ("unauthorized_after_login.toml", include_str!("../patterns/unauthorized_after_login.toml")),
     ("unlisted.toml", include_str!("../patterns/unlisted.toml")),
+    ("login_attempt.toml", include_str!("../patterns/login_attempt.toml")),
 ];
 
 /// The prefilter keeps one bit per pattern.
@@ -68,6 +69,16 @@ impl fmt::Display for Severity {
     }
 }
 
+/// An error is counted and alerted on; a signal (login attempts) is counted beside the errors and
+/// never competes with them for a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    #[default]
+    Error,
+    Signal,
+}
+
 /// Where an error shows up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -99,6 +110,8 @@ struct PatternFile {
     priority: i64,
     #[serde(default)]
     fallback: bool,
+    #[serde(default)]
+    kind: Kind,
     #[serde(default)]
     keys: Vec<String>,
     summary: String,
@@ -152,6 +165,7 @@ pub struct Pattern {
     pub priority: i64,
     /// Considered only when no other pattern matched.
     pub fallback: bool,
+    pub kind: Kind,
     pub keys: Vec<String>,
     pub summary: String,
     pub fix_summary: String,
@@ -250,6 +264,7 @@ impl Pattern {
             severity: file.severity,
             priority: file.priority,
             fallback: file.fallback,
+            kind: file.kind,
             keys: file.keys,
             summary: one_line(&file.summary),
             fix_summary: one_line(&file.fix_summary),
@@ -284,6 +299,7 @@ fn one_line(s: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Catalogue {
     patterns: Vec<Pattern>,
+    signals: Vec<Pattern>,
 }
 
 impl Catalogue {
@@ -323,7 +339,7 @@ impl Catalogue {
                 }
             }
         }
-        if patterns.len() > MAX_PATTERNS {
+        if patterns.len() >= MAX_PATTERNS {
             return Err(PatternError::Invalid {
                 file: dirs.last().map_or_else(|| "-".into(), |d| d.display().to_string()),
                 line: 1,
@@ -340,12 +356,22 @@ impl Catalogue {
                 &b.id,
             ))
         });
-        Ok(Catalogue { patterns })
+        let (signals, patterns) = patterns.into_iter().partition(|p| p.kind == Kind::Signal);
+        Ok(Catalogue { patterns, signals })
     }
 
-    /// In display order.
+    /// The error patterns, in display order.
     pub fn patterns(&self) -> &[Pattern] {
         &self.patterns
+    }
+
+    /// The signal patterns (`login_attempt`).
+    pub fn signals(&self) -> &[Pattern] {
+        &self.signals
+    }
+
+    pub fn signal_index(&self, id: &str) -> Option<usize> {
+        self.signals.iter().position(|p| p.id == id)
     }
 
     pub fn get(&self, i: usize) -> &Pattern {
@@ -357,7 +383,7 @@ impl Catalogue {
     }
 
     pub fn find(&self, key: &str) -> Option<&Pattern> {
-        self.patterns.iter().find(|p| p.answers_to(key))
+        self.patterns.iter().chain(&self.signals).find(|p| p.answers_to(key))
     }
 }
 
@@ -464,6 +490,7 @@ regex = ['boom \d+']
         std::fs::write(dir.path().join("override.toml"), text).unwrap();
         let c = Catalogue::load(&[dir.path().to_path_buf()], true).unwrap();
         assert_eq!(c.patterns().len(), 12);
+        assert_eq!(c.signals().len(), 1);
         assert_eq!(c.patterns()[10].id, "my_error");
         assert_eq!(c.patterns()[11].id, "unlisted");
         let p = &c.patterns()[c.index_of(&replaced.id).unwrap()];

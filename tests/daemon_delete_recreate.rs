@@ -11,7 +11,7 @@ fn delete_and_recreate() {
     append(&log, &lines("one", 60, 6));
     d.wait_lines(60);
     std::fs::remove_file(&log).unwrap();
-    d.wait_metric("authwatch_files_watched{source=\"default\"}", 0.0);
+    wait_until("the deleted file let go", || d.metric("authwatch_files_watched{source=\"default\"}") == Some(0.0));
     assert_eq!(d.metric("authwatch_file_rotations_total{source=\"default\"}"), Some(1.0));
     append(&log, &lines("two", 25, 5));
     d.wait_lines(85);

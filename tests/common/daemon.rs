@@ -129,6 +129,8 @@ impl Daemon {
         assert_eq!(self.lines(), n, "more lines than expected:\n{}", self.log_text());
     }
 
+    /// For counters (and gauges that only grow here): waits until the value reaches `want`, then checks
+    /// it did not overshoot.
     pub fn wait_metric(&self, series: &str, want: f64) {
         wait_until(&format!("{series} == {want}"), || self.metric(series).is_some_and(|v| v >= want));
         assert_eq!(self.metric(series), Some(want), "{series}");

@@ -1,0 +1,244 @@
+//! Event-time windows: per-minute counts of every pattern and of login attempts, keyed by each line's
+//! own time (falling back to arrival time), so replaying an hour of exported logs in seconds gives the
+//! same per-minute curve as watching it live.
+//!
+//! Contract: memory is a fixed ring of `retention_minutes` slots, whatever the traffic. The newest
+//! minute seen (the watermark) bounds the ring: a line older than watermark − retention is counted in
+//! `late`, not in any minute. Time is passed in by the caller (`now_ms`), never read here.
+
+use std::collections::VecDeque;
+
+pub const MINUTE_MS: i64 = 60_000;
+pub const DEFAULT_RETENTION_MINUTES: usize = 24 * 60;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slot {
+    minute: i64,
+    counts: Vec<u32>,
+    attempts: u32,
+}
+
+/// One minute of history for one pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteCount {
+    /// Start of the minute, Unix ms.
+    pub start_ms: i64,
+    pub count: u64,
+    pub login_attempts: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Windows {
+    patterns: usize,
+    retention: usize,
+    slots: Vec<Option<Slot>>,
+    watermark: Option<i64>,
+    late: u64,
+    /// (pattern, minute, attempts) of onsets that aged out of the ring, so they are not forgotten.
+    frozen_onsets: VecDeque<(usize, i64, u64)>,
+}
+
+impl Windows {
+    pub fn new(patterns: usize, retention_minutes: usize) -> Windows {
+        let retention = retention_minutes.max(2);
+        Windows { patterns, retention, slots: vec![None; retention], watermark: None, late: 0, frozen_onsets: VecDeque::new() }
+    }
+
+    /// The pattern count changed (reload): history is kept for the indices that still exist.
+    pub fn resize(&mut self, patterns: usize) {
+        self.patterns = patterns;
+        for s in self.slots.iter_mut().flatten() {
+            s.counts.resize(patterns, 0);
+        }
+    }
+
+    pub fn late(&self) -> u64 {
+        self.late
+    }
+
+    pub fn watermark_ms(&self) -> Option<i64> {
+        self.watermark.map(|m| m * MINUTE_MS)
+    }
+
+    fn slot(&mut self, time_ms: i64) -> Option<&mut Slot> {
+        let minute = time_ms.div_euclid(MINUTE_MS);
+        let newest = self.watermark.map_or(minute, |w| w.max(minute));
+        if minute <= newest - self.retention as i64 {
+            self.late += 1;
+            return None;
+        }
+        if self.watermark != Some(newest) {
+            self.advance(newest);
+        }
+        let i = minute.rem_euclid(self.retention as i64) as usize;
+        let patterns = self.patterns;
+        let slot = self.slots[i].get_or_insert_with(|| Slot { minute, counts: vec![0; patterns], attempts: 0 });
+        if slot.minute != minute {
+            *slot = Slot { minute, counts: vec![0; patterns], attempts: 0 };
+        }
+        Some(slot)
+    }
+
+    /// Moving the watermark forward: onsets about to be overwritten are remembered first.
+    fn advance(&mut self, newest: i64) {
+        let oldest_kept = newest - self.retention as i64 + 1;
+        let mut aging: Vec<&Slot> = self.slots.iter().flatten().filter(|s| s.minute < oldest_kept).collect();
+        aging.sort_by_key(|s| s.minute);
+        for p in 0..self.patterns {
+            if self.frozen_onsets.iter().any(|(q, _, _)| *q == p) {
+                continue;
+            }
+            if let Some(s) = aging.iter().find(|s| s.counts[p] > 0) {
+                self.frozen_onsets.push_back((p, s.minute, u64::from(s.attempts)));
+            }
+        }
+        self.watermark = Some(newest);
+    }
+
+    pub fn add(&mut self, pattern: usize, time_ms: i64) {
+        if pattern >= self.patterns {
+            return;
+        }
+        if let Some(s) = self.slot(time_ms) {
+            s.counts[pattern] += 1;
+        }
+    }
+
+    pub fn add_attempt(&mut self, time_ms: i64) {
+        if let Some(s) = self.slot(time_ms) {
+            s.attempts += 1;
+        }
+    }
+
+    fn minute(&self, minute: i64) -> Option<&Slot> {
+        self.slots[minute.rem_euclid(self.retention as i64) as usize].as_ref().filter(|s| s.minute == minute)
+    }
+
+    /// Count of `pattern` in the minute that starts at `start_ms`' minute.
+    pub fn count_in_minute(&self, pattern: usize, time_ms: i64) -> u64 {
+        self.minute(time_ms.div_euclid(MINUTE_MS)).map_or(0, |s| u64::from(s.counts.get(pattern).copied().unwrap_or(0)))
+    }
+
+    pub fn attempts_in_minute(&self, time_ms: i64) -> u64 {
+        self.minute(time_ms.div_euclid(MINUTE_MS)).map_or(0, |s| u64::from(s.attempts))
+    }
+
+    /// Sum of `pattern` over the minutes that overlap (now − window, now].
+    pub fn count_over(&self, pattern: usize, now_ms: i64, window_ms: i64) -> u64 {
+        let last = now_ms.div_euclid(MINUTE_MS);
+        let first = (now_ms - window_ms + 1).div_euclid(MINUTE_MS);
+        (first..=last).map(|m| self.minute(m).map_or(0, |s| u64::from(s.counts.get(pattern).copied().unwrap_or(0)))).sum()
+    }
+
+    pub fn attempts_over(&self, now_ms: i64, window_ms: i64) -> u64 {
+        let last = now_ms.div_euclid(MINUTE_MS);
+        let first = (now_ms - window_ms + 1).div_euclid(MINUTE_MS);
+        (first..=last).map(|m| self.minute(m).map_or(0, |s| u64::from(s.attempts))).sum()
+    }
+
+    /// The largest per-minute count of `pattern` in the ring.
+    pub fn peak(&self, pattern: usize) -> u64 {
+        self.slots.iter().flatten().map(|s| u64::from(s.counts.get(pattern).copied().unwrap_or(0))).max().unwrap_or(0)
+    }
+
+    /// (minute start ms, login attempts in it) of the first minute in which `pattern` appeared.
+    pub fn onset(&self, pattern: usize) -> Option<(i64, u64)> {
+        if let Some((_, m, a)) = self.frozen_onsets.iter().find(|(p, _, _)| *p == pattern) {
+            return Some((m * MINUTE_MS, *a));
+        }
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|s| s.counts.get(pattern).is_some_and(|&c| c > 0))
+            .min_by_key(|s| s.minute)
+            .map(|s| (s.minute * MINUTE_MS, u64::from(s.attempts)))
+    }
+
+    /// Every minute from the first with any data to the watermark, in order (empty minutes included).
+    pub fn history(&self, pattern: usize) -> Vec<MinuteCount> {
+        let Some(newest) = self.watermark else { return Vec::new() };
+        let Some(first) = self.slots.iter().flatten().filter(|s| s.minute > newest - self.retention as i64).map(|s| s.minute).min() else {
+            return Vec::new();
+        };
+        (first..=newest)
+            .map(|m| {
+                let s = self.minute(m);
+                MinuteCount {
+                    start_ms: m * MINUTE_MS,
+                    count: s.map_or(0, |s| u64::from(s.counts.get(pattern).copied().unwrap_or(0))),
+                    login_attempts: s.map_or(0, |s| u64::from(s.attempts)),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_741_914_000_000; // a minute boundary
+
+    #[test]
+    fn lines_land_in_their_own_minute_in_any_order() {
+        let mut w = Windows::new(2, 60);
+        w.add(0, T0 + 3 * MINUTE_MS + 5);
+        w.add(0, T0 + 1_000);
+        w.add(0, T0 + 3 * MINUTE_MS + 59_999);
+        w.add(1, T0 + 2 * MINUTE_MS);
+        w.add_attempt(T0 + 3 * MINUTE_MS);
+        let h = w.history(0);
+        assert_eq!(h.len(), 4);
+        assert_eq!(h.iter().map(|m| m.count).collect::<Vec<_>>(), [1, 0, 0, 2]);
+        assert_eq!(h[3], MinuteCount { start_ms: T0 + 3 * MINUTE_MS, count: 2, login_attempts: 1 });
+        assert_eq!(w.count_over(0, T0 + 3 * MINUTE_MS + 10, 5 * MINUTE_MS), 3);
+        assert_eq!(w.count_over(0, T0 + 3 * MINUTE_MS + 10, MINUTE_MS), 2);
+        assert_eq!(w.peak(0), 2);
+    }
+
+    #[test]
+    fn replay_order_does_not_change_the_curve() {
+        let times: Vec<i64> = (0..500).map(|i| T0 + (i * 7_919) % (30 * MINUTE_MS)).collect();
+        let mut forward = Windows::new(1, 60);
+        let mut backward = Windows::new(1, 60);
+        for &t in &times {
+            forward.add(0, t);
+        }
+        for &t in times.iter().rev() {
+            backward.add(0, t);
+        }
+        assert_eq!(forward.history(0), backward.history(0));
+    }
+
+    #[test]
+    fn memory_is_bounded_and_old_lines_are_late() {
+        let mut w = Windows::new(1, 10);
+        for m in 0..1000 {
+            w.add(0, T0 + m * MINUTE_MS);
+        }
+        assert_eq!(w.history(0).len(), 10);
+        assert_eq!(w.slots.len(), 10);
+        w.add(0, T0); // 990 minutes behind the watermark
+        assert_eq!(w.late(), 1);
+        assert_eq!(w.history(0).len(), 10);
+    }
+
+    #[test]
+    fn onset_is_the_first_minute_and_survives_ageing_out() {
+        let mut w = Windows::new(1, 10);
+        for m in 0..5 {
+            for _ in 0..(m * 10) {
+                w.add_attempt(T0 + m * MINUTE_MS);
+            }
+        }
+        w.add(0, T0 + 3 * MINUTE_MS);
+        w.add(0, T0 + 4 * MINUTE_MS);
+        assert_eq!(w.onset(0), Some((T0 + 3 * MINUTE_MS, 30)));
+        // A late line in an earlier minute moves the onset back.
+        w.add(0, T0 + 2 * MINUTE_MS);
+        assert_eq!(w.onset(0), Some((T0 + 2 * MINUTE_MS, 20)));
+        w.add_attempt(T0 + 100 * MINUTE_MS);
+        assert_eq!(w.onset(0), Some((T0 + 2 * MINUTE_MS, 20)));
+        assert_eq!(Windows::new(1, 10).onset(0), None);
+    }
+}
