@@ -16,6 +16,7 @@ use crate::lines::{self, ScanStats};
 use crate::metrics::Metrics;
 use crate::patterns::Severity;
 use crate::timefmt;
+use crate::window::Windows;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Output {
@@ -36,6 +37,10 @@ pub struct CheckOptions {
     pub max_line_bytes: usize,
     /// The `source` label value in `--output prometheus`.
     pub source: String,
+    /// Also report the per-minute history of this pattern against login attempts (`--timeline`).
+    pub timeline: Option<String>,
+    /// Invocations of this function are login attempts.
+    pub login_function: String,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -45,13 +50,16 @@ pub struct PatternTally {
     pub last_ms: Option<i64>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tally {
     pub scan: ScanStats,
     pub malformed: u64,
     pub files: u64,
     pub unreadable: u64,
     pub per_pattern: Vec<PatternTally>,
+    /// Per-minute history, by the lines' own times (for `--timeline`); lines without a time are not in it.
+    pub windows: Windows,
+    pub untimed: u64,
 }
 
 const STDIN_NAME: &str = "(standard input)";
@@ -76,8 +84,25 @@ pub fn run(
     err: &mut dyn Write,
 ) -> i32 {
     let catalogue = classifier.catalogue();
-    let mut tally =
-        Tally { per_pattern: vec![PatternTally::default(); catalogue.patterns().len()], ..Tally::default() };
+    let timeline = match &opts.timeline {
+        Some(id) => match catalogue.index_of(id) {
+            Some(i) => Some(i),
+            None => {
+                let _ = writeln!(err, "authwatch: --timeline {id:?}: no such pattern");
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let mut tally = Tally {
+        per_pattern: vec![PatternTally::default(); catalogue.patterns().len()],
+        windows: Windows::new(catalogue.patterns().len(), 7 * 24 * 60),
+        scan: ScanStats::default(),
+        malformed: 0,
+        files: 0,
+        unreadable: 0,
+        untimed: 0,
+    };
     let mut write_error: Option<io::Error> = None;
     for path in paths {
         let name = if path == "-" { STDIN_NAME } else { path.as_str() };
@@ -101,6 +126,21 @@ pub fn run(
             lines::scan(&mut reader, opts.max_line_bytes, &mut file_stats, &find, &mut |line_no, line, _cut| {
                 let Some(c) = classifier.classify(line) else { return };
                 tally.malformed += u64::from(c.record.malformed);
+                if timeline.is_some() && (c.pattern.is_some() || c.signal.is_some()) {
+                    match c.record.time_ms {
+                        Some(t) => {
+                            if let Some(p) = c.pattern {
+                                tally.windows.add(p, t);
+                            }
+                            if c.signal.is_some()
+                                && c.record.function.as_deref().is_none_or(|f| f == opts.login_function)
+                            {
+                                tally.windows.add_attempt(t);
+                            }
+                        }
+                        None => tally.untimed += 1,
+                    }
+                }
                 let Some(i) = c.pattern else { return };
                 let t = &mut tally.per_pattern[i];
                 t.count += 1;
@@ -124,8 +164,11 @@ pub fn run(
     }
     let report = match opts.output {
         Output::Matches => Ok(()),
-        Output::Json => write_json(classifier, &tally, out),
-        Output::Table => write_table(classifier, &tally, opts, out),
+        Output::Json => write_json(classifier, &tally, timeline, out),
+        Output::Table => write_table(classifier, &tally, opts, out).and_then(|()| match timeline {
+            Some(p) => write_timeline(classifier, &tally, p, out),
+            None => Ok(()),
+        }),
         Output::Prometheus => write_prometheus(classifier, &tally, opts, out),
     };
     if let Some(e) = write_error.or(report.err()).or_else(|| out.flush().err()) {
@@ -143,7 +186,24 @@ pub fn run(
     i32::from(failing)
 }
 
-fn write_json(classifier: &Classifier, tally: &Tally, out: &mut dyn Write) -> io::Result<()> {
+/// The per-minute table of one pattern against login attempts, the onset minute marked.
+fn write_timeline(classifier: &Classifier, tally: &Tally, pattern: usize, out: &mut dyn Write) -> io::Result<()> {
+    let id = &classifier.catalogue().get(pattern).id;
+    let onset = tally.windows.onset(pattern).map(|(ms, _)| ms);
+    writeln!(out)?;
+    writeln!(out, "{:<20}  {:>width$}  {:>14}", "MINUTE (UTC)", id, "LOGIN ATTEMPTS", width = id.len())?;
+    for m in tally.windows.history(pattern) {
+        let start = timefmt::format_utc(m.start_ms);
+        let mark = if Some(m.start_ms) == onset { "  <- onset: first minute with this error" } else { "" };
+        writeln!(out, "{:<20}  {:>width$}  {:>14}{mark}", &start[..16], m.count, m.login_attempts, width = id.len())?;
+    }
+    if tally.untimed > 0 {
+        writeln!(out, "({} matched lines carry no time and are not in the timeline)", tally.untimed)?;
+    }
+    Ok(())
+}
+
+fn write_json(classifier: &Classifier, tally: &Tally, timeline: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
     let mut matches = serde_json::Map::new();
     for (p, t) in classifier.catalogue().patterns().iter().zip(&tally.per_pattern) {
         matches.insert(p.id.clone(), t.count.into());
@@ -157,6 +217,17 @@ fn write_json(classifier: &Classifier, tally: &Tally, out: &mut dyn Write) -> io
         "files": tally.files,
         "unreadable_files": tally.unreadable,
     });
+    let mut doc = doc;
+    if let Some(p) = timeline {
+        let minutes: Vec<serde_json::Value> = tally
+            .windows
+            .history(p)
+            .iter()
+            .map(|m| serde_json::json!({"start": timefmt::format_utc(m.start_ms), "count": m.count, "login_attempts": m.login_attempts}))
+            .collect();
+        let onset = tally.windows.onset(p).map(|(ms, attempts)| serde_json::json!({"start": timefmt::format_utc(ms), "login_attempts_per_minute": attempts}));
+        doc["timeline"] = serde_json::json!({"pattern": classifier.catalogue().get(p).id, "minutes": minutes, "onset": onset, "untimed_lines": tally.untimed});
+    }
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }

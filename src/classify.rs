@@ -42,11 +42,18 @@ pub struct Classifier {
 
 impl Classifier {
     pub fn new(catalogue: Catalogue, format: FormatChoice) -> Result<Classifier, BuildError> {
+        Classifier::build(catalogue, format, true)
+    }
+
+    /// Without signals, lines that only carry one (every START line) are not even candidates: the
+    /// one-shot check needs them only for `--timeline`.
+    pub fn build(catalogue: Catalogue, format: FormatChoice, signals: bool) -> Result<Classifier, BuildError> {
         let mut literals: Vec<String> = Vec::new();
         let mut owners: Vec<u128> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         // Signals take the bits after the error patterns.
-        for (i, p) in catalogue.patterns().iter().chain(catalogue.signals()).enumerate() {
+        let signal_list = if signals { catalogue.signals() } else { &[] };
+        for (i, p) in catalogue.patterns().iter().chain(signal_list).enumerate() {
             for lit in p.literals.iter().flat_map(|l| with_json_escapes(l)) {
                 let at = *index.entry(lit.clone()).or_insert_with(|| {
                     literals.push(lit);

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::alerts::RuleConfig;
 use crate::lines::DEFAULT_MAX_LINE_BYTES;
 use crate::record::FormatChoice;
 use crate::tomlerr;
@@ -53,7 +54,62 @@ struct ConfigFile {
     labels: BTreeMap<Spanned<String>, String>,
     #[serde(default)]
     sources: Vec<SourceFile>,
+    login_function: Option<String>,
+    #[serde(default)]
+    alerting: Alerting,
+    alerts: Option<Vec<RuleConfig>>,
+    alertmanager: Option<AlertmanagerFile>,
 }
+
+/// Which clock alerts and the "last minute" gauges read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// The wall clock: for watching live logs.
+    #[default]
+    Wall,
+    /// The newest line's own time: for replaying exported logs as if live.
+    Event,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerting {
+    #[serde(default)]
+    pub clock: Clock,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertmanagerFile {
+    url: Spanned<String>,
+    #[serde(default = "default_resend_interval_secs")]
+    resend_interval_secs: u64,
+    #[serde(default = "default_timeout_ms")]
+    timeout_ms: u64,
+}
+
+fn default_resend_interval_secs() -> u64 {
+    60
+}
+
+fn default_timeout_ms() -> u64 {
+    5000
+}
+
+/// Where alerts are pushed, Alertmanager's `/api/v2/alerts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alertmanager {
+    /// host:port of the Alertmanager (http only).
+    pub authority: String,
+    /// The path prefix before `/api/v2/alerts` (for Alertmanagers behind a route prefix).
+    pub prefix: String,
+    pub resend_interval_secs: u64,
+    pub timeout_ms: u64,
+}
+
+/// The guide's login function.
+pub const DEFAULT_LOGIN_FUNCTION: &str = "getLoginTicket";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +122,7 @@ struct SourceFile {
     format: FormatName,
     #[serde(default)]
     start_at: StartAt,
+    function: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
@@ -101,6 +158,9 @@ pub struct Limits {
     pub checkpoint_interval_ms: u64,
     /// At most this many files are followed at once; more are skipped, counted and logged.
     pub max_files: u64,
+    /// Per-minute history kept for the 45011 curve and alerts; lines older than this behind the newest
+    /// are counted as late.
+    pub retention_minutes: u64,
 }
 
 impl Default for Limits {
@@ -110,6 +170,7 @@ impl Default for Limits {
             poll_interval_ms: 1000,
             checkpoint_interval_ms: 5000,
             max_files: 1024,
+            retention_minutes: crate::window::DEFAULT_RETENTION_MINUTES as u64,
         }
     }
 }
@@ -124,12 +185,14 @@ pub struct Source {
     pub exclude: Vec<String>,
     pub format: FormatChoice,
     pub start_at: StartAt,
+    /// The Cloud Function these files belong to, for lines that do not name theirs (plain text).
+    pub function: Option<String>,
 }
 
 /// Compressed rotations are never tailed: their bytes are not log lines.
 pub const DEFAULT_EXCLUDE: [&str; 5] = ["*.gz", "*.bz2", "*.xz", "*.zst", "*.zip"];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub listen: SocketAddr,
     pub state_dir: PathBuf,
@@ -139,6 +202,12 @@ pub struct Config {
     /// Constant labels on every metric (e.g. env = "staging").
     pub labels: Vec<(String, String)>,
     pub sources: Vec<Source>,
+    /// Invocations of this function are login attempts.
+    pub login_function: String,
+    pub alerting: Alerting,
+    /// The alert rules (the guide's defaults unless `[[alerts]]` is given; an empty list turns them off).
+    pub alerts: Vec<RuleConfig>,
+    pub alertmanager: Option<Alertmanager>,
 }
 
 impl Default for Config {
@@ -151,6 +220,10 @@ impl Default for Config {
             limits: Limits::default(),
             labels: Vec::new(),
             sources: Vec::new(),
+            login_function: DEFAULT_LOGIN_FUNCTION.to_string(),
+            alerting: Alerting::default(),
+            alerts: crate::alerts::default_rules(),
+            alertmanager: None,
         }
     }
 }
@@ -227,6 +300,11 @@ impl Config {
             (l.poll_interval_ms >= 10, "limits.poll_interval_ms", "must be at least 10"),
             (l.checkpoint_interval_ms >= 10, "limits.checkpoint_interval_ms", "must be at least 10"),
             (l.max_files >= 1, "limits.max_files", "must be at least 1"),
+            (
+                l.retention_minutes >= 2 && l.retention_minutes <= 7 * 24 * 60,
+                "limits.retention_minutes",
+                "must be 2 to 10080",
+            ),
         ];
         for (ok, key, why) in limit_checks {
             if !ok {
@@ -279,6 +357,34 @@ impl Config {
                 exclude,
                 format: s.format.into(),
                 start_at: s.start_at,
+                function: s.function.clone(),
+            });
+        }
+        if let Some(f) = raw.login_function {
+            config.login_function = f;
+        }
+        config.alerting = raw.alerting;
+        if let Some(rules) = raw.alerts {
+            config.alerts = rules;
+        }
+        if let Some(am) = raw.alertmanager {
+            let url = am.url.get_ref();
+            let rest = url.strip_prefix("http://").ok_or_else(|| {
+                at(
+                    am.url.span(),
+                    "alertmanager.url",
+                    format!("{url:?}: only http:// URLs (e.g. http://127.0.0.1:9093)"),
+                )
+            })?;
+            let (authority, prefix) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+            if authority.is_empty() {
+                return Err(at(am.url.span(), "alertmanager.url", format!("{url:?} has no host")));
+            }
+            config.alertmanager = Some(Alertmanager {
+                authority: authority.to_string(),
+                prefix: if prefix.is_empty() { String::new() } else { format!("/{}", prefix.trim_end_matches('/')) },
+                resend_interval_secs: am.resend_interval_secs.max(1),
+                timeout_ms: am.timeout_ms.max(100),
             });
         }
         Ok(config)
@@ -297,6 +403,7 @@ impl Config {
                 exclude: DEFAULT_EXCLUDE.iter().map(|e| e.to_string()).collect(),
                 format,
                 start_at,
+                function: None,
             }),
         }
     }
@@ -336,6 +443,21 @@ mod tests {
             "exclude",
             "format",
             "start_at",
+            "function",
+            "retention_minutes",
+            "login_function",
+            "[alerting]",
+            "clock",
+            "[[alerts]]",
+            "measure",
+            "threshold",
+            "window_secs",
+            "for_secs",
+            "keep_firing_for_secs",
+            "severity",
+            "[alertmanager]",
+            "resend_interval_secs",
+            "timeout_ms",
         ] {
             assert!(text.contains(key), "example lacks {key}");
         }

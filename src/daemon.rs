@@ -18,9 +18,10 @@ use notify::{RecursiveMode, Watcher};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::classify::Classifier;
-use crate::config::{Config, StartAt};
+use crate::config::{Alertmanager, Config, StartAt};
 use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
+use crate::observe::{Observed, Shared};
 use crate::patterns::Catalogue;
 use crate::record::FormatChoice;
 use crate::tail::{Setup, Tailer};
@@ -42,6 +43,10 @@ enum Wake {
     Fs { rescan: bool },
     Reload(Setup),
     Shutdown,
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The configuration in effect: the file (if any) with the command line on top.
@@ -72,20 +77,44 @@ pub fn effective_config(opts: &RunOptions) -> Result<Config, String> {
 
 pub fn setup_for(config: &Config) -> Result<Setup, String> {
     let catalogue = Catalogue::load(&config.pattern_dirs, !config.no_default_patterns).map_err(|e| e.to_string())?;
+    // Rules name patterns: check them against this catalogue now, so a bad rule is a config error.
+    crate::alerts::Engine::new(&config.alerts, &catalogue).map_err(|e| format!("{}: {e}", config_name(config)))?;
     let classifier = Classifier::new(catalogue, FormatChoice::Auto).map_err(|e| e.to_string())?;
-    Ok(Setup { sources: config.sources.clone(), classifier: Arc::new(classifier), limits: config.limits.clone() })
+    Ok(Setup {
+        sources: config.sources.clone(),
+        classifier: Arc::new(classifier),
+        limits: config.limits.clone(),
+        login_function: config.login_function.clone(),
+        observed: None,
+    })
+}
+
+fn config_name(_: &Config) -> &'static str {
+    "alerts"
 }
 
 /// Runs until SIGTERM or SIGINT. `on_listening` gets the bound address (the demo prints it).
 pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<(), String> {
     let config = effective_config(&opts)?;
-    let setup = setup_for(&config)?;
+    let mut setup = setup_for(&config)?;
     std::fs::create_dir_all(&config.state_dir)
         .map_err(|e| format!("cannot create state directory {}: {e}", config.state_dir.display()))?;
     let metrics = Arc::new(
         Metrics::with_labels(setup.classifier.catalogue(), &config.source_names(), &config.labels)
             .map_err(|e| e.to_string())?,
     );
+    metrics.add_alert_series(&config.alerts);
+    let observed: Shared = Arc::new(std::sync::Mutex::new(
+        Observed::new(
+            setup.classifier.catalogue(),
+            config.limits.retention_minutes as usize,
+            &config.alerts,
+            config.alerting.clock,
+        )
+        .map_err(|e| e.to_string())?,
+    ));
+    setup.observed = Some(observed.clone());
+    let alert_changed = Arc::new(tokio::sync::Notify::new());
     let ready = Arc::new(AtomicBool::new(false));
     let (tx, rx) = std::sync::mpsc::channel::<Wake>();
     let fs_tx = tx.clone();
@@ -102,9 +131,10 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
     }
     let limits = config.limits.clone();
     let tailer_ready = ready.clone();
+    let eval = Evaluator { observed: observed.clone(), metrics: metrics.clone(), changed: alert_changed.clone() };
     let tailer_thread = std::thread::Builder::new()
         .name("tailer".into())
-        .spawn(move || tailer_loop(tailer, rx, watcher, &limits, &tailer_ready))
+        .spawn(move || tailer_loop(tailer, rx, watcher, &limits, &tailer_ready, &eval))
         .map_err(|e| format!("cannot start the tailer thread: {e}"))?;
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -114,7 +144,12 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         tracing::info!(addr = %addr, sources = config.sources.len(), state_dir = %config.state_dir.display(), "listening");
         on_listening(addr);
         let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
-        let server = tokio::spawn(http::serve(listener, Arc::new(HttpState { metrics: metrics.clone(), ready }), http_stopped));
+        let state = Arc::new(HttpState { metrics: metrics.clone(), ready, observed: observed.clone() });
+        let server = tokio::spawn(http::serve(listener, state, http_stopped.clone()));
+        let pusher = config.alertmanager.clone().map(|am| {
+            let generator = format!("http://{addr}/");
+            tokio::spawn(push_alerts(am, observed.clone(), metrics.clone(), alert_changed.clone(), http_stopped.clone(), generator))
+        });
         let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
         let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
         let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
@@ -124,9 +159,10 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
                 _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break }
                 _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break }
                 _ = hup.recv() => {
-                    match reload(&opts, &current, &metrics) {
-                        Ok((config, setup)) => {
+                    match reload(&opts, &current, &metrics, &observed) {
+                        Ok((config, mut setup)) => {
                             current = config;
+                            setup.observed = Some(observed.clone());
                             let _ = tx.send(Wake::Reload(setup));
                         }
                         Err(e) => tracing::error!(error = %e, "reload refused; keeping the configuration in effect"),
@@ -137,8 +173,13 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         // Stop reading and write the final checkpoint, then stop HTTP.
         let _ = tx.send(Wake::Shutdown);
         let joined = tokio::task::spawn_blocking(move || tailer_thread.join()).await;
+        // A last push, so Alertmanager hears of resolutions that happened during shutdown.
+        alert_changed.notify_one();
         let _ = stop_http.send(true);
         let _ = server.await;
+        if let Some(p) = pusher {
+            let _ = p.await;
+        }
         match joined {
             Ok(Ok(())) => Ok(()),
             _ => Err("the tailer thread failed".to_string()),
@@ -146,8 +187,18 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
     })
 }
 
-fn reload(opts: &RunOptions, current: &Config, metrics: &Metrics) -> Result<(Config, Setup), String> {
-    let attempt = effective_config(opts).and_then(|c| setup_for(&c).map(|s| (c, s)));
+fn reload(
+    opts: &RunOptions,
+    current: &Config,
+    metrics: &Metrics,
+    observed: &Shared,
+) -> Result<(Config, Setup), String> {
+    let attempt = effective_config(opts).and_then(|c| setup_for(&c).map(|s| (c, s))).and_then(|(c, s)| {
+        let mut o = observed.lock().map_err(|_| "state lock poisoned".to_string())?;
+        o.reload(s.classifier.catalogue(), &c.alerts, c.alerting.clock).map_err(|e| e.to_string())?;
+        metrics.add_alert_series(&c.alerts);
+        Ok((c, s))
+    });
     match attempt {
         Ok((config, setup)) => {
             if config.listen != current.listen || config.state_dir != current.state_dir {
@@ -180,17 +231,35 @@ fn watch_all(tailer: &Tailer, watcher: &mut impl Watcher) {
     }
 }
 
+/// Alerts and windowed gauges, evaluated by the tailer thread after every poll.
+struct Evaluator {
+    observed: Shared,
+    metrics: Arc<Metrics>,
+    changed: Arc<tokio::sync::Notify>,
+}
+
+impl Evaluator {
+    fn run(&self) {
+        let changed = self.observed.lock().is_ok_and(|mut o| o.evaluate(wall_ms(), &self.metrics));
+        if changed {
+            self.changed.notify_one();
+        }
+    }
+}
+
 fn tailer_loop(
     mut tailer: Tailer,
     rx: Receiver<Wake>,
     mut watcher: impl Watcher,
     limits: &crate::config::Limits,
     ready: &AtomicBool,
+    eval: &Evaluator,
 ) {
     let poll_every = Duration::from_millis(limits.poll_interval_ms);
     let mut checkpoint_every = Duration::from_millis(limits.checkpoint_interval_ms);
     watch_all(&tailer, &mut watcher);
     tailer.poll(true);
+    eval.run();
     save(&mut tailer);
     ready.store(true, Ordering::Release);
     tracing::info!(files = tailer.files().len(), "initial scan done");
@@ -231,6 +300,7 @@ fn tailer_loop(
             watch_all(&tailer, &mut watcher);
         }
         tailer.poll(rescan);
+        eval.run();
         if last_checkpoint.elapsed() >= checkpoint_every {
             save(&mut tailer);
             last_checkpoint = Instant::now();
@@ -240,11 +310,75 @@ fn tailer_loop(
     if let Err(e) = tailer.shutdown() {
         tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write the final checkpoint");
     }
+    eval.run();
     tracing::info!("final checkpoint written; tailer stopped");
 }
 
 fn save(tailer: &mut Tailer) {
     if let Err(e) = tailer.checkpoint() {
         tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write checkpoint; reading goes on");
+    }
+}
+
+/// Pushes alerts to Alertmanager: at once when one changes state, and every `resend_interval_secs`
+/// while any fires. A resolution is sent until Alertmanager accepts it, then not again.
+async fn push_alerts(
+    am: Alertmanager,
+    observed: Shared,
+    metrics: Arc<Metrics>,
+    changed: Arc<tokio::sync::Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    generator: String,
+) {
+    let resend = Duration::from_secs(am.resend_interval_secs);
+    let mut stopping = false;
+    loop {
+        if !stopping {
+            tokio::select! {
+                _ = changed.notified() => {}
+                _ = tokio::time::sleep(resend) => {}
+                _ = stop.changed() => stopping = true,
+            }
+        }
+        let (payload, resolved): (Vec<serde_json::Value>, Vec<String>) = match observed.lock() {
+            Ok(o) => {
+                // Firing alerts stay valid for three resend intervals unless re-sent.
+                let ends = wall_ms().max(o.now(wall_ms())) + 3 * resend.as_millis() as i64;
+                let payload = o.engine.alertmanager_payload(ends, &generator);
+                let resolved = o
+                    .engine
+                    .alerts
+                    .iter()
+                    .filter(|a| a.resolved_at_ms.is_some() && !a.resolved_sent)
+                    .map(|a| a.rule.alert.clone())
+                    .collect();
+                (payload, resolved)
+            }
+            Err(_) => break,
+        };
+        if !payload.is_empty() {
+            match crate::http::post_json(
+                &am.authority,
+                &format!("{}/api/v2/alerts", am.prefix),
+                &serde_json::Value::Array(payload),
+                Duration::from_millis(am.timeout_ms),
+            )
+            .await
+            {
+                Ok(()) => {
+                    metrics.alertmanager_notifications_total.with_label_values(&["success"]).inc();
+                    if let Ok(mut o) = observed.lock() {
+                        o.engine.mark_resolved_sent(&resolved);
+                    }
+                }
+                Err(e) => {
+                    metrics.alertmanager_notifications_total.with_label_values(&["failure"]).inc();
+                    tracing::warn!(alertmanager = %am.authority, error = %e, "cannot push alerts; retrying");
+                }
+            }
+        }
+        if stopping {
+            break;
+        }
     }
 }

@@ -93,7 +93,8 @@ pub fn run(listen: Option<SocketAddr>) -> Result<(), String> {
         println!(
             "  login load ramps {LOW_PER_MINUTE}→{HIGH_PER_MINUTE}/min and back every {PERIOD_SECS}s; 45011 starts above {QUOTA_PER_MINUTE}/min"
         );
-        println!("  metrics:  curl -s http://{addr}/metrics | grep '^authwatch_errors_total'");
+        println!("  status page:  http://{addr}/   (chart of 45011 against login attempts, alerts)");
+        println!("  metrics:      curl -s http://{addr}/metrics | grep -E '^authwatch_(errors_total|45011|login)'");
         println!("  stop with Ctrl-C (the directory is removed)");
     });
     stop.store(true, Ordering::Relaxed);

@@ -6,6 +6,7 @@
 //! using the `patterns` catalogue; `metrics` counts them and `http` / `check` present them. Each stage
 //! owns its state: the tailer thread alone touches file state and checkpoints.
 
+pub mod alerts;
 pub mod check;
 pub mod classify;
 pub mod config;
@@ -14,9 +15,12 @@ pub mod demo;
 pub mod http;
 pub mod lines;
 pub mod metrics;
+pub mod observe;
 pub mod pattern_tests;
 pub mod patterns;
 pub mod record;
+pub mod redact;
+pub mod status;
 pub mod synth;
 pub mod tail;
 pub mod timefmt;

@@ -112,6 +112,12 @@ enum Command {
         /// The source label in --output prometheus.
         #[arg(long, default_value = "default")]
         source: String,
+        /// Also print the per-minute history of a pattern against login attempts, the onset marked.
+        #[arg(long, value_name = "PATTERN", num_args = 0..=1, require_equals = true, default_missing_value = "wx_45011_minute_quota")]
+        timeline: Option<String>,
+        /// The login Cloud Function, whose START lines are login attempts (for --timeline).
+        #[arg(long, default_value = authwatch::config::DEFAULT_LOGIN_FUNCTION)]
+        login_function: String,
         #[command(flatten)]
         patterns: PatternArgs,
         /// Files to read; - is standard input.
@@ -225,8 +231,19 @@ fn execute(command: Command) -> Result<u8, String> {
             authwatch::demo::run(listen)?;
             Ok(0)
         }
-        Command::Check { format, output, fail_on, max_line_bytes, source, patterns, paths } => {
-            let classifier = Classifier::new(patterns.catalogue()?, format).map_err(|e| e.to_string())?;
+        Command::Check {
+            format,
+            output,
+            fail_on,
+            max_line_bytes,
+            source,
+            timeline,
+            login_function,
+            patterns,
+            paths,
+        } => {
+            let classifier =
+                Classifier::build(patterns.catalogue()?, format, timeline.is_some()).map_err(|e| e.to_string())?;
             let opts = CheckOptions {
                 output,
                 fail_on: fail_on.map(|f| match f {
@@ -236,6 +253,8 @@ fn execute(command: Command) -> Result<u8, String> {
                 }),
                 max_line_bytes: usize::try_from(max_line_bytes).map_err(|e| e.to_string())?,
                 source,
+                timeline,
+                login_function,
             };
             let code = check::run(&classifier, &paths, &opts, &mut out, &mut io::stderr());
             Ok(u8::try_from(code).unwrap_or(2))

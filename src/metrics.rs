@@ -30,7 +30,22 @@ pub struct Metrics {
     pub checkpoint_failures_total: IntCounter,
     pub config_reloads_total: IntCounterVec,
     pub config_last_reload_successful: IntGauge,
+    pub login_attempts_total: IntCounterVec,
+    pub login_attempts_last_minute: IntGauge,
+    pub q45011_last_minute: IntGauge,
+    pub q45011_peak_per_minute: IntGauge,
+    /// Registered at the first onset: absent until 45011 has appeared.
+    onset: std::sync::Mutex<Option<(IntGauge, IntGauge)>>,
+    pub late_lines_total: IntCounter,
+    pub alert_firing: IntGaugeVec,
+    pub alertmanager_notifications_total: IntCounterVec,
     pub build_info: IntGaugeVec,
+}
+
+fn plain_gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, prometheus::Error> {
+    let g = IntGauge::with_opts(Opts::new(name, help).namespace(NAMESPACE))?;
+    registry.register(Box::new(g.clone()))?;
+    Ok(g)
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<IntCounterVec, prometheus::Error> {
@@ -146,6 +161,51 @@ impl Metrics {
                 registry.register(Box::new(g.clone()))?;
                 g
             },
+            login_attempts_total: counter(
+                &registry,
+                "login_attempts_total",
+                "Invocations of the login Cloud Function (its START RequestId lines), by source.",
+                &["source"],
+            )?,
+            login_attempts_last_minute: plain_gauge(
+                &registry,
+                "login_attempts_last_minute",
+                "Login attempts in the last complete minute (by the lines' own times).",
+            )?,
+            q45011_last_minute: plain_gauge(
+                &registry,
+                "45011_last_minute",
+                "WeChat errcode 45011 (jscode2session minute quota) lines in the last complete minute.",
+            )?,
+            q45011_peak_per_minute: plain_gauge(
+                &registry,
+                "45011_peak_per_minute",
+                "The most 45011 lines seen in one minute within the retained history.",
+            )?,
+            onset: std::sync::Mutex::new(None),
+            late_lines_total: {
+                let c = IntCounter::with_opts(
+                    Opts::new(
+                        "late_lines_total",
+                        "Lines older than the retained per-minute history, counted but placed in no minute.",
+                    )
+                    .namespace(NAMESPACE),
+                )?;
+                registry.register(Box::new(c.clone()))?;
+                c
+            },
+            alert_firing: gauge(
+                &registry,
+                "alert_firing",
+                "1 while the alert fires, else 0, by alert name and severity.",
+                &["alertname", "severity"],
+            )?,
+            alertmanager_notifications_total: counter(
+                &registry,
+                "alertmanager_notifications_total",
+                "Pushes of alerts to Alertmanager, by result (success or failure).",
+                &["result"],
+            )?,
             build_info: {
                 let g = IntGaugeVec::new(
                     Opts::new(
@@ -163,10 +223,48 @@ impl Metrics {
         m.build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), &catalogue.patterns().len().to_string()]).set(1);
         m.config_last_reload_successful.set(1);
         for result in ["success", "failure"] {
+            m.alertmanager_notifications_total.with_label_values(&[result]);
+        }
+        for result in ["success", "failure"] {
             m.config_reloads_total.with_label_values(&[result]);
         }
         m.add_series(catalogue, sources);
         Ok(m)
+    }
+
+    /// Login attempts per minute in the first minute 45011 appeared, and when: registered the first time.
+    pub fn set_onset(&self, attempts: u64, start_ms: i64) {
+        let Ok(mut onset) = self.onset.lock() else { return };
+        if onset.is_none() {
+            let made = plain_gauge(
+                &self.registry,
+                "45011_onset_attempts_per_minute",
+                "Login attempts per minute in the first minute in which 45011 appeared (absent until it has).",
+            )
+            .and_then(|a| {
+                plain_gauge(
+                    &self.registry,
+                    "45011_onset_timestamp_seconds",
+                    "Start of the first minute in which 45011 appeared, Unix time.",
+                )
+                .map(|t| (a, t))
+            });
+            match made {
+                Ok(pair) => *onset = Some(pair),
+                Err(e) => tracing::error!(error = %e, "cannot register the onset gauges"),
+            }
+        }
+        if let Some((a, t)) = onset.as_ref() {
+            a.set(attempts as i64);
+            t.set(start_ms / 1000);
+        }
+    }
+
+    /// One `authwatch_alert_firing` series at 0 for each rule, from the start.
+    pub fn add_alert_series(&self, rules: &[crate::alerts::RuleConfig]) {
+        for r in rules {
+            self.alert_firing.with_label_values(&[&r.alert, &r.severity]);
+        }
     }
 
     /// Creates (at 0) every series of these patterns and sources that does not exist yet.
@@ -183,6 +281,7 @@ impl Metrics {
                 &self.file_rotations_total,
                 &self.file_truncations_total,
                 &self.read_errors_total,
+                &self.login_attempts_total,
             ] {
                 c.with_label_values(&[source]);
             }

@@ -41,15 +41,31 @@ pub struct Windows {
 impl Windows {
     pub fn new(patterns: usize, retention_minutes: usize) -> Windows {
         let retention = retention_minutes.max(2);
-        Windows { patterns, retention, slots: vec![None; retention], watermark: None, late: 0, frozen_onsets: VecDeque::new() }
+        Windows {
+            patterns,
+            retention,
+            slots: vec![None; retention],
+            watermark: None,
+            late: 0,
+            frozen_onsets: VecDeque::new(),
+        }
     }
 
-    /// The pattern count changed (reload): history is kept for the indices that still exist.
-    pub fn resize(&mut self, patterns: usize) {
-        self.patterns = patterns;
+    /// The patterns changed (reload): `map[new] = Some(old)` carries each pattern's history over.
+    pub fn remap(&mut self, map: &[Option<usize>]) {
+        self.patterns = map.len();
         for s in self.slots.iter_mut().flatten() {
-            s.counts.resize(patterns, 0);
+            s.counts = map.iter().map(|old| old.and_then(|o| s.counts.get(o).copied()).unwrap_or(0)).collect();
         }
+        self.frozen_onsets = self
+            .frozen_onsets
+            .iter()
+            .filter_map(|&(p, m, a)| map.iter().position(|old| *old == Some(p)).map(|new| (new, m, a)))
+            .collect();
+    }
+
+    pub fn retention_minutes(&self) -> usize {
+        self.retention
     }
 
     pub fn late(&self) -> u64 {
@@ -127,7 +143,9 @@ impl Windows {
     pub fn count_over(&self, pattern: usize, now_ms: i64, window_ms: i64) -> u64 {
         let last = now_ms.div_euclid(MINUTE_MS);
         let first = (now_ms - window_ms + 1).div_euclid(MINUTE_MS);
-        (first..=last).map(|m| self.minute(m).map_or(0, |s| u64::from(s.counts.get(pattern).copied().unwrap_or(0)))).sum()
+        (first..=last)
+            .map(|m| self.minute(m).map_or(0, |s| u64::from(s.counts.get(pattern).copied().unwrap_or(0))))
+            .sum()
     }
 
     pub fn attempts_over(&self, now_ms: i64, window_ms: i64) -> u64 {
@@ -157,7 +175,9 @@ impl Windows {
     /// Every minute from the first with any data to the watermark, in order (empty minutes included).
     pub fn history(&self, pattern: usize) -> Vec<MinuteCount> {
         let Some(newest) = self.watermark else { return Vec::new() };
-        let Some(first) = self.slots.iter().flatten().filter(|s| s.minute > newest - self.retention as i64).map(|s| s.minute).min() else {
+        let Some(first) =
+            self.slots.iter().flatten().filter(|s| s.minute > newest - self.retention as i64).map(|s| s.minute).min()
+        else {
             return Vec::new();
         };
         (first..=newest)

@@ -45,17 +45,6 @@ fn endpoints_methods_and_series() {
     ] {
         assert!(text.contains(&format!("\n{name}")), "missing {name}");
     }
-    if let Some(promtool) = common::external_tool("promtool", "endpoints_methods_and_series (promtool part)") {
-        let mut child = std::process::Command::new(promtool)
-            .args(["check", "metrics"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(), "promtool: {out:?}");
-    }
+    common::promtool_check(&text, "endpoints_methods_and_series");
     d.stop();
 }

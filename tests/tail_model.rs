@@ -65,10 +65,14 @@ fn start(dir: &Path, glob: &str) -> Instance {
         exclude: vec!["*.gz".into()],
         format: FormatChoice::Auto,
         start_at: StartAt::Beginning,
+        function: None,
     };
     let limits = Limits { max_line_bytes: 4096, ..Limits::default() };
-    let (tailer, warning) =
-        Tailer::new(Setup { sources: vec![source], classifier, limits }, metrics.clone(), &dir.join("state"));
+    let (tailer, warning) = Tailer::new(
+        Setup { sources: vec![source], classifier, limits, login_function: "getLoginTicket".into(), observed: None },
+        metrics.clone(),
+        &dir.join("state"),
+    );
     assert!(warning.is_none(), "{warning:?}");
     Instance { tailer, metrics }
 }

@@ -36,6 +36,7 @@ use crate::classify::Classifier;
 use crate::config::{Limits, Source, StartAt};
 use crate::lines;
 use crate::metrics::Metrics;
+use crate::observe::{Hit, Shared};
 use crate::record::FormatChoice;
 use checkpoint::{Checkpoint, Entry};
 
@@ -94,6 +95,7 @@ struct SourceRt {
     rotations: IntCounter,
     truncations: IntCounter,
     read_errors: IntCounter,
+    attempts: IntCounter,
     files: IntGauge,
     lag: IntGauge,
     last_line: Gauge,
@@ -118,6 +120,7 @@ impl SourceRt {
             rotations: one(&m.file_rotations_total),
             truncations: one(&m.file_truncations_total),
             read_errors: one(&m.read_errors_total),
+            attempts: one(&m.login_attempts_total),
             files: m.files_watched.with_label_values(&[name]),
             lag: m.lag_bytes.with_label_values(&[name]),
             last_line: m.last_line_timestamp_seconds.with_label_values(&[name]),
@@ -179,6 +182,21 @@ pub struct Setup {
     pub sources: Vec<Source>,
     pub classifier: Arc<Classifier>,
     pub limits: Limits,
+    /// Invocations of this function are login attempts.
+    pub login_function: String,
+    /// Where each poll's hits go (windows, samples, alerts); None when only counters matter.
+    pub observed: Option<Shared>,
+}
+
+/// One poll's hits, handed to `observed` in one go.
+#[derive(Default)]
+struct Collector {
+    hits: Vec<Hit>,
+    /// The last line of each pattern in this poll (raw; redacted by the receiver).
+    samples: Vec<(usize, Vec<u8>)>,
+    arrival_ms: i64,
+    login_function: String,
+    keep: bool,
 }
 
 pub struct Tailer {
@@ -195,6 +213,8 @@ pub struct Tailer {
     /// Paths that failed to open, and whether that was already logged.
     failing: HashMap<PathBuf, u64>,
     buf: Vec<u8>,
+    collect: Collector,
+    observed: Option<Shared>,
 }
 
 /// What one poll did.
@@ -252,6 +272,8 @@ impl Tailer {
             started: false,
             failing: HashMap::new(),
             buf: vec![0; buf_len],
+            collect: Collector::default(),
+            observed: None,
         };
         t.reload(setup);
         (t, warning)
@@ -263,6 +285,9 @@ impl Tailer {
         let old: Vec<String> = self.sources.iter().map(|s| s.config.name.clone()).collect();
         self.sources = setup.sources.into_iter().map(|s| SourceRt::new(s, &setup.classifier, &self.metrics)).collect();
         self.classifier = setup.classifier;
+        self.collect.login_function = setup.login_function;
+        self.collect.keep = setup.observed.is_some();
+        self.observed = setup.observed;
         if setup.limits.max_line_bytes != self.limits.max_line_bytes {
             self.buf = vec![0; setup.limits.max_line_bytes as usize + READ_CHUNK];
         }
@@ -308,13 +333,28 @@ impl Tailer {
             self.started = true;
         }
         let mut stats = PollStats::default();
+        self.collect.arrival_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         for i in 0..self.files.len() {
             let s = self.read_file(i, false);
             stats.lines += s.lines;
             stats.bytes += s.bytes;
         }
+        self.hand_over();
         self.update_gauges();
         stats
+    }
+
+    fn hand_over(&mut self) {
+        if self.collect.hits.is_empty() && self.collect.samples.is_empty() {
+            return;
+        }
+        if let Some(obs) = &self.observed {
+            if let Ok(mut o) = obs.lock() {
+                o.record(&self.collect.hits, &self.collect.samples);
+            }
+        }
+        self.collect.hits.clear();
+        self.collect.samples.clear();
     }
 
     fn update_gauges(&self) {
@@ -545,8 +585,9 @@ impl Tailer {
         }
         let classifier = &self.classifier;
         let format = src.config.format;
+        let collect = &mut self.collect;
         let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
-        let mut on_line = |_: u64, line: &[u8], _: bool| count_line(classifier, src, format, line);
+        let mut on_line = |_: u64, line: &[u8], _: bool| count_line(classifier, src, format, line, collect);
         while f.offset < size {
             let want = ((size - f.offset) as usize).min(self.buf.len());
             let n = match f.file.read_at(&mut self.buf[..want], f.offset) {
@@ -587,7 +628,7 @@ impl Tailer {
                 // A line longer than the cap: classify its head, skip the rest up to its newline.
                 let head = &data[used..used + max_line];
                 if find(head, 0).is_some() {
-                    count_line(classifier, src, format, head);
+                    on_line(0, head, true);
                 }
                 stats.lines += 1;
                 src.truncated_lines.inc();
@@ -596,7 +637,7 @@ impl Tailer {
             } else if rest > 0 && at_end && finish {
                 let tail = data[used..].strip_suffix(b"\r").unwrap_or(&data[used..]);
                 if find(tail, 0).is_some() {
-                    count_line(classifier, src, format, tail);
+                    on_line(0, tail, false);
                 }
                 stats.lines += 1;
                 used = n;
@@ -674,13 +715,30 @@ fn remember(retired: &mut VecDeque<Retired>, r: Retired) {
     }
 }
 
-fn count_line(classifier: &Classifier, src: &SourceRt, format: FormatChoice, line: &[u8]) {
-    if let Some(c) = classifier.classify_as(line, format) {
-        if c.record.malformed {
-            src.malformed.inc();
+fn count_line(classifier: &Classifier, src: &SourceRt, format: FormatChoice, line: &[u8], collect: &mut Collector) {
+    let Some(c) = classifier.classify_as(line, format) else { return };
+    if c.record.malformed {
+        src.malformed.inc();
+    }
+    let time_ms = c.record.time_ms.unwrap_or(collect.arrival_ms);
+    if let Some(p) = c.pattern {
+        src.errors[p].inc();
+        if collect.keep {
+            collect.hits.push(Hit::Pattern { index: p, time_ms });
+            match collect.samples.iter_mut().find(|(i, _)| *i == p) {
+                Some((_, s)) => line.clone_into(s),
+                None => collect.samples.push((p, line.to_vec())),
+            }
         }
-        if let Some(p) = c.pattern {
-            src.errors[p].inc();
+    }
+    if c.signal.is_some() {
+        // Plain text lines do not name their function: the source says whose logs these are.
+        let function = c.record.function.as_deref().or(src.config.function.as_deref());
+        if function.is_none_or(|f| f == collect.login_function) {
+            src.attempts.inc();
+            if collect.keep {
+                collect.hits.push(Hit::Attempt { time_ms });
+            }
         }
     }
 }

@@ -63,6 +63,28 @@ pub fn external_tool(name: &str, test: &str) -> Option<PathBuf> {
     found
 }
 
+/// `promtool check metrics` on exposition text: must pass with no lint output. Skips (by name) outside
+/// CI when promtool is missing.
+pub fn promtool_check(text: &str, test: &str) {
+    let Some(promtool) = external_tool("promtool", test) else { return };
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("promtool finishes");
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool check metrics: {}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).expect("write test file");
 }

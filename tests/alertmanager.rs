@@ -1,0 +1,95 @@
+//! The daemon pushes its alerts to a real Alertmanager (Debian prometheus-alertmanager) started on
+//! 127.0.0.1 by this test: the firing alert shows in Alertmanager's API, and its resolution clears it.
+
+mod common;
+use common::daemon::*;
+use common::{external_tool, write};
+use std::process::{Command, Stdio};
+
+struct Kill(std::process::Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let status = resp.split_whitespace().nth(1)?.parse().ok()?;
+    let body = resp.split_once("\r\n\r\n")?.1.to_string();
+    // Alertmanager answers chunked; the JSON array is between the first '[' and the last ']'.
+    Some((status, body))
+}
+
+fn active_alert_names(am: &str) -> Vec<String> {
+    let Some((200, body)) = http_get(am, "/api/v2/alerts?active=true&silenced=false&inhibited=false") else {
+        return vec![];
+    };
+    let (Some(a), Some(b)) = (body.find('['), body.rfind(']')) else { return vec![] };
+    let v: serde_json::Value = serde_json::from_str(&body[a..=b]).unwrap_or_default();
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|x| x["status"]["state"] == "active")
+        .filter_map(|x| x["labels"]["alertname"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn firing_and_resolved_alerts_reach_a_real_alertmanager() {
+    let Some(am_bin) = external_tool("prometheus-alertmanager", "firing_and_resolved_alerts_reach_a_real_alertmanager")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let am = format!("127.0.0.1:{port}");
+    write(&dir.path().join("am.yml"), b"route:\n  receiver: devnull\nreceivers:\n  - name: devnull\n");
+    let _am = Kill(
+        Command::new(am_bin)
+            .arg(format!("--config.file={}", dir.path().join("am.yml").display()))
+            .arg(format!("--storage.path={}", dir.path().join("am-data").display()))
+            .arg(format!("--web.listen-address={am}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("alertmanager ready", || http_get(&am, "/-/ready").is_some_and(|(s, _)| s == 200));
+
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let cfg = dir.path().join("authwatch.toml");
+    write(
+        &cfg,
+        format!(
+            "[alerting]\nclock = \"event\"\n[[alerts]]\nalert = \"SignParamInvalid\"\npattern = \"sign_param_invalid\"\nmeasure = \"count\"\nthreshold = 1\nwindow_secs = 120\nkeep_firing_for_secs = 60\nseverity = \"critical\"\n[alertmanager]\nurl = \"http://{am}\"\nresend_interval_secs = 1\n[[sources]]\nname = \"fn\"\npaths = [\"{}/*.log\"]\n",
+            logs.display()
+        )
+        .as_bytes(),
+    );
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], &dir.path().join("state"));
+    let log = logs.join("getLoginTicket.log");
+    append(&log, b"2025-03-14T01:00:05.000Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\tSIGN_PARAM_INVALID: credential signature verification failed\n");
+    wait_until("the alert in Alertmanager", || active_alert_names(&am).contains(&"SignParamInvalid".to_string()));
+    let (_, body) = http_get(&am, "/api/v2/alerts").unwrap();
+    assert!(body.contains("\"severity\":\"critical\"") && body.contains("Re-download the private key"), "{body}");
+
+    // Time moves on (event clock): the error leaves the 2-minute window, the alert resolves, and
+    // Alertmanager is told once.
+    append(
+        &log,
+        b"2025-03-14T01:10:00.000Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\t[getLoginTicket] ticket length: 472\n",
+    );
+    append(&log, b"2025-03-14T01:10:01.000Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\t{\"errcode\":40029,\"errmsg\":\"invalid code\"}\n");
+    wait_until("resolved in Alertmanager", || !active_alert_names(&am).contains(&"SignParamInvalid".to_string()));
+    assert!(d.metric("authwatch_alertmanager_notifications_total{result=\"success\"}").unwrap_or(0.0) >= 2.0);
+    d.stop();
+}
