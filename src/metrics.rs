@@ -98,7 +98,7 @@ impl Metrics {
             file_rotations_total: counter(
                 &registry,
                 "file_rotations_total",
-                "Followed files that were renamed away, replaced or deleted, read to their end and let go, by source.",
+                "Followed files whose path stopped naming them (renamed away, replaced or deleted), by source.",
                 &["source"],
             )?,
             file_truncations_total: counter(

@@ -3,8 +3,10 @@
 //! File semantics, written down like mtail's `filestream.go`:
 //! - **Identity** is device + inode, confirmed by a fingerprint (FNV-1a of the first ≤ 256 bytes), so
 //!   an inode reused by another file after a restart is not resumed at a stale offset.
-//! - **Rotation**: the path now names another inode, or none. The file we follow is read to its end
-//!   through the handle we hold, its partial last line is flushed as a line, then it is let go.
+//! - **Rotation**: the path now names another inode, or none. The file we follow is still read through
+//!   the handle we hold (a logger may write to it until it reopens) until it has been quiet for two
+//!   poll intervals; then its partial last line is flushed as a line and it is let go (at shutdown, at
+//!   once).
 //! - **Rename within the watched set** (`app.log` → `app.log.1` that the glob also matches) is the same
 //!   file: followed on under its new name, never read twice.
 //! - **Truncation**: size below our offset, or first bytes no longer matching the fingerprint
@@ -27,7 +29,7 @@ use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use memchr::{memchr, memrchr};
 use prometheus::{Gauge, IntCounter, IntGauge};
@@ -147,6 +149,10 @@ struct Tracked {
     /// Found empty: whether it is a new log or a copy being written (copytruncate) is decided when its
     /// first bytes arrive.
     undecided: bool,
+    /// When its path stopped naming it (rotated away or deleted): it is still read until quiet.
+    orphaned: Option<Instant>,
+    /// When a read last found new bytes.
+    last_data: Instant,
 }
 
 impl Tracked {
@@ -414,17 +420,27 @@ impl Tailer {
             if let Some((_, new_path, _)) = candidates.iter().find(|(_, _, m)| same(m)) {
                 tracing::info!(from = %f.path.display(), to = %new_path.display(), "followed file renamed within the watched set");
                 self.files[i].path = new_path.clone();
+                self.files[i].orphaned = None;
                 i += 1;
                 continue;
             }
-            // Rotated away or deleted: read to its end, flush its last partial line, let go.
-            self.read_file(i, true);
-            let f = self.files.swap_remove(i);
-            let s = &self.sources[f.source];
-            s.rotations.inc();
-            tracing::info!(path = %f.path.display(), offset = f.offset, "file rotated away or deleted; read to its end and let go");
-            let name = s.config.name.clone();
-            self.retire(&f, name);
+            // Rotated away or deleted. A logger may still write through its open handle until it
+            // reopens: keep reading until the file has been quiet for the grace period, then flush its
+            // last partial line and let go.
+            let grace = self.orphan_grace();
+            let f = &mut self.files[i];
+            let Some(since) = f.orphaned else {
+                f.orphaned = Some(Instant::now());
+                self.sources[f.source].rotations.inc();
+                tracing::info!(path = %f.path.display(), offset = f.offset, "file rotated away or deleted; reading it until it is quiet");
+                i += 1;
+                continue;
+            };
+            if since.max(f.last_data).elapsed() < grace {
+                i += 1;
+                continue;
+            }
+            self.let_go(i);
         }
         for (source, path, meta) in candidates {
             if self.files.iter().any(|f| f.dev == meta.dev() && f.ino == meta.ino()) {
@@ -466,8 +482,24 @@ impl Tailer {
                 offset,
                 skipping,
                 undecided,
+                orphaned: None,
+                last_data: Instant::now(),
             });
         }
+    }
+
+    /// How long a rotated-away or deleted file is still read after its last new bytes.
+    fn orphan_grace(&self) -> Duration {
+        Duration::from_millis(2 * self.limits.poll_interval_ms)
+    }
+
+    /// Reads a file to its end (its partial last line counted as a line) and stops following it.
+    fn let_go(&mut self, i: usize) {
+        self.read_file(i, true);
+        let f = self.files.swap_remove(i);
+        tracing::info!(path = %f.path.display(), offset = f.offset, "rotated-away file read to its end and let go");
+        let name = self.sources[f.source].config.name.clone();
+        self.retire(&f, name);
     }
 
     fn open_failed(&mut self, source: usize, path: &Path, e: &io::Error) {
@@ -651,6 +683,9 @@ impl Tailer {
         if finish && f.skipping {
             f.skipping = false;
         }
+        if stats.bytes > 0 {
+            self.files[i].last_data = Instant::now();
+        }
         if stats.lines > 0 {
             src.last_line.set(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()));
         }
@@ -663,6 +698,11 @@ impl Tailer {
     /// otherwise never be finished), then the final checkpoint.
     pub fn shutdown(&mut self) -> io::Result<bool> {
         self.poll(true);
+        // Rotated-away files will not be found again after a restart: finish them now.
+        while let Some(i) = self.files.iter().position(|f| f.orphaned.is_some()) {
+            self.let_go(i);
+        }
+        self.hand_over();
         self.checkpoint()
     }
 
