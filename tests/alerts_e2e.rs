@@ -107,6 +107,9 @@ format = "cls"
     for m in 7..=12 {
         append(&export, minute_lines(m).as_bytes());
     }
+    wait_until("every line counted", || {
+        d.metric("authwatch_login_attempts_total{source=\"cls\"}") == Some(curve_total() as f64)
+    });
     wait_until("alert resolved", || d.metric(firing) == Some(0.0));
     assert_eq!(d.get("/api/v1/alerts").1, r#"{"status":"success","data":{"alerts":[]}}"#);
 

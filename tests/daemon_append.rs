@@ -21,9 +21,9 @@ fn appended_lines_are_counted_exactly_once() {
     // A file created after start-up is found and read from its beginning.
     append(&logs.join("new.log"), &lines("n", 7, 0));
     d.wait_lines(1017);
-    assert_eq!(d.metric("authwatch_files_watched{source=\"default\"}"), Some(2.0));
+    d.wait_eq("authwatch_files_watched{source=\"default\"}", 2.0);
     let bytes = std::fs::metadata(&log).unwrap().len() + std::fs::metadata(logs.join("new.log")).unwrap().len();
-    assert_eq!(d.metric("authwatch_bytes_total{source=\"default\"}"), Some(bytes as f64));
-    assert_eq!(d.metric("authwatch_lag_bytes{source=\"default\"}"), Some(0.0));
+    d.wait_eq("authwatch_bytes_total{source=\"default\"}", bytes as f64);
+    d.wait_eq("authwatch_lag_bytes{source=\"default\"}", 0.0);
     d.stop();
 }

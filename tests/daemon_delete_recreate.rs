@@ -10,8 +10,10 @@ fn delete_and_recreate() {
     let d = Daemon::start(&[log.to_str().unwrap()], &dir.path().join("state"));
     append(&log, &lines("one", 60, 6));
     d.wait_lines(60);
+    // Gauges are set at the end of a poll: see the file followed before taking it away.
+    d.wait_eq("authwatch_files_watched{source=\"default\"}", 1.0);
     std::fs::remove_file(&log).unwrap();
-    wait_until("the deleted file let go", || d.metric("authwatch_files_watched{source=\"default\"}") == Some(0.0));
+    d.wait_eq("authwatch_files_watched{source=\"default\"}", 0.0);
     assert_eq!(d.metric("authwatch_file_rotations_total{source=\"default\"}"), Some(1.0));
     append(&log, &lines("two", 25, 5));
     d.wait_lines(85);

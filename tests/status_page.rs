@@ -38,6 +38,9 @@ fn chromium_renders_the_chart() {
     );
     let d = Daemon::start(&["--config", cfg.to_str().unwrap()], &dir.path().join("state"));
     d.wait_lines(data.lines().count() as u64);
+    // The page reads what the tailer hands over at the end of a poll, and the alert what it evaluates.
+    d.wait_eq("authwatch_alert_firing{alertname=\"SignParamInvalid\",severity=\"critical\"}", 1.0);
+    d.wait_eq("authwatch_45011_onset_attempts_per_minute", 140.0);
     let url = format!("http://{}/", d.addr);
     let profile = dir.path().join("chromium-profile");
     let out = std::process::Command::new(chromium)

@@ -136,6 +136,12 @@ impl Daemon {
         assert_eq!(self.metric(series), Some(want), "{series}");
     }
 
+    /// Waits until a series has exactly this value (gauges move, and a scrape may fall between two
+    /// updates of one poll).
+    pub fn wait_eq(&self, series: &str, want: f64) {
+        wait_until(&format!("{series} == {want}"), || self.metric(series) == Some(want));
+    }
+
     fn signal(&self, sig: i32) {
         // SAFETY: kill(2) on our own child's pid.
         assert_eq!(unsafe { libc::kill(self.pid(), sig) }, 0);
