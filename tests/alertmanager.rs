@@ -3,29 +3,8 @@
 
 mod common;
 use common::daemon::*;
-use common::{external_tool, write};
+use common::{Kill, external_tool, free_addr, http_get, write};
 use std::process::{Command, Stdio};
-
-struct Kill(std::process::Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    let status = resp.split_whitespace().nth(1)?.parse().ok()?;
-    let body = resp.split_once("\r\n\r\n")?.1.to_string();
-    // Alertmanager answers chunked; the JSON array is between the first '[' and the last ']'.
-    Some((status, body))
-}
 
 fn active_alert_names(am: &str) -> Vec<String> {
     let Some((200, body)) = http_get(am, "/api/v2/alerts?active=true&silenced=false&inhibited=false") else {
@@ -48,8 +27,7 @@ fn firing_and_resolved_alerts_reach_a_real_alertmanager() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let am = format!("127.0.0.1:{port}");
+    let am = free_addr();
     write(&dir.path().join("am.yml"), b"route:\n  receiver: devnull\nreceivers:\n  - name: devnull\n");
     let _am = Kill(
         Command::new(am_bin)

@@ -4,25 +4,11 @@
 
 mod common;
 use common::daemon::*;
-use common::{external_tool, root, write};
+use common::{Kill, external_tool, free_addr, http_get, root, write};
 use std::process::{Command, Stdio};
 
-struct Kill(std::process::Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn query(prom: &str, path: &str) -> Option<serde_json::Value> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(prom).ok()?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {prom}\r\n\r\n").ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    serde_json::from_str(resp.split_once("\r\n\r\n")?.1).ok()
+    serde_json::from_str(&http_get(prom, path)?.1).ok()
 }
 
 #[test]
@@ -35,8 +21,7 @@ fn prometheus_scrapes_authwatch_and_fires_the_shipped_rule() {
     let log = dir.path().join("getLoginTicket.log");
     append(&log, b"START RequestId: 8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\n");
     let d = Daemon::start(&[log.to_str().unwrap()], &dir.path().join("state"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let prom = format!("127.0.0.1:{port}");
+    let prom = free_addr();
     let shipped = std::fs::read_to_string(root().join("deploy/prometheus/prometheus.yml")).unwrap();
     let rules = root().join("deploy/prometheus/authwatch.rules.yml");
     let config = shipped
