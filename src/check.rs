@@ -208,7 +208,7 @@ fn write_json(classifier: &Classifier, tally: &Tally, timeline: Option<usize>, o
     for (p, t) in classifier.catalogue().patterns().iter().zip(&tally.per_pattern) {
         matches.insert(p.id.clone(), t.count.into());
     }
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "lines": tally.scan.lines,
         "bytes": tally.scan.bytes,
         "matches": matches,
@@ -217,7 +217,6 @@ fn write_json(classifier: &Classifier, tally: &Tally, timeline: Option<usize>, o
         "files": tally.files,
         "unreadable_files": tally.unreadable,
     });
-    let mut doc = doc;
     if let Some(p) = timeline {
         let minutes: Vec<serde_json::Value> = tally
             .windows

@@ -78,7 +78,7 @@ pub fn effective_config(opts: &RunOptions) -> Result<Config, String> {
 pub fn setup_for(config: &Config) -> Result<Setup, String> {
     let catalogue = Catalogue::load(&config.pattern_dirs, !config.no_default_patterns).map_err(|e| e.to_string())?;
     // Rules name patterns: check them against this catalogue now, so a bad rule is a config error.
-    crate::alerts::Engine::new(&config.alerts, &catalogue).map_err(|e| format!("{}: {e}", config_name(config)))?;
+    crate::alerts::Engine::new(&config.alerts, &catalogue).map_err(|e| format!("alerts: {e}"))?;
     let classifier = Classifier::new(catalogue, FormatChoice::Auto).map_err(|e| e.to_string())?;
     Ok(Setup {
         sources: config.sources.clone(),
@@ -87,10 +87,6 @@ pub fn setup_for(config: &Config) -> Result<Setup, String> {
         login_function: config.login_function.clone(),
         observed: None,
     })
-}
-
-fn config_name(_: &Config) -> &'static str {
-    "alerts"
 }
 
 /// Runs until SIGTERM or SIGINT. `on_listening` gets the bound address (the demo prints it).
