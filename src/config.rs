@@ -161,6 +161,16 @@ pub struct Limits {
     /// Per-minute history kept for the 45011 curve and alerts; lines older than this behind the newest
     /// are counted as late.
     pub retention_minutes: u64,
+    /// Distinct `source` label values; sources past it share the `_other` series.
+    pub max_sources: u64,
+    /// Distinct `function` label values (names read from log lines); later names share `_other`.
+    pub max_functions: u64,
+}
+
+impl Limits {
+    pub fn label_caps(&self) -> crate::metrics::LabelCaps {
+        crate::metrics::LabelCaps { max_sources: self.max_sources as usize, max_functions: self.max_functions as usize }
+    }
 }
 
 impl Default for Limits {
@@ -171,6 +181,8 @@ impl Default for Limits {
             checkpoint_interval_ms: 5000,
             max_files: 1024,
             retention_minutes: crate::window::DEFAULT_RETENTION_MINUTES as u64,
+            max_sources: crate::metrics::LabelCaps::default().max_sources as u64,
+            max_functions: crate::metrics::LabelCaps::default().max_functions as u64,
         }
     }
 }
@@ -305,6 +317,8 @@ impl Config {
                 "limits.retention_minutes",
                 "must be 2 to 10080",
             ),
+            (l.max_sources >= 1 && l.max_sources <= 10_000, "limits.max_sources", "must be 1 to 10000"),
+            (l.max_functions >= 1 && l.max_functions <= 10_000, "limits.max_functions", "must be 1 to 10000"),
         ];
         for (ok, key, why) in limit_checks {
             if !ok {
@@ -328,6 +342,9 @@ impl Config {
             let name = s.name.get_ref();
             if !valid_label_name(name) && !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
                 return Err(at(s.name.span(), &key("name"), format!("{name:?}: use letters, digits, _ - .")));
+            }
+            if name.starts_with('_') {
+                return Err(at(s.name.span(), &key("name"), format!("{name:?}: names starting with _ are reserved")));
             }
             if name.is_empty() || name.len() > 64 {
                 return Err(at(s.name.span(), &key("name"), "1 to 64 characters".into()));
@@ -445,6 +462,8 @@ mod tests {
             "start_at",
             "function",
             "retention_minutes",
+            "max_sources",
+            "max_functions",
             "login_function",
             "[alerting]",
             "clock",

@@ -96,8 +96,13 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
     std::fs::create_dir_all(&config.state_dir)
         .map_err(|e| format!("cannot create state directory {}: {e}", config.state_dir.display()))?;
     let metrics = Arc::new(
-        Metrics::with_labels(setup.classifier.catalogue(), &config.source_names(), &config.labels)
-            .map_err(|e| e.to_string())?,
+        Metrics::with_labels(
+            setup.classifier.catalogue(),
+            &config.source_names(),
+            &config.labels,
+            config.limits.label_caps(),
+        )
+        .map_err(|e| e.to_string())?,
     );
     metrics.add_alert_series(&config.alerts);
     let observed: Shared = Arc::new(std::sync::Mutex::new(
@@ -200,6 +205,7 @@ fn reload(
             if config.listen != current.listen || config.state_dir != current.state_dir {
                 tracing::warn!("listen and state_dir changes take effect at the next restart");
             }
+            metrics.set_caps(config.limits.label_caps());
             metrics.add_series(setup.classifier.catalogue(), &config.source_names());
             metrics.config_reloads_total.with_label_values(&["success"]).inc();
             metrics.config_last_reload_successful.set(1);

@@ -5,7 +5,8 @@
 //! 0, so `rate()` and alerts see the first error. Label values are bounded: pattern ids from the
 //! catalogue and configured source names only, never request ids, openids or file names.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use prometheus::{Encoder, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 
@@ -40,6 +41,62 @@ pub struct Metrics {
     pub alert_firing: IntGaugeVec,
     pub alertmanager_notifications_total: IntCounterVec,
     pub build_info: IntGaugeVec,
+    pub function_errors_total: IntCounterVec,
+    pub label_values_dropped_total: IntCounterVec,
+    sources_cap: LabelCap,
+    functions_cap: LabelCap,
+}
+
+/// The label value that stands for every value past a cap (no SCF function or source name can start
+/// with `_`).
+pub const OVERFLOW_LABEL: &str = "_other";
+
+/// Bounded label values: the first `cap` distinct valid values keep their own series; later and invalid
+/// ones share `OVERFLOW_LABEL`, so a flood of names from log lines cannot grow the exposition.
+struct LabelCap {
+    cap: std::sync::atomic::AtomicUsize,
+    known: Mutex<HashSet<String>>,
+}
+
+impl LabelCap {
+    fn new(cap: usize) -> LabelCap {
+        LabelCap { cap: cap.into(), known: Mutex::new(HashSet::new()) }
+    }
+
+    /// The label to use for `value`, and whether it was folded into the overflow bucket.
+    fn admit(&self, value: &str, valid: bool) -> (String, bool) {
+        let Ok(mut known) = self.known.lock() else { return (OVERFLOW_LABEL.to_string(), true) };
+        if valid && (known.contains(value) || known.len() < self.cap.load(std::sync::atomic::Ordering::Relaxed)) {
+            if !known.contains(value) {
+                known.insert(value.to_string());
+            }
+            return (value.to_string(), false);
+        }
+        (OVERFLOW_LABEL.to_string(), true)
+    }
+}
+
+/// A Cloud Function name as SCF allows it (a letter, then letters, digits, `-` and `_`, at most 60);
+/// anything else in that field of a log line is not trusted as a label value.
+pub fn valid_function_name(f: &str) -> bool {
+    let b = f.as_bytes();
+    !b.is_empty()
+        && b.len() <= 60
+        && b[0].is_ascii_alphabetic()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
+}
+
+/// How many distinct `source` and `function` label values get their own series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelCaps {
+    pub max_sources: usize,
+    pub max_functions: usize,
+}
+
+impl Default for LabelCaps {
+    fn default() -> Self {
+        LabelCaps { max_sources: 64, max_functions: 64 }
+    }
 }
 
 fn plain_gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, prometheus::Error> {
@@ -63,13 +120,14 @@ fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Result
 impl Metrics {
     /// `const_labels` are added to every series (the config's `[labels]`).
     pub fn new(catalogue: &Catalogue, sources: &[&str]) -> Result<Metrics, prometheus::Error> {
-        Metrics::with_labels(catalogue, sources, &[])
+        Metrics::with_labels(catalogue, sources, &[], LabelCaps::default())
     }
 
     pub fn with_labels(
         catalogue: &Catalogue,
         sources: &[&str],
         const_labels: &[(String, String)],
+        caps: LabelCaps,
     ) -> Result<Metrics, prometheus::Error> {
         let labels: HashMap<String, String> = const_labels.iter().cloned().collect();
         let registry = Registry::new_custom(None, (!labels.is_empty()).then_some(labels))?;
@@ -218,8 +276,25 @@ impl Metrics {
                 registry.register(Box::new(g.clone()))?;
                 g
             },
+            function_errors_total: counter(
+                &registry,
+                "function_errors_total",
+                "Recognised error lines by the Cloud Function that logged them and pattern id (lines that name no function are not here).",
+                &["function", "pattern"],
+            )?,
+            label_values_dropped_total: counter(
+                &registry,
+                "label_values_dropped_total",
+                "Occurrences of a source or function name counted under \"_other\" because its cap was reached or the name was invalid, by label.",
+                &["label"],
+            )?,
+            sources_cap: LabelCap::new(caps.max_sources),
+            functions_cap: LabelCap::new(caps.max_functions),
             registry,
         };
+        for label in ["source", "function"] {
+            m.label_values_dropped_total.with_label_values(&[label]);
+        }
         m.build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), &catalogue.patterns().len().to_string()]).set(1);
         m.config_last_reload_successful.set(1);
         for result in ["success", "failure"] {
@@ -267,9 +342,35 @@ impl Metrics {
         }
     }
 
+    /// New caps (on reload): values already admitted keep their series.
+    pub fn set_caps(&self, caps: LabelCaps) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.sources_cap.cap.store(caps.max_sources, Relaxed);
+        self.functions_cap.cap.store(caps.max_functions, Relaxed);
+    }
+
+    /// The `source` label value for a configured source: its name, or `_other` past `max_sources`.
+    pub fn source_label(&self, name: &str) -> String {
+        let (label, dropped) = self.sources_cap.admit(name, true);
+        if dropped {
+            self.label_values_dropped_total.with_label_values(&["source"]).inc();
+        }
+        label
+    }
+
+    /// Counts one error line of `pattern` logged by `function` (a name read from the log line itself).
+    pub fn count_function_error(&self, function: &str, pattern: &str) {
+        let (label, dropped) = self.functions_cap.admit(function, valid_function_name(function));
+        if dropped {
+            self.label_values_dropped_total.with_label_values(&["function"]).inc();
+        }
+        self.function_errors_total.with_label_values(&[label.as_str(), pattern]).inc();
+    }
+
     /// Creates (at 0) every series of these patterns and sources that does not exist yet.
     pub fn add_series(&self, catalogue: &Catalogue, sources: &[&str]) {
-        for source in sources {
+        let labels: Vec<String> = sources.iter().map(|s| self.source_label(s)).collect();
+        for source in labels.iter().map(String::as_str) {
             for p in catalogue.patterns() {
                 self.errors_total.with_label_values(&[p.id.as_str(), source]);
             }
@@ -314,5 +415,52 @@ mod tests {
         }
         assert!(text.contains("authwatch_lines_total{source=\"default\"} 0"));
         assert!(text.contains("# HELP authwatch_errors_total "));
+    }
+
+    #[test]
+    fn function_labels_are_capped_and_validated() {
+        let c = Catalogue::builtin().unwrap();
+        let m =
+            Metrics::with_labels(&c, &["a", "b", "c"], &[], LabelCaps { max_sources: 2, max_functions: 2 }).unwrap();
+        for f in ["getLoginTicket", "other-fn", "third", "getLoginTicket", "bad name", "o_7Jt2QmZ"] {
+            m.count_function_error(f, "wx_45011_minute_quota");
+        }
+        let text = m.render().unwrap();
+        let value =
+            |series: &str| text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')).map(str::to_string);
+        assert_eq!(
+            value("authwatch_function_errors_total{function=\"getLoginTicket\",pattern=\"wx_45011_minute_quota\"}")
+                .as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            value("authwatch_function_errors_total{function=\"other-fn\",pattern=\"wx_45011_minute_quota\"}")
+                .as_deref(),
+            Some("1")
+        );
+        // "third" is past the cap; "bad name" is not a function name; "o_7Jt2QmZ" is past the cap too.
+        assert_eq!(
+            value("authwatch_function_errors_total{function=\"_other\",pattern=\"wx_45011_minute_quota\"}").as_deref(),
+            Some("3")
+        );
+        assert_eq!(value("authwatch_label_values_dropped_total{label=\"function\"}").as_deref(), Some("3"));
+        // Sources: the third configured source shares the overflow bucket.
+        assert!(text.contains("authwatch_lines_total{source=\"a\"} 0"));
+        assert!(text.contains("authwatch_lines_total{source=\"_other\"} 0"));
+        assert!(!text.contains("source=\"c\""));
+        assert!(!text.contains("third") && !text.contains("bad name"));
+        // Raising the cap admits new names; old ones keep their series.
+        m.set_caps(LabelCaps { max_sources: 2, max_functions: 3 });
+        m.count_function_error("fourth", "wx_45011_minute_quota");
+        assert!(m.render().unwrap().contains("function=\"fourth\""));
+    }
+
+    #[test]
+    fn function_name_rules() {
+        assert!(valid_function_name("getLoginTicket"));
+        assert!(valid_function_name("a-b_c9"));
+        for bad in ["", "_other", "9x", "a b", "a/b", "a\"b", &"x".repeat(61)] {
+            assert!(!valid_function_name(bad), "{bad}");
+        }
     }
 }

@@ -23,7 +23,7 @@
 
 pub mod checkpoint;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -101,11 +101,15 @@ struct SourceRt {
     files: IntGauge,
     lag: IntGauge,
     last_line: Gauge,
+    /// The `source` label value: the name, or the overflow value shared with other sources.
+    label: String,
 }
 
 impl SourceRt {
     fn new(config: Source, classifier: &Classifier, m: &Metrics) -> SourceRt {
-        let name = config.name.as_str();
+        // Past `max_sources`, sources share the overflow series.
+        let label = m.source_label(&config.name);
+        let name = label.as_str();
         let one = |v: &prometheus::IntCounterVec| v.with_label_values(&[name]);
         SourceRt {
             excludes: config.exclude.iter().filter_map(|e| glob::Pattern::new(e).ok()).collect(),
@@ -126,6 +130,7 @@ impl SourceRt {
             files: m.files_watched.with_label_values(&[name]),
             lag: m.lag_bytes.with_label_values(&[name]),
             last_line: m.last_line_timestamp_seconds.with_label_values(&[name]),
+            label,
             config,
         }
     }
@@ -371,9 +376,16 @@ impl Tailer {
             lag[f.source] += size.saturating_sub(f.offset) as i64;
             count[f.source] += 1;
         }
+        // Sources sharing the overflow label share its gauges: set each label's sum once.
+        let mut by_label: BTreeMap<&str, (i64, i64, &SourceRt)> = BTreeMap::new();
         for (i, s) in self.sources.iter().enumerate() {
-            s.lag.set(lag[i]);
-            s.files.set(count[i]);
+            let e = by_label.entry(s.label.as_str()).or_insert((0, 0, s));
+            e.0 += lag[i];
+            e.1 += count[i];
+        }
+        for (lag, count, s) in by_label.into_values() {
+            s.lag.set(lag);
+            s.files.set(count);
         }
     }
 
@@ -618,8 +630,9 @@ impl Tailer {
         let classifier = &self.classifier;
         let format = src.config.format;
         let collect = &mut self.collect;
+        let metrics = &*self.metrics;
         let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
-        let mut on_line = |_: u64, line: &[u8], _: bool| count_line(classifier, src, format, line, collect);
+        let mut on_line = |_: u64, line: &[u8], _: bool| count_line(classifier, metrics, src, format, line, collect);
         while f.offset < size {
             let want = ((size - f.offset) as usize).min(self.buf.len());
             let n = match f.file.read_at(&mut self.buf[..want], f.offset) {
@@ -755,14 +768,26 @@ fn remember(retired: &mut VecDeque<Retired>, r: Retired) {
     }
 }
 
-fn count_line(classifier: &Classifier, src: &SourceRt, format: FormatChoice, line: &[u8], collect: &mut Collector) {
+fn count_line(
+    classifier: &Classifier,
+    metrics: &Metrics,
+    src: &SourceRt,
+    format: FormatChoice,
+    line: &[u8],
+    collect: &mut Collector,
+) {
     let Some(c) = classifier.classify_as(line, format) else { return };
     if c.record.malformed {
         src.malformed.inc();
     }
     let time_ms = c.record.time_ms.unwrap_or(collect.arrival_ms);
+    // Plain text lines do not name their function: the source says whose logs these are.
+    let function = c.record.function.as_deref().or(src.config.function.as_deref());
     if let Some(p) = c.pattern {
         src.errors[p].inc();
+        if let Some(f) = function {
+            metrics.count_function_error(f, &classifier.catalogue().patterns()[p].id);
+        }
         if collect.keep {
             collect.hits.push(Hit::Pattern { index: p, time_ms });
             match collect.samples.iter_mut().find(|(i, _)| *i == p) {
@@ -772,8 +797,6 @@ fn count_line(classifier: &Classifier, src: &SourceRt, format: FormatChoice, lin
         }
     }
     if c.signal.is_some() {
-        // Plain text lines do not name their function: the source says whose logs these are.
-        let function = c.record.function.as_deref().or(src.config.function.as_deref());
         if function.is_none_or(|f| f == collect.login_function) {
             src.attempts.inc();
             if collect.keep {
