@@ -59,6 +59,37 @@ struct ConfigFile {
     alerting: Alerting,
     alerts: Option<Vec<RuleConfig>>,
     alertmanager: Option<AlertmanagerFile>,
+    #[serde(default)]
+    http: Http,
+}
+
+/// The endpoint's own bounds, and where TLS and basic auth come from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http {
+    /// Connections open at once; more are answered 503 and closed (counted).
+    pub max_connections: u64,
+    /// A request's headers must arrive within this, and an idle keep-alive connection is closed after
+    /// it (slow-loris).
+    pub header_read_timeout_ms: u64,
+    /// No connection lives longer than this, whatever it does.
+    pub max_connection_age_ms: u64,
+    /// Request headers larger than this are refused (431).
+    pub max_header_bytes: u64,
+    /// Prometheus exporter-toolkit web config (YAML): TLS and basic auth. Re-read when it changes.
+    pub web_config_file: Option<PathBuf>,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http {
+            max_connections: 64,
+            header_read_timeout_ms: 10_000,
+            max_connection_age_ms: 120_000,
+            max_header_bytes: 16_384,
+            web_config_file: None,
+        }
+    }
 }
 
 /// Which clock alerts and the "last minute" gauges read.
@@ -220,6 +251,7 @@ pub struct Config {
     /// The alert rules (the guide's defaults unless `[[alerts]]` is given; an empty list turns them off).
     pub alerts: Vec<RuleConfig>,
     pub alertmanager: Option<Alertmanager>,
+    pub http: Http,
 }
 
 impl Default for Config {
@@ -236,6 +268,7 @@ impl Default for Config {
             alerting: Alerting::default(),
             alerts: crate::alerts::default_rules(),
             alertmanager: None,
+            http: Http::default(),
         }
     }
 }
@@ -377,6 +410,29 @@ impl Config {
                 function: s.function.clone(),
             });
         }
+        let h = &raw.http;
+        let http_checks = [
+            (h.max_connections >= 1 && h.max_connections <= 65_536, "max_connections", "must be 1 to 65536"),
+            (h.header_read_timeout_ms >= 10, "header_read_timeout_ms", "must be at least 10"),
+            (
+                h.max_connection_age_ms >= h.header_read_timeout_ms,
+                "max_connection_age_ms",
+                "must be at least header_read_timeout_ms",
+            ),
+            (
+                h.max_header_bytes >= 8192 && h.max_header_bytes <= 1 << 20,
+                "max_header_bytes",
+                "must be 8192 to 1048576",
+            ),
+        ];
+        for (ok, key, why) in http_checks {
+            if !ok {
+                let offset = text.find(key).unwrap_or(0);
+                return Err(at(offset..offset, &format!("http.{key}"), why.to_string()));
+            }
+        }
+        config.http = raw.http.clone();
+        config.http.web_config_file = raw.http.web_config_file.as_deref().map(|p| resolve(p));
         if let Some(f) = raw.login_function {
             config.login_function = f;
         }
@@ -477,6 +533,12 @@ mod tests {
             "[alertmanager]",
             "resend_interval_secs",
             "timeout_ms",
+            "[http]",
+            "max_connections",
+            "header_read_timeout_ms",
+            "max_connection_age_ms",
+            "max_header_bytes",
+            "web_config_file",
         ] {
             assert!(text.contains(key), "example lacks {key}");
         }

@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub pattern_dirs: Vec<PathBuf>,
     pub no_default_patterns: bool,
     pub paths: Vec<String>,
+    /// exporter-toolkit web config (TLS, basic auth); overrides `[http] web_config_file`.
+    pub web_config: Option<PathBuf>,
 }
 
 enum Wake {
@@ -66,6 +68,9 @@ pub fn effective_config(opts: &RunOptions) -> Result<Config, String> {
             s.start_at = from;
         }
     }
+    if let Some(w) = &opts.web_config {
+        config.http.web_config_file = Some(w.clone());
+    }
     config.pattern_dirs.extend(opts.pattern_dirs.iter().cloned());
     config.no_default_patterns |= opts.no_default_patterns;
     config.add_cli_paths(&opts.paths, opts.format, opts.from.unwrap_or_default());
@@ -93,6 +98,10 @@ pub fn setup_for(config: &Config) -> Result<Setup, String> {
 pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<(), String> {
     let config = effective_config(&opts)?;
     let mut setup = setup_for(&config)?;
+    let web = match &config.http.web_config_file {
+        Some(path) => crate::web::WebWatch::load(path).map_err(|e| e.to_string())?,
+        None => crate::web::WebWatch::none(),
+    };
     std::fs::create_dir_all(&config.state_dir)
         .map_err(|e| format!("cannot create state directory {}: {e}", config.state_dir.display()))?;
     let metrics = Arc::new(
@@ -142,13 +151,14 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        tracing::info!(addr = %addr, sources = config.sources.len(), state_dir = %config.state_dir.display(), "listening");
+        let scheme = if web.tls() { "https" } else { "http" };
+        tracing::info!(addr = %addr, scheme, sources = config.sources.len(), state_dir = %config.state_dir.display(), "listening");
         on_listening(addr);
         let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
-        let state = Arc::new(HttpState { metrics: metrics.clone(), ready, observed: observed.clone() });
+        let state = Arc::new(HttpState { metrics: metrics.clone(), ready, observed: observed.clone(), web, limits: config.http.clone() });
         let server = tokio::spawn(http::serve(listener, state, http_stopped.clone()));
         let pusher = config.alertmanager.clone().map(|am| {
-            let generator = format!("http://{addr}/");
+            let generator = format!("{scheme}://{addr}/");
             tokio::spawn(push_alerts(am, observed.clone(), metrics.clone(), alert_changed.clone(), http_stopped.clone(), generator))
         });
         let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;

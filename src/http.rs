@@ -2,8 +2,11 @@
 //! `/`, and JSON at `/api/v1/alerts`, `/api/v1/rate/{pattern}`, `/api/v1/patterns`.
 //!
 //! Contract: only GET and HEAD on those paths; any other path is 404, any other method 405 with an
-//! `Allow` header. Request headers must arrive within `HEADER_READ_TIMEOUT` (slow-loris). The only
-//! log text served is the redacted sample line per pattern.
+//! `Allow` header. Every connection is bounded: at most `max_connections` at once (more get 503 and are
+//! closed), headers (and the TLS handshake) within `header_read_timeout_ms`, which also ends idle
+//! keep-alives, headers no larger than `max_header_bytes` (431), and no connection older than
+//! `max_connection_age_ms`. With a web config, TLS and basic auth apply to every path; a missing or
+//! wrong password is 401, counted. The only log text served is the redacted sample line per pattern.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,58 +15,143 @@ use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{ALLOW, CONTENT_TYPE};
+use hyper::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
+use crate::config::Http;
 use crate::metrics::Metrics;
 use crate::observe::Shared;
 use crate::status;
+use crate::web::{Credentials, WebConfig, WebWatch};
 
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// bcrypt is slow by design: at most this many checks run at once, off the async thread.
+const CONCURRENT_PASSWORD_CHECKS: usize = 2;
 
 pub struct HttpState {
     pub metrics: Arc<Metrics>,
     /// Initial scan done and checkpoints loaded.
     pub ready: Arc<AtomicBool>,
     pub observed: Shared,
+    pub web: WebWatch,
+    pub limits: Http,
+}
+
+/// Counts the connection as open for as long as it lives.
+struct Open(Arc<Metrics>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.http_connections_open.dec();
+    }
 }
 
 /// Serves until `shutdown` turns true; connections in flight finish on their own tasks.
 pub async fn serve(listener: TcpListener, state: Arc<HttpState>, mut shutdown: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(state.limits.max_connections as usize));
+    let checks = Arc::new(Semaphore::new(CONCURRENT_PASSWORD_CHECKS));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let stream = match accepted {
                     Ok((stream, _)) => stream,
                     Err(e) => {
+                        // EMFILE and friends: back off a little instead of spinning on accept.
                         tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
                         continue;
                     }
                 };
-                let state = state.clone();
+                let web = state.web.current(&state.metrics);
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    state.metrics.http_connections_rejected_total.inc();
+                    if web.tls.is_none() {
+                        // Best effort and never blocking: the accept loop must not wait on a client.
+                        let _ = stream.try_write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\ntoo many connections");
+                    }
+                    continue;
+                };
+                state.metrics.http_connections_open.inc();
+                let open = Open(state.metrics.clone());
+                let (state, checks) = (state.clone(), checks.clone());
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, Infallible>(respond(&req, &state)) }
-                    });
-                    let conn = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(HEADER_READ_TIMEOUT)
-                        .serve_connection(TokioIo::new(stream), service);
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                    let _slot = (permit, open);
+                    let age = Duration::from_millis(state.limits.max_connection_age_ms);
+                    let header = Duration::from_millis(state.limits.header_read_timeout_ms);
+                    let work = async {
+                        match web.tls.clone() {
+                            None => serve_connection(stream, &state, &web, &checks).await,
+                            Some(tls) => match tokio::time::timeout(header, tokio_rustls::TlsAcceptor::from(tls).accept(stream)).await {
+                                Ok(Ok(stream)) => serve_connection(stream, &state, &web, &checks).await,
+                                Ok(Err(e)) => {
+                                    state.metrics.tls_handshake_failures_total.inc();
+                                    tracing::debug!(error = %e, "TLS handshake failed");
+                                }
+                                Err(_) => state.metrics.tls_handshake_failures_total.inc(),
+                            },
+                        }
+                    };
+                    if tokio::time::timeout(age, work).await.is_err() {
+                        tracing::debug!("connection closed at max_connection_age_ms");
                     }
                 });
             }
             _ = shutdown.changed() => break,
         }
     }
+}
+
+async fn serve_connection<I>(io: I, state: &Arc<HttpState>, web: &Arc<WebConfig>, checks: &Arc<Semaphore>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(|req: Request<Incoming>| {
+        let (state, web, checks) = (state.clone(), web.clone(), checks.clone());
+        async move { Ok::<_, Infallible>(handle(req, &state, &web, &checks).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(state.limits.header_read_timeout_ms))
+        .max_buf_size(state.limits.max_header_bytes as usize)
+        .serve_connection(TokioIo::new(io), service);
+    if let Err(e) = conn.await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    state: &HttpState,
+    web: &Arc<WebConfig>,
+    checks: &Arc<Semaphore>,
+) -> Response<Full<Bytes>> {
+    let mut resp = if web.auth_required() && !authorized(&req, web, checks).await {
+        let mut r = text(StatusCode::UNAUTHORIZED, "text/plain; charset=utf-8", "unauthorized\n");
+        r.headers_mut().insert(WWW_AUTHENTICATE, hyper::header::HeaderValue::from_static("Basic realm=\"authwatch\""));
+        r
+    } else {
+        respond(&req, state)
+    };
+    for (name, value) in &web.headers {
+        resp.headers_mut().insert(name.clone(), value.clone());
+    }
+    state.metrics.http_requests_total.with_label_values(&[resp.status().as_str()]).inc();
+    resp
+}
+
+async fn authorized(req: &Request<Incoming>, web: &Arc<WebConfig>, checks: &Arc<Semaphore>) -> bool {
+    let Credentials::Basic { user, password } = WebConfig::credentials(req.headers().get(AUTHORIZATION)) else {
+        return false;
+    };
+    let Ok(_turn) = checks.clone().acquire_owned().await else { return false };
+    let web = web.clone();
+    tokio::task::spawn_blocking(move || web.verify(&user, &password)).await.unwrap_or(false)
 }
 
 fn text(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
@@ -99,8 +187,15 @@ pub fn respond_to(method: &Method, path: &str, state: &HttpState) -> Response<Fu
             Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, PLAIN, format!("cannot render metrics: {e}\n")),
         },
         "/healthz" => text(StatusCode::OK, PLAIN, "ok\n"),
-        "/readyz" if state.ready.load(Ordering::Acquire) => text(StatusCode::OK, PLAIN, "ready\n"),
-        "/readyz" => text(StatusCode::SERVICE_UNAVAILABLE, PLAIN, "not ready: initial scan not done\n"),
+        "/readyz" if !state.ready.load(Ordering::Acquire) => {
+            text(StatusCode::SERVICE_UNAVAILABLE, PLAIN, "not ready: initial scan not done\n")
+        }
+        "/readyz" if state.metrics.checkpoint_healthy.get() != 1 => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            PLAIN,
+            "not ready: cannot write checkpoints to the state directory (tailing goes on)\n",
+        ),
+        "/readyz" => text(StatusCode::OK, PLAIN, "ready\n"),
         _ => {
             let Ok(o) = state.observed.lock() else {
                 return text(StatusCode::INTERNAL_SERVER_ERROR, PLAIN, "state unavailable\n");

@@ -25,4 +25,5 @@ pub mod synth;
 pub mod tail;
 pub mod timefmt;
 pub mod tomlerr;
+pub mod web;
 pub mod window;

@@ -78,6 +78,9 @@ enum Command {
         format: FormatChoice,
         #[arg(long, value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
+        /// Prometheus exporter-toolkit web config (YAML: tls_server_config, basic_auth_users); re-read on change.
+        #[arg(long = "web.config.file", value_name = "FILE")]
+        web_config: Option<PathBuf>,
         #[command(flatten)]
         patterns: PatternArgs,
         /// Files, directories or globs (quote globs), as the source named "default".
@@ -130,6 +133,12 @@ enum Command {
         key: String,
         #[command(flatten)]
         patterns: PatternArgs,
+    },
+    /// Read a password on standard input and print its bcrypt hash, for basic_auth_users in a web config.
+    HashPassword {
+        /// bcrypt cost (4 to 31); every step doubles the work of each check.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(4..=31))]
+        cost: u32,
     },
     /// Work with the pattern catalogue.
     Patterns {
@@ -195,7 +204,7 @@ fn execute(command: Command) -> Result<u8, String> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     match command {
-        Command::Run { config, listen, state_dir, from, format, log_format, patterns, paths } => {
+        Command::Run { config, listen, state_dir, from, format, log_format, web_config, patterns, paths } => {
             init_logging(log_format);
             let opts = RunOptions {
                 config,
@@ -206,6 +215,7 @@ fn execute(command: Command) -> Result<u8, String> {
                 pattern_dirs: patterns.dirs,
                 no_default_patterns: patterns.no_default_patterns,
                 paths,
+                web_config,
             };
             daemon::run(opts, |_| {})?;
             Ok(0)
@@ -213,6 +223,9 @@ fn execute(command: Command) -> Result<u8, String> {
         Command::Validate { config } => {
             let c = Config::load(&config).map_err(|e| e.to_string())?;
             let setup = daemon::setup_for(&c)?;
+            if let Some(web) = &c.http.web_config_file {
+                authwatch::web::WebConfig::load(web).map_err(|e| e.to_string())?;
+            }
             writeln!(
                 out,
                 "{}: ok ({} sources, {} patterns, listen {}, state_dir {})",
@@ -283,6 +296,17 @@ fn execute(command: Command) -> Result<u8, String> {
                 keys = p.keys.join(", "),
             );
             out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| e.to_string())?;
+            Ok(0)
+        }
+        Command::HashPassword { cost } => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).map_err(|e| format!("cannot read the password: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                return Err("an empty password: give one on standard input".into());
+            }
+            let hash = bcrypt::hash(password, cost).map_err(|e| e.to_string())?;
+            writeln!(out, "{hash}").and_then(|()| out.flush()).map_err(|e| e.to_string())?;
             Ok(0)
         }
         Command::Patterns { command } => patterns_command(command, &mut out).map_err(|e| e.to_string()),

@@ -43,6 +43,13 @@ pub struct Metrics {
     pub build_info: IntGaugeVec,
     pub function_errors_total: IntCounterVec,
     pub label_values_dropped_total: IntCounterVec,
+    pub http_requests_total: IntCounterVec,
+    pub http_connections_open: IntGauge,
+    pub http_connections_rejected_total: IntCounter,
+    pub tls_handshake_failures_total: IntCounter,
+    pub web_config_reloads_total: IntCounterVec,
+    pub web_config_last_reload_successful: IntGauge,
+    pub checkpoint_healthy: IntGauge,
     sources_cap: LabelCap,
     functions_cap: LabelCap,
 }
@@ -103,6 +110,12 @@ fn plain_gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, 
     let g = IntGauge::with_opts(Opts::new(name, help).namespace(NAMESPACE))?;
     registry.register(Box::new(g.clone()))?;
     Ok(g)
+}
+
+fn plain_counter(registry: &Registry, name: &str, help: &str) -> Result<IntCounter, prometheus::Error> {
+    let c = IntCounter::with_opts(Opts::new(name, help).namespace(NAMESPACE))?;
+    registry.register(Box::new(c.clone()))?;
+    Ok(c)
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<IntCounterVec, prometheus::Error> {
@@ -288,6 +301,39 @@ impl Metrics {
                 "Occurrences of a source or function name counted under \"_other\" because its cap was reached or the name was invalid, by label.",
                 &["label"],
             )?,
+            http_requests_total: counter(
+                &registry,
+                "http_requests_total",
+                "HTTP requests answered, by status code (401: missing or wrong credentials).",
+                &["code"],
+            )?,
+            http_connections_open: plain_gauge(&registry, "http_connections_open", "HTTP connections open now.")?,
+            http_connections_rejected_total: plain_counter(
+                &registry,
+                "http_connections_rejected_total",
+                "HTTP connections closed at once because max_connections were open.",
+            )?,
+            tls_handshake_failures_total: plain_counter(
+                &registry,
+                "tls_handshake_failures_total",
+                "TLS handshakes that failed or did not finish within the header read timeout.",
+            )?,
+            web_config_reloads_total: counter(
+                &registry,
+                "web_config_reloads_total",
+                "Re-reads of the web config file after it or a file it names changed, by result.",
+                &["result"],
+            )?,
+            web_config_last_reload_successful: plain_gauge(
+                &registry,
+                "web_config_last_reload_successful",
+                "1 if the last web config re-read succeeded (or none was needed), else 0.",
+            )?,
+            checkpoint_healthy: plain_gauge(
+                &registry,
+                "checkpoint_healthy",
+                "1 if the last checkpoint write succeeded (or none failed yet), else 0; /readyz fails while 0.",
+            )?,
             sources_cap: LabelCap::new(caps.max_sources),
             functions_cap: LabelCap::new(caps.max_functions),
             registry,
@@ -295,6 +341,14 @@ impl Metrics {
         for label in ["source", "function"] {
             m.label_values_dropped_total.with_label_values(&[label]);
         }
+        for code in ["200", "401", "404", "405", "503"] {
+            m.http_requests_total.with_label_values(&[code]);
+        }
+        for result in ["success", "failure"] {
+            m.web_config_reloads_total.with_label_values(&[result]);
+        }
+        m.web_config_last_reload_successful.set(1);
+        m.checkpoint_healthy.set(1);
         m.build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), &catalogue.patterns().len().to_string()]).set(1);
         m.config_last_reload_successful.set(1);
         for result in ["success", "failure"] {

@@ -737,16 +737,19 @@ impl Tailer {
         files.extend(self.retired.iter().map(|r| entry(r, Some(r.at))));
         let bytes = checkpoint::encode(&Checkpoint { version: checkpoint::VERSION, files });
         if self.last_saved.as_deref() == Some(&bytes[..]) {
+            self.metrics.checkpoint_healthy.set(1);
             return Ok(false);
         }
         match checkpoint::save_bytes(&self.state_path, &bytes) {
             Ok(()) => {
                 self.metrics.checkpoint_writes_total.inc();
+                self.metrics.checkpoint_healthy.set(1);
                 self.last_saved = Some(bytes);
                 Ok(true)
             }
             Err(e) => {
                 self.metrics.checkpoint_failures_total.inc();
+                self.metrics.checkpoint_healthy.set(0);
                 Err(e)
             }
         }

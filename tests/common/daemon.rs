@@ -47,6 +47,26 @@ impl Daemon {
 
     /// Any subcommand that logs `listening` (run, demo), with exactly these arguments.
     pub fn spawn(program: &Path, args: &[&str], state_dir: &Path, tweak: impl FnOnce(&mut Command)) -> Daemon {
+        let d = Daemon::spawn_listening(program, args, state_dir, tweak);
+        wait_until("/readyz", || d.get("/readyz").0 == 200);
+        d
+    }
+
+    /// `authwatch run` as `start` does, but only waits for it to listen (for TLS and auth, where a
+    /// plain GET /readyz cannot tell readiness).
+    pub fn start_listening(args: &[&str], state_dir: &Path) -> Daemon {
+        let state = state_dir.to_str().expect("utf-8 path");
+        let mut full = vec!["run", "--listen", "127.0.0.1:0", "--log-format", "json", "--state-dir", state];
+        full.extend_from_slice(args);
+        Daemon::spawn_listening(Path::new(super::bin()), &full, state_dir, |_| {})
+    }
+
+    pub fn spawn_listening(
+        program: &Path,
+        args: &[&str],
+        state_dir: &Path,
+        tweak: impl FnOnce(&mut Command),
+    ) -> Daemon {
         let mut cmd = Command::new(program);
         cmd.args(args).env("RUST_LOG", "info").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         tweak(&mut cmd);
@@ -76,7 +96,6 @@ impl Daemon {
             assert!(start.elapsed() < DEADLINE, "authwatch did not listen:\n{}", d.log_text());
             std::thread::sleep(Duration::from_millis(2));
         }
-        wait_until("/readyz", || d.get("/readyz").0 == 200);
         d
     }
 
