@@ -50,6 +50,7 @@ pub struct Metrics {
     pub web_config_reloads_total: IntCounterVec,
     pub web_config_last_reload_successful: IntGauge,
     pub checkpoint_healthy: IntGauge,
+    pub checkpoint_load_failures_total: IntCounter,
     sources_cap: LabelCap,
     functions_cap: LabelCap,
 }
@@ -333,6 +334,11 @@ impl Metrics {
                 &registry,
                 "checkpoint_healthy",
                 "1 if the last checkpoint write succeeded (or none failed yet), else 0; /readyz fails while 0.",
+            )?,
+            checkpoint_load_failures_total: plain_counter(
+                &registry,
+                "checkpoint_load_failures_total",
+                "Checkpoint files found unreadable or corrupt at start-up, moved aside; reading began without them.",
             )?,
             sources_cap: LabelCap::new(caps.max_sources),
             functions_cap: LabelCap::new(caps.max_functions),

@@ -260,6 +260,7 @@ impl Tailer {
             }
             Ok(None) => {}
             Err(e) => {
+                metrics.checkpoint_load_failures_total.inc();
                 let aside = state_path.with_extension(format!("corrupt-{}", now_secs()));
                 let moved = std::fs::rename(&state_path, &aside).is_ok();
                 warning = Some(if moved {
