@@ -158,7 +158,9 @@ impl WebConfig {
             serde_path_to_error::deserialize(de).map_err(|e| {
                 let key = e.path().to_string();
                 let inner = e.into_inner();
-                let (line, column) = inner.location().map_or((1, 1), |l| (l.line(), l.column()));
+                // From the byte offset, counting `\n` as everywhere else: YAML also breaks lines at a lone
+                // `\r`, which would name a line no editor shows (found by fuzzing).
+                let (line, column) = inner.location().map_or((1, 1), |l| crate::tomlerr::line_col(text, l.index()));
                 let message = inner.to_string();
                 // serde_yaml appends " at line L column C"; the prefix already says where.
                 let message = message.split(" at line ").next().unwrap_or(&message).to_string();
@@ -413,6 +415,8 @@ mod tests {
         assert!(e.starts_with("web.yml:3:1: tls_server_config.cipher_suites: not supported"), "{e}");
         let e = err("http_server_config:\n  headers:\n    Server: x\n");
         assert!(e.starts_with("web.yml:3:1: http_server_config.headers.Server: only "), "{e}");
+        let e = err("a: 1\r\rb: 2\rbogus: [\n");
+        assert!(e.starts_with("web.yml:1:") || e.starts_with("web.yml:2:"), "{e}");
         let e = err("basic_auth_users: [1, 2]\n");
         assert!(e.starts_with("web.yml:1:") && e.contains("basic_auth_users"), "{e}");
     }
