@@ -432,7 +432,7 @@ impl Config {
             }
         }
         config.http = raw.http.clone();
-        config.http.web_config_file = raw.http.web_config_file.as_deref().map(|p| resolve(p));
+        config.http.web_config_file = raw.http.web_config_file.as_deref().map(resolve);
         if let Some(f) = raw.login_function {
             config.login_function = f;
         }

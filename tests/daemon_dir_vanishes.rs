@@ -10,15 +10,10 @@ fn log_dir_renamed_away_and_back_then_deleted_and_recreated() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
-    let config = dir.path().join("authwatch.toml");
-    common::write(
-        &config,
-        format!(
-            "[limits]\npoll_interval_ms = 20\ncheckpoint_interval_ms = 20\n\
-             [[sources]]\nname = \"default\"\npaths = [\"{}/*.log\"]\n",
-            logs.display()
-        )
-        .as_bytes(),
+    let config = common::config_with_source(
+        dir.path(),
+        "[limits]\npoll_interval_ms = 20\ncheckpoint_interval_ms = 20",
+        &format!("{}/*.log", logs.display()),
     );
     append(&logs.join("app.log"), &lines("first", 100, 10));
     let d = Daemon::start(&["--config", config.to_str().unwrap()], &dir.path().join("state"));

@@ -10,16 +10,10 @@ use std::time::{Duration, Instant};
 const HEADER_TIMEOUT_MS: u64 = 600;
 
 fn start(dir: &std::path::Path) -> Daemon {
-    let config = dir.join("authwatch.toml");
-    let log = dir.join("app.log");
-    common::write(
-        &config,
-        format!(
-            "[http]\nmax_connections = 4\nheader_read_timeout_ms = {HEADER_TIMEOUT_MS}\nmax_header_bytes = 8192\n\
-             [[sources]]\nname = \"default\"\npaths = [\"{}\"]\n",
-            log.display()
-        )
-        .as_bytes(),
+    let config = common::config_with_source(
+        dir,
+        &format!("[http]\nmax_connections = 4\nheader_read_timeout_ms = {HEADER_TIMEOUT_MS}\nmax_header_bytes = 8192"),
+        dir.join("app.log").to_str().unwrap(),
     );
     Daemon::start(&["--config", config.to_str().unwrap()], &dir.join("state"))
 }

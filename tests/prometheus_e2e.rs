@@ -11,6 +11,20 @@ fn query(prom: &str, path: &str) -> Option<serde_json::Value> {
     serde_json::from_str(&http_get(prom, path)?.1).ok()
 }
 
+/// Prometheus with `dir/prometheus.yml`, its data in `dir/tsdb`, listening on `addr`; killed on drop.
+fn start_prometheus(prometheus: &std::path::Path, dir: &std::path::Path, addr: &str) -> Kill {
+    Kill(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 #[test]
 fn prometheus_scrapes_authwatch_and_fires_the_shipped_rule() {
     let Some(prometheus) = external_tool("prometheus", "prometheus_scrapes_authwatch_and_fires_the_shipped_rule")
@@ -31,16 +45,7 @@ fn prometheus_scrapes_authwatch_and_fires_the_shipped_rule() {
         .replace("  - authwatch.rules.yml", &format!("  - {}", rules.display()));
     assert_ne!(config, shipped);
     write(&dir.path().join("prometheus.yml"), config.as_bytes());
-    let _prom = Kill(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
-            .arg(format!("--web.listen-address={prom}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _prom = start_prometheus(&prometheus, dir.path(), &prom);
     let q = "/api/v1/query?query=authwatch_errors_total%7Bpattern%3D%22sign_param_invalid%22%7D";
     // The series exists at 0 from the start, so the first scrape already has it.
     wait_until("Prometheus has scraped authwatch", || {
@@ -63,5 +68,75 @@ fn prometheus_scrapes_authwatch_and_fires_the_shipped_rule() {
     });
     let up = query(&prom, "/api/v1/query?query=up%7Bjob%3D%22authwatch%22%7D").unwrap();
     assert_eq!(up["data"]["result"][0]["value"][1], "1");
+    d.stop();
+}
+
+/// The scrape job the README documents for a locked-down authwatch (commented out in the shipped
+/// prometheus.yml), uncommented and run by a real Prometheus against TLS + basic auth; a second job with
+/// a wrong password is refused (401, counted).
+#[test]
+fn prometheus_scrapes_authwatch_over_tls_with_basic_auth() {
+    const TEST: &str = "prometheus_scrapes_authwatch_over_tls_with_basic_auth";
+    let Some(prometheus) = external_tool("prometheus", TEST) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    let (crt, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    write(&crt, certified.cert.pem().as_bytes());
+    write(&key, certified.signing_key.serialize_pem().as_bytes());
+    let web = dir.path().join("web.yml");
+    let hash = bcrypt::hash("scrape-Password-1", 4).unwrap();
+    write(
+        &web,
+        format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\nbasic_auth_users:\n  prometheus: {hash}\n",
+            crt.display(),
+            key.display()
+        )
+        .as_bytes(),
+    );
+    let log = dir.path().join("app.log");
+    append(&log, b"{\"errcode\":45011,\"errmsg\":\"api minute-quota reach limit\"}\n");
+    let d = Daemon::start_listening(
+        &["--web.config.file", web.to_str().unwrap(), log.to_str().unwrap()],
+        &dir.path().join("state"),
+    );
+
+    let shipped = std::fs::read_to_string(root().join("deploy/prometheus/prometheus.yml")).unwrap();
+    let start = shipped.find("  # - job_name: authwatch-tls").expect("the documented TLS job");
+    let job: String = shipped[start..]
+        .lines()
+        .take_while(|l| l.starts_with("  #"))
+        .map(|l| format!("  {}\n", l.strip_prefix("  # ").unwrap_or(l.trim_start_matches([' ', '#']))))
+        .collect();
+    let (good, bad) = (dir.path().join("good.password"), dir.path().join("bad.password"));
+    write(&good, b"scrape-Password-1");
+    write(&bad, b"not-the-password");
+    let job = job.replace("/etc/prometheus/authwatch-ca.crt", crt.to_str().unwrap()).replace("127.0.0.1:9471", &d.addr);
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n{}{}",
+        job.replace("/etc/prometheus/authwatch.password", good.to_str().unwrap()),
+        job.replace("job_name: authwatch-tls", "job_name: wrong-password")
+            .replace("/etc/prometheus/authwatch.password", bad.to_str().unwrap())
+    );
+    write(&dir.path().join("prometheus.yml"), config.as_bytes());
+    let prom = free_addr();
+    let _prom = start_prometheus(&prometheus, dir.path(), &prom);
+    let value = |q: &str| {
+        query(&prom, &format!("/api/v1/query?query={q}"))
+            .and_then(|v| v["data"]["result"][0]["value"][1].as_str().map(str::to_string))
+    };
+    wait_until("Prometheus scrapes over TLS with the password", || {
+        value("up%7Bjob%3D%22authwatch-tls%22%7D").as_deref() == Some("1")
+    });
+    wait_until("the wrong password is refused", || value("up%7Bjob%3D%22wrong-password%22%7D").as_deref() == Some("0"));
+    wait_until("the 401s are counted and scraped", || {
+        value("authwatch_http_requests_total%7Bjob%3D%22authwatch-tls%22%2Ccode%3D%22401%22%7D")
+            .is_some_and(|v| v.parse::<f64>().is_ok_and(|n| n >= 1.0))
+    });
+    assert_eq!(
+        value("authwatch_errors_total%7Bjob%3D%22authwatch-tls%22%2Cpattern%3D%22wx_45011_minute_quota%22%7D")
+            .as_deref(),
+        Some("1")
+    );
     d.stop();
 }

@@ -40,3 +40,33 @@ fn the_add_a_pattern_example_works_as_written() {
     let v = json(&run(&["check", "-o", "json", "--patterns", d, log.to_str().unwrap()]));
     assert_eq!(v["matches"]["ticket_length_wrong"], 1);
 }
+
+#[test]
+fn every_test_file_the_readme_names_exists() {
+    let text = readme();
+    let named = regex::Regex::new(r"`([a-z0-9_]+(?:_\*)?)\.rs`").unwrap();
+    let mut seen = 0;
+    for c in named.captures_iter(&text) {
+        let name = &c[1];
+        let exists = if let Some(prefix) = name.strip_suffix('*') {
+            std::fs::read_dir(root().join("tests"))
+                .unwrap()
+                .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(prefix))
+        } else {
+            root().join("tests").join(format!("{name}.rs")).exists()
+                || ["src", "bench", "fuzz/fuzz_targets"]
+                    .iter()
+                    .any(|d| root().join(d).join(format!("{name}.rs")).exists())
+        };
+        assert!(exists, "README names {name}.rs, which does not exist");
+        seen += 1;
+    }
+    assert!(seen >= 15, "only {seen} file names found");
+}
+
+#[test]
+fn the_readme_shows_the_last_fuzz_run() {
+    let last = std::fs::read_to_string(root().join("fuzz/last-run.txt")).unwrap();
+    assert!(last.lines().count() >= 4 && !last.contains("CRASH"), "fuzz/last-run.txt: {last}");
+    assert!(readme().contains(last.trim_end()), "README's fuzz block is not fuzz/last-run.txt");
+}

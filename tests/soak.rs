@@ -1,7 +1,9 @@
 //! Soak and burst: 10 million lines in bursts across four files that rotate (rename, then the old
 //! generation deleted), while a scraper GETs /metrics every 100 ms. At the end the totals are exact,
 //! the daemon's RSS has not grown after warm-up, and it holds no more file descriptors than before.
-//! The figures are printed (`cargo test --release --test soak -- --nocapture`) for the README.
+//! The figures are printed (`cargo test --release --test soak -- --nocapture`) for the README;
+//! AUTHWATCH_SOAK_LINES sets the length, AUTHWATCH_SOAK_SAMPLES=FILE keeps every scrape's (lines, RSS,
+//! fds) as CSV.
 
 mod common;
 use common::daemon::*;
@@ -88,15 +90,10 @@ fn ten_million_lines_rotating_with_scrapes_every_100ms() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     fs::create_dir(&logs).unwrap();
-    let config = dir.path().join("authwatch.toml");
-    common::write(
-        &config,
-        format!(
-            "[limits]\npoll_interval_ms = 100\ncheckpoint_interval_ms = 500\n\
-             [[sources]]\nname = \"default\"\npaths = [\"{}/*.log\"]\n",
-            logs.display()
-        )
-        .as_bytes(),
+    let config = common::config_with_source(
+        dir.path(),
+        "[limits]\npoll_interval_ms = 100\ncheckpoint_interval_ms = 500",
+        &format!("{}/*.log", logs.display()),
     );
     let mut files = Files::new(&logs);
     let d = Daemon::start(&["--config", config.to_str().unwrap()], &dir.path().join("state"));
@@ -181,6 +178,10 @@ fn ten_million_lines_rotating_with_scrapes_every_100ms() {
     assert_eq!(d.metric("authwatch_read_errors_total{source=\"default\"}"), Some(0.0));
     assert_eq!(failed, 0, "scrapes failed");
 
+    if let Some(path) = std::env::var_os("AUTHWATCH_SOAK_SAMPLES") {
+        let csv: String = samples.iter().map(|(l, r, f)| format!("{l},{r},{f}\n")).collect();
+        fs::write(path, format!("lines,rss_kib,fds\n{csv}")).unwrap();
+    }
     // Memory: the RSS after warm-up never exceeds the warm-up peak by more than a little.
     let warm: Vec<_> = samples.iter().filter(|s| s.0 <= WARM_UP_LINES).collect();
     let after: Vec<_> = samples.iter().filter(|s| s.0 > WARM_UP_LINES).collect();

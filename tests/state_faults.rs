@@ -8,17 +8,11 @@ use std::path::Path;
 use std::process::Command;
 
 fn config(dir: &Path, log: &Path) -> std::path::PathBuf {
-    let c = dir.join("authwatch.toml");
-    common::write(
-        &c,
-        format!(
-            "[limits]\ncheckpoint_interval_ms = 20\npoll_interval_ms = 20\n\
-             [[sources]]\nname = \"default\"\npaths = [\"{}\"]\n",
-            log.display()
-        )
-        .as_bytes(),
-    );
-    c
+    common::config_with_source(
+        dir,
+        "[limits]\ncheckpoint_interval_ms = 20\npoll_interval_ms = 20",
+        log.to_str().unwrap(),
+    )
 }
 
 #[test]

@@ -48,7 +48,7 @@ pub const FINGERPRINT_BYTES: u64 = 256;
 pub const COPY_MIN_BYTES: u32 = 64;
 /// Files let go are remembered this long (and at most `RETIRED_MAX`) for copies and returns.
 const RETIRED_SECS: u64 = 24 * 3600;
-const RETIRED_MAX: usize = 4096;
+const RETIRED_MAX: usize = 1024;
 const READ_CHUNK: usize = 256 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -800,12 +800,10 @@ fn count_line(
             }
         }
     }
-    if c.signal.is_some() {
-        if function.is_none_or(|f| f == collect.login_function) {
-            src.attempts.inc();
-            if collect.keep {
-                collect.hits.push(Hit::Attempt { time_ms });
-            }
+    if c.signal.is_some() && function.is_none_or(|f| f == collect.login_function) {
+        src.attempts.inc();
+        if collect.keep {
+            collect.hits.push(Hit::Attempt { time_ms });
         }
     }
 }

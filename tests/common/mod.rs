@@ -113,6 +113,14 @@ pub fn free_addr() -> String {
     format!("127.0.0.1:{port}")
 }
 
+/// `authwatch.toml` in `dir`: the `head` TOML (e.g. a `[limits]` table), then one source named
+/// `default` following `path` (a file or glob).
+pub fn config_with_source(dir: &Path, head: &str, path: &str) -> PathBuf {
+    let config = dir.join("authwatch.toml");
+    write(&config, format!("{head}\n[[sources]]\nname = \"default\"\npaths = [\"{path}\"]\n").as_bytes());
+    config
+}
+
 pub fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).expect("write test file");
 }
