@@ -163,7 +163,12 @@ impl WebConfig {
                 let (line, column) = inner.location().map_or((1, 1), |l| crate::tomlerr::line_col(text, l.index()));
                 let message = inner.to_string();
                 // serde_yaml appends " at line L column C"; the prefix already says where.
-                let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+                let message = scrub_values(message.split(" at line ").next().unwrap_or(&message));
+                // It also starts with the path, which the key already gives.
+                let message = match message.split_once(": ") {
+                    Some((path, rest)) if key.starts_with(path) => rest.to_string(),
+                    _ => message,
+                };
                 ConfigError::Invalid { file: file.to_string(), line, column, key, message }
             })?
         };
@@ -212,6 +217,21 @@ impl WebConfig {
         }
         Ok(config)
     }
+}
+
+/// serde quotes the offending value in its messages (`invalid type: string "…"`); in this file that value
+/// may be a password or a key, so it is left out of errors, which end up in logs.
+fn scrub_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, part) in parts.enumerate() {
+        out.push('"');
+        out.push_str(if i % 2 == 0 { "…" } else { part });
+    }
+    out
 }
 
 type At<'a> = dyn Fn(&str, &str, String) -> ConfigError + 'a;
@@ -417,6 +437,10 @@ mod tests {
         assert!(e.starts_with("web.yml:3:1: http_server_config.headers.Server: only "), "{e}");
         let e = err("a: 1\r\rb: 2\rbogus: [\n");
         assert!(e.starts_with("web.yml:1:") || e.starts_with("web.yml:2:"), "{e}");
+        let e = err("basic_auth_users: hunter2-plain\n");
+        assert!(e.contains("basic_auth_users") && !e.contains("hunter2"), "{e}");
+        let e = err("tls_server_config:\n  cert_file: a\n  key: {x: \"-----BEGIN PRIVATE KEY----- MIIE\"}\n");
+        assert!(!e.contains("MIIE"), "{e}");
         let e = err("basic_auth_users: [1, 2]\n");
         assert!(e.starts_with("web.yml:1:") && e.contains("basic_auth_users"), "{e}");
     }

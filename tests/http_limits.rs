@@ -8,11 +8,15 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 const HEADER_TIMEOUT_MS: u64 = 600;
+const AGE_MS: u64 = 1500;
 
 fn start(dir: &std::path::Path) -> Daemon {
     let config = common::config_with_source(
         dir,
-        &format!("[http]\nmax_connections = 4\nheader_read_timeout_ms = {HEADER_TIMEOUT_MS}\nmax_header_bytes = 8192"),
+        &format!(
+            "[http]\nmax_connections = 4\nheader_read_timeout_ms = {HEADER_TIMEOUT_MS}\nmax_header_bytes = 8192\n\
+             max_connection_age_ms = {AGE_MS}"
+        ),
         dir.join("app.log").to_str().unwrap(),
     );
     Daemon::start(&["--config", config.to_str().unwrap()], &dir.join("state"))
@@ -117,5 +121,33 @@ fn slow_loris_and_idle_keep_alive_are_cut() {
     let (text, _) = read_to_close(&mut s);
     assert!(text.starts_with("HTTP/1.1 431"), "{text}");
     assert_eq!(d.get("/healthz").0, 200);
+    d.stop();
+}
+
+#[test]
+fn a_busy_keep_alive_connection_ends_at_max_connection_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path());
+    let mut s = TcpStream::connect(&d.addr).unwrap();
+    s.set_read_timeout(Some(DEADLINE)).unwrap();
+    let opened = Instant::now();
+    let mut answered = 0;
+    // A request every 100 ms keeps it inside the header timeout; only its age can end it.
+    let ended = loop {
+        if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").is_err() {
+            break opened.elapsed();
+        }
+        let mut resp = [0u8; 512];
+        match s.read(&mut resp) {
+            Ok(0) | Err(_) => break opened.elapsed(),
+            Ok(_) => answered += 1,
+        }
+        assert!(opened.elapsed() < DEADLINE, "the connection outlived max_connection_age_ms");
+        // Pacing of the client, not a wait for the daemon.
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(answered >= 5, "only {answered} answers");
+    assert!(ended >= Duration::from_millis(AGE_MS), "ended after {ended:?}");
+    assert!(ended < Duration::from_millis(AGE_MS * 3), "ended after {ended:?}");
     d.stop();
 }

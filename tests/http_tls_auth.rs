@@ -157,4 +157,11 @@ fn a_broken_web_config_refuses_to_start_naming_file_line_and_key() {
     common::write(&web, b"basic_auth_users:\n  alice: $2y$10$short\n");
     let err = common::stderr(&common::run(&["run", "--web.config.file", web.to_str().unwrap(), "x.log"]));
     assert!(err.contains(":2:1: basic_auth_users.alice: not a bcrypt hash"), "{err}");
+    // `validate` checks the web config a config file names, and a plain-text password never shows.
+    common::write(&web, b"basic_auth_users: hunter2-plain\n");
+    let config = common::config_with_source(dir.path(), "[http]\nweb_config_file = \"web.yml\"", "x.log");
+    let o = common::run(&["validate", "--config", config.to_str().unwrap()]);
+    let err = common::stderr(&o);
+    assert!(!o.status.success() && err.contains("web.yml:1:19: basic_auth_users: invalid type"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
 }
