@@ -86,12 +86,15 @@ fn metric_names(text: &str) -> BTreeSet<String> {
 
 #[test]
 fn dashboard_and_rules_use_only_exported_metrics() {
-    // A daemon that has seen a 45011 exports every family, the onset gauges included.
+    // A daemon that has seen a 45011 exports every family, the onset gauges included, and one from a
+    // CLS record (which names its function) the per-function counter.
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("a.log");
     append(&log, b"START RequestId: 8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\n{\"errcode\":45011,\"errmsg\":\"api minute-quota reach limit\"}\n");
+    append(&log, b"{\"SCF_FunctionName\":\"getLoginTicket\",\"SCF_Message\":\"jscode2session {\\\"errcode\\\":45011,\\\"errmsg\\\":\\\"api minute-quota reach limit\\\"}\"}\n");
     let d = Daemon::start(&[log.to_str().unwrap()], &dir.path().join("state"));
-    d.wait_lines(2);
+    d.wait_lines(3);
+    wait_until("per-function counter", || d.metrics().contains("authwatch_function_errors_total{"));
     wait_until("onset gauge", || d.metrics().contains("authwatch_45011_onset_attempts_per_minute"));
     let exported: BTreeSet<String> = d
         .metrics()
