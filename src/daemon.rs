@@ -212,8 +212,9 @@ fn reload(
     });
     match attempt {
         Ok((config, setup)) => {
-            if config.listen != current.listen || config.state_dir != current.state_dir {
-                tracing::warn!("listen and state_dir changes take effect at the next restart");
+            if config.listen != current.listen || config.state_dir != current.state_dir || config.http != current.http {
+                // The web config file's content is re-read on change; which file, and the [http] bounds, are not.
+                tracing::warn!("listen, state_dir and [http] changes take effect at the next restart");
             }
             metrics.set_caps(config.limits.label_caps());
             metrics.add_series(setup.classifier.catalogue(), &config.source_names());
