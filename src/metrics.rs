@@ -200,39 +200,27 @@ impl Metrics {
                 registry.register(Box::new(g.clone()))?;
                 g
             },
-            checkpoint_writes_total: {
-                let c = IntCounter::with_opts(
-                    Opts::new("checkpoint_writes_total", "Checkpoint files written to the state directory.")
-                        .namespace(NAMESPACE),
-                )?;
-                registry.register(Box::new(c.clone()))?;
-                c
-            },
-            checkpoint_failures_total: {
-                let c = IntCounter::with_opts(
-                    Opts::new("checkpoint_failures_total", "Checkpoint writes that failed (reading goes on).")
-                        .namespace(NAMESPACE),
-                )?;
-                registry.register(Box::new(c.clone()))?;
-                c
-            },
+            checkpoint_writes_total: plain_counter(
+                &registry,
+                "checkpoint_writes_total",
+                "Checkpoint files written to the state directory.",
+            )?,
+            checkpoint_failures_total: plain_counter(
+                &registry,
+                "checkpoint_failures_total",
+                "Checkpoint writes that failed (reading goes on).",
+            )?,
             config_reloads_total: counter(
                 &registry,
                 "config_reloads_total",
                 "Configuration and pattern reloads on SIGHUP, by result (success or failure).",
                 &["result"],
             )?,
-            config_last_reload_successful: {
-                let g = IntGauge::with_opts(
-                    Opts::new(
-                        "config_last_reload_successful",
-                        "1 if the last configuration reload succeeded (or none was tried), else 0.",
-                    )
-                    .namespace(NAMESPACE),
-                )?;
-                registry.register(Box::new(g.clone()))?;
-                g
-            },
+            config_last_reload_successful: plain_gauge(
+                &registry,
+                "config_last_reload_successful",
+                "1 if the last configuration reload succeeded (or none was tried), else 0.",
+            )?,
             login_attempts_total: counter(
                 &registry,
                 "login_attempts_total",
@@ -255,17 +243,11 @@ impl Metrics {
                 "The most 45011 lines seen in one minute within the retained history.",
             )?,
             onset: std::sync::Mutex::new(None),
-            late_lines_total: {
-                let c = IntCounter::with_opts(
-                    Opts::new(
-                        "late_lines_total",
-                        "Lines older than the retained per-minute history, counted but placed in no minute.",
-                    )
-                    .namespace(NAMESPACE),
-                )?;
-                registry.register(Box::new(c.clone()))?;
-                c
-            },
+            late_lines_total: plain_counter(
+                &registry,
+                "late_lines_total",
+                "Lines older than the retained per-minute history, counted but placed in no minute.",
+            )?,
             alert_firing: gauge(
                 &registry,
                 "alert_firing",
@@ -278,18 +260,12 @@ impl Metrics {
                 "Pushes of alerts to Alertmanager, by result (success or failure).",
                 &["result"],
             )?,
-            build_info: {
-                let g = IntGaugeVec::new(
-                    Opts::new(
-                        "build_info",
-                        "Always 1, labelled with the authwatch version and the number of patterns loaded.",
-                    )
-                    .namespace(NAMESPACE),
-                    &["version", "patterns"],
-                )?;
-                registry.register(Box::new(g.clone()))?;
-                g
-            },
+            build_info: gauge(
+                &registry,
+                "build_info",
+                "Always 1, labelled with the authwatch version and the number of patterns loaded.",
+                &["version", "patterns"],
+            )?,
             function_errors_total: counter(
                 &registry,
                 "function_errors_total",
