@@ -71,16 +71,11 @@ impl LabelCap {
         LabelCap { cap: cap.into(), known: Mutex::new(HashSet::new()) }
     }
 
-    /// The label to use for `value`, and whether it was folded into the overflow bucket.
-    fn admit(&self, value: &str, valid: bool) -> (String, bool) {
-        let Ok(mut known) = self.known.lock() else { return (OVERFLOW_LABEL.to_string(), true) };
-        if valid && (known.contains(value) || known.len() < self.cap.load(std::sync::atomic::Ordering::Relaxed)) {
-            if !known.contains(value) {
-                known.insert(value.to_string());
-            }
-            return (value.to_string(), false);
-        }
-        (OVERFLOW_LABEL.to_string(), true)
+    /// Whether `value` has (or now gets) a series of its own.
+    fn admit(&self, value: &str, valid: bool) -> bool {
+        let Ok(mut known) = self.known.lock() else { return false };
+        let room = known.len() < self.cap.load(std::sync::atomic::Ordering::Relaxed);
+        valid && (known.contains(value) || (room && known.insert(value.to_string())))
     }
 }
 
@@ -387,20 +382,22 @@ impl Metrics {
 
     /// The `source` label value for a configured source: its name, or `_other` past `max_sources`.
     pub fn source_label(&self, name: &str) -> String {
-        let (label, dropped) = self.sources_cap.admit(name, true);
-        if dropped {
-            self.label_values_dropped_total.with_label_values(&["source"]).inc();
-        }
-        label
+        self.capped(&self.sources_cap, "source", name, true).to_string()
     }
 
     /// Counts one error line of `pattern` logged by `function` (a name read from the log line itself).
     pub fn count_function_error(&self, function: &str, pattern: &str) {
-        let (label, dropped) = self.functions_cap.admit(function, valid_function_name(function));
-        if dropped {
-            self.label_values_dropped_total.with_label_values(&["function"]).inc();
+        let label = self.capped(&self.functions_cap, "function", function, valid_function_name(function));
+        self.function_errors_total.with_label_values(&[label, pattern]).inc();
+    }
+
+    /// `value`, or `OVERFLOW_LABEL` (counted as dropped) when `cap` has no room for it or it is invalid.
+    fn capped<'a>(&self, cap: &LabelCap, label: &str, value: &'a str, valid: bool) -> &'a str {
+        if cap.admit(value, valid) {
+            return value;
         }
-        self.function_errors_total.with_label_values(&[label.as_str(), pattern]).inc();
+        self.label_values_dropped_total.with_label_values(&[label]).inc();
+        OVERFLOW_LABEL
     }
 
     /// Creates (at 0) every series of these patterns and sources that does not exist yet.
