@@ -336,6 +336,7 @@ impl Config {
         config.no_default_patterns = raw.no_default_patterns;
         config.limits = raw.limits;
         let l = &config.limits;
+        let h = &raw.http;
         let limit_checks = [
             (
                 l.max_line_bytes >= 64 && l.max_line_bytes <= 1 << 30,
@@ -352,10 +353,23 @@ impl Config {
             ),
             (l.max_sources >= 1 && l.max_sources <= 10_000, "limits.max_sources", "must be 1 to 10000"),
             (l.max_functions >= 1 && l.max_functions <= 10_000, "limits.max_functions", "must be 1 to 10000"),
+            (h.max_connections >= 1 && h.max_connections <= 65_536, "http.max_connections", "must be 1 to 65536"),
+            (h.header_read_timeout_ms >= 10, "http.header_read_timeout_ms", "must be at least 10"),
+            (
+                h.max_connection_age_ms >= h.header_read_timeout_ms,
+                "http.max_connection_age_ms",
+                "must be at least header_read_timeout_ms",
+            ),
+            (
+                h.max_header_bytes >= 8192 && h.max_header_bytes <= 1 << 20,
+                "http.max_header_bytes",
+                "must be 8192 to 1048576",
+            ),
         ];
         for (ok, key, why) in limit_checks {
             if !ok {
-                let offset = text.find(key.trim_start_matches("limits.")).unwrap_or(0);
+                let leaf = key.split_once('.').map_or(key, |(_, leaf)| leaf);
+                let offset = text.find(leaf).unwrap_or(0);
                 return Err(at(offset..offset, key, why.to_string()));
             }
         }
@@ -409,27 +423,6 @@ impl Config {
                 start_at: s.start_at,
                 function: s.function.clone(),
             });
-        }
-        let h = &raw.http;
-        let http_checks = [
-            (h.max_connections >= 1 && h.max_connections <= 65_536, "max_connections", "must be 1 to 65536"),
-            (h.header_read_timeout_ms >= 10, "header_read_timeout_ms", "must be at least 10"),
-            (
-                h.max_connection_age_ms >= h.header_read_timeout_ms,
-                "max_connection_age_ms",
-                "must be at least header_read_timeout_ms",
-            ),
-            (
-                h.max_header_bytes >= 8192 && h.max_header_bytes <= 1 << 20,
-                "max_header_bytes",
-                "must be 8192 to 1048576",
-            ),
-        ];
-        for (ok, key, why) in http_checks {
-            if !ok {
-                let offset = text.find(key).unwrap_or(0);
-                return Err(at(offset..offset, &format!("http.{key}"), why.to_string()));
-            }
         }
         config.http = raw.http.clone();
         config.http.web_config_file = raw.http.web_config_file.as_deref().map(resolve);
@@ -561,6 +554,8 @@ mod tests {
         assert!(e.starts_with("c.toml:2:") && e.contains("limits.max_line_bytes"), "{e}");
         let e = err("[limits]\npoll_interval_ms = 1\n");
         assert!(e.starts_with("c.toml:2:") && e.contains("limits.poll_interval_ms: must be at least 10"), "{e}");
+        let e = err("[http]\nmax_connections = 0\n");
+        assert!(e.starts_with("c.toml:2:") && e.contains("http.max_connections: must be 1 to 65536"), "{e}");
         let e = err("[[sources]]\nname = \"a\"\npaths = []\n");
         assert!(e.starts_with("c.toml:3:") && e.contains("sources[0].paths"), "{e}");
         let e = err("[[sources]]\nname = \"a\"\npaths = [\"x\"]\n[[sources]]\nname = \"a\"\npaths = [\"y\"]\n");
