@@ -68,15 +68,16 @@ pub async fn serve(listener: TcpListener, state: Arc<HttpState>, mut shutdown: w
                         continue;
                     }
                 };
-                let web = state.web.current(&state.metrics);
                 let Ok(permit) = slots.clone().try_acquire_owned() else {
                     state.metrics.http_connections_rejected_total.inc();
-                    if web.tls.is_none() {
+                    // No re-read of the web config for a connection that is turned away.
+                    if !state.web.tls() {
                         // Best effort and never blocking: the accept loop must not wait on a client.
                         let _ = stream.try_write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\ntoo many connections");
                     }
                     continue;
                 };
+                let web = state.web.current(&state.metrics);
                 state.metrics.http_connections_open.inc();
                 let open = Open(state.metrics.clone());
                 let (state, checks) = (state.clone(), checks.clone());
