@@ -5,7 +5,6 @@
 mod common;
 use common::daemon::*;
 use common::{Kill, external_tool, free_addr, http_get, root, write};
-use std::process::{Command, Stdio};
 
 fn query(prom: &str, path: &str) -> Option<serde_json::Value> {
     serde_json::from_str(&http_get(prom, path)?.1).ok()
@@ -13,15 +12,13 @@ fn query(prom: &str, path: &str) -> Option<serde_json::Value> {
 
 /// Prometheus with `dir/prometheus.yml`, its data in `dir/tsdb`, listening on `addr`; killed on drop.
 fn start_prometheus(prometheus: &std::path::Path, dir: &std::path::Path, addr: &str) -> Kill {
-    Kill(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    Kill::spawn(
+        prometheus,
+        &[
+            format!("--config.file={}", dir.join("prometheus.yml").display()),
+            format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
+            format!("--web.listen-address={addr}"),
+        ],
     )
 }
 

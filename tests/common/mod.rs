@@ -88,6 +88,20 @@ pub fn promtool_check(text: &str, test: &str) {
 /// Kills a helper process (Prometheus, Alertmanager) when the test ends, however it ends.
 pub struct Kill(pub std::process::Child);
 
+impl Kill {
+    /// Starts `program` with `args`, its output discarded.
+    pub fn spawn(program: &Path, args: &[String]) -> Kill {
+        Kill(
+            Command::new(program)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display())),
+        )
+    }
+}
+
 impl Drop for Kill {
     fn drop(&mut self) {
         let _ = self.0.kill();
