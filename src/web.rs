@@ -377,19 +377,19 @@ impl WebWatch {
         // endpoint, even for a moment, and clients of an https listener cannot follow it to http.
         let loaded = WebConfig::load(path).and_then(|c| {
             let old = &state.1;
-            let why = if c.tls.is_some() != old.tls.is_some() {
-                Some("switching TLS on or off takes effect at the next restart")
+            let refused = if c.tls.is_some() != old.tls.is_some() {
+                Some(("tls_server_config", "switching TLS on or off takes effect at the next restart"))
             } else if old.auth_required() && !c.auth_required() {
-                Some("removing every basic_auth_users entry takes effect at the next restart")
+                Some(("basic_auth_users", "removing every basic_auth_users entry takes effect at the next restart"))
             } else {
                 None
             };
-            match why {
-                Some(message) => Err(ConfigError::Invalid {
+            match refused {
+                Some((key, message)) => Err(ConfigError::Invalid {
                     file: path.display().to_string(),
                     line: 1,
                     column: 1,
-                    key: if message.starts_with("switching") { "tls_server_config" } else { "basic_auth_users" }.into(),
+                    key: key.into(),
                     message: message.into(),
                 }),
                 None => Ok(c),
