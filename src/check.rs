@@ -1,5 +1,6 @@
 //! `authwatch check`: the one-shot mode (like `mtail --one_shot`). Reads files, `.gz` files or stdin
-//! to their end, classifies every line and prints one report.
+//! to their end through the same splitter and Event stage as the daemon, and prints one report: the
+//! tally is this mode's sink. Each input is one stream; overlapping inputs count once.
 //!
 //! Contract: an input that cannot be opened or read is reported on stderr and makes the exit code 2,
 //! the other inputs are still read and reported. `--fail-on` makes the exit code 1 when a match of that
@@ -11,12 +12,16 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 
 use flate2::read::MultiGzDecoder;
 
+use std::sync::Arc;
+
 use crate::classify::Classifier;
-use crate::lines::{self, ScanStats};
+use crate::event::{Event, Kind, Note, Sink, Stage, StageConfig};
+use crate::lines::{self, LineSink, ScanStats};
 use crate::metrics::Metrics;
+use crate::observe::onset_json;
 use crate::patterns::Severity;
 use crate::timefmt;
-use crate::window::Windows;
+use crate::window::{MINUTE_MS, Windows};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Output {
@@ -41,15 +46,21 @@ pub struct CheckOptions {
     pub timeline: Option<String>,
     /// Invocations of this function are login attempts.
     pub login_function: String,
+    /// How lines are read (detected per stream, or forced).
+    pub format: crate::record::FormatChoice,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PatternTally {
+    /// Failed calls (a line outside any call counts once).
     pub count: u64,
+    /// Every line recognised as this pattern.
+    pub lines: u64,
     pub first_ms: Option<i64>,
     pub last_ms: Option<i64>,
 }
 
+/// `check`'s sink: what the Event stage found in all inputs.
 #[derive(Debug)]
 pub struct Tally {
     pub scan: ScanStats,
@@ -57,9 +68,75 @@ pub struct Tally {
     pub files: u64,
     pub unreadable: u64,
     pub per_pattern: Vec<PatternTally>,
-    /// Per-minute history, by the lines' own times (for `--timeline`); lines without a time are not in it.
+    pub login_attempts: u64,
+    /// Per-minute history of every pattern and of login attempts, by each call's time.
     pub windows: Windows,
-    pub untimed: u64,
+    pub duplicates: u64,
+    pub future: u64,
+    pub arrival: u64,
+    pub evicted: u64,
+    /// For `--output matches`: (input, line number) of the line being read, and the lines found.
+    at: (usize, u64),
+    matched: Vec<(usize, u64, usize)>,
+    keep_matches: bool,
+}
+
+impl Sink for Tally {
+    fn event(&mut self, e: Event) {
+        if e.stream_start {
+            self.windows.mark_start(e.time_ms);
+        }
+        match e.kind {
+            Kind::Error(p) => {
+                self.windows.add(p, e.time_ms);
+                if let Some(t) = self.per_pattern.get_mut(p) {
+                    t.count += 1;
+                    t.first_ms = Some(t.first_ms.map_or(e.time_ms, |f| f.min(e.time_ms)));
+                    t.last_ms = Some(t.last_ms.map_or(e.time_ms, |l| l.max(e.time_ms)));
+                }
+            }
+            Kind::Attempt => {
+                self.windows.add_attempt(e.time_ms);
+                self.login_attempts += 1;
+            }
+        }
+    }
+
+    fn error_line(&mut self, _source: usize, pattern: usize) {
+        if let Some(t) = self.per_pattern.get_mut(pattern) {
+            t.lines += 1;
+        }
+        if self.keep_matches {
+            self.matched.push((self.at.0, self.at.1, pattern));
+        }
+    }
+
+    fn note(&mut self, _source: usize, note: Note) {
+        match note {
+            Note::Malformed => self.malformed += 1,
+            Note::Duplicate => self.duplicates += 1,
+            Note::FutureTime => self.future += 1,
+            Note::ArrivalTime => self.arrival += 1,
+            Note::CallEvicted | Note::RecordEvicted => self.evicted += 1,
+        }
+    }
+}
+
+/// One input's lines into the stage.
+struct Feed<'a> {
+    stage: &'a mut Stage,
+    tally: &'a mut Tally,
+    stream: u64,
+}
+
+impl LineSink for Feed<'_> {
+    fn wants_every_line(&self) -> bool {
+        self.stage.wants_every_line(self.stream)
+    }
+    fn line(&mut self, line_no: u64, line: &[u8], _cut: bool) {
+        self.tally.at.1 = line_no;
+        self.stage.line(self.stream, line, self.tally);
+    }
 }
 
 const STDIN_NAME: &str = "(standard input)";
@@ -77,7 +154,7 @@ fn open(path: &str) -> io::Result<Box<dyn Read>> {
 
 /// Runs the check and returns the process exit code.
 pub fn run(
-    classifier: &Classifier,
+    classifier: &Arc<Classifier>,
     paths: &[String],
     opts: &CheckOptions,
     out: &mut dyn Write,
@@ -101,11 +178,26 @@ pub fn run(
         malformed: 0,
         files: 0,
         unreadable: 0,
-        untimed: 0,
+        login_attempts: 0,
+        duplicates: 0,
+        future: 0,
+        arrival: 0,
+        evicted: 0,
+        at: (0, 0),
+        matched: Vec::new(),
+        keep_matches: opts.output == Output::Matches,
     };
-    let mut write_error: Option<io::Error> = None;
-    for path in paths {
-        let name = if path == "-" { STDIN_NAME } else { path.as_str() };
+    let config = StageConfig {
+        login_function: opts.login_function.clone(),
+        source_functions: vec![None],
+        source_formats: vec![opts.format],
+        ..StageConfig::default()
+    };
+    let mut stage = Stage::new(classifier.clone(), config);
+    stage.set_now(wall_ms());
+    let names: Vec<&str> = paths.iter().map(|p| if p == "-" { STDIN_NAME } else { p.as_str() }).collect();
+    for (index, path) in paths.iter().enumerate() {
+        let name = names[index];
         if std::path::Path::new(path).is_dir() {
             let _ = writeln!(err, "authwatch: {name}: is a directory");
             tally.unreadable += 1;
@@ -120,40 +212,14 @@ pub fn run(
             }
         };
         tally.files += 1;
+        tally.at = (index, 0);
+        let stream = index as u64;
+        stage.open(stream, 0);
         let mut file_stats = ScanStats::default();
         let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
-        let result =
-            lines::scan(&mut reader, opts.max_line_bytes, &mut file_stats, &find, &mut |line_no, line, _cut| {
-                let Some(c) = classifier.classify(line) else { return };
-                tally.malformed += u64::from(c.record.malformed);
-                if timeline.is_some() && (c.pattern.is_some() || c.signal.is_some()) {
-                    match c.record.time_ms {
-                        Some(t) => {
-                            if let Some(p) = c.pattern {
-                                tally.windows.add(p, t);
-                            }
-                            if c.signal.is_some()
-                                && c.record.function.as_deref().is_none_or(|f| f == opts.login_function)
-                            {
-                                tally.windows.add_attempt(t);
-                            }
-                        }
-                        None => tally.untimed += 1,
-                    }
-                }
-                let Some(i) = c.pattern else { return };
-                let t = &mut tally.per_pattern[i];
-                t.count += 1;
-                if let Some(ms) = c.record.time_ms {
-                    t.first_ms = Some(t.first_ms.map_or(ms, |f| f.min(ms)));
-                    t.last_ms = Some(t.last_ms.map_or(ms, |l| l.max(ms)));
-                }
-                if opts.output == Output::Matches && write_error.is_none() {
-                    if let Err(e) = writeln!(out, "{name}:{line_no}:{}", catalogue.get(i).id) {
-                        write_error = Some(e);
-                    }
-                }
-            });
+        let mut feed = Feed { stage: &mut stage, tally: &mut tally, stream };
+        let result = lines::scan(&mut reader, opts.max_line_bytes, &mut file_stats, &find, &mut feed);
+        stage.close(stream, &mut tally);
         tally.scan.lines += file_stats.lines;
         tally.scan.bytes += file_stats.bytes;
         tally.scan.lines_truncated += file_stats.lines_truncated;
@@ -162,8 +228,9 @@ pub fn run(
             tally.unreadable += 1;
         }
     }
+    stage.flush(&mut tally);
     let report = match opts.output {
-        Output::Matches => Ok(()),
+        Output::Matches => write_matches(classifier, &tally, &names, out),
         Output::Json => write_json(classifier, &tally, timeline, out),
         Output::Table => write_table(classifier, &tally, opts, out).and_then(|()| match timeline {
             Some(p) => write_timeline(classifier, &tally, p, out),
@@ -171,7 +238,7 @@ pub fn run(
         }),
         Output::Prometheus => write_prometheus(classifier, &tally, opts, out),
     };
-    if let Some(e) = write_error.or(report.err()).or_else(|| out.flush().err()) {
+    if let Some(e) = report.err().or_else(|| out.flush().err()) {
         if e.kind() != io::ErrorKind::BrokenPipe {
             let _ = writeln!(err, "authwatch: cannot write output: {e}");
             return 2;
@@ -186,34 +253,66 @@ pub fn run(
     i32::from(failing)
 }
 
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// `PATH:LINE:ID` for every recognised line, like `grep -n`, in input order.
+fn write_matches(classifier: &Classifier, tally: &Tally, names: &[&str], out: &mut dyn Write) -> io::Result<()> {
+    for &(input, line, p) in &tally.matched {
+        writeln!(out, "{}:{line}:{}", names[input], classifier.catalogue().get(p).id)?;
+    }
+    Ok(())
+}
+
 /// The per-minute table of one pattern against login attempts, the onset minute marked.
 fn write_timeline(classifier: &Classifier, tally: &Tally, pattern: usize, out: &mut dyn Write) -> io::Result<()> {
     let id = &classifier.catalogue().get(pattern).id;
-    let onset = tally.windows.onset(pattern).map(|(ms, _)| ms);
+    let onset = tally.windows.onset(pattern);
     writeln!(out)?;
     writeln!(out, "{:<20}  {:>width$}  {:>14}", "MINUTE (UTC)", id, "LOGIN ATTEMPTS", width = id.len())?;
     for m in tally.windows.history(pattern) {
         let start = timefmt::format_utc(m.start_ms);
-        let mark = if Some(m.start_ms) == onset { "  <- onset: first minute with this error" } else { "" };
+        let mark = match onset {
+            Some((ms, 0)) if ms == m.start_ms => {
+                "  <- onset: first whole minute with this error (attempts unknown: none seen)"
+            }
+            Some((ms, _)) if ms == m.start_ms => "  <- onset: first whole minute with this error",
+            _ if m.partial => "  (partial: cut by the start of an input, not used for the onset)",
+            _ => "",
+        };
         writeln!(out, "{:<20}  {:>width$}  {:>14}{mark}", &start[..16], m.count, m.login_attempts, width = id.len())?;
     }
-    if tally.untimed > 0 {
-        writeln!(out, "({} matched lines carry no time and are not in the timeline)", tally.untimed)?;
+    writeln!(out, "(counts are calls: a call that prints its error several times counts once, at the call's time)")?;
+    if tally.arrival > 0 {
+        writeln!(
+            out,
+            "({} errors or attempts carried no time anywhere in their input and are placed at reading time)",
+            tally.arrival
+        )?;
     }
     Ok(())
 }
 
 fn write_json(classifier: &Classifier, tally: &Tally, timeline: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
     let mut matches = serde_json::Map::new();
+    let mut line_matches = serde_json::Map::new();
     for (p, t) in classifier.catalogue().patterns().iter().zip(&tally.per_pattern) {
         matches.insert(p.id.clone(), t.count.into());
+        line_matches.insert(p.id.clone(), t.lines.into());
     }
     let mut doc = serde_json::json!({
         "lines": tally.scan.lines,
         "bytes": tally.scan.bytes,
         "matches": matches,
+        "line_matches": line_matches,
+        "login_attempts": tally.login_attempts,
         "lines_truncated": tally.scan.lines_truncated,
         "malformed_records": tally.malformed,
+        "duplicate_records": tally.duplicates,
+        "future_timestamps": tally.future,
+        "arrival_time_events": tally.arrival,
+        "join_evictions": tally.evicted,
         "files": tally.files,
         "unreadable_files": tally.unreadable,
     });
@@ -222,10 +321,14 @@ fn write_json(classifier: &Classifier, tally: &Tally, timeline: Option<usize>, o
             .windows
             .history(p)
             .iter()
-            .map(|m| serde_json::json!({"start": timefmt::format_utc(m.start_ms), "count": m.count, "login_attempts": m.login_attempts}))
+            .map(|m| serde_json::json!({"start": timefmt::format_utc(m.start_ms), "count": m.count, "login_attempts": m.login_attempts, "partial": m.partial}))
             .collect();
-        let onset = tally.windows.onset(p).map(|(ms, attempts)| serde_json::json!({"start": timefmt::format_utc(ms), "login_attempts_per_minute": attempts}));
-        doc["timeline"] = serde_json::json!({"pattern": classifier.catalogue().get(p).id, "minutes": minutes, "onset": onset, "untimed_lines": tally.untimed});
+        doc["timeline"] = serde_json::json!({
+            "pattern": classifier.catalogue().get(p).id,
+            "minutes": minutes,
+            "onset": onset_json(&tally.windows, p),
+            "peak_per_minute": tally.windows.peak(p),
+        });
     }
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
@@ -233,7 +336,7 @@ fn write_json(classifier: &Classifier, tally: &Tally, timeline: Option<usize>, o
 
 fn write_table(classifier: &Classifier, tally: &Tally, opts: &CheckOptions, out: &mut dyn Write) -> io::Result<()> {
     let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), timefmt::format_utc);
-    let rows: Vec<[String; 6]> = classifier
+    let rows: Vec<[String; 7]> = classifier
         .catalogue()
         .patterns()
         .iter()
@@ -243,13 +346,14 @@ fn write_table(classifier: &Classifier, tally: &Tally, opts: &CheckOptions, out:
                 p.id.clone(),
                 p.severity.to_string(),
                 t.count.to_string(),
+                t.lines.to_string(),
                 time(t.first_ms),
                 time(t.last_ms),
                 p.fix_summary.clone(),
             ]
         })
         .collect();
-    let header = ["PATTERN", "SEVERITY", "COUNT", "FIRST SEEN (UTC)", "LAST SEEN (UTC)", "FIX"];
+    let header = ["PATTERN", "SEVERITY", "COUNT", "LINES", "FIRST SEEN (UTC)", "LAST SEEN (UTC)", "FIX"];
     let mut widths = header.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -258,21 +362,24 @@ fn write_table(classifier: &Classifier, tally: &Tally, opts: &CheckOptions, out:
     }
     writeln!(
         out,
-        "{} lines, {} bytes in {} file(s); {} lines cut at {} bytes; {} malformed records",
+        "{} lines, {} bytes in {} file(s); {} lines cut at {} bytes; {} malformed records; {} login attempts; {} records read twice (overlapping inputs) not counted again",
         tally.scan.lines,
         tally.scan.bytes,
         tally.files,
         tally.scan.lines_truncated,
         opts.max_line_bytes,
-        tally.malformed
+        tally.malformed,
+        tally.login_attempts,
+        tally.duplicates,
     )?;
+    writeln!(out, "COUNT is failed calls (each call once, however many lines print it); LINES is every line.")?;
     writeln!(out)?;
     for row in std::iter::once(header.map(str::to_string)).chain(rows) {
         let mut line = String::new();
         for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-            if i == 5 {
+            if i == 6 {
                 line.push_str(cell);
-            } else if i == 2 {
+            } else if i == 2 || i == 3 {
                 line.push_str(&format!("{cell:>w$}  "));
             } else {
                 line.push_str(&format!("{cell:<w$}  "));
@@ -295,6 +402,24 @@ fn write_prometheus(
     let src = [opts.source.as_str()];
     for (p, t) in catalogue.patterns().iter().zip(&tally.per_pattern) {
         m.errors_total.with_label_values(&[p.id.as_str(), src[0]]).inc_by(t.count);
+        m.error_lines_total.with_label_values(&[p.id.as_str(), src[0]]).inc_by(t.lines);
+    }
+    m.login_attempts_total.with_label_values(&src).inc_by(tally.login_attempts);
+    m.duplicate_records_total.with_label_values(&src).inc_by(tally.duplicates);
+    m.future_timestamps_total.with_label_values(&src).inc_by(tally.future);
+    m.arrival_time_events_total.with_label_values(&src).inc_by(tally.arrival);
+    if let Some(q) = catalogue.index_of(crate::observe::Q45011) {
+        let w = &tally.windows;
+        // The last complete minute of the input: its very last minute may be cut by the export's end.
+        if let Some(last) = w.watermark_ms().map(|ms| ms - MINUTE_MS) {
+            m.q45011_last_minute.set(w.count_in_minute(q, last) as i64);
+            m.login_attempts_last_minute.set(w.attempts_in_minute(last) as i64);
+        }
+        m.q45011_peak_per_minute.set(w.peak(q) as i64);
+        if let Some((start_ms, attempts)) = w.onset(q) {
+            m.set_onset((attempts > 0).then_some(attempts), start_ms);
+        }
+        m.partial_minutes_skipped.set(w.skipped_partial(q).len() as i64);
     }
     m.lines_total.with_label_values(&src).inc_by(tally.scan.lines);
     m.bytes_total.with_label_values(&src).inc_by(tally.scan.bytes);

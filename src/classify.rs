@@ -90,28 +90,46 @@ impl Classifier {
 
     /// As `classify`, reading the line in the given format (sources differ in format).
     pub fn classify_as<'a>(&self, line: &'a [u8], format: FormatChoice) -> Option<Classified<'a>> {
-        let mut candidates = 0u128;
-        for m in self.all.find_overlapping_iter(line) {
-            candidates |= self.owners[m.pattern().as_usize()];
-        }
-        if candidates == 0 {
+        if !self.all.is_match(line) {
             return None;
         }
         let record = record::parse(line, format);
-        if is_quoted_source(&record.message) {
-            return Some(Classified { record, pattern: None, signal: None });
+        let (pattern, signal) = self.classify_record(Some(line), &record);
+        Some(Classified { record, pattern, signal })
+    }
+
+    /// The error pattern and the signal a parsed record is, if any. `raw` is the line it came from
+    /// where one line is one record: literals are looked for there, as exporters escape them. Records of
+    /// multi-line forms (a CSV row, a `tcb fn log` block) have no such line: their message is searched,
+    /// and their level and status code make the patterns that look at those fields candidates too.
+    pub fn classify_record(&self, raw: Option<&[u8]>, record: &Record<'_>) -> (Option<usize>, Option<usize>) {
+        let mut candidates = 0u128;
+        for m in self.all.find_overlapping_iter(raw.unwrap_or(&record.message)) {
+            candidates |= self.owners[m.pattern().as_usize()];
+        }
+        if raw.is_none() {
+            for (i, p) in self.catalogue.patterns().iter().enumerate() {
+                let by_field = record.level.is_some_and(|l| p.levels.contains(&l))
+                    || record.status_code.is_some_and(|c| p.status_codes.contains(&c));
+                if by_field {
+                    candidates |= 1u128 << i;
+                }
+            }
+        }
+        if candidates == 0 || is_quoted_source(&record.message) {
+            return (None, None);
         }
         let pattern = self
             .order
             .iter()
             .copied()
             .filter(|&i| candidates & (1u128 << i) != 0)
-            .find(|&i| confirms(self.catalogue.get(i), &record));
+            .find(|&i| confirms(self.catalogue.get(i), record));
         let first_signal = self.catalogue.patterns().len();
         let signal = (0..self.catalogue.signals().len())
             .filter(|&j| candidates & (1u128 << (first_signal + j)) != 0)
-            .find(|&j| confirms(&self.catalogue.signals()[j], &record));
-        Some(Classified { record, pattern, signal })
+            .find(|&j| confirms(&self.catalogue.signals()[j], record));
+        (pattern, signal)
     }
 }
 

@@ -196,6 +196,15 @@ pub struct Limits {
     pub max_sources: u64,
     /// Distinct `function` label values (names read from log lines); later names share `_other`.
     pub max_functions: u64,
+    /// A line stamped more than this ahead of the wall clock is not trusted for its time.
+    pub future_tolerance_secs: u64,
+    /// How long (event time) a call is remembered for joining its lines and counting it once, and a
+    /// record for recognising it when read again: SCF's 900 s maximum run time plus export skew.
+    pub invocation_window_secs: u64,
+    /// Calls remembered at most; past it the oldest are forgotten (counted).
+    pub max_invocations: u64,
+    /// Records remembered at most for overlapping exports; past it the oldest are forgotten (counted).
+    pub max_seen_records: u64,
 }
 
 impl Limits {
@@ -214,6 +223,10 @@ impl Default for Limits {
             retention_minutes: crate::window::DEFAULT_RETENTION_MINUTES as u64,
             max_sources: crate::metrics::LabelCaps::default().max_sources as u64,
             max_functions: crate::metrics::LabelCaps::default().max_functions as u64,
+            future_tolerance_secs: (crate::event::DEFAULT_FUTURE_TOLERANCE_MS / 1000) as u64,
+            invocation_window_secs: (crate::event::DEFAULT_WINDOW_MS / 1000) as u64,
+            max_invocations: crate::event::DEFAULT_MAX_CALLS as u64,
+            max_seen_records: crate::event::DEFAULT_MAX_RECORDS as u64,
         }
     }
 }
@@ -353,6 +366,22 @@ impl Config {
             ),
             (l.max_sources >= 1 && l.max_sources <= 10_000, "limits.max_sources", "must be 1 to 10000"),
             (l.max_functions >= 1 && l.max_functions <= 10_000, "limits.max_functions", "must be 1 to 10000"),
+            (l.future_tolerance_secs <= 86_400, "limits.future_tolerance_secs", "must be 0 to 86400"),
+            (
+                l.invocation_window_secs >= 900 && l.invocation_window_secs <= 7 * 86_400,
+                "limits.invocation_window_secs",
+                "must be 900 (SCF's longest run) to 604800",
+            ),
+            (
+                l.max_invocations >= 1000 && l.max_invocations <= 10_000_000,
+                "limits.max_invocations",
+                "must be 1000 to 10000000",
+            ),
+            (
+                l.max_seen_records >= 1000 && l.max_seen_records <= 10_000_000,
+                "limits.max_seen_records",
+                "must be 1000 to 10000000",
+            ),
             (h.max_connections >= 1 && h.max_connections <= 65_536, "http.max_connections", "must be 1 to 65536"),
             (h.header_read_timeout_ms >= 10, "http.header_read_timeout_ms", "must be at least 10"),
             (
@@ -513,6 +542,10 @@ mod tests {
             "retention_minutes",
             "max_sources",
             "max_functions",
+            "future_tolerance_secs",
+            "invocation_window_secs",
+            "max_invocations",
+            "max_seen_records",
             "login_function",
             "[alerting]",
             "clock",

@@ -19,12 +19,14 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::classify::Classifier;
 use crate::config::{Alertmanager, Config, StartAt};
+use crate::event::StageConfig;
 use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
 use crate::observe::{Observed, Shared};
 use crate::patterns::Catalogue;
+use crate::pipeline::{self, Pipeline};
 use crate::record::FormatChoice;
-use crate::tail::{Setup, Tailer};
+use crate::tail::{Setup, SystemClock, Tailer};
 
 /// What the command line says; it overrides the config file.
 #[derive(Debug, Clone, Default)]
@@ -41,9 +43,16 @@ pub struct RunOptions {
     pub web_config: Option<PathBuf>,
 }
 
+/// What a reload hands the tailer thread: the follower's setup and the Event stage's.
+pub struct Reload {
+    pub setup: Setup,
+    pub classifier: Arc<Classifier>,
+    pub stage: StageConfig,
+}
+
 enum Wake {
     Fs { rescan: bool },
-    Reload(Setup),
+    Reload(Box<Reload>),
     Shutdown,
 }
 
@@ -80,24 +89,22 @@ pub fn effective_config(opts: &RunOptions) -> Result<Config, String> {
     Ok(config)
 }
 
-pub fn setup_for(config: &Config) -> Result<Setup, String> {
+pub fn setup_for(config: &Config) -> Result<Reload, String> {
     let catalogue = Catalogue::load(&config.pattern_dirs, !config.no_default_patterns).map_err(|e| e.to_string())?;
     // Rules name patterns: check them against this catalogue now, so a bad rule is a config error.
     crate::alerts::Engine::new(&config.alerts, &catalogue).map_err(|e| format!("alerts: {e}"))?;
     let classifier = Classifier::new(catalogue, FormatChoice::Auto).map_err(|e| e.to_string())?;
-    Ok(Setup {
-        sources: config.sources.clone(),
+    Ok(Reload {
+        setup: Setup { sources: config.sources.clone(), limits: config.limits.clone() },
         classifier: Arc::new(classifier),
-        limits: config.limits.clone(),
-        login_function: config.login_function.clone(),
-        observed: None,
+        stage: pipeline::stage_config(config),
     })
 }
 
 /// Runs until SIGTERM or SIGINT. `on_listening` gets the bound address (the demo prints it).
 pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<(), String> {
     let config = effective_config(&opts)?;
-    let mut setup = setup_for(&config)?;
+    let setup = setup_for(&config)?;
     let web = match &config.http.web_config_file {
         Some(path) => crate::web::WebWatch::load(path).map_err(|e| e.to_string())?,
         None => crate::web::WebWatch::none(),
@@ -123,7 +130,6 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         )
         .map_err(|e| e.to_string())?,
     ));
-    setup.observed = Some(observed.clone());
     let alert_changed = Arc::new(tokio::sync::Notify::new());
     let ready = Arc::new(AtomicBool::new(false));
     let (tx, rx) = std::sync::mpsc::channel::<Wake>();
@@ -135,16 +141,24 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         let _ = fs_tx.send(Wake::Fs { rescan });
     })
     .map_err(|e| format!("cannot start inotify: {e}"))?;
-    let (tailer, warning) = Tailer::new(setup, metrics.clone(), &config.state_dir);
+    let (tailer, warning) = Tailer::new(setup.setup.clone(), &config.state_dir, Arc::new(SystemClock));
     if let Some(w) = warning {
-        tracing::error!("{w}");
+        metrics.checkpoint_load_failures_total.inc();
+        tracing::error!("{}", w.0);
     }
+    let pipeline = Pipeline::new(setup.classifier.clone(), setup.stage.clone(), &config.sources, metrics.clone());
     let limits = config.limits.clone();
     let tailer_ready = ready.clone();
-    let eval = Evaluator { observed: observed.clone(), metrics: metrics.clone(), changed: alert_changed.clone() };
+    let checkpoints_ok = Arc::new(AtomicBool::new(true));
+    let eval = Evaluator {
+        observed: observed.clone(),
+        metrics: metrics.clone(),
+        changed: alert_changed.clone(),
+        checkpoints_ok: checkpoints_ok.clone(),
+    };
     let tailer_thread = std::thread::Builder::new()
         .name("tailer".into())
-        .spawn(move || tailer_loop(tailer, rx, watcher, &limits, &tailer_ready, &eval))
+        .spawn(move || tailer_loop(tailer, pipeline, rx, watcher, &limits, &tailer_ready, &eval))
         .map_err(|e| format!("cannot start the tailer thread: {e}"))?;
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -155,7 +169,14 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         tracing::info!(addr = %addr, scheme, sources = config.sources.len(), state_dir = %config.state_dir.display(), "listening");
         on_listening(addr);
         let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
-        let state = Arc::new(HttpState { metrics: metrics.clone(), ready, observed: observed.clone(), web, limits: config.http.clone() });
+        let state = Arc::new(HttpState {
+            metrics: metrics.clone(),
+            ready,
+            checkpoints_ok,
+            observed: observed.clone(),
+            web,
+            limits: config.http.clone(),
+        });
         let server = tokio::spawn(http::serve(listener, state, http_stopped.clone()));
         let pusher = config.alertmanager.clone().map(|am| {
             let generator = format!("{scheme}://{addr}/");
@@ -171,10 +192,9 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
                 _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break }
                 _ = hup.recv() => {
                     match reload(&opts, &current, &metrics, &observed) {
-                        Ok((config, mut setup)) => {
+                        Ok((config, setup)) => {
                             current = config;
-                            setup.observed = Some(observed.clone());
-                            let _ = tx.send(Wake::Reload(setup));
+                            let _ = tx.send(Wake::Reload(Box::new(setup)));
                         }
                         Err(e) => tracing::error!(error = %e, "reload refused; keeping the configuration in effect"),
                     }
@@ -203,7 +223,7 @@ fn reload(
     current: &Config,
     metrics: &Metrics,
     observed: &Shared,
-) -> Result<(Config, Setup), String> {
+) -> Result<(Config, Reload), String> {
     let attempt = effective_config(opts).and_then(|c| setup_for(&c).map(|s| (c, s))).and_then(|(c, s)| {
         let mut o = observed.lock().map_err(|_| "state lock poisoned".to_string())?;
         o.reload(s.classifier.catalogue(), &c.alerts, c.alerting.clock).map_err(|e| e.to_string())?;
@@ -244,24 +264,58 @@ fn watch_all(tailer: &Tailer, watcher: &mut impl Watcher) {
     }
 }
 
-/// Alerts and windowed gauges, evaluated by the tailer thread after every poll.
+/// The windows + alerts sink and the windowed gauges, fed by the tailer thread after every poll.
 struct Evaluator {
     observed: Shared,
     metrics: Arc<Metrics>,
     changed: Arc<tokio::sync::Notify>,
+    checkpoints_ok: Arc<AtomicBool>,
 }
 
 impl Evaluator {
-    fn run(&self) {
-        let changed = self.observed.lock().is_ok_and(|mut o| o.evaluate(wall_ms(), &self.metrics));
+    /// Hands the poll's Events over (one lock), applies the follower's health, evaluates alerts.
+    fn run(&self, tailer: &mut Tailer, pipeline: &mut Pipeline) {
+        pipeline.set_now(wall_ms());
+        pipeline.apply_health(tailer.take_health());
+        let events = pipeline.take_batch();
+        let changed = self.observed.lock().is_ok_and(|mut o| {
+            o.record(&events);
+            o.evaluate(wall_ms(), &self.metrics)
+        });
         if changed {
             self.changed.notify_one();
         }
     }
+
+    fn save(&self, tailer: &mut Tailer) {
+        let m = &self.metrics;
+        match tailer.checkpoint() {
+            Ok(written) => {
+                if written {
+                    m.checkpoint_writes_total.inc();
+                }
+                m.checkpoint_healthy.set(1);
+                self.checkpoints_ok.store(true, Ordering::Release);
+            }
+            Err(e) => {
+                m.checkpoint_failures_total.inc();
+                m.checkpoint_healthy.set(0);
+                self.checkpoints_ok.store(false, Ordering::Release);
+                tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write checkpoint; reading goes on");
+            }
+        }
+    }
+}
+
+fn poll(tailer: &mut Tailer, pipeline: &mut Pipeline, rescan: bool) {
+    let classifier = pipeline.classifier();
+    let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
+    tailer.poll(rescan, &find, pipeline);
 }
 
 fn tailer_loop(
     mut tailer: Tailer,
+    mut pipeline: Pipeline,
     rx: Receiver<Wake>,
     mut watcher: impl Watcher,
     limits: &crate::config::Limits,
@@ -271,9 +325,9 @@ fn tailer_loop(
     let poll_every = Duration::from_millis(limits.poll_interval_ms);
     let mut checkpoint_every = Duration::from_millis(limits.checkpoint_interval_ms);
     watch_all(&tailer, &mut watcher);
-    tailer.poll(true);
-    eval.run();
-    save(&mut tailer);
+    poll(&mut tailer, &mut pipeline, true);
+    eval.run(&mut tailer, &mut pipeline);
+    eval.save(&mut tailer);
     ready.store(true, Ordering::Release);
     tracing::info!(files = tailer.files().len(), "initial scan done");
     let (mut last_rescan, mut last_checkpoint) = (Instant::now(), Instant::now());
@@ -281,18 +335,19 @@ fn tailer_loop(
         let due = (last_rescan + poll_every).min(last_checkpoint + checkpoint_every);
         let mut rescan = false;
         let mut stop = false;
-        let mut handle = |w: Wake, tailer: &mut Tailer| match w {
+        let mut handle = |w: Wake, tailer: &mut Tailer, pipeline: &mut Pipeline| match w {
             Wake::Fs { rescan: r } => rescan |= r,
             Wake::Shutdown => stop = true,
-            Wake::Reload(setup) => {
-                checkpoint_every = checkpoint_every.min(Duration::from_millis(setup.limits.checkpoint_interval_ms));
-                tailer.reload(setup);
+            Wake::Reload(r) => {
+                checkpoint_every = checkpoint_every.min(Duration::from_millis(r.setup.limits.checkpoint_interval_ms));
+                pipeline.reload(r.classifier, r.stage, &r.setup.sources);
+                tailer.reload(r.setup);
                 rescan = true;
             }
         };
         let disconnected = match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
             Ok(w) => {
-                handle(w, &mut tailer);
+                handle(w, &mut tailer, &mut pipeline);
                 false
             }
             Err(RecvTimeoutError::Timeout) => false,
@@ -300,7 +355,7 @@ fn tailer_loop(
         };
         // Coalesce a burst of inotify events into one read.
         while let Ok(w) = rx.try_recv() {
-            handle(w, &mut tailer);
+            handle(w, &mut tailer, &mut pipeline);
         }
         if stop || disconnected {
             break;
@@ -312,24 +367,34 @@ fn tailer_loop(
             last_rescan = Instant::now();
             watch_all(&tailer, &mut watcher);
         }
-        tailer.poll(rescan);
-        eval.run();
-        if last_checkpoint.elapsed() >= checkpoint_every {
-            save(&mut tailer);
+        poll(&mut tailer, &mut pipeline, rescan);
+        eval.run(&mut tailer, &mut pipeline);
+        // Offsets may only cover counted lines: while Events wait for their call's time (at most
+        // hold_ms), the checkpoint waits too.
+        if last_checkpoint.elapsed() >= checkpoint_every && !pipeline.holding() {
+            eval.save(&mut tailer);
             last_checkpoint = Instant::now();
         }
     }
-    // Drain what the files hold now, then the final checkpoint.
-    if let Err(e) = tailer.shutdown() {
-        tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write the final checkpoint");
-    }
-    eval.run();
-    tracing::info!("final checkpoint written; tailer stopped");
-}
-
-fn save(tailer: &mut Tailer) {
-    if let Err(e) = tailer.checkpoint() {
-        tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write checkpoint; reading goes on");
+    // Drain what the files hold now, release what waits for a time, then the final checkpoint.
+    let classifier = pipeline.classifier();
+    let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
+    let done = tailer.shutdown(&find, &mut pipeline);
+    pipeline.flush();
+    eval.run(&mut tailer, &mut pipeline);
+    match done {
+        Ok(written) => {
+            if written {
+                eval.metrics.checkpoint_writes_total.inc();
+            }
+            eval.metrics.checkpoint_healthy.set(1);
+            tracing::info!("final checkpoint written; tailer stopped");
+        }
+        Err(e) => {
+            eval.metrics.checkpoint_failures_total.inc();
+            eval.metrics.checkpoint_healthy.set(0);
+            tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write the final checkpoint");
+        }
     }
 }
 

@@ -38,6 +38,8 @@ pub struct HttpState {
     pub metrics: Arc<Metrics>,
     /// Initial scan done and checkpoints loaded.
     pub ready: Arc<AtomicBool>,
+    /// False while checkpoints cannot be written (the tailer thread says so).
+    pub checkpoints_ok: Arc<AtomicBool>,
     pub observed: Shared,
     pub web: WebWatch,
     pub limits: Http,
@@ -191,14 +193,15 @@ pub fn respond_to(method: &Method, path: &str, state: &HttpState) -> Response<Fu
         "/readyz" if !state.ready.load(Ordering::Acquire) => {
             text(StatusCode::SERVICE_UNAVAILABLE, PLAIN, "not ready: initial scan not done\n")
         }
-        "/readyz" if state.metrics.checkpoint_healthy.get() != 1 => text(
+        "/readyz" if !state.checkpoints_ok.load(Ordering::Acquire) => text(
             StatusCode::SERVICE_UNAVAILABLE,
             PLAIN,
             "not ready: cannot write checkpoints to the state directory (tailing goes on)\n",
         ),
         "/readyz" => text(StatusCode::OK, PLAIN, "ready\n"),
         _ => {
-            let Ok(o) = state.observed.lock() else {
+            // A copy taken under the lock: the tailer thread never waits for a page to be rendered.
+            let Ok(o) = state.observed.lock().map(|o| o.clone()) else {
                 return text(StatusCode::INTERNAL_SERVER_ERROR, PLAIN, "state unavailable\n");
             };
             match (path, rate_id) {

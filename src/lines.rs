@@ -1,10 +1,13 @@
-//! Bytes to lines with a bounded buffer and a literal prefilter over whole blocks.
+//! Bytes to lines: the one splitter, with a bounded buffer and a literal prefilter over whole blocks.
 //!
-//! Contract: `scan` reads a stream to its end and reports every line that holds a candidate literal,
-//! with its 1-based line number; every other line is only counted (one newline count per block, like
-//! ripgrep). The buffer never grows past `max_line_bytes` plus one read chunk: a longer line is cut,
-//! its first `max_line_bytes` bytes are still looked at (flagged truncated), the rest is skipped up to
-//! its newline. A trailing `\r` is dropped. The last line of a stream needs no newline.
+//! Contract: a `Splitter` walks bytes that arrive in any pieces and reports lines to a `LineSink`. While
+//! the sink does not want every line, only lines that hold a candidate literal are handed over (with
+//! their 1-based line number); every other line is only counted (one newline count per block, like
+//! ripgrep). A sink that needs every line for a while (a multi-line record, a call waiting for its time)
+//! says so and gets every line until it says otherwise. A line longer than `max_line_bytes` is cut: its
+//! first `max_line_bytes` bytes are still looked at (flagged cut), the rest is skipped up to its newline.
+//! A trailing `\r` is dropped. A partial last line waits for its newline unless the stream ends (`eof`).
+//! `scan` (one-shot reading) and the tailer both use this splitter; nothing else splits lines.
 
 use std::io::{self, Read};
 
@@ -22,6 +25,22 @@ pub struct ScanStats {
     pub lines_truncated: u64,
 }
 
+/// Where lines go.
+pub trait LineSink {
+    /// While true, every line is handed over, not only the prefilter's candidates.
+    fn wants_every_line(&self) -> bool {
+        false
+    }
+    /// One line (no newline), its number in the stream, and whether it was cut at the cap.
+    fn line(&mut self, line_no: u64, line: &[u8], cut: bool);
+}
+
+impl<F: FnMut(u64, &[u8], bool)> LineSink for F {
+    fn line(&mut self, line_no: u64, line: &[u8], cut: bool) {
+        self(line_no, line, cut)
+    }
+}
+
 /// Lines in `b` (which starts at a line start) and how many of them are longer than `max`.
 fn count_lines(b: &[u8], max: usize) -> (u64, u64) {
     let (mut lines, mut long, mut line_start) = (0, 0, 0);
@@ -37,109 +56,166 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// Walks a block of complete lines (it ends with `\n`). `find(block, from)` returns the position of the
-/// next literal; `first_line` is the number of the block's first line. A line longer than
-/// `max_line_bytes` is cut to that (and flagged) before the candidate callback sees it. Returns
-/// (lines in the block, lines cut).
-pub fn scan_block(
-    block: &[u8],
-    first_line: u64,
-    max_line_bytes: usize,
-    find: &impl Fn(&[u8], usize) -> Option<usize>,
-    on_candidate: &mut impl FnMut(u64, &[u8], bool),
-) -> (u64, u64) {
-    let (mut lines, mut cut) = (0, 0);
-    let mut counted_to = 0;
-    let mut pos = 0;
-    while pos < block.len() {
-        let Some(hit) = find(block, pos) else { break };
-        let start = memrchr(b'\n', &block[pos..hit]).map_or(pos, |i| pos + i + 1);
-        let end = memchr(b'\n', &block[hit..]).map_or(block.len(), |i| hit + i);
-        let (l, c) = count_lines(&block[counted_to..start], max_line_bytes);
-        (lines, cut) = (lines + l, cut + c);
-        counted_to = start;
-        let line = strip_cr(&block[start..end]);
-        if line.len() > max_line_bytes {
-            // A literal beyond the cap is not seen, exactly as if the line had arrived in pieces.
-            let head = &line[..max_line_bytes];
-            if find(head, 0).is_some() {
-                on_candidate(first_line + lines, head, true);
-            }
-        } else {
-            on_candidate(first_line + lines, line, false);
-        }
-        pos = end + 1;
-    }
-    let (l, c) = count_lines(&block[counted_to..], max_line_bytes);
-    (lines + l, cut + c)
+/// What one `Splitter::split` call did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    /// Bytes used: lines ended, and skipped bytes of a cut line. The rest is a partial line that must be
+    /// presented again, with what follows it, at the next call.
+    pub consumed: usize,
+    pub lines: u64,
+    pub cut: u64,
 }
 
-/// Reads `reader` to its end. `on_candidate(line_no, line, truncated)`.
+/// The state of one stream's line splitting between reads: the line count and whether the rest of a
+/// cut line is being skipped. The caller owns the bytes (a reusable buffer).
+#[derive(Debug, Clone, Default)]
+pub struct Splitter {
+    max_line_bytes: usize,
+    /// Discarding the rest of a line that was cut; it was already counted.
+    pub skipping: bool,
+    pub lines: u64,
+}
+
+impl Splitter {
+    pub fn new(max_line_bytes: usize) -> Splitter {
+        Splitter { max_line_bytes: max_line_bytes.max(1), skipping: false, lines: 0 }
+    }
+
+    /// Resumes a stream (a checkpoint said the rest of a cut line is still being skipped).
+    pub fn resume(max_line_bytes: usize, skipping: bool) -> Splitter {
+        Splitter { skipping, ..Splitter::new(max_line_bytes) }
+    }
+
+    /// Splits `data`, which starts where the last call's `consumed` ended. With `eof`, a partial last
+    /// line is a line.
+    pub fn split(
+        &mut self,
+        data: &[u8],
+        eof: bool,
+        find: &impl Fn(&[u8], usize) -> Option<usize>,
+        sink: &mut impl LineSink,
+    ) -> Split {
+        let max = self.max_line_bytes;
+        let mut out = Split::default();
+        let mut used = 0;
+        if self.skipping {
+            match memchr(b'\n', data) {
+                Some(nl) => {
+                    self.skipping = false;
+                    used = nl + 1;
+                }
+                None => {
+                    if eof {
+                        self.skipping = false;
+                    }
+                    out.consumed = data.len();
+                    return out;
+                }
+            }
+        }
+        if let Some(last) = memrchr(b'\n', &data[used..]) {
+            let end = used + last + 1;
+            let (lines, cut) = self.block(&data[used..end], find, sink);
+            out.lines += lines;
+            out.cut += cut;
+            used = end;
+        }
+        let rest = data.len() - used;
+        if rest > max {
+            // Strictly more: a line of exactly the cap is whole, whichever way the reads fell.
+            let head = &data[used..used + max];
+            self.lines += 1;
+            if sink.wants_every_line() || find(head, 0).is_some() {
+                sink.line(self.lines, head, true);
+            }
+            out.lines += 1;
+            out.cut += 1;
+            self.skipping = !eof;
+            used = data.len();
+        } else if rest > 0 && eof {
+            let tail = strip_cr(&data[used..]);
+            self.lines += 1;
+            if sink.wants_every_line() || find(tail, 0).is_some() {
+                sink.line(self.lines, tail, false);
+            }
+            out.lines += 1;
+            used = data.len();
+        }
+        out.consumed = used;
+        out
+    }
+
+    /// Walks a block of complete lines (it ends with `\n`). Returns (lines, lines cut).
+    fn block(
+        &mut self,
+        block: &[u8],
+        find: &impl Fn(&[u8], usize) -> Option<usize>,
+        sink: &mut impl LineSink,
+    ) -> (u64, u64) {
+        let max = self.max_line_bytes;
+        let (mut lines, mut cut) = (0, 0);
+        let mut pos = 0;
+        while pos < block.len() {
+            let start = if sink.wants_every_line() {
+                pos
+            } else {
+                let Some(hit) = find(block, pos) else { break };
+                let start = memrchr(b'\n', &block[pos..hit]).map_or(pos, |i| pos + i + 1);
+                let (l, c) = count_lines(&block[pos..start], max);
+                (lines, cut) = (lines + l, cut + c);
+                start
+            };
+            let end = memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
+            let line = strip_cr(&block[start..end]);
+            lines += 1;
+            let line_no = self.lines + lines;
+            if line.len() > max {
+                cut += 1;
+                // A literal beyond the cap is not seen, exactly as if the line had arrived in pieces.
+                let head = &line[..max];
+                if sink.wants_every_line() || find(head, 0).is_some() {
+                    sink.line(line_no, head, true);
+                }
+            } else {
+                sink.line(line_no, line, false);
+            }
+            pos = end + 1;
+        }
+        if pos < block.len() {
+            let (l, c) = count_lines(&block[pos..], max);
+            (lines, cut) = (lines + l, cut + c);
+        }
+        self.lines += lines;
+        (lines, cut)
+    }
+}
+
+/// Reads `reader` to its end through a `Splitter`.
 pub fn scan<R: Read + ?Sized>(
     reader: &mut R,
     max_line_bytes: usize,
     stats: &mut ScanStats,
     find: &impl Fn(&[u8], usize) -> Option<usize>,
-    on_candidate: &mut impl FnMut(u64, &[u8], bool),
+    sink: &mut impl LineSink,
 ) -> io::Result<()> {
-    let max_line_bytes = max_line_bytes.max(1);
-    let mut buf = vec![0u8; max_line_bytes + CHUNK_BYTES];
+    let mut splitter = Splitter::new(max_line_bytes);
+    let mut buf = vec![0u8; splitter.max_line_bytes + CHUNK_BYTES];
     let mut filled = 0;
-    // Discarding the rest of a line that was cut; it was already counted.
-    let mut skipping = false;
     loop {
         let n = match reader.read(&mut buf[filled..]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        if n == 0 {
-            if filled > 0 && !skipping {
-                // The last line has no newline: give it one so it is treated like any other.
-                buf[filled] = b'\n';
-                let (lines, cut) = scan_block(&buf[..=filled], stats.lines + 1, max_line_bytes, find, on_candidate);
-                stats.lines += lines;
-                stats.lines_truncated += cut;
-            }
-            return Ok(());
-        }
         stats.bytes += n as u64;
-        let read_from = filled;
         filled += n;
-        let mut start = 0;
-        if skipping {
-            match memchr(b'\n', &buf[read_from..filled]) {
-                Some(i) => {
-                    skipping = false;
-                    start = read_from + i + 1;
-                }
-                None => {
-                    filled = 0;
-                    continue;
-                }
-            }
-        }
-        if let Some(last) = memrchr(b'\n', &buf[start..filled]) {
-            let end = start + last + 1;
-            let (lines, cut) = scan_block(&buf[start..end], stats.lines + 1, max_line_bytes, find, on_candidate);
-            stats.lines += lines;
-            stats.lines_truncated += cut;
-            start = end;
-        }
-        let rest = filled - start;
-        // Strictly more: a line of exactly the cap is whole, whichever way the reads fell.
-        if rest > max_line_bytes {
-            stats.lines += 1;
-            stats.lines_truncated += 1;
-            let head = &buf[start..start + max_line_bytes];
-            if find(head, 0).is_some() {
-                on_candidate(stats.lines, head, true);
-            }
-            skipping = true;
-            filled = 0;
-        } else {
-            buf.copy_within(start..filled, 0);
-            filled = rest;
+        let s = splitter.split(&buf[..filled], n == 0, find, sink);
+        stats.lines += s.lines;
+        stats.lines_truncated += s.cut;
+        buf.copy_within(s.consumed..filled, 0);
+        filled -= s.consumed;
+        if n == 0 {
+            return Ok(());
         }
     }
 }
@@ -163,7 +239,7 @@ mod tests {
         let find = |h: &[u8], from: usize| memchr::memmem::find(&h[from..], b"ERR").map(|i| i + from);
         let mut seen = Vec::new();
         let mut stats = ScanStats::default();
-        scan(&mut Trickle(input, step), max, &mut stats, &find, &mut |n, l, t| {
+        scan(&mut Trickle(input, step), max, &mut stats, &find, &mut |n: u64, l: &[u8], t: bool| {
             seen.push((n, String::from_utf8_lossy(l).into_owned(), t))
         })
         .unwrap();

@@ -256,7 +256,7 @@ fn execute(command: Command) -> Result<u8, String> {
             paths,
         } => {
             let classifier =
-                Classifier::build(patterns.catalogue()?, format, timeline.is_some()).map_err(|e| e.to_string())?;
+                std::sync::Arc::new(Classifier::new(patterns.catalogue()?, format).map_err(|e| e.to_string())?);
             let opts = CheckOptions {
                 output,
                 fail_on: fail_on.map(|f| match f {
@@ -268,6 +268,7 @@ fn execute(command: Command) -> Result<u8, String> {
                 source,
                 timeline,
                 login_function,
+                format,
             };
             let code = check::run(&classifier, &paths, &opts, &mut out, &mut io::stderr());
             Ok(u8::try_from(code).unwrap_or(2))

@@ -17,6 +17,13 @@ pub const NAMESPACE: &str = "authwatch";
 pub struct Metrics {
     registry: Registry,
     pub errors_total: IntCounterVec,
+    pub error_lines_total: IntCounterVec,
+    pub duplicate_records_total: IntCounterVec,
+    pub future_timestamps_total: IntCounterVec,
+    pub arrival_time_events_total: IntCounterVec,
+    pub join_evictions_total: IntCounterVec,
+    pub join_table_entries: IntGaugeVec,
+    pub partial_minutes_skipped: IntGauge,
     pub lines_total: IntCounterVec,
     pub bytes_total: IntCounterVec,
     pub lines_truncated_total: IntCounterVec,
@@ -36,7 +43,8 @@ pub struct Metrics {
     pub q45011_last_minute: IntGauge,
     pub q45011_peak_per_minute: IntGauge,
     /// Registered at the first onset: absent until 45011 has appeared.
-    onset: std::sync::Mutex<Option<(IntGauge, IntGauge)>>,
+    /// (attempts per minute, timestamp, whether the attempts gauge is registered now).
+    onset: std::sync::Mutex<Option<(IntGauge, IntGauge, bool)>>,
     pub late_lines_total: IntCounter,
     pub alert_firing: IntGaugeVec,
     pub alertmanager_notifications_total: IntCounterVec,
@@ -144,8 +152,49 @@ impl Metrics {
             errors_total: counter(
                 &registry,
                 "errors_total",
-                "Log lines recognised as one of the troubleshooting guide's errors (or unlisted), by pattern id and source.",
+                "Cloud Function calls that failed with one of the troubleshooting guide's errors (or unlisted), counted once per call however many lines print it (a line outside any call counts once), by pattern id and source.",
                 &["pattern", "source"],
+            )?,
+            error_lines_total: counter(
+                &registry,
+                "error_lines_total",
+                "Log lines recognised as one of the troubleshooting guide's errors (or unlisted), every line counted, by pattern id and source.",
+                &["pattern", "source"],
+            )?,
+            duplicate_records_total: counter(
+                &registry,
+                "duplicate_records_total",
+                "Records read again (same request id, time, function and message, as in overlapping exports) and not counted again, by source.",
+                &["source"],
+            )?,
+            future_timestamps_total: counter(
+                &registry,
+                "future_timestamps_total",
+                "Records stamped further ahead of the wall clock than future_tolerance_secs, placed at their call's time or arrival time instead, by source.",
+                &["source"],
+            )?,
+            arrival_time_events_total: counter(
+                &registry,
+                "arrival_time_events_total",
+                "Errors and login attempts placed at the time they were read because nothing in their stream carried a time, by source.",
+                &["source"],
+            )?,
+            join_evictions_total: counter(
+                &registry,
+                "join_evictions_total",
+                "Calls or records forgotten by the invocation join to stay within its window and caps, by table (invocations or records).",
+                &["table"],
+            )?,
+            join_table_entries: gauge(
+                &registry,
+                "join_table_entries",
+                "Calls or records remembered by the invocation join now, by table (invocations or records).",
+                &["table"],
+            )?,
+            partial_minutes_skipped: plain_gauge(
+                &registry,
+                "45011_partial_minutes_skipped",
+                "Minutes with 45011 that were cut by the start of an input (an export, the daemon's first minute) and so not taken as the onset.",
             )?,
             lines_total: counter(&registry, "lines_total", "Log lines read, by source.", &["source"])?,
             bytes_total: counter(&registry, "bytes_total", "Log bytes read, by source.", &["source"])?,
@@ -219,7 +268,7 @@ impl Metrics {
             login_attempts_total: counter(
                 &registry,
                 "login_attempts_total",
-                "Invocations of the login Cloud Function (its START RequestId lines), by source.",
+                "Invocations of the login Cloud Function (its START RequestId record), once per call, by source.",
                 &["source"],
             )?,
             login_attempts_last_minute: plain_gauge(
@@ -230,18 +279,18 @@ impl Metrics {
             q45011_last_minute: plain_gauge(
                 &registry,
                 "45011_last_minute",
-                "WeChat errcode 45011 (jscode2session minute quota) lines in the last complete minute.",
+                "Calls refused with WeChat errcode 45011 (jscode2session minute quota) in the last complete minute, by the calls' own time.",
             )?,
             q45011_peak_per_minute: plain_gauge(
                 &registry,
                 "45011_peak_per_minute",
-                "The most 45011 lines seen in one minute within the retained history.",
+                "The most calls refused with 45011 in one minute within the retained history.",
             )?,
             onset: std::sync::Mutex::new(None),
             late_lines_total: plain_counter(
                 &registry,
                 "late_lines_total",
-                "Lines older than the retained per-minute history, counted but placed in no minute.",
+                "Errors and login attempts older than the retained per-minute history, counted but placed in no minute.",
             )?,
             alert_firing: gauge(
                 &registry,
@@ -264,7 +313,7 @@ impl Metrics {
             function_errors_total: counter(
                 &registry,
                 "function_errors_total",
-                "Recognised error lines by the Cloud Function that logged them and pattern id (lines that name no function are not here).",
+                "Failed calls (once per call) by the Cloud Function that logged them and pattern id (records that name no function are not here).",
                 &["function", "pattern"],
             )?,
             label_values_dropped_total: counter(
@@ -318,6 +367,10 @@ impl Metrics {
         for label in ["source", "function"] {
             m.label_values_dropped_total.with_label_values(&[label]);
         }
+        for table in ["invocations", "records"] {
+            m.join_evictions_total.with_label_values(&[table]);
+            m.join_table_entries.with_label_values(&[table]);
+        }
         for code in ["200", "401", "404", "405", "503"] {
             m.http_requests_total.with_label_values(&[code]);
         }
@@ -338,31 +391,46 @@ impl Metrics {
         Ok(m)
     }
 
-    /// Login attempts per minute in the first minute 45011 appeared, and when: registered the first time.
-    pub fn set_onset(&self, attempts: u64, start_ms: i64) {
+    /// The onset: login attempts per minute in the first whole minute in which 45011 appeared (None:
+    /// no attempt was seen in it, so the rate is unknown and the series is absent), and when. Both are
+    /// registered the first time there is one: absent until 45011 has appeared.
+    pub fn set_onset(&self, attempts: Option<u64>, start_ms: i64) {
         let Ok(mut onset) = self.onset.lock() else { return };
         if onset.is_none() {
             let made = plain_gauge(
                 &self.registry,
-                "45011_onset_attempts_per_minute",
-                "Login attempts per minute in the first minute in which 45011 appeared (absent until it has).",
+                "45011_onset_timestamp_seconds",
+                "Start of the first whole minute in which calls were refused with 45011, Unix time.",
             )
-            .and_then(|a| {
-                plain_gauge(
-                    &self.registry,
-                    "45011_onset_timestamp_seconds",
-                    "Start of the first minute in which 45011 appeared, Unix time.",
+            .and_then(|t| {
+                IntGauge::with_opts(
+                    Opts::new(
+                        "45011_onset_attempts_per_minute",
+                        "Login attempts per minute in the first whole minute in which 45011 appeared (absent until it has, or while no attempt was seen in that minute).",
+                    )
+                    .namespace(NAMESPACE),
                 )
-                .map(|t| (a, t))
+                .map(|a| (a, t))
             });
             match made {
-                Ok(pair) => *onset = Some(pair),
+                Ok((a, t)) => *onset = Some((a, t, false)),
                 Err(e) => tracing::error!(error = %e, "cannot register the onset gauges"),
             }
         }
-        if let Some((a, t)) = onset.as_ref() {
-            a.set(attempts as i64);
+        if let Some((a, t, registered)) = onset.as_mut() {
             t.set(start_ms / 1000);
+            match attempts {
+                Some(n) => {
+                    a.set(n as i64);
+                    if !*registered {
+                        *registered = self.registry.register(Box::new(a.clone())).is_ok();
+                    }
+                }
+                None if *registered => {
+                    *registered = self.registry.unregister(Box::new(a.clone())).is_err();
+                }
+                None => {}
+            }
         }
     }
 
@@ -406,6 +474,7 @@ impl Metrics {
         for source in labels.iter().map(String::as_str) {
             for p in catalogue.patterns() {
                 self.errors_total.with_label_values(&[p.id.as_str(), source]);
+                self.error_lines_total.with_label_values(&[p.id.as_str(), source]);
             }
             for c in [
                 &self.lines_total,
@@ -416,6 +485,9 @@ impl Metrics {
                 &self.file_truncations_total,
                 &self.read_errors_total,
                 &self.login_attempts_total,
+                &self.duplicate_records_total,
+                &self.future_timestamps_total,
+                &self.arrival_time_events_total,
             ] {
                 c.with_label_values(&[source]);
             }

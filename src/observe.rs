@@ -1,9 +1,11 @@
 //! What the daemon has observed over time, shared between the tailer thread (the only writer) and the
 //! HTTP side: per-minute windows, last sample line per pattern (redacted), alert states.
 //!
-//! Contract: the tailer hands over a poll's hits in one `record` call (one lock per poll, not per
-//! line); `evaluate` advances alerts and the windowed gauges at a time the caller gives (the wall clock,
-//! or with `clock = "event"` the newest line's own time).
+//! Contract: this is the windows + alerts sink of the Event stage. The tailer thread hands over a poll's
+//! Events in one `record` call (one lock per poll, not per line); `evaluate` advances alerts and the
+//! windowed gauges at a time the caller gives (the wall clock, or with `clock = "event"` the newest
+//! Event's time, which never includes untrusted future times: the stage replaced those). HTTP renders
+//! from a clone taken under the lock, never while holding it.
 
 use std::sync::{Arc, Mutex};
 
@@ -11,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::alerts::{Engine, RuleConfig, RuleError, State};
 use crate::config::Clock;
+use crate::event::{Event, Kind};
 use crate::metrics::Metrics;
 use crate::patterns::{Catalogue, Severity};
 use crate::redact;
@@ -18,13 +21,6 @@ use crate::timefmt;
 use crate::window::{MINUTE_MS, Windows};
 
 pub const Q45011: &str = "wx_45011_minute_quota";
-
-/// Something a line told us, at its own time (or its arrival time when it has none).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hit {
-    Pattern { index: usize, time_ms: i64 },
-    Attempt { time_ms: i64 },
-}
 
 #[derive(Debug, Clone)]
 pub struct PatternInfo {
@@ -37,6 +33,7 @@ pub struct PatternInfo {
     pub sample: Option<String>,
 }
 
+#[derive(Clone)]
 pub struct Observed {
     pub patterns: Vec<PatternInfo>,
     pub windows: Windows,
@@ -101,26 +98,34 @@ impl Observed {
         Ok(())
     }
 
-    /// One poll's hits, and the last line seen per pattern in it (redacted here).
-    pub fn record(&mut self, hits: &[Hit], samples: &[(usize, Vec<u8>)]) {
-        for h in hits {
-            match *h {
-                Hit::Pattern { index, time_ms } => {
+    /// One poll's Events. The last sample line per pattern is redacted here, once per poll.
+    pub fn record(&mut self, events: &[Event]) {
+        let mut samples: Vec<(usize, &[u8])> = Vec::new();
+        for e in events {
+            let time_ms = e.time_ms;
+            if e.stream_start {
+                self.windows.mark_start(time_ms);
+            }
+            match e.kind {
+                Kind::Error(index) => {
                     self.windows.add(index, time_ms);
                     if let Some(p) = self.patterns.get_mut(index) {
                         p.count += 1;
                         p.last_seen_ms = Some(p.last_seen_ms.map_or(time_ms, |t| t.max(time_ms)));
                     }
-                    self.newest_event_ms = Some(self.newest_event_ms.map_or(time_ms, |t| t.max(time_ms)));
+                    if let Some(s) = e.sample.as_deref() {
+                        match samples.iter_mut().find(|(i, _)| *i == index) {
+                            Some(slot) => slot.1 = s,
+                            None => samples.push((index, s)),
+                        }
+                    }
                 }
-                Hit::Attempt { time_ms } => {
-                    self.windows.add_attempt(time_ms);
-                    self.newest_event_ms = Some(self.newest_event_ms.map_or(time_ms, |t| t.max(time_ms)));
-                }
+                Kind::Attempt => self.windows.add_attempt(time_ms),
             }
+            self.newest_event_ms = Some(self.newest_event_ms.map_or(time_ms, |t| t.max(time_ms)));
         }
         for (index, line) in samples {
-            if let Some(p) = self.patterns.get_mut(*index) {
+            if let Some(p) = self.patterns.get_mut(index) {
                 p.sample = Some(redact::redact(&String::from_utf8_lossy(line)));
             }
         }
@@ -167,8 +172,9 @@ impl Observed {
             metrics.q45011_last_minute.set(self.windows.count_in_minute(q, last_minute) as i64);
             metrics.q45011_peak_per_minute.set(self.windows.peak(q) as i64);
             if let Some((start_ms, attempts)) = self.windows.onset(q) {
-                metrics.set_onset(attempts, start_ms);
+                metrics.set_onset((attempts > 0).then_some(attempts), start_ms);
             }
+            metrics.partial_minutes_skipped.set(self.windows.skipped_partial(q).len() as i64);
         }
         let late = self.windows.late();
         metrics.late_lines_total.inc_by(late.saturating_sub(self.late_reported));
@@ -189,15 +195,20 @@ impl Observed {
                     "start_ms": m.start_ms,
                     "count": m.count,
                     "login_attempts": m.login_attempts,
+                    "partial": m.partial,
                 })
             })
             .collect();
-        let onset = self.windows.onset(index).map(|(start_ms, attempts)| {
-            json!({ "start": timefmt::format_utc(start_ms), "start_ms": start_ms, "login_attempts_per_minute": attempts })
-        });
         Some(json!({
             "status": "success",
-            "data": { "pattern": id, "minute_seconds": 60, "minutes": minutes, "onset": onset, "late_lines": self.windows.late() }
+            "data": {
+                "pattern": id,
+                "minute_seconds": 60,
+                "counts": "calls per minute by each call's own time (a line outside any call counts once)",
+                "minutes": minutes,
+                "onset": onset_json(&self.windows, index),
+                "late_lines": self.windows.late(),
+            }
         }))
     }
 
@@ -214,5 +225,33 @@ impl Observed {
             })
             .collect();
         json!({ "status": "success", "data": list })
+    }
+}
+
+/// The onset as the API and `check` report it: the first whole minute with the pattern, its login
+/// attempts per minute (null, "unknown", when none was seen in that minute), and the partial minutes
+/// skipped before it, with why.
+pub fn onset_json(windows: &Windows, pattern: usize) -> Value {
+    let skipped: Vec<Value> = windows
+        .skipped_partial(pattern)
+        .into_iter()
+        .map(|ms| {
+            json!({
+                "start": timefmt::format_utc(ms),
+                "start_ms": ms,
+                "why": "partial minute: cut by the start of an input (an export, or the daemon's first minute), so its rate is not known",
+            })
+        })
+        .collect();
+    match windows.onset(pattern) {
+        Some((start_ms, attempts)) => json!({
+            "start": timefmt::format_utc(start_ms),
+            "start_ms": start_ms,
+            "login_attempts_per_minute": (attempts > 0).then_some(attempts),
+            "login_attempts_known": attempts > 0,
+            "skipped_partial_minutes": skipped,
+        }),
+        None if !skipped.is_empty() => json!({ "start": null, "skipped_partial_minutes": skipped }),
+        None => Value::Null,
     }
 }

@@ -85,6 +85,35 @@ impl<'a> Record<'a> {
     }
 }
 
+/// One stream (a file or stdin): lines in, records out.
+pub struct RecordReader {
+    choice: FormatChoice,
+}
+
+impl RecordReader {
+    pub fn new(choice: FormatChoice) -> RecordReader {
+        RecordReader { choice }
+    }
+
+    /// True while this stream needs every line rather than only lines holding a pattern literal.
+    pub fn wants_every_line(&self) -> bool {
+        false
+    }
+
+    /// One line, without its newline: every record it completes goes to `out`.
+    pub fn push(&mut self, line: &[u8], out: &mut dyn FnMut(Record<'_>)) {
+        out(parse(line, self.choice));
+    }
+
+    /// End of stream: flushes a pending multi-line record.
+    pub fn finish(&mut self, _out: &mut dyn FnMut(Record<'_>)) {}
+
+    /// The format this stream was detected as so far.
+    pub fn detected(&self) -> Option<Format> {
+        None
+    }
+}
+
 /// Parses one line (without its newline) in the given format.
 pub fn parse(line: &[u8], choice: FormatChoice) -> Record<'_> {
     let json_like = line.trim_ascii_start().first() == Some(&b'{');

@@ -16,6 +16,8 @@ struct Slot {
     minute: i64,
     counts: Vec<u32>,
     attempts: u32,
+    /// Cut by the start of an input (an export, the daemon's first minute): kept out of the onset.
+    partial: bool,
 }
 
 /// One minute of history for one pattern.
@@ -25,6 +27,8 @@ pub struct MinuteCount {
     pub start_ms: i64,
     pub count: u64,
     pub login_attempts: u64,
+    /// The minute may be cut by the start of its input, so it is not used for the onset.
+    pub partial: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -88,9 +92,14 @@ impl Windows {
         }
         let i = minute.rem_euclid(self.retention as i64) as usize;
         let patterns = self.patterns;
-        let slot = self.slots[i].get_or_insert_with(|| Slot { minute, counts: vec![0; patterns], attempts: 0 });
+        let slot = self.slots[i].get_or_insert_with(|| Slot {
+            minute,
+            counts: vec![0; patterns],
+            attempts: 0,
+            partial: false,
+        });
         if slot.minute != minute {
-            *slot = Slot { minute, counts: vec![0; patterns], attempts: 0 };
+            *slot = Slot { minute, counts: vec![0; patterns], attempts: 0, partial: false };
         }
         Some(slot)
     }
@@ -104,11 +113,20 @@ impl Windows {
             if self.frozen_onsets.iter().any(|(q, _, _)| *q == p) {
                 continue;
             }
-            if let Some(s) = aging.iter().find(|s| s.counts[p] > 0) {
+            if let Some(s) = aging.iter().find(|s| s.counts[p] > 0 && !s.partial) {
                 self.frozen_onsets.push_back((p, s.minute, u64::from(s.attempts)));
             }
         }
         self.watermark = Some(newest);
+    }
+
+    /// An input starts at `time_ms`: its minute is partial unless something was already counted in it.
+    pub fn mark_start(&mut self, time_ms: i64) {
+        if let Some(s) = self.slot(time_ms) {
+            if s.attempts == 0 && s.counts.iter().all(|&c| c == 0) {
+                s.partial = true;
+            }
+        }
     }
 
     pub fn add(&mut self, pattern: usize, time_ms: i64) {
@@ -159,7 +177,8 @@ impl Windows {
         self.slots.iter().flatten().map(|s| u64::from(s.counts.get(pattern).copied().unwrap_or(0))).max().unwrap_or(0)
     }
 
-    /// (minute start ms, login attempts in it) of the first minute in which `pattern` appeared.
+    /// (minute start ms, login attempts in it) of the first whole minute in which `pattern` appeared;
+    /// minutes cut by the start of an input are skipped (`skipped_partial` names them).
     pub fn onset(&self, pattern: usize) -> Option<(i64, u64)> {
         if let Some((_, m, a)) = self.frozen_onsets.iter().find(|(p, _, _)| *p == pattern) {
             return Some((m * MINUTE_MS, *a));
@@ -167,9 +186,24 @@ impl Windows {
         self.slots
             .iter()
             .flatten()
-            .filter(|s| s.counts.get(pattern).is_some_and(|&c| c > 0))
+            .filter(|s| !s.partial && s.counts.get(pattern).is_some_and(|&c| c > 0))
             .min_by_key(|s| s.minute)
             .map(|s| (s.minute * MINUTE_MS, u64::from(s.attempts)))
+    }
+
+    /// Starts of the partial minutes with `pattern` before its onset (or all, with no onset yet).
+    pub fn skipped_partial(&self, pattern: usize) -> Vec<i64> {
+        let onset = self.onset(pattern).map(|(ms, _)| ms);
+        let mut v: Vec<i64> = self
+            .slots
+            .iter()
+            .flatten()
+            .filter(|s| s.partial && s.counts.get(pattern).is_some_and(|&c| c > 0))
+            .map(|s| s.minute * MINUTE_MS)
+            .filter(|ms| onset.is_none_or(|o| *ms < o))
+            .collect();
+        v.sort_unstable();
+        v
     }
 
     /// Every minute from the first with any data to the watermark, in order (empty minutes included).
@@ -187,6 +221,7 @@ impl Windows {
                     start_ms: m * MINUTE_MS,
                     count: s.map_or(0, |s| u64::from(s.counts.get(pattern).copied().unwrap_or(0))),
                     login_attempts: s.map_or(0, |s| u64::from(s.attempts)),
+                    partial: s.is_some_and(|s| s.partial),
                 }
             })
             .collect()
@@ -210,7 +245,7 @@ mod tests {
         let h = w.history(0);
         assert_eq!(h.len(), 4);
         assert_eq!(h.iter().map(|m| m.count).collect::<Vec<_>>(), [1, 0, 0, 2]);
-        assert_eq!(h[3], MinuteCount { start_ms: T0 + 3 * MINUTE_MS, count: 2, login_attempts: 1 });
+        assert_eq!(h[3], MinuteCount { start_ms: T0 + 3 * MINUTE_MS, count: 2, login_attempts: 1, partial: false });
         assert_eq!(w.count_over(0, T0 + 3 * MINUTE_MS + 10, 5 * MINUTE_MS), 3);
         assert_eq!(w.count_over(0, T0 + 3 * MINUTE_MS + 10, MINUTE_MS), 2);
         assert_eq!(w.peak(0), 2);
@@ -260,5 +295,21 @@ mod tests {
         w.add_attempt(T0 + 100 * MINUTE_MS);
         assert_eq!(w.onset(0), Some((T0 + 2 * MINUTE_MS, 20)));
         assert_eq!(Windows::new(1, 10).onset(0), None);
+    }
+
+    #[test]
+    fn a_minute_cut_by_the_start_of_an_input_is_not_the_onset() {
+        let mut w = Windows::new(1, 60);
+        w.mark_start(T0 + 30_000);
+        w.add(0, T0 + 30_000);
+        w.add_attempt(T0 + 30_000);
+        assert_eq!(w.onset(0), None);
+        assert_eq!(w.skipped_partial(0), vec![T0]);
+        w.add(0, T0 + MINUTE_MS);
+        assert_eq!(w.onset(0), Some((T0 + MINUTE_MS, 0)));
+        // A second input starting in a minute that already has data does not cut it.
+        w.mark_start(T0 + MINUTE_MS + 5);
+        assert_eq!(w.onset(0), Some((T0 + MINUTE_MS, 0)));
+        assert!(w.history(0)[0].partial && !w.history(0)[1].partial);
     }
 }

@@ -1,19 +1,19 @@
 //! Model-based test of the tailer: random sequences of append, poll, rename rotation, copytruncate,
 //! truncate, delete and graceful restart, applied to real files; the lines counted (summed over every
 //! restart) must equal the lines written, none lost, none twice. The tailer is driven in-process and
-//! polled explicitly, so the test decides when it looks: no timing involved.
+//! polled explicitly, so the test decides when it looks, and its clock is a hand-driven one: no timing
+//! involved. The consumer takes every line and checks each written line arrives exactly once.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use authwatch::classify::Classifier;
+use std::collections::HashMap;
+
 use authwatch::config::{Limits, Source, StartAt};
-use authwatch::metrics::Metrics;
-use authwatch::patterns::Catalogue;
 use authwatch::record::FormatChoice;
-use authwatch::tail::{Setup, Tailer};
+use authwatch::tail::{Consumer, ManualClock, Setup, Tailer};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -33,6 +33,8 @@ enum Op {
     PollThenTruncate {
         file: usize,
     },
+    /// Time passes (rotated-away files become quiet and are let go).
+    Wait,
     Delete {
         file: usize,
     },
@@ -48,17 +50,49 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..3usize).prop_map(|file| Op::PollThenTruncate { file }),
         1 => (0..3usize).prop_map(|file| Op::Delete { file }),
         1 => Just(Op::Restart),
+        1 => Just(Op::Wait),
     ]
+}
+
+/// Every line, by its sequence number: how often it arrived.
+#[derive(Default)]
+struct Seen {
+    lines: HashMap<u64, u32>,
+    open: Vec<u64>,
+}
+
+impl Consumer for Seen {
+    fn open(&mut self, stream: u64, _source: usize) {
+        self.open.push(stream);
+    }
+    fn moved(&mut self, _stream: u64, _source: usize) {}
+    fn wants_every_line(&self, _stream: u64) -> bool {
+        true
+    }
+    fn line(&mut self, stream: u64, line: &[u8]) {
+        assert!(self.open.contains(&stream), "a line of a stream not open");
+        let text = String::from_utf8_lossy(line);
+        let seq = text.rsplit("line ").next().and_then(|t| t.split(' ').next()).and_then(|n| n.parse().ok());
+        *self.lines.entry(seq.unwrap_or(0)).or_default() += 1;
+    }
+    fn close(&mut self, stream: u64) {
+        self.open.retain(|s| *s != stream);
+    }
 }
 
 struct Instance {
     tailer: Tailer,
-    metrics: Arc<Metrics>,
+    counted: u64,
 }
 
-fn start(dir: &Path, glob: &str) -> Instance {
-    let classifier = Arc::new(Classifier::new(Catalogue::builtin().unwrap(), FormatChoice::Auto).unwrap());
-    let metrics = Arc::new(Metrics::new(classifier.catalogue(), &["m"]).unwrap());
+impl Instance {
+    fn poll(&mut self, seen: &mut Seen) {
+        self.tailer.poll(true, &|_: &[u8], _: usize| None, seen);
+        self.counted += self.tailer.take_health().iter().map(|(_, h)| h.lines).sum::<u64>();
+    }
+}
+
+fn start(dir: &Path, glob: &str, clock: &Arc<ManualClock>) -> Instance {
     let source = Source {
         name: "m".into(),
         paths: vec![format!("{}/{glob}", dir.join("logs").display())],
@@ -68,17 +102,9 @@ fn start(dir: &Path, glob: &str) -> Instance {
         function: None,
     };
     let limits = Limits { max_line_bytes: 4096, ..Limits::default() };
-    let (tailer, warning) = Tailer::new(
-        Setup { sources: vec![source], classifier, limits, login_function: "getLoginTicket".into(), observed: None },
-        metrics.clone(),
-        &dir.join("state"),
-    );
+    let (tailer, warning) = Tailer::new(Setup { sources: vec![source], limits }, &dir.join("state"), clock.clone());
     assert!(warning.is_none(), "{warning:?}");
-    Instance { tailer, metrics }
-}
-
-fn counted(i: &Instance) -> u64 {
-    i.metrics.lines_total.with_label_values(&["m"]).get()
+    Instance { tailer, counted: 0 }
 }
 
 fn run(ops: &[Op], glob: &str) -> Result<(), TestCaseError> {
@@ -86,7 +112,9 @@ fn run(ops: &[Op], glob: &str) -> Result<(), TestCaseError> {
     fs::create_dir(dir.path().join("logs")).unwrap();
     fs::create_dir(dir.path().join("state")).unwrap();
     let log = |f: usize| dir.path().join("logs").join(format!("app{f}.log"));
-    let mut inst = start(dir.path(), glob);
+    let clock = Arc::new(ManualClock::new(1_741_915_325_000));
+    let mut seen = Seen::default();
+    let mut inst = start(dir.path(), glob, &clock);
     let (mut written, mut before_restarts, mut seq) = (0u64, 0u64, 0u64);
     // Files created since the last poll: inotify reports a new file long before a logger rotates it,
     // so the model lets the tailer see a file once before it is renamed out of the watched set.
@@ -108,12 +136,12 @@ fn run(ops: &[Op], glob: &str) -> Result<(), TestCaseError> {
                 written += *lines as u64;
             }
             Op::Poll => {
-                inst.tailer.poll(true);
+                inst.poll(&mut seen);
                 unseen = [false; 3];
             }
             Op::RenameRotate { file } => {
                 if unseen[*file] && glob != "*" {
-                    inst.tailer.poll(true);
+                    inst.poll(&mut seen);
                     unseen = [false; 3];
                 }
                 if log(*file).exists() {
@@ -125,7 +153,7 @@ fn run(ops: &[Op], glob: &str) -> Result<(), TestCaseError> {
                 // A copy outside the watched set cannot supply what was not read yet: there, as with
                 // logrotate's copytruncate anywhere, only lines read before the truncation are safe.
                 if glob != "*" {
-                    inst.tailer.poll(true);
+                    inst.poll(&mut seen);
                     unseen = [false; 3];
                 }
                 if log(*file).exists() {
@@ -135,7 +163,7 @@ fn run(ops: &[Op], glob: &str) -> Result<(), TestCaseError> {
                 }
             }
             Op::PollThenTruncate { file } => {
-                inst.tailer.poll(true);
+                inst.poll(&mut seen);
                 unseen = [false; 3];
                 if log(*file).exists() {
                     OpenOptions::new().write(true).open(log(*file)).unwrap().set_len(0).unwrap();
@@ -143,26 +171,35 @@ fn run(ops: &[Op], glob: &str) -> Result<(), TestCaseError> {
             }
             Op::Delete { file } => {
                 // A delete loses what was not read yet; read first, as the model counts every line.
-                inst.tailer.poll(true);
+                inst.poll(&mut seen);
                 unseen = [false; 3];
                 let _ = fs::remove_file(log(*file));
             }
+            Op::Wait => {
+                clock.advance(5_000);
+                inst.poll(&mut seen);
+                unseen = [false; 3];
+            }
             Op::Restart => {
                 // What SIGTERM does: drain, final checkpoint.
-                inst.tailer.shutdown().unwrap();
-                before_restarts += counted(&inst);
+                inst.tailer.shutdown(&|_: &[u8], _: usize| None, &mut seen).unwrap();
+                inst.counted += inst.tailer.take_health().iter().map(|(_, h)| h.lines).sum::<u64>();
+                before_restarts += inst.counted;
                 drop(inst);
-                inst = start(dir.path(), glob);
+                inst = start(dir.path(), glob, &clock);
                 // The daemon's initial scan.
-                inst.tailer.poll(true);
+                inst.poll(&mut seen);
                 unseen = [false; 3];
             }
         }
     }
-    inst.tailer.poll(true);
-    inst.tailer.poll(true);
-    let total = before_restarts + counted(&inst);
+    inst.poll(&mut seen);
+    inst.poll(&mut seen);
+    let total = before_restarts + inst.counted;
     prop_assert_eq!(total, written, "ops: {:?}", ops);
+    let twice: Vec<(&u64, &u32)> = seen.lines.iter().filter(|(_, n)| **n != 1).collect();
+    prop_assert!(twice.is_empty(), "lines not delivered exactly once: {:?}; ops: {:?}", twice, ops);
+    prop_assert_eq!(seen.lines.len() as u64, written, "ops: {:?}", ops);
     Ok(())
 }
 

@@ -20,26 +20,27 @@
 //!   never leaves a counted one behind it.
 //! - **Unreadable files** are logged (once until they recover), counted as read errors, retried on
 //!   every poll.
+//!
+//! What it owns and what it does not: which bytes of which file are new, identity, rotation, offsets and
+//! checkpoints. Lines go through the one splitter (`lines::Splitter`) to a `Consumer`, one stream per
+//! followed file (a new stream when a file is truncated); what a line means is the consumer's business.
+//! Time comes from an injected `Clock`, so tests drive the grace periods instead of sleeping. Its own
+//! health (lines, bytes, rotations, read errors, lag…) is handed out by `take_health`, not counted here.
 
 pub mod checkpoint;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use memchr::{memchr, memrchr};
-use prometheus::{Gauge, IntCounter, IntGauge};
+use memchr::memrchr;
 
-use crate::classify::Classifier;
 use crate::config::{Limits, Source, StartAt};
-use crate::lines;
-use crate::metrics::Metrics;
-use crate::observe::{Hit, Shared};
-use crate::record::FormatChoice;
+use crate::lines::{LineSink, Splitter};
 use checkpoint::{Checkpoint, Entry};
 
 /// The fingerprint covers at most this many leading bytes.
@@ -81,56 +82,79 @@ fn fingerprint(file: &File, size: u64) -> io::Result<Fingerprint> {
     Ok(Fingerprint { len, hash: hash_prefix(file, len)?.unwrap_or(0) })
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+/// Where time comes from: the wall clock in the daemon, a hand-driven one in tests.
+pub trait Clock: Send + Sync {
+    /// Unix time in milliseconds.
+    fn now_ms(&self) -> u64;
 }
 
-/// Per-source counter handles, resolved once.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
+/// A clock that moves only when told to.
+#[derive(Debug, Default)]
+pub struct ManualClock(std::sync::atomic::AtomicU64);
+
+impl ManualClock {
+    pub fn new(start_ms: u64) -> ManualClock {
+        ManualClock(start_ms.into())
+    }
+    pub fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Where the follower's lines go: one stream per followed file.
+pub trait Consumer {
+    /// A new stream of `source` begins (a file followed from its offset, or read again after a
+    /// truncation).
+    fn open(&mut self, stream: u64, source: usize);
+    /// The stream's file now belongs to the source at this index (a reload reordered sources).
+    fn moved(&mut self, stream: u64, source: usize);
+    /// While true, the stream gets every line, not only prefilter candidates.
+    fn wants_every_line(&self, stream: u64) -> bool;
+    fn line(&mut self, stream: u64, line: &[u8]);
+    /// The stream ends: the file was let go, or truncated.
+    fn close(&mut self, stream: u64);
+}
+
+/// What the follower did for one source since the last `take_health` (counters), and now (gauges).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SourceHealth {
+    pub lines: u64,
+    pub bytes: u64,
+    pub lines_truncated: u64,
+    pub rotations: u64,
+    pub truncations: u64,
+    pub read_errors: u64,
+    pub files: i64,
+    pub lag_bytes: i64,
+    /// When the newest line was read, Unix ms.
+    pub last_line_ms: Option<u64>,
+}
+
 struct SourceRt {
     config: Source,
     excludes: Vec<glob::Pattern>,
-    errors: Vec<IntCounter>,
-    lines: IntCounter,
-    bytes: IntCounter,
-    truncated_lines: IntCounter,
-    malformed: IntCounter,
-    rotations: IntCounter,
-    truncations: IntCounter,
-    read_errors: IntCounter,
-    attempts: IntCounter,
-    files: IntGauge,
-    lag: IntGauge,
-    last_line: Gauge,
-    /// The `source` label value: the name, or the overflow value shared with other sources.
-    label: String,
+    health: SourceHealth,
 }
 
 impl SourceRt {
-    fn new(config: Source, classifier: &Classifier, m: &Metrics) -> SourceRt {
-        // Past `max_sources`, sources share the overflow series.
-        let label = m.source_label(&config.name);
-        let name = label.as_str();
-        let one = |v: &prometheus::IntCounterVec| v.with_label_values(&[name]);
+    fn new(config: Source) -> SourceRt {
         SourceRt {
             excludes: config.exclude.iter().filter_map(|e| glob::Pattern::new(e).ok()).collect(),
-            errors: classifier
-                .catalogue()
-                .patterns()
-                .iter()
-                .map(|p| m.errors_total.with_label_values(&[p.id.as_str(), name]))
-                .collect(),
-            lines: one(&m.lines_total),
-            bytes: one(&m.bytes_total),
-            truncated_lines: one(&m.lines_truncated_total),
-            malformed: one(&m.malformed_records_total),
-            rotations: one(&m.file_rotations_total),
-            truncations: one(&m.file_truncations_total),
-            read_errors: one(&m.read_errors_total),
-            attempts: one(&m.login_attempts_total),
-            files: m.files_watched.with_label_values(&[name]),
-            lag: m.lag_bytes.with_label_values(&[name]),
-            last_line: m.last_line_timestamp_seconds.with_label_values(&[name]),
-            label,
+            health: SourceHealth::default(),
             config,
         }
     }
@@ -154,14 +178,16 @@ struct Tracked {
     /// Found empty: whether it is a new log or a copy being written (copytruncate) is decided when its
     /// first bytes arrive.
     undecided: bool,
-    /// When its path stopped naming it (rotated away or deleted): it is still read until quiet.
-    orphaned: Option<Instant>,
-    /// When a read last found new bytes.
-    last_data: Instant,
+    /// When its path stopped naming it (rotated away or deleted), clock ms: it is still read until quiet.
+    orphaned: Option<u64>,
+    /// When a read last found new bytes, clock ms.
+    last_data: u64,
+    /// The consumer's stream for this file's bytes.
+    stream: u64,
 }
 
 impl Tracked {
-    fn as_retired(&self, source: String) -> Retired {
+    fn as_retired(&self, source: String, now_secs: u64) -> Retired {
         Retired {
             source,
             path: self.path.clone(),
@@ -170,7 +196,7 @@ impl Tracked {
             fp: self.fp,
             offset: self.offset,
             skipping: self.skipping,
-            at: now_secs(),
+            at: now_secs,
         }
     }
 }
@@ -188,33 +214,26 @@ struct Retired {
     at: u64,
 }
 
-/// What the tailer needs from configuration; swapped whole on reload.
+/// What the follower needs from configuration; swapped whole on reload.
+#[derive(Debug, Clone)]
 pub struct Setup {
     pub sources: Vec<Source>,
-    pub classifier: Arc<Classifier>,
     pub limits: Limits,
-    /// Invocations of this function are login attempts.
-    pub login_function: String,
-    /// Where each poll's hits go (windows, samples, alerts); None when only counters matter.
-    pub observed: Option<Shared>,
 }
 
-/// One poll's hits, handed to `observed` in one go.
-#[derive(Default)]
-struct Collector {
-    hits: Vec<Hit>,
-    /// The last line of each pattern in this poll (raw; redacted by the receiver).
-    samples: Vec<(usize, Vec<u8>)>,
-    arrival_ms: i64,
-    login_function: String,
-    keep: bool,
-}
+/// What a checkpoint load found wrong: the checkpoint was moved aside (or could not be) and the tailer
+/// starts without it.
+#[derive(Debug)]
+pub struct LoadWarning(pub String);
 
 pub struct Tailer {
     sources: Vec<SourceRt>,
-    classifier: Arc<Classifier>,
     limits: Limits,
-    metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+    next_stream: u64,
+    /// Streams whose files were let go or renumbered, to be told to the consumer at the next poll.
+    closed: Vec<u64>,
+    moved: Vec<(u64, usize)>,
     files: Vec<Tracked>,
     retired: VecDeque<Retired>,
     state_path: PathBuf,
@@ -224,8 +243,6 @@ pub struct Tailer {
     /// Paths that failed to open, and whether that was already logged.
     failing: HashMap<PathBuf, u64>,
     buf: Vec<u8>,
-    collect: Collector,
-    observed: Option<Shared>,
 }
 
 /// What one poll did.
@@ -238,7 +255,8 @@ pub struct PollStats {
 impl Tailer {
     /// Loads the checkpoint from `state_dir`. A checkpoint that cannot be trusted is moved aside and
     /// reported (the returned warning); the tailer then starts as if there were none.
-    pub fn new(setup: Setup, metrics: Arc<Metrics>, state_dir: &Path) -> (Tailer, Option<String>) {
+    pub fn new(setup: Setup, state_dir: &Path, clock: Arc<dyn Clock>) -> (Tailer, Option<LoadWarning>) {
+        let now_secs = clock.now_ms() / 1000;
         let state_path = checkpoint::path_in(state_dir);
         let mut warning = None;
         let mut retired = VecDeque::new();
@@ -254,29 +272,30 @@ impl Tailer {
                         fp: Fingerprint { len: e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash },
                         offset: e.offset,
                         skipping: e.skipping,
-                        at: e.retired_at.unwrap_or_else(now_secs),
+                        at: e.retired_at.unwrap_or(now_secs),
                     });
                 }
             }
             Ok(None) => {}
             Err(e) => {
-                metrics.checkpoint_load_failures_total.inc();
-                let aside = state_path.with_extension(format!("corrupt-{}", now_secs()));
+                let aside = state_path.with_extension(format!("corrupt-{now_secs}"));
                 let moved = std::fs::rename(&state_path, &aside).is_ok();
-                warning = Some(if moved {
+                warning = Some(LoadWarning(if moved {
                     format!("{e}; moved to {} and starting without checkpoints", aside.display())
                 } else {
                     format!("{e}; starting without checkpoints")
-                });
+                }));
             }
         }
         let limits = setup.limits.clone();
         let buf_len = limits.max_line_bytes as usize + READ_CHUNK;
         let mut t = Tailer {
             sources: Vec::new(),
-            classifier: setup.classifier.clone(),
             limits,
-            metrics,
+            clock,
+            next_stream: 0,
+            closed: Vec::new(),
+            moved: Vec::new(),
             files: Vec::new(),
             retired,
             state_path,
@@ -284,8 +303,6 @@ impl Tailer {
             started: false,
             failing: HashMap::new(),
             buf: vec![0; buf_len],
-            collect: Collector::default(),
-            observed: None,
         };
         t.reload(setup);
         (t, warning)
@@ -295,11 +312,7 @@ impl Tailer {
     /// let go (and remembered, so a source that comes back resumes them).
     pub fn reload(&mut self, setup: Setup) {
         let old: Vec<String> = self.sources.iter().map(|s| s.config.name.clone()).collect();
-        self.sources = setup.sources.into_iter().map(|s| SourceRt::new(s, &setup.classifier, &self.metrics)).collect();
-        self.classifier = setup.classifier;
-        self.collect.login_function = setup.login_function;
-        self.collect.keep = setup.observed.is_some();
-        self.observed = setup.observed;
+        self.sources = setup.sources.into_iter().map(SourceRt::new).collect();
         if setup.limits.max_line_bytes != self.limits.max_line_bytes {
             self.buf = vec![0; setup.limits.max_line_bytes as usize + READ_CHUNK];
         }
@@ -309,10 +322,16 @@ impl Tailer {
             let name = &old[f.source];
             match self.sources.iter().position(|s| &s.config.name == name) {
                 Some(i) => {
+                    if f.source != i {
+                        self.moved.push((f.stream, i));
+                    }
                     f.source = i;
                     kept.push(f);
                 }
-                None => self.retire(&f, name.clone()),
+                None => {
+                    self.closed.push(f.stream);
+                    self.retire(&f, name.clone());
+                }
             }
         }
         self.files = kept;
@@ -339,37 +358,40 @@ impl Tailer {
 
     /// Looks for new, renamed and vanished files (when `rescan`, and always the first time), then reads
     /// everything new in every file.
-    pub fn poll(&mut self, rescan: bool) -> PollStats {
+    ///
+    /// `find` is the literal prefilter: where the next line worth a look starts.
+    pub fn poll(
+        &mut self,
+        rescan: bool,
+        find: &impl Fn(&[u8], usize) -> Option<usize>,
+        consumer: &mut impl Consumer,
+    ) -> PollStats {
         if rescan || !self.started {
-            self.discover();
+            self.discover(find, consumer);
             self.started = true;
         }
+        self.tell(consumer);
         let mut stats = PollStats::default();
-        self.collect.arrival_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         for i in 0..self.files.len() {
-            let s = self.read_file(i, false);
+            let s = self.read_file(i, false, find, consumer);
             stats.lines += s.lines;
             stats.bytes += s.bytes;
         }
-        self.hand_over();
-        self.update_gauges();
         stats
     }
 
-    fn hand_over(&mut self) {
-        if self.collect.hits.is_empty() && self.collect.samples.is_empty() {
-            return;
+    /// Streams opened, moved or closed outside a read (reload), told to the consumer.
+    fn tell(&mut self, consumer: &mut impl Consumer) {
+        for (stream, source) in self.moved.drain(..) {
+            consumer.moved(stream, source);
         }
-        if let Some(obs) = &self.observed {
-            if let Ok(mut o) = obs.lock() {
-                o.record(&self.collect.hits, &self.collect.samples);
-            }
+        for stream in self.closed.drain(..) {
+            consumer.close(stream);
         }
-        self.collect.hits.clear();
-        self.collect.samples.clear();
     }
 
-    fn update_gauges(&self) {
+    /// Per source (name, health): counters since the last call, gauges as of now.
+    pub fn take_health(&mut self) -> Vec<(String, SourceHealth)> {
         let mut lag = vec![0i64; self.sources.len()];
         let mut count = vec![0i64; self.sources.len()];
         for f in &self.files {
@@ -377,17 +399,20 @@ impl Tailer {
             lag[f.source] += size.saturating_sub(f.offset) as i64;
             count[f.source] += 1;
         }
-        // Sources sharing the overflow label share its gauges: set each label's sum once.
-        let mut by_label: BTreeMap<&str, (i64, i64, &SourceRt)> = BTreeMap::new();
-        for (i, s) in self.sources.iter().enumerate() {
-            let e = by_label.entry(s.label.as_str()).or_insert((0, 0, s));
-            e.0 += lag[i];
-            e.1 += count[i];
-        }
-        for (lag, count, s) in by_label.into_values() {
-            s.lag.set(lag);
-            s.files.set(count);
-        }
+        self.sources
+            .iter_mut()
+            .enumerate()
+            .map(|(i, s)| {
+                let last_line_ms = s.health.last_line_ms;
+                let h = std::mem::replace(&mut s.health, SourceHealth { last_line_ms, ..SourceHealth::default() });
+                (s.config.name.clone(), SourceHealth { files: count[i], lag_bytes: lag[i], ..h })
+            })
+            .collect()
+    }
+
+    fn new_stream(&mut self) -> u64 {
+        self.next_stream += 1;
+        self.next_stream
     }
 
     fn expand(&self, source: usize) -> Vec<(PathBuf, Metadata)> {
@@ -411,7 +436,7 @@ impl Tailer {
         out
     }
 
-    fn discover(&mut self) {
+    fn discover(&mut self, find: &impl Fn(&[u8], usize) -> Option<usize>, consumer: &mut impl Consumer) {
         // Every candidate once, first source wins; one inode under two names is one file.
         let mut candidates: Vec<(usize, PathBuf, Metadata)> = Vec::new();
         for s in 0..self.sources.len() {
@@ -441,19 +466,20 @@ impl Tailer {
             // reopens: keep reading until the file has been quiet for the grace period, then flush its
             // last partial line and let go.
             let grace = self.orphan_grace();
+            let now = self.clock.now_ms();
             let f = &mut self.files[i];
             let Some(since) = f.orphaned else {
-                f.orphaned = Some(Instant::now());
-                self.sources[f.source].rotations.inc();
+                f.orphaned = Some(now);
+                self.sources[f.source].health.rotations += 1;
                 tracing::info!(path = %f.path.display(), offset = f.offset, "file rotated away or deleted; reading it until it is quiet");
                 i += 1;
                 continue;
             };
-            if since.max(f.last_data).elapsed() < grace {
+            if now.saturating_sub(since.max(f.last_data)) < grace {
                 i += 1;
                 continue;
             }
-            self.let_go(i);
+            self.let_go(i, find, consumer);
         }
         for (source, path, meta) in candidates {
             if self.files.iter().any(|f| f.dev == meta.dev() && f.ino == meta.ino()) {
@@ -485,6 +511,9 @@ impl Tailer {
             let (offset, skipping) = self.start_offset(source, &path, &file, &meta, fp);
             tracing::debug!(path = %path.display(), offset, "following file");
             let undecided = size == 0;
+            let stream = self.new_stream();
+            consumer.open(stream, source);
+            let last_data = self.clock.now_ms();
             self.files.push(Tracked {
                 source,
                 path,
@@ -496,27 +525,29 @@ impl Tailer {
                 skipping,
                 undecided,
                 orphaned: None,
-                last_data: Instant::now(),
+                last_data,
+                stream,
             });
         }
     }
 
-    /// How long a rotated-away or deleted file is still read after its last new bytes.
-    fn orphan_grace(&self) -> Duration {
-        Duration::from_millis(2 * self.limits.poll_interval_ms)
+    /// How long (ms) a rotated-away or deleted file is still read after its last new bytes.
+    fn orphan_grace(&self) -> u64 {
+        2 * self.limits.poll_interval_ms
     }
 
     /// Reads a file to its end (its partial last line counted as a line) and stops following it.
-    fn let_go(&mut self, i: usize) {
-        self.read_file(i, true);
+    fn let_go(&mut self, i: usize, find: &impl Fn(&[u8], usize) -> Option<usize>, consumer: &mut impl Consumer) {
+        self.read_file(i, true, find, consumer);
         let f = self.files.swap_remove(i);
+        consumer.close(f.stream);
         tracing::info!(path = %f.path.display(), offset = f.offset, "rotated-away file read to its end and let go");
         let name = self.sources[f.source].config.name.clone();
         self.retire(&f, name);
     }
 
     fn open_failed(&mut self, source: usize, path: &Path, e: &io::Error) {
-        self.sources[source].read_errors.inc();
+        self.sources[source].health.read_errors += 1;
         let n = self.failing.entry(path.to_path_buf()).or_insert(0);
         *n += 1;
         if *n == 1 {
@@ -580,20 +611,28 @@ impl Tailer {
     }
 
     fn retire(&mut self, f: &Tracked, source: String) {
-        remember(&mut self.retired, f.as_retired(source));
+        let now_secs = self.clock.now_ms() / 1000;
+        remember(&mut self.retired, f.as_retired(source, now_secs), now_secs);
     }
 
     /// Reads file `i` from its offset to its current end. With `finish`, a partial last line is
     /// counted as a line (the file is being let go).
-    fn read_file(&mut self, i: usize, finish: bool) -> PollStats {
+    fn read_file(
+        &mut self,
+        i: usize,
+        finish: bool,
+        find: &impl Fn(&[u8], usize) -> Option<usize>,
+        consumer: &mut impl Consumer,
+    ) -> PollStats {
         let max_line = self.limits.max_line_bytes as usize;
+        let now_secs = self.clock.now_ms() / 1000;
         let f = &mut self.files[i];
-        let src = &self.sources[f.source];
+        let src = &mut self.sources[f.source];
         let mut stats = PollStats::default();
         let size = match f.file.metadata() {
             Ok(m) => m.len(),
             Err(e) => {
-                src.read_errors.inc();
+                src.health.read_errors += 1;
                 tracing::warn!(path = %f.path.display(), error = %e, "cannot stat followed file");
                 return stats;
             }
@@ -603,12 +642,18 @@ impl Tailer {
         let rewritten =
             size < f.offset || (f.fp.len > 0 && hash_prefix(&f.file, f.fp.len).ok().flatten() != Some(f.fp.hash));
         if rewritten {
-            src.truncations.inc();
+            src.health.truncations += 1;
             tracing::info!(path = %f.path.display(), size, offset = f.offset, "file truncated; reading it again from the start");
-            let before = f.as_retired(src.config.name.clone());
+            let before = f.as_retired(src.config.name.clone(), now_secs);
             // The old content may live on in a copy (copytruncate): remember it, but never resume it by inode.
-            remember(&mut self.retired, Retired { dev: u64::MAX, ino: u64::MAX, ..before });
+            remember(&mut self.retired, Retired { dev: u64::MAX, ino: u64::MAX, ..before }, now_secs);
+            // New content is a new stream: what the old one held back is flushed.
+            let source = f.source;
+            consumer.close(f.stream);
+            let stream = self.new_stream();
+            consumer.open(stream, source);
             let f = &mut self.files[i];
+            f.stream = stream;
             f.offset = 0;
             f.skipping = false;
             f.fp = fingerprint(&f.file, size).unwrap_or(Fingerprint { len: 0, hash: 0 });
@@ -628,12 +673,10 @@ impl Tailer {
                 f.fp = fp;
             }
         }
-        let classifier = &self.classifier;
-        let format = src.config.format;
-        let collect = &mut self.collect;
-        let metrics = &*self.metrics;
-        let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
-        let mut on_line = |_: u64, line: &[u8], _: bool| count_line(classifier, metrics, src, format, line, collect);
+        let stream = f.stream;
+        let src = &mut self.sources[f.source];
+        let mut splitter = Splitter::resume(max_line, f.skipping);
+        let mut sink = Lines { consumer, stream };
         while f.offset < size {
             let want = ((size - f.offset) as usize).min(self.buf.len());
             let n = match f.file.read_at(&mut self.buf[..want], f.offset) {
@@ -641,82 +684,45 @@ impl Tailer {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    src.read_errors.inc();
+                    src.health.read_errors += 1;
                     tracing::warn!(path = %f.path.display(), error = %e, "read error; retrying on the next poll");
                     break;
                 }
             };
-            let data = &self.buf[..n];
-            let mut used = 0;
-            if f.skipping {
-                match memchr(b'\n', data) {
-                    Some(nl) => {
-                        f.skipping = false;
-                        used = nl + 1;
-                    }
-                    None => {
-                        f.offset += n as u64;
-                        stats.bytes += n as u64;
-                        continue;
-                    }
-                }
-            }
-            if let Some(last) = memrchr(b'\n', &data[used..]) {
-                let end = used + last + 1;
-                let (l, cut) = lines::scan_block(&data[used..end], 1, max_line, &find, &mut on_line);
-                stats.lines += l;
-                src.truncated_lines.inc_by(cut);
-                used = end;
-            }
-            let rest = n - used;
             let at_end = f.offset + n as u64 >= size;
-            if rest > max_line {
-                // A line longer than the cap: classify its head, skip the rest up to its newline.
-                let head = &data[used..used + max_line];
-                if find(head, 0).is_some() {
-                    on_line(0, head, true);
-                }
-                stats.lines += 1;
-                src.truncated_lines.inc();
-                f.skipping = true;
-                used = n;
-            } else if rest > 0 && at_end && finish {
-                let tail = data[used..].strip_suffix(b"\r").unwrap_or(&data[used..]);
-                if find(tail, 0).is_some() {
-                    on_line(0, tail, false);
-                }
-                stats.lines += 1;
-                used = n;
-            }
-            f.offset += used as u64;
-            stats.bytes += used as u64;
-            if used == 0 {
+            let split = splitter.split(&self.buf[..n], at_end && finish, find, &mut sink);
+            stats.lines += split.lines;
+            src.health.lines_truncated += split.cut;
+            f.offset += split.consumed as u64;
+            stats.bytes += split.consumed as u64;
+            if split.consumed == 0 {
                 break; // A partial last line: it waits for its newline.
             }
         }
-        if finish && f.skipping {
-            f.skipping = false;
-        }
+        f.skipping = splitter.skipping && !finish;
         if stats.bytes > 0 {
-            self.files[i].last_data = Instant::now();
+            f.last_data = self.clock.now_ms();
         }
         if stats.lines > 0 {
-            src.last_line.set(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()));
+            src.health.last_line_ms = Some(self.clock.now_ms());
         }
-        src.lines.inc_by(stats.lines);
-        src.bytes.inc_by(stats.bytes);
+        src.health.lines += stats.lines;
+        src.health.bytes += stats.bytes;
         stats
     }
 
     /// Graceful stop: one last look (a file rotated out of the watched set since the last poll would
     /// otherwise never be finished), then the final checkpoint.
-    pub fn shutdown(&mut self) -> io::Result<bool> {
-        self.poll(true);
+    pub fn shutdown(
+        &mut self,
+        find: &impl Fn(&[u8], usize) -> Option<usize>,
+        consumer: &mut impl Consumer,
+    ) -> io::Result<bool> {
+        self.poll(true, find, consumer);
         // Rotated-away files will not be found again after a restart: finish them now.
         while let Some(i) = self.files.iter().position(|f| f.orphaned.is_some()) {
-            self.let_go(i);
+            self.let_go(i, find, consumer);
         }
-        self.hand_over();
         self.checkpoint()
     }
 
@@ -733,27 +739,20 @@ impl Tailer {
             skipping: r.skipping,
             retired_at,
         };
-        let mut files: Vec<Entry> =
-            self.files.iter().map(|f| entry(&f.as_retired(self.sources[f.source].config.name.clone()), None)).collect();
+        let now_secs = self.clock.now_ms() / 1000;
+        let mut files: Vec<Entry> = self
+            .files
+            .iter()
+            .map(|f| entry(&f.as_retired(self.sources[f.source].config.name.clone(), now_secs), None))
+            .collect();
         files.extend(self.retired.iter().map(|r| entry(r, Some(r.at))));
         let bytes = checkpoint::encode(&Checkpoint { version: checkpoint::VERSION, files });
         if self.last_saved.as_deref() == Some(&bytes[..]) {
-            self.metrics.checkpoint_healthy.set(1);
             return Ok(false);
         }
-        match checkpoint::save_bytes(&self.state_path, &bytes) {
-            Ok(()) => {
-                self.metrics.checkpoint_writes_total.inc();
-                self.metrics.checkpoint_healthy.set(1);
-                self.last_saved = Some(bytes);
-                Ok(true)
-            }
-            Err(e) => {
-                self.metrics.checkpoint_failures_total.inc();
-                self.metrics.checkpoint_healthy.set(0);
-                Err(e)
-            }
-        }
+        checkpoint::save_bytes(&self.state_path, &bytes)?;
+        self.last_saved = Some(bytes);
+        Ok(true)
     }
 
     /// Followed files: (source, path, offset), for tests and the status page.
@@ -763,48 +762,27 @@ impl Tailer {
 }
 
 /// Keeps a file let go for copy detection and returns, bounded by age and count.
-fn remember(retired: &mut VecDeque<Retired>, r: Retired) {
+fn remember(retired: &mut VecDeque<Retired>, r: Retired, now_secs: u64) {
     retired.push_back(r);
-    let oldest = now_secs().saturating_sub(RETIRED_SECS);
+    let oldest = now_secs.saturating_sub(RETIRED_SECS);
     retired.retain(|r| r.at >= oldest);
     while retired.len() > RETIRED_MAX {
         retired.pop_front();
     }
 }
 
-fn count_line(
-    classifier: &Classifier,
-    metrics: &Metrics,
-    src: &SourceRt,
-    format: FormatChoice,
-    line: &[u8],
-    collect: &mut Collector,
-) {
-    let Some(c) = classifier.classify_as(line, format) else { return };
-    if c.record.malformed {
-        src.malformed.inc();
+/// The splitter's view of a consumer: one stream.
+struct Lines<'a, C> {
+    consumer: &'a mut C,
+    stream: u64,
+}
+
+impl<C: Consumer> LineSink for Lines<'_, C> {
+    fn wants_every_line(&self) -> bool {
+        self.consumer.wants_every_line(self.stream)
     }
-    let time_ms = c.record.time_ms.unwrap_or(collect.arrival_ms);
-    // Plain text lines do not name their function: the source says whose logs these are.
-    let function = c.record.function.as_deref().or(src.config.function.as_deref());
-    if let Some(p) = c.pattern {
-        src.errors[p].inc();
-        if let Some(f) = function {
-            metrics.count_function_error(f, &classifier.catalogue().patterns()[p].id);
-        }
-        if collect.keep {
-            collect.hits.push(Hit::Pattern { index: p, time_ms });
-            match collect.samples.iter_mut().find(|(i, _)| *i == p) {
-                Some((_, s)) => line.clone_into(s),
-                None => collect.samples.push((p, line.to_vec())),
-            }
-        }
-    }
-    if c.signal.is_some() && function.is_none_or(|f| f == collect.login_function) {
-        src.attempts.inc();
-        if collect.keep {
-            collect.hits.push(Hit::Attempt { time_ms });
-        }
+    fn line(&mut self, _line_no: u64, line: &[u8], _cut: bool) {
+        self.consumer.line(self.stream, line);
     }
 }
 

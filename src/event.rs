@@ -1,0 +1,685 @@
+//! The Event stage: records in, Events out. Every domain rule lives here, once, for `check` and `run`.
+//!
+//! Contract:
+//! - **A call counts once.** A record that belongs to a Cloud Function call (an SCF / CLS request id,
+//!   the exception JSON's `requestId`, a `tcb fn log` block) gives an error Event only the first time
+//!   its pattern shows up for that call, and a login attempt only once per call, however many lines
+//!   print it. Records with no call (DevTools, real-time items) give one Event each. Every recognised
+//!   line is still reported to `Sink::error_line` (the raw line counts).
+//! - **A call has one time**: the first trustworthy own time seen among its records. Every Event of the
+//!   call is placed there. A record with no time of its own (START, END, Report, Response in plain
+//!   text) waits, and the stream is then read line by line, until a timed record of its call arrives;
+//!   if the call ends (END / Report) or its stream ends or `hold_ms` passes first, it takes the newest
+//!   own time seen in its stream (neighbour time), and only where the stream has none, arrival time
+//!   (counted as such).
+//! - **Time that cannot be true is not trusted**: an own time more than `future_tolerance_ms` ahead of
+//!   the wall clock is counted (`Note::FutureTime`) and replaced by the call's time or arrival time; it
+//!   never becomes a call's or stream's time.
+//! - **The same record read twice** (same request id, own time, function and message: overlapping
+//!   exports) is dropped and counted (`Note::Duplicate`).
+//! - **Bounded**: calls and seen records are forgotten `window_ms` of event time after they were first
+//!   seen (it covers SCF's 900 s maximum run time plus export skew) or, past `max_calls` /
+//!   `max_records`, oldest first; each eviction is counted. A call evicted while it holds events
+//!   releases them first.
+//! - The first Event of each stream is flagged `stream_start`: the minute it falls in may be cut by the
+//!   start of an export or of the daemon, and the windows keep such minutes out of the onset.
+//!
+//! This stage knows no files, metrics or windows; the wall clock is given to it (`set_now`).
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
+
+use crate::classify::Classifier;
+use crate::patterns::Side;
+use crate::record::{Format, FormatChoice, Record, RecordReader};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A call (or a line outside any call) failed with this catalogue pattern.
+    Error(usize),
+    /// One invocation of the login function.
+    Attempt,
+}
+
+/// Where an Event's time came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeFrom {
+    /// The record's own timestamp.
+    Own,
+    /// Another record of the same call.
+    Call,
+    /// The newest own time seen in the same stream (the call had none).
+    Neighbour,
+    /// When it was read (nothing in the stream carried a time).
+    Arrival,
+}
+
+impl TimeFrom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeFrom::Own => "own",
+            TimeFrom::Call => "call",
+            TimeFrom::Neighbour => "neighbour",
+            TimeFrom::Arrival => "arrival",
+        }
+    }
+}
+
+/// One thing that happened, at its call's time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub source: usize,
+    pub kind: Kind,
+    pub time_ms: i64,
+    pub time_from: TimeFrom,
+    /// The first Event of its stream: its minute may be cut by the start of the input.
+    pub stream_start: bool,
+    pub function: Option<String>,
+    pub request_id: Option<String>,
+    pub side: Side,
+    /// The line that showed it (raw: sinks redact before showing it anywhere).
+    pub sample: Option<Vec<u8>>,
+}
+
+/// Things worth counting that are not Events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// A line that claimed a structured form but did not parse as one.
+    Malformed,
+    /// A record already read (overlapping exports).
+    Duplicate,
+    /// An own time too far ahead of the wall clock.
+    FutureTime,
+    /// An Event placed at arrival time: nothing in its stream carried a time.
+    ArrivalTime,
+    /// A call forgotten to keep the table bounded (by window or cap).
+    CallEvicted,
+    /// A seen-record key forgotten to keep the table bounded.
+    RecordEvicted,
+}
+
+/// Consumers of the stage: counters, windows, `check`'s tally.
+pub trait Sink {
+    fn event(&mut self, event: Event);
+    /// A line recognised as `pattern`, whether or not its call had already counted it.
+    fn error_line(&mut self, _source: usize, _pattern: usize) {}
+    fn note(&mut self, _source: usize, _note: Note) {}
+}
+
+/// The stage's settings; swapped whole on reload.
+#[derive(Debug, Clone)]
+pub struct StageConfig {
+    /// Invocations of this function are login attempts.
+    pub login_function: String,
+    /// Per source: whose logs these are when the records do not say (plain text).
+    pub source_functions: Vec<Option<String>>,
+    pub source_formats: Vec<FormatChoice>,
+    pub future_tolerance_ms: i64,
+    pub window_ms: i64,
+    pub max_calls: usize,
+    pub max_records: usize,
+    /// How long an Event may wait for its call's time (wall clock) before it takes a fallback.
+    pub hold_ms: i64,
+}
+
+pub const DEFAULT_FUTURE_TOLERANCE_MS: i64 = 5 * 60_000;
+/// SCF's longest run time (900 s) plus export skew.
+pub const DEFAULT_WINDOW_MS: i64 = 3_600_000;
+pub const DEFAULT_MAX_CALLS: usize = 200_000;
+pub const DEFAULT_MAX_RECORDS: usize = 400_000;
+pub const DEFAULT_HOLD_MS: i64 = 5_000;
+
+impl Default for StageConfig {
+    fn default() -> Self {
+        StageConfig {
+            login_function: "getLoginTicket".into(),
+            source_functions: Vec::new(),
+            source_formats: Vec::new(),
+            future_tolerance_ms: DEFAULT_FUTURE_TOLERANCE_MS,
+            window_ms: DEFAULT_WINDOW_MS,
+            max_calls: DEFAULT_MAX_CALLS,
+            max_records: DEFAULT_MAX_RECORDS,
+            hold_ms: DEFAULT_HOLD_MS,
+        }
+    }
+}
+
+/// An Event waiting for its call's time.
+#[derive(Debug)]
+struct Held {
+    event: Event,
+    since_ms: i64,
+}
+
+#[derive(Debug, Default)]
+struct Call {
+    time_ms: Option<i64>,
+    /// Catalogue patterns already counted for this call (bit per index).
+    counted: u128,
+    attempt: bool,
+    held: Vec<Held>,
+    stream: u64,
+}
+
+/// A map whose entries are forgotten oldest first, by event-time window and by count.
+struct Bounded<V> {
+    map: HashMap<u64, V>,
+    order: VecDeque<(u64, i64)>,
+}
+
+impl<V> Bounded<V> {
+    fn new() -> Self {
+        Bounded { map: HashMap::new(), order: VecDeque::new() }
+    }
+
+    /// Removes entries first seen before `horizon_ms`, and the oldest past `cap`.
+    fn expire(&mut self, horizon_ms: Option<i64>, cap: usize, mut gone: impl FnMut(V)) {
+        while let Some(&(key, at)) = self.order.front() {
+            let old = horizon_ms.is_some_and(|h| at < h);
+            if !old && self.order.len() <= cap {
+                break;
+            }
+            self.order.pop_front();
+            if let Some(v) = self.map.remove(&key) {
+                gone(v);
+            }
+        }
+    }
+}
+
+struct Stream {
+    source: usize,
+    reader: Option<RecordReader>,
+    /// The newest trustworthy own time seen in this stream.
+    neighbour_ms: Option<i64>,
+    /// Calls begun in this stream that hold Events.
+    waiting: usize,
+    started: bool,
+}
+
+pub struct Stage {
+    classifier: Arc<Classifier>,
+    config: StageConfig,
+    streams: HashMap<u64, Stream>,
+    calls: Bounded<Call>,
+    seen: Bounded<()>,
+    /// Calls holding Events, oldest first (may name calls already released).
+    holding: VecDeque<u64>,
+    newest_ms: Option<i64>,
+    now_ms: i64,
+    hasher: RandomState,
+}
+
+fn end_of_call(rec: &Record<'_>) -> bool {
+    rec.format == Format::Text
+        && (rec.message.starts_with(b"END RequestId") || rec.message.starts_with(b"Report RequestId"))
+}
+
+impl Stage {
+    pub fn new(classifier: Arc<Classifier>, config: StageConfig) -> Stage {
+        Stage {
+            classifier,
+            config,
+            streams: HashMap::new(),
+            calls: Bounded::new(),
+            seen: Bounded::new(),
+            holding: VecDeque::new(),
+            newest_ms: None,
+            now_ms: 0,
+            hasher: RandomState::new(),
+        }
+    }
+
+    pub fn classifier(&self) -> &Arc<Classifier> {
+        &self.classifier
+    }
+
+    /// New patterns or settings; calls, seen records and streams carry over.
+    pub fn reload(&mut self, classifier: Arc<Classifier>, config: StageConfig) {
+        self.classifier = classifier;
+        self.config = config;
+    }
+
+    /// The wall clock, Unix ms: arrival time, and the bound for trustworthy times.
+    pub fn set_now(&mut self, now_ms: i64) {
+        self.now_ms = now_ms;
+    }
+
+    /// Calls and seen records in the tables now.
+    pub fn table_sizes(&self) -> (usize, usize) {
+        (self.calls.map.len(), self.seen.map.len())
+    }
+
+    /// The prefilter: where the next line holding a literal starts.
+    pub fn next_candidate(&self, haystack: &[u8], from: usize) -> Option<usize> {
+        self.classifier.next_candidate(haystack, from)
+    }
+
+    /// A stream (a file being read from its offset, or a one-shot input) of `source`.
+    pub fn open(&mut self, stream: u64, source: usize) {
+        let format = self.config.source_formats.get(source).copied().unwrap_or_default();
+        self.streams.insert(
+            stream,
+            Stream { source, reader: Some(RecordReader::new(format)), neighbour_ms: None, waiting: 0, started: false },
+        );
+    }
+
+    /// The stream's file now belongs to another source index (a reload reordered sources).
+    pub fn moved(&mut self, stream: u64, source: usize) {
+        if let Some(s) = self.streams.get_mut(&stream) {
+            s.source = source;
+        }
+    }
+
+    /// Calls holding Events that wait for their time: while any do, lines already read are not all
+    /// counted yet (a checkpoint now could cover them).
+    pub fn holding(&self) -> usize {
+        self.streams.values().map(|s| s.waiting).sum()
+    }
+
+    /// Whether `stream` needs every line now (a multi-line record, or a call waiting for its time).
+    pub fn wants_every_line(&self, stream: u64) -> bool {
+        self.streams
+            .get(&stream)
+            .is_some_and(|s| s.waiting > 0 || s.reader.as_ref().is_some_and(RecordReader::wants_every_line))
+    }
+
+    /// One line of `stream` (opened first).
+    pub fn line(&mut self, stream: u64, line: &[u8], sink: &mut impl Sink) {
+        let Some(mut reader) = self.streams.get_mut(&stream).and_then(|s| s.reader.take()) else { return };
+        let single_line = matches!(reader.detected(), None | Some(Format::Text | Format::Cls | Format::Realtime));
+        let raw = single_line.then_some(line);
+        reader.push(line, &mut |rec| self.record(stream, raw, &rec, sink));
+        if let Some(s) = self.streams.get_mut(&stream) {
+            s.reader = Some(reader);
+        }
+    }
+
+    /// The end of a stream (end of input, a file let go or truncated): its pending record is flushed and
+    /// its waiting calls take their fallback time.
+    pub fn close(&mut self, stream: u64, sink: &mut impl Sink) {
+        if let Some(mut reader) = self.streams.get_mut(&stream).and_then(|s| s.reader.take()) {
+            reader.finish(&mut |rec| self.record(stream, None, &rec, sink));
+        }
+        if self.streams.get(&stream).is_some_and(|s| s.waiting > 0) {
+            let keys: Vec<u64> = self.holding.iter().copied().collect();
+            for key in keys {
+                if self.calls.map.get(&key).is_some_and(|c| c.stream == stream) {
+                    self.release(key, None, sink);
+                }
+            }
+        }
+        self.streams.remove(&stream);
+    }
+
+    /// Releases Events that have waited longer than `hold_ms` for their call's time.
+    pub fn tick(&mut self, sink: &mut impl Sink) {
+        while let Some(&key) = self.holding.front() {
+            let since = self.calls.map.get(&key).and_then(|c| c.held.first()).map(|h| h.since_ms);
+            match since {
+                None => {
+                    self.holding.pop_front();
+                }
+                Some(t) if self.now_ms - t >= self.config.hold_ms => {
+                    self.holding.pop_front();
+                    self.release(key, None, sink);
+                }
+                Some(_) => break,
+            }
+        }
+    }
+
+    /// Releases everything held (end of a one-shot run, shutdown).
+    pub fn flush(&mut self, sink: &mut impl Sink) {
+        while let Some(key) = self.holding.pop_front() {
+            self.release(key, None, sink);
+        }
+    }
+
+    fn key(&self, parts: &[&[u8]]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        for p in parts {
+            p.hash(&mut h);
+        }
+        h.finish()
+    }
+
+    fn record(&mut self, stream: u64, raw: Option<&[u8]>, rec: &Record<'_>, sink: &mut impl Sink) {
+        let Some(source) = self.streams.get(&stream).map(|s| s.source) else { return };
+        if rec.malformed {
+            sink.note(source, Note::Malformed);
+        }
+        let mut future = false;
+        let own = match rec.time_ms {
+            Some(t) if t > self.now_ms + self.config.future_tolerance_ms => {
+                future = true;
+                None
+            }
+            t => t,
+        };
+        let call_key = rec
+            .request_id
+            .as_deref()
+            .filter(|_| rec.format != Format::Realtime)
+            .map(|id| self.key(&[b"call", id.as_bytes()]));
+        // Overlapping exports: the very same record again.
+        if let (Some(id), Some(t)) = (rec.request_id.as_deref(), rec.time_ms) {
+            let function = rec.function.as_deref().unwrap_or("");
+            let key = self.key(&[id.as_bytes(), &t.to_le_bytes(), function.as_bytes(), &rec.message]);
+            if self.seen.map.contains_key(&key) {
+                sink.note(source, Note::Duplicate);
+                return;
+            }
+            self.seen.map.insert(key, ());
+            self.seen.order.push_back((key, own.unwrap_or(self.now_ms)));
+            let horizon = self.horizon();
+            let mut evicted = 0;
+            self.seen.expire(horizon, self.config.max_records, |()| evicted += 1);
+            for _ in 0..evicted {
+                sink.note(source, Note::RecordEvicted);
+            }
+        }
+        if future {
+            sink.note(source, Note::FutureTime);
+        }
+        if let Some(t) = own {
+            self.newest_ms = Some(self.newest_ms.map_or(t, |n| n.max(t)));
+            if let Some(s) = self.streams.get_mut(&stream) {
+                s.neighbour_ms = Some(s.neighbour_ms.map_or(t, |n| n.max(t)));
+            }
+            // The first own time of a call is the call's time: Events waiting for it go now.
+            if let Some(key) = call_key {
+                if self.calls.map.get(&key).is_some_and(|c| c.time_ms.is_none()) {
+                    self.release(key, Some(t), sink);
+                }
+            }
+        }
+        let (pattern, signal) = self.classifier.classify_record(raw, rec);
+        let function = rec.function.clone().or_else(|| self.config.source_functions.get(source).cloned().flatten());
+        let sample = || raw.map_or_else(|| rec.message.to_vec(), <[u8]>::to_vec);
+        if let Some(p) = pattern {
+            sink.error_line(source, p);
+            let side = self.classifier.catalogue().get(p).side;
+            let event = Event {
+                source,
+                kind: Kind::Error(p),
+                time_ms: 0,
+                time_from: TimeFrom::Own,
+                stream_start: false,
+                function: function.clone(),
+                request_id: rec.request_id.clone(),
+                side,
+                sample: Some(sample()),
+            };
+            self.place(stream, call_key, own, future, event, sink);
+        }
+        let login = function.as_deref().is_none_or(|f| f == self.config.login_function);
+        if signal.is_some() && login {
+            let event = Event {
+                source,
+                kind: Kind::Attempt,
+                time_ms: 0,
+                time_from: TimeFrom::Own,
+                stream_start: false,
+                function,
+                request_id: rec.request_id.clone(),
+                side: Side::CloudFunction,
+                sample: None,
+            };
+            self.place(stream, call_key, own, future, event, sink);
+        }
+        if let Some(key) = call_key.filter(|_| end_of_call(rec)) {
+            if self.calls.map.get(&key).is_some_and(|c| !c.held.is_empty()) {
+                self.release(key, None, sink);
+            }
+        }
+    }
+
+    fn horizon(&self) -> Option<i64> {
+        self.newest_ms.map(|n| n - self.config.window_ms)
+    }
+
+    /// Gives an Event its time (own, its call's, or later) and sends it, once per call.
+    fn place(
+        &mut self,
+        stream: u64,
+        call_key: Option<u64>,
+        own: Option<i64>,
+        future: bool,
+        mut event: Event,
+        sink: &mut impl Sink,
+    ) {
+        let Some(key) = call_key else {
+            let (time, from) = match own {
+                Some(t) => (t, TimeFrom::Own),
+                None => self.fallback(stream, future),
+            };
+            self.emit(stream, event, time, from, sink);
+            return;
+        };
+        if !self.calls.map.contains_key(&key) {
+            self.calls.map.insert(key, Call { time_ms: own, stream, ..Call::default() });
+            self.calls.order.push_back((key, own.unwrap_or(self.now_ms)));
+            let horizon = self.horizon();
+            let mut gone = Vec::new();
+            self.calls.expire(horizon, self.config.max_calls, |c| gone.push(c));
+            for c in gone {
+                sink.note(event.source, Note::CallEvicted);
+                self.release_call(c, None, sink);
+            }
+        }
+        let Some(call) = self.calls.map.get_mut(&key) else { return };
+        match event.kind {
+            Kind::Error(p) if p < 128 => {
+                if call.counted & (1u128 << p) != 0 {
+                    return;
+                }
+                call.counted |= 1u128 << p;
+            }
+            Kind::Error(_) => {}
+            Kind::Attempt => {
+                if call.attempt {
+                    return;
+                }
+                call.attempt = true;
+            }
+        }
+        match call.time_ms {
+            Some(t) => {
+                let from = if own == Some(t) { TimeFrom::Own } else { TimeFrom::Call };
+                self.emit(stream, event, t, from, sink);
+            }
+            None => {
+                event.time_from = if future { TimeFrom::Arrival } else { TimeFrom::Neighbour };
+                let first = call.held.is_empty();
+                call.held.push(Held { event, since_ms: self.now_ms });
+                if first {
+                    let owner = call.stream;
+                    self.holding.push_back(key);
+                    if let Some(s) = self.streams.get_mut(&owner) {
+                        s.waiting += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The time for an Event without its own or its call's: the stream's newest, else arrival.
+    fn fallback(&self, stream: u64, future: bool) -> (i64, TimeFrom) {
+        match self.streams.get(&stream).and_then(|s| s.neighbour_ms).filter(|_| !future) {
+            Some(t) => (t, TimeFrom::Neighbour),
+            None => (self.now_ms, TimeFrom::Arrival),
+        }
+    }
+
+    /// The call's time is now known (`Some`), or will not be (`None`: fallback): its Events go.
+    fn release(&mut self, key: u64, time: Option<i64>, sink: &mut impl Sink) {
+        let Some(call) = self.calls.map.get_mut(&key) else { return };
+        if time.is_some() || call.time_ms.is_none() {
+            let held = std::mem::take(&mut call.held);
+            let stream = call.stream;
+            let t = match time {
+                Some(t) => Some((t, TimeFrom::Call)),
+                None => held.first().map(|h| self.fallback(stream, h.event.time_from == TimeFrom::Arrival)),
+            };
+            if let Some(call) = self.calls.map.get_mut(&key) {
+                call.time_ms = t.map(|(t, _)| t).or(call.time_ms);
+            }
+            self.send_held(stream, held, t, sink);
+        }
+    }
+
+    fn release_call(&mut self, mut call: Call, time: Option<i64>, sink: &mut impl Sink) {
+        let held = std::mem::take(&mut call.held);
+        let t = match (time, call.time_ms) {
+            (Some(t), _) | (None, Some(t)) => Some((t, TimeFrom::Call)),
+            (None, None) => held.first().map(|h| self.fallback(call.stream, h.event.time_from == TimeFrom::Arrival)),
+        };
+        self.send_held(call.stream, held, t, sink);
+    }
+
+    fn send_held(&mut self, stream: u64, held: Vec<Held>, t: Option<(i64, TimeFrom)>, sink: &mut impl Sink) {
+        if held.is_empty() {
+            return;
+        }
+        if let Some(s) = self.streams.get_mut(&stream) {
+            s.waiting = s.waiting.saturating_sub(1);
+        }
+        let Some((time, from)) = t else { return };
+        for h in held {
+            self.emit(stream, h.event, time, from, sink);
+        }
+    }
+
+    fn emit(&mut self, stream: u64, mut event: Event, time: i64, from: TimeFrom, sink: &mut impl Sink) {
+        event.time_ms = time;
+        event.time_from = from;
+        if from == TimeFrom::Arrival {
+            sink.note(event.source, Note::ArrivalTime);
+        }
+        if let Some(s) = self.streams.get_mut(&stream) {
+            event.stream_start = !s.started;
+            s.started = true;
+        }
+        sink.event(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::patterns::Catalogue;
+
+    #[derive(Default)]
+    struct Collect {
+        events: Vec<Event>,
+        lines: Vec<usize>,
+        notes: Vec<Note>,
+    }
+
+    impl Sink for Collect {
+        fn event(&mut self, e: Event) {
+            self.events.push(e);
+        }
+        fn error_line(&mut self, _: usize, p: usize) {
+            self.lines.push(p);
+        }
+        fn note(&mut self, _: usize, n: Note) {
+            self.notes.push(n);
+        }
+    }
+
+    fn stage() -> Stage {
+        let c = Arc::new(Classifier::new(Catalogue::builtin().unwrap(), FormatChoice::Auto).unwrap());
+        let mut s = Stage::new(c, StageConfig::default());
+        s.set_now(1_900_000_000_000);
+        s
+    }
+
+    fn feed(s: &mut Stage, stream: u64, text: &str, sink: &mut Collect) {
+        for l in text.lines() {
+            s.line(stream, l.as_bytes(), sink);
+        }
+    }
+
+    const RID: &str = "8f4c0b5e-0a1b-4c2d-9e3f-123456789abc";
+
+    #[test]
+    fn a_failing_call_counts_once_at_its_own_time() {
+        let mut s = stage();
+        let mut sink = Collect::default();
+        s.open(1, 0);
+        let text = format!(
+            "START RequestId: {RID}\n\
+             2025-03-14T01:22:05.117Z\t{RID}\tcalling jscode2session\n\
+             2025-03-14T01:22:05.300Z\t{RID}\tjscode2session failed {{\"errcode\":45011,\"errmsg\":\"api minute-quota reach limit\"}}\n\
+             Response RequestId:{RID} RetMsg:{{\"error\":\"WX_API_ERROR\",\"errcode\":45011}}\n\
+             END RequestId: {RID}\n"
+        );
+        feed(&mut s, 1, &text, &mut sink);
+        s.close(1, &mut sink);
+        let q = s.classifier().catalogue().index_of("wx_45011_minute_quota").unwrap();
+        assert_eq!(sink.lines, vec![q, q], "two lines print it");
+        assert_eq!(sink.events.len(), 2, "{:?}", sink.events);
+        let attempt = sink.events.iter().find(|e| e.kind == Kind::Attempt).unwrap();
+        assert_eq!((attempt.time_ms, attempt.time_from), (1_741_915_325_117, TimeFrom::Call));
+        let err = sink.events.iter().find(|e| e.kind == Kind::Error(q)).unwrap();
+        assert_eq!(err.time_ms, 1_741_915_325_117, "the call's time");
+        assert!(sink.events.iter().filter(|e| e.stream_start).count() == 1);
+    }
+
+    #[test]
+    fn untimed_calls_take_the_neighbour_time_else_arrival() {
+        let mut s = stage();
+        let mut sink = Collect::default();
+        s.open(1, 0);
+        feed(&mut s, 1, &format!("START RequestId: {RID}\nEND RequestId: {RID}\n"), &mut sink);
+        assert_eq!(sink.events[0].time_from, TimeFrom::Arrival);
+        assert_eq!(sink.events[0].time_ms, 1_900_000_000_000);
+        assert_eq!(sink.notes, vec![Note::ArrivalTime]);
+        let other = "0123456789abcdef0123456789abcdef";
+        feed(
+            &mut s,
+            1,
+            &format!("2025-03-14T01:22:05.117Z\t{RID}\tx\nSTART RequestId: {other}\nEND RequestId: {other}\n"),
+            &mut sink,
+        );
+        assert_eq!((sink.events[1].time_ms, sink.events[1].time_from), (1_741_915_325_117, TimeFrom::Neighbour));
+        assert!(!s.wants_every_line(1));
+    }
+
+    #[test]
+    fn future_times_never_become_a_calls_time_and_duplicates_are_dropped() {
+        let mut s = stage();
+        let mut sink = Collect::default();
+        s.open(1, 0);
+        let line = r#"{"SCF_FunctionName":"getLoginTicket","SCF_LogTime":"4070908800000000000","SCF_RequestId":"r1","SCF_Message":"{\"errcode\":45011}"}"#;
+        s.line(1, line.as_bytes(), &mut sink);
+        assert_eq!(sink.notes, vec![Note::FutureTime]);
+        s.line(1, line.as_bytes(), &mut sink);
+        assert_eq!(sink.notes, vec![Note::FutureTime, Note::Duplicate]);
+        s.flush(&mut sink);
+        assert_eq!(sink.events.len(), 1);
+        assert_eq!((sink.events[0].time_ms, sink.events[0].time_from), (1_900_000_000_000, TimeFrom::Arrival));
+    }
+
+    #[test]
+    fn tables_stay_bounded_and_evictions_are_counted() {
+        let c = Arc::new(Classifier::new(Catalogue::builtin().unwrap(), FormatChoice::Auto).unwrap());
+        let mut s = Stage::new(c, StageConfig { max_calls: 10, max_records: 10, ..StageConfig::default() });
+        s.set_now(1_900_000_000_000);
+        let mut sink = Collect::default();
+        s.open(1, 0);
+        for i in 0..100 {
+            let rid = format!("{i:032x}");
+            feed(&mut s, 1, &format!("2025-03-14T01:22:05.117Z\t{rid}\t{{\"errcode\":45011}}\n"), &mut sink);
+        }
+        assert_eq!(s.table_sizes(), (10, 10));
+        assert_eq!(sink.events.len(), 100);
+        assert_eq!(sink.notes.iter().filter(|n| **n == Note::CallEvicted).count(), 90);
+        assert_eq!(sink.notes.iter().filter(|n| **n == Note::RecordEvicted).count(), 90);
+    }
+}

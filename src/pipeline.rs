@@ -1,0 +1,220 @@
+//! The daemon's pipeline: the follower's lines go through the Event stage to the sinks.
+//!
+//! Contract: `Pipeline` is the follower's `Consumer`. Each Event bumps its Prometheus counters at once
+//! (the counters sink) and is kept in a batch that `take_batch` hands to the windows + alerts sink once
+//! per poll (one lock per poll, not per line). The follower's own health is turned into metrics here
+//! too (`apply_health`), so neither the follower nor the stage knows Prometheus.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use prometheus::IntCounter;
+
+use crate::classify::Classifier;
+use crate::config::{Config, Limits, Source};
+use crate::event::{Event, Kind, Note, Sink, Stage, StageConfig};
+use crate::metrics::Metrics;
+use crate::tail::{Consumer, SourceHealth};
+
+/// The stage's settings from the daemon's configuration.
+pub fn stage_config(config: &Config) -> StageConfig {
+    stage_config_for(&config.sources, &config.limits, &config.login_function)
+}
+
+pub fn stage_config_for(sources: &[Source], limits: &Limits, login_function: &str) -> StageConfig {
+    StageConfig {
+        login_function: login_function.to_string(),
+        source_functions: sources.iter().map(|s| s.function.clone()).collect(),
+        source_formats: sources.iter().map(|s| s.format).collect(),
+        future_tolerance_ms: limits.future_tolerance_secs as i64 * 1000,
+        window_ms: limits.invocation_window_secs as i64 * 1000,
+        max_calls: limits.max_invocations as usize,
+        max_records: limits.max_seen_records as usize,
+        ..StageConfig::default()
+    }
+}
+
+/// Counter handles of one source, resolved once per (re)load.
+struct SourceCounters {
+    errors: Vec<IntCounter>,
+    error_lines: Vec<IntCounter>,
+    attempts: IntCounter,
+    malformed: IntCounter,
+    duplicates: IntCounter,
+    future: IntCounter,
+    arrival: IntCounter,
+}
+
+/// The counters sink, and the batch for the windows sink.
+struct Sinks {
+    metrics: Arc<Metrics>,
+    sources: Vec<SourceCounters>,
+    pattern_ids: Vec<String>,
+    batch: Vec<Event>,
+}
+
+impl Sink for Sinks {
+    fn event(&mut self, e: Event) {
+        if let Some(s) = self.sources.get(e.source) {
+            match e.kind {
+                Kind::Error(p) => {
+                    if let Some(c) = s.errors.get(p) {
+                        c.inc();
+                    }
+                    if let (Some(f), Some(id)) = (e.function.as_deref(), self.pattern_ids.get(p)) {
+                        self.metrics.count_function_error(f, id);
+                    }
+                }
+                Kind::Attempt => s.attempts.inc(),
+            }
+        }
+        self.batch.push(e);
+    }
+
+    fn error_line(&mut self, source: usize, pattern: usize) {
+        if let Some(c) = self.sources.get(source).and_then(|s| s.error_lines.get(pattern)) {
+            c.inc();
+        }
+    }
+
+    fn note(&mut self, source: usize, note: Note) {
+        let Some(s) = self.sources.get(source) else { return };
+        match note {
+            Note::Malformed => s.malformed.inc(),
+            Note::Duplicate => s.duplicates.inc(),
+            Note::FutureTime => s.future.inc(),
+            Note::ArrivalTime => s.arrival.inc(),
+            Note::CallEvicted => self.metrics.join_evictions_total.with_label_values(&["invocations"]).inc(),
+            Note::RecordEvicted => self.metrics.join_evictions_total.with_label_values(&["records"]).inc(),
+        }
+    }
+}
+
+pub struct Pipeline {
+    stage: Stage,
+    sinks: Sinks,
+}
+
+fn counters(metrics: &Metrics, classifier: &Classifier, sources: &[Source]) -> Vec<SourceCounters> {
+    sources
+        .iter()
+        .map(|s| {
+            let label = metrics.source_label(&s.name);
+            let name = label.as_str();
+            let per_pattern = |v: &prometheus::IntCounterVec| {
+                classifier.catalogue().patterns().iter().map(|p| v.with_label_values(&[p.id.as_str(), name])).collect()
+            };
+            let one = |v: &prometheus::IntCounterVec| v.with_label_values(&[name]);
+            SourceCounters {
+                errors: per_pattern(&metrics.errors_total),
+                error_lines: per_pattern(&metrics.error_lines_total),
+                attempts: one(&metrics.login_attempts_total),
+                malformed: one(&metrics.malformed_records_total),
+                duplicates: one(&metrics.duplicate_records_total),
+                future: one(&metrics.future_timestamps_total),
+                arrival: one(&metrics.arrival_time_events_total),
+            }
+        })
+        .collect()
+}
+
+impl Pipeline {
+    pub fn new(
+        classifier: Arc<Classifier>,
+        config: StageConfig,
+        sources: &[Source],
+        metrics: Arc<Metrics>,
+    ) -> Pipeline {
+        let sinks = Sinks {
+            sources: counters(&metrics, &classifier, sources),
+            pattern_ids: classifier.catalogue().patterns().iter().map(|p| p.id.clone()).collect(),
+            metrics,
+            batch: Vec::new(),
+        };
+        Pipeline { stage: Stage::new(classifier, config), sinks }
+    }
+
+    pub fn reload(&mut self, classifier: Arc<Classifier>, config: StageConfig, sources: &[Source]) {
+        self.sinks.sources = counters(&self.sinks.metrics, &classifier, sources);
+        self.sinks.pattern_ids = classifier.catalogue().patterns().iter().map(|p| p.id.clone()).collect();
+        self.stage.reload(classifier, config);
+    }
+
+    pub fn classifier(&self) -> Arc<Classifier> {
+        self.stage.classifier().clone()
+    }
+
+    /// The wall clock for this poll (arrival time, the future-time bound, how long Events wait).
+    pub fn set_now(&mut self, now_ms: i64) {
+        self.stage.set_now(now_ms);
+        self.stage.tick(&mut self.sinks);
+        let (calls, records) = self.stage.table_sizes();
+        self.sinks.metrics.join_table_entries.with_label_values(&["invocations"]).set(calls as i64);
+        self.sinks.metrics.join_table_entries.with_label_values(&["records"]).set(records as i64);
+    }
+
+    /// Whether Events wait for their call's time (a checkpoint would then cover uncounted lines).
+    pub fn holding(&self) -> bool {
+        self.stage.holding() > 0
+    }
+
+    /// Everything still waiting for its call's time goes now (shutdown).
+    pub fn flush(&mut self) {
+        self.stage.flush(&mut self.sinks);
+    }
+
+    /// The Events since the last call, for the windows + alerts sink.
+    pub fn take_batch(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.sinks.batch)
+    }
+
+    /// The follower's health, as metrics. Sources past `max_sources` share one label: its gauges are
+    /// their sums.
+    pub fn apply_health(&self, health: Vec<(String, SourceHealth)>) {
+        let m = &self.sinks.metrics;
+        let mut by_label: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for (name, h) in health {
+            let label = m.source_label(&name);
+            let l = [label.as_str()];
+            m.lines_total.with_label_values(&l).inc_by(h.lines);
+            m.bytes_total.with_label_values(&l).inc_by(h.bytes);
+            m.lines_truncated_total.with_label_values(&l).inc_by(h.lines_truncated);
+            m.file_rotations_total.with_label_values(&l).inc_by(h.rotations);
+            m.file_truncations_total.with_label_values(&l).inc_by(h.truncations);
+            m.read_errors_total.with_label_values(&l).inc_by(h.read_errors);
+            if let Some(ms) = h.last_line_ms {
+                let g = m.last_line_timestamp_seconds.with_label_values(&l);
+                g.set(g.get().max(ms as f64 / 1000.0));
+            }
+            let e = by_label.entry(label).or_insert((0, 0));
+            e.0 += h.files;
+            e.1 += h.lag_bytes;
+        }
+        for (label, (files, lag)) in by_label {
+            m.files_watched.with_label_values(&[&label]).set(files);
+            m.lag_bytes.with_label_values(&[&label]).set(lag);
+        }
+    }
+}
+
+impl Consumer for Pipeline {
+    fn open(&mut self, stream: u64, source: usize) {
+        self.stage.open(stream, source);
+    }
+
+    fn moved(&mut self, stream: u64, source: usize) {
+        self.stage.moved(stream, source);
+    }
+
+    fn wants_every_line(&self, stream: u64) -> bool {
+        self.stage.wants_every_line(stream)
+    }
+
+    fn line(&mut self, stream: u64, line: &[u8]) {
+        self.stage.line(stream, line, &mut self.sinks);
+    }
+
+    fn close(&mut self, stream: u64) {
+        self.stage.close(stream, &mut self.sinks);
+    }
+}
