@@ -17,6 +17,7 @@
 //!   never becomes a call's or stream's time.
 //! - **The same record read twice** (same request id, own time, function and message: overlapping
 //!   exports) is dropped and counted (`Note::Duplicate`).
+//! - Calls and records are told apart per source: two sources never share a call.
 //! - **Bounded**: calls and seen records are forgotten `window_ms` of event time after they were first
 //!   seen (it covers SCF's 900 s maximum run time plus export skew) or, past `max_calls` /
 //!   `max_records`, oldest first; each eviction is counted. A call evicted while it holds events
@@ -154,13 +155,15 @@ struct Held {
     since_ms: i64,
 }
 
-#[derive(Debug, Default)]
+/// One call, kept small: the table holds up to `max_calls` of them. Events waiting for the call's
+/// time are kept apart (`Stage::held`), for the few calls that have any.
+#[derive(Debug, Default, Clone, Copy)]
 struct Call {
     time_ms: Option<i64>,
-    /// Catalogue patterns already counted for this call (bit per index).
-    counted: u128,
+    /// Catalogue patterns already counted for this call (bit per index; patterns past 64 are not
+    /// joined and count per line).
+    counted: u64,
     attempt: bool,
-    held: Vec<Held>,
     stream: u64,
 }
 
@@ -176,7 +179,7 @@ impl<V> Bounded<V> {
     }
 
     /// Removes entries first seen before `horizon_ms`, and the oldest past `cap`.
-    fn expire(&mut self, horizon_ms: Option<i64>, cap: usize, mut gone: impl FnMut(V)) {
+    fn expire(&mut self, horizon_ms: Option<i64>, cap: usize, mut gone: impl FnMut((u64, V))) {
         while let Some(&(key, at)) = self.order.front() {
             let old = horizon_ms.is_some_and(|h| at < h);
             if !old && self.order.len() <= cap {
@@ -184,7 +187,7 @@ impl<V> Bounded<V> {
             }
             self.order.pop_front();
             if let Some(v) = self.map.remove(&key) {
-                gone(v);
+                gone((key, v));
             }
         }
     }
@@ -205,6 +208,7 @@ pub struct Stage {
     config: StageConfig,
     streams: HashMap<u64, Stream>,
     calls: Bounded<Call>,
+    held: HashMap<u64, Vec<Held>>,
     seen: Bounded<()>,
     /// Calls holding Events, oldest first (may name calls already released).
     holding: VecDeque<u64>,
@@ -225,6 +229,7 @@ impl Stage {
             config,
             streams: HashMap::new(),
             calls: Bounded::new(),
+            held: HashMap::new(),
             seen: Bounded::new(),
             holding: VecDeque::new(),
             newest_ms: None,
@@ -307,7 +312,7 @@ impl Stage {
         if self.streams.get(&stream).is_some_and(|s| s.waiting > 0) {
             let keys: Vec<u64> = self.holding.iter().copied().collect();
             for key in keys {
-                if self.calls.map.get(&key).is_some_and(|c| c.stream == stream) {
+                if self.calls.map.get(&key).is_some_and(|c| c.stream == stream) && self.held.contains_key(&key) {
                     self.release(key, None, sink);
                 }
             }
@@ -318,7 +323,7 @@ impl Stage {
     /// Releases Events that have waited longer than `hold_ms` for their call's time.
     pub fn tick(&mut self, sink: &mut impl Sink) {
         while let Some(&key) = self.holding.front() {
-            let since = self.calls.map.get(&key).and_then(|c| c.held.first()).map(|h| h.since_ms);
+            let since = self.held.get(&key).and_then(|h| h.first()).map(|h| h.since_ms);
             match since {
                 None => {
                     self.holding.pop_front();
@@ -364,11 +369,12 @@ impl Stage {
             .request_id
             .as_deref()
             .filter(|_| rec.format != Format::Realtime)
-            .map(|id| self.key(&[b"call", id.as_bytes()]));
+            .map(|id| self.key(&[b"call", &source.to_le_bytes(), id.as_bytes()]));
         // Overlapping exports: the very same record again.
         if let (Some(id), Some(t)) = (rec.request_id.as_deref(), rec.time_ms) {
             let function = rec.function.as_deref().unwrap_or("");
-            let key = self.key(&[id.as_bytes(), &t.to_le_bytes(), function.as_bytes(), &rec.message]);
+            let key =
+                self.key(&[&source.to_le_bytes(), id.as_bytes(), &t.to_le_bytes(), function.as_bytes(), &rec.message]);
             if self.seen.map.contains_key(&key) {
                 sink.note(source, Note::Duplicate);
                 return;
@@ -377,7 +383,7 @@ impl Stage {
             self.seen.order.push_back((key, own.unwrap_or(self.now_ms)));
             let horizon = self.horizon();
             let mut evicted = 0;
-            self.seen.expire(horizon, self.config.max_records, |()| evicted += 1);
+            self.seen.expire(horizon, self.config.max_records, |_| evicted += 1);
             for _ in 0..evicted {
                 sink.note(source, Note::RecordEvicted);
             }
@@ -432,7 +438,7 @@ impl Stage {
             self.place(stream, call_key, own, future, event, sink);
         }
         if let Some(key) = call_key.filter(|_| end_of_call(rec)) {
-            if self.calls.map.get(&key).is_some_and(|c| !c.held.is_empty()) {
+            if self.held.contains_key(&key) {
                 self.release(key, None, sink);
             }
         }
@@ -466,18 +472,23 @@ impl Stage {
             let horizon = self.horizon();
             let mut gone = Vec::new();
             self.calls.expire(horizon, self.config.max_calls, |c| gone.push(c));
-            for c in gone {
+            for (k, c) in gone {
                 sink.note(event.source, Note::CallEvicted);
-                self.release_call(c, None, sink);
+                if let Some(held) = self.held.remove(&k) {
+                    let t = c.time_ms.map(|t| (t, TimeFrom::Call)).or_else(|| {
+                        held.first().map(|h| self.fallback(c.stream, h.event.time_from == TimeFrom::Arrival))
+                    });
+                    self.send_held(c.stream, held, t, sink);
+                }
             }
         }
         let Some(call) = self.calls.map.get_mut(&key) else { return };
         match event.kind {
-            Kind::Error(p) if p < 128 => {
-                if call.counted & (1u128 << p) != 0 {
+            Kind::Error(p) if p < 64 => {
+                if call.counted & (1u64 << p) != 0 {
                     return;
                 }
-                call.counted |= 1u128 << p;
+                call.counted |= 1u64 << p;
             }
             Kind::Error(_) => {}
             Kind::Attempt => {
@@ -494,10 +505,11 @@ impl Stage {
             }
             None => {
                 event.time_from = if future { TimeFrom::Arrival } else { TimeFrom::Neighbour };
-                let first = call.held.is_empty();
-                call.held.push(Held { event, since_ms: self.now_ms });
+                let owner = call.stream;
+                let held = self.held.entry(key).or_default();
+                let first = held.is_empty();
+                held.push(Held { event, since_ms: self.now_ms });
                 if first {
-                    let owner = call.stream;
                     self.holding.push_back(key);
                     if let Some(s) = self.streams.get_mut(&owner) {
                         s.waiting += 1;
@@ -517,27 +529,18 @@ impl Stage {
 
     /// The call's time is now known (`Some`), or will not be (`None`: fallback): its Events go.
     fn release(&mut self, key: u64, time: Option<i64>, sink: &mut impl Sink) {
-        let Some(call) = self.calls.map.get_mut(&key) else { return };
-        if time.is_some() || call.time_ms.is_none() {
-            let held = std::mem::take(&mut call.held);
-            let stream = call.stream;
-            let t = match time {
-                Some(t) => Some((t, TimeFrom::Call)),
-                None => held.first().map(|h| self.fallback(stream, h.event.time_from == TimeFrom::Arrival)),
-            };
-            if let Some(call) = self.calls.map.get_mut(&key) {
-                call.time_ms = t.map(|(t, _)| t).or(call.time_ms);
-            }
-            self.send_held(stream, held, t, sink);
+        let Some(call) = self.calls.map.get(&key).copied() else { return };
+        if time.is_none() && call.time_ms.is_some() {
+            return;
         }
-    }
-
-    fn release_call(&mut self, mut call: Call, time: Option<i64>, sink: &mut impl Sink) {
-        let held = std::mem::take(&mut call.held);
-        let t = match (time, call.time_ms) {
-            (Some(t), _) | (None, Some(t)) => Some((t, TimeFrom::Call)),
-            (None, None) => held.first().map(|h| self.fallback(call.stream, h.event.time_from == TimeFrom::Arrival)),
+        let held = self.held.remove(&key).unwrap_or_default();
+        let t = match time {
+            Some(t) => Some((t, TimeFrom::Call)),
+            None => held.first().map(|h| self.fallback(call.stream, h.event.time_from == TimeFrom::Arrival)),
         };
+        if let Some(c) = self.calls.map.get_mut(&key) {
+            c.time_ms = t.map(|(t, _)| t).or(c.time_ms);
+        }
         self.send_held(call.stream, held, t, sink);
     }
 

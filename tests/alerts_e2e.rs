@@ -21,12 +21,13 @@ fn curve(m: i64) -> (u64, u64) {
     }
 }
 
-fn cls(time_ms: i64, function: &str, message: &str) -> String {
+/// One CLS record of the call `rid`.
+fn cls(time_ms: i64, rid: &str, function: &str, message: &str) -> String {
     serde_json::json!({
         "SCF_FunctionName": function,
         "SCF_LogTime": (time_ms * 1_000_000).to_string(),
         "SCF_StartTime": time_ms.to_string(),
-        "SCF_RequestId": "8f4c0b5e-0a1b-4c2d-9e3f-123456789abc",
+        "SCF_RequestId": rid,
         "SCF_Message": message,
         "SCF_Type": "Custom",
     })
@@ -39,12 +40,15 @@ fn minute_lines(m: i64) -> String {
     let mut out = String::new();
     for i in 0..attempts {
         let t = T0 + m * MIN + (i as i64 * 59_000) / attempts as i64;
-        out += &cls(t, "getLoginTicket", "START RequestId: 8f4c0b5e-0a1b-4c2d-9e3f-123456789abc");
+        let rid = format!("{m:08x}-0a1b-4c2d-9e3f-{i:012x}");
+        let other = format!("{m:08x}-0a1b-4c2d-9e3f-{:012x}", 1_000_000 + i);
+        out += &cls(t, &rid, "getLoginTicket", &format!("START RequestId: {rid}"));
         // Another function's invocations are not login attempts.
-        out += &cls(t, "listOrders", "START RequestId: 1f4c0b5e-0a1b-4c2d-9e3f-123456789abc");
+        out += &cls(t, &other, "listOrders", &format!("START RequestId: {other}"));
         if i < errors {
             out += &cls(
                 t + 5,
+                &rid,
                 "getLoginTicket",
                 r#"jscode2session {"errcode":45011,"errmsg":"api minute-quota reach limit, must slower, retry next minute"}"#,
             );
@@ -126,6 +130,8 @@ format = "cls"
             (Some(errors), Some(attempts)),
             "minute {m}"
         );
+        // The replay starts in minute 0: it may be cut, so it is marked and kept out of the onset.
+        assert_eq!(row["partial"], m == 0, "minute {m}");
     }
     assert_eq!(rate["data"]["onset"]["login_attempts_per_minute"], 130);
     assert_eq!(rate["data"]["onset"]["start"], "2025-03-14T01:04:00.000Z");

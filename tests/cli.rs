@@ -73,18 +73,19 @@ fn table_output_shows_counts_times_and_fixes() {
     assert_eq!(o.status.code(), Some(0));
     let t = stdout(&o);
     assert!(
-        t.starts_with("11 lines, 3673 bytes in 1 file(s); 0 lines cut at 1048576 bytes; 1 malformed records\n"),
+        t.starts_with("11 lines, 3673 bytes in 1 file(s); 0 lines cut at 1048576 bytes; 1 malformed records; 1 login attempts; 0 records read twice (overlapping inputs) not counted again\n"),
         "{t}"
     );
+    // Two lines of one call (request id 9a8b7c6d…): one failed call, at the call's time.
     let row = t.lines().find(|l| l.starts_with("sign_param_invalid ")).unwrap();
     let cells: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(
-        &cells[..5],
-        ["sign_param_invalid", "critical", "2", "2025-03-14T01:22:26.000Z", "2025-03-14T01:22:27.000Z"]
+        &cells[..6],
+        ["sign_param_invalid", "critical", "1", "2", "2025-03-14T01:22:26.000Z", "2025-03-14T01:22:26.000Z"]
     );
     assert!(row.ends_with("cred.env must equal the init env."), "{row}");
     let none = t.lines().find(|l| l.starts_with("mp_require_undefined ")).unwrap();
-    assert!(none.split_whitespace().take(5).eq(["mp_require_undefined", "critical", "0", "-", "-"]), "{none}");
+    assert!(none.split_whitespace().take(6).eq(["mp_require_undefined", "critical", "0", "0", "-", "-"]), "{none}");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Soak and burst: 10 million lines in bursts across four files that rotate (rename, then the old
 //! generation deleted), while a scraper GETs /metrics every 100 ms. At the end the totals are exact,
 //! the daemon's RSS has not grown after warm-up, and it holds no more file descriptors than before.
+//! Every fifth line is a call refused with 45011 under its own request id, so the invocation join's
+//! tables fill to their default caps during warm-up: RSS stays flat, and under 50 MB, with them full.
 //! The figures are printed (`cargo test --release --test soak -- --nocapture`) for the README;
 //! AUTHWATCH_SOAK_LINES sets the length, AUTHWATCH_SOAK_SAMPLES=FILE keeps every scrape's (lines, RSS,
 //! fds) as CSV.
@@ -21,12 +23,13 @@ fn total_lines() -> u64 {
 const FILES: usize = 4;
 /// Each file is rotated after this many lines.
 const ROTATE_EVERY: u64 = 100_000;
-const ERROR_EVERY: u64 = 1000;
+const ERROR_EVERY: u64 = 5;
 const TICKET_EVERY: u64 = 7919;
-const WARM_UP_LINES: u64 = 1_500_000;
+/// Past 2 M lines both join tables are full (200,000 calls, 400,000 records: the defaults).
+const WARM_UP_LINES: u64 = 3_000_000;
 
-/// Line `n` of the whole run: mostly ordinary Cloud Function output, every 1000th a 45011, every
-/// 7919th an expired ticket from the Mini Program SDK.
+/// Line `n` of the whole run: mostly ordinary Cloud Function output, every 5th a call refused with
+/// 45011, every 7919th an expired ticket from the Mini Program SDK.
 fn line(n: u64, out: &mut Vec<u8>) {
     if n % ERROR_EVERY == 0 {
         let _ = writeln!(
@@ -207,6 +210,11 @@ fn ten_million_lines_rotating_with_scrapes_every_100ms() {
         last_rss as f64 / 1024.0,
     );
     assert!(after_peak <= warm_peak + 2048, "RSS grew after warm-up: {warm_peak} KiB → {after_peak} KiB");
+    assert!(after_peak < 50 * 1024, "RSS {after_peak} KiB with the join tables full: over 50 MB");
+    if total >= WARM_UP_LINES {
+        assert_eq!(d.metric("authwatch_join_table_entries{table=\"invocations\"}"), Some(200_000.0), "tables full");
+        assert_eq!(d.metric("authwatch_join_table_entries{table=\"records\"}"), Some(400_000.0), "tables full");
+    }
     assert!(end_fds <= warm_fds, "fd leak: {warm_fds} at warm-up, {end_fds} at the end");
     d.stop();
 }
