@@ -275,7 +275,7 @@ struct Evaluator {
 impl Evaluator {
     /// Hands the poll's Events over (one lock), applies the follower's health, evaluates alerts.
     fn run(&self, tailer: &mut Tailer, pipeline: &mut Pipeline) {
-        pipeline.set_now(wall_ms());
+        pipeline.tick();
         pipeline.apply_health(tailer.take_health());
         let events = pipeline.take_batch();
         let changed = self.observed.lock().is_ok_and(|mut o| {
@@ -310,6 +310,7 @@ impl Evaluator {
 fn poll(tailer: &mut Tailer, pipeline: &mut Pipeline, rescan: bool) {
     let classifier = pipeline.classifier();
     let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
+    pipeline.set_now(wall_ms());
     tailer.poll(rescan, &find, pipeline);
 }
 
@@ -379,6 +380,7 @@ fn tailer_loop(
     // Drain what the files hold now, release what waits for a time, then the final checkpoint.
     let classifier = pipeline.classifier();
     let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
+    pipeline.set_now(wall_ms());
     let done = tailer.shutdown(&find, &mut pipeline);
     pipeline.flush();
     eval.run(&mut tailer, &mut pipeline);

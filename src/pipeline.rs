@@ -144,9 +144,13 @@ impl Pipeline {
         self.stage.classifier().clone()
     }
 
-    /// The wall clock for this poll (arrival time, the future-time bound, how long Events wait).
+    /// The wall clock for the next poll (arrival time, the future-time bound): set before reading.
     pub fn set_now(&mut self, now_ms: i64) {
         self.stage.set_now(now_ms);
+    }
+
+    /// After a poll: Events that waited `hold_ms` for their call's time go; table sizes as gauges.
+    pub fn tick(&mut self) {
         self.stage.tick(&mut self.sinks);
         let (calls, records) = self.stage.table_sizes();
         self.sinks.metrics.join_table_entries.with_label_values(&["invocations"]).set(calls as i64);
