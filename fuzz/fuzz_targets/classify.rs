@@ -23,11 +23,14 @@ fuzz_target!(|data: &[u8]| {
     let mut block = data.to_vec();
     block.push(b'\n');
     let mut seen = 0u64;
-    let (lines, _) = authwatch::lines::scan_block(&block, 1, 64, &find, &mut |_, line: &[u8], _| {
+    let mut splitter = authwatch::lines::Splitter::new(64);
+    let split = splitter.split(&block, true, &find, &mut |_: u64, line: &[u8], _: bool| {
         seen += 1;
         assert!(line.len() <= 64, "a line longer than the cap reached the classifier");
         let _ = c.classify_as(line, FormatChoice::Auto);
     });
+    let lines = split.lines;
+    assert_eq!(split.consumed, block.len(), "the whole block is used");
     assert_eq!(lines, memchr_count(&block), "lines counted != newlines");
     assert!(seen <= lines);
     for line in data.split(|b| *b == b'\n') {
