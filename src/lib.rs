@@ -12,6 +12,7 @@ pub mod classify;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod formats;
 pub mod http;
 pub mod lines;
 pub mod metrics;
