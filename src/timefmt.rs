@@ -11,9 +11,9 @@
 //! the time. A leap second (`:60`) reads as `:59`, as jiff's own parsers do; a date that does not
 //! exist (`02-30`) is no timestamp.
 
+use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::Offset;
-use jiff::Timestamp;
 
 /// China Standard Time, UTC+8, no daylight saving: the zone `tcb fn log` and the consoles print in.
 pub const BEIJING: Offset = Offset::constant(8);

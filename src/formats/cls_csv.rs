@@ -42,16 +42,17 @@ fn one_row(bytes: &[u8]) -> Option<ByteRecord> {
 }
 
 fn header_names(row: &ByteRecord) -> Vec<String> {
-    row.iter()
-        .map(|f| String::from_utf8_lossy(f.strip_prefix(BOM).unwrap_or(f)).trim().to_string())
-        .collect()
+    row.iter().map(|f| String::from_utf8_lossy(f.strip_prefix(BOM).unwrap_or(f)).trim().to_string()).collect()
 }
 
 /// True when `line` is a CLS CSV header row: comma-separated names, `SCF_Message` or at least two
 /// `SCF_*` among them. Checked on a stream's first line only (a leading BOM already removed).
 pub fn is_header(line: &[u8]) -> bool {
     let line = line.strip_prefix(BOM).unwrap_or(line);
-    if line.first() == Some(&b'{') || memchr::memchr(b',', line).is_none() || memchr::memmem::find(line, b"SCF_").is_none() {
+    if line.first() == Some(&b'{')
+        || memchr::memchr(b',', line).is_none()
+        || memchr::memmem::find(line, b"SCF_").is_none()
+    {
         return false;
     }
     let Some(row) = one_row(line) else { return false };

@@ -29,9 +29,9 @@
 //! some, then from `请求 Id` (unless it printed `undefined`), and else made up as `tcb:<function>:<time>`
 //! so that one block is one invocation.
 //!
-//! A block ends where the next `请求时间：` line starts or at the end of the stream, so the last block of a
-//! stream being followed is given when the file is let go. Lines before the first block (the banner)
-//! are read as text.
+//! A block ends where the next `请求时间：` line or banner starts (outputs of several `tcb fn log` runs
+//! concatenated) or at the end of the stream, so the last block of a stream being followed is given
+//! when the file is let go. Lines outside blocks (the banners) are read as text.
 
 use std::borrow::Cow;
 
@@ -113,6 +113,10 @@ impl TcbReader {
             let time_ms = timefmt::parse_local_prefix(time.trim_ascii(), timefmt::BEIJING).map(|(ms, _)| ms);
             self.block = Some(Block { time_ms, ..Block::default() });
             return;
+        }
+        if is_banner(line) {
+            // The next command's output (`tcb fn log a; tcb fn log b`): the block before it is done.
+            self.finish(out);
         }
         let Some(b) = self.block.as_mut() else {
             // The banner and blank lines before the first block.
