@@ -109,8 +109,13 @@ enum ReaderState {
 /// Detection in Auto mode, from the stream's first line (a UTF-8 BOM removed): a CSV header naming
 /// `SCF_Message` or two `SCF_*` fields makes the stream a CLS CSV download; `请求时间：…` (a block's first
 /// line) or the CLI's banner `✔ 函数：<name> 调用日志：` makes it `tcb fn log` output. Leading blank lines
-/// keep it undecided, for at most `UNDECIDED_LINES` lines. Anything else makes it per-line as before:
-/// each line is `parse(line, Auto)` (text, CLS JSON or real-time item, decided per line).
+/// keep it undecided (and give no records), for at most `UNDECIDED_LINES` lines. Anything else makes it
+/// per-line as before: each line is `parse(line, Auto)` (text, CLS JSON or real-time item, decided per
+/// line). A BOM on a stream's first line is dropped in every mode.
+///
+/// Records of the multi-line forms are given when they are complete: a CSV row when its quotes close,
+/// a `tcb fn log` block when the next one starts or at `finish`. A pending record holds at most
+/// `formats::MAX_PENDING_BYTES` (1 MiB); beyond that it is cut and flagged `malformed`.
 #[derive(Debug)]
 pub struct RecordReader {
     state: ReaderState,
@@ -148,7 +153,8 @@ impl RecordReader {
             self.decide(line, first);
         }
         match &mut self.state {
-            ReaderState::Undecided => out(parse(line, FormatChoice::Auto)),
+            // Still undecided, so blank: nothing to classify in it.
+            ReaderState::Undecided => {}
             ReaderState::PerLine(choice) => {
                 let rec = parse(line, *choice);
                 if self.detected.is_none() || (rec.format != Format::Text && self.detected == Some(Format::Text)) {
@@ -466,6 +472,21 @@ mod tests {
         assert_eq!(r.level, Some(Level::Error));
         assert_eq!(r.time_ms, Some(1_741_915_325_000));
         assert!(!format!("{r:?}").contains("oX1Yz2Ab3Cd4Ef5Gh6Ij7Kl8Mn9O"));
+    }
+
+    #[test]
+    fn scf_exception_json_gives_request_id_and_status() {
+        let line = br#"{"errorCode":-1,"errorMessage":"user code exception caught","requestId":"8f4c0b5e-0a1b-4c2d-9e3f-123456789abc","stackTrace":"Error: x\n    at y","statusCode":430}"#;
+        let r = parse(line, FormatChoice::Auto);
+        assert_eq!((r.format, r.malformed), (Format::Text, false));
+        assert_eq!(r.request_id.as_deref(), Some("8f4c0b5e-0a1b-4c2d-9e3f-123456789abc"));
+        assert_eq!(r.status_code, Some(430));
+        assert_eq!(&*r.message, &line[..]);
+        // Inside a CLS record that left SCF_RequestId out.
+        let cls = serde_json::json!({"SCF_Message": std::str::from_utf8(line).unwrap()}).to_string();
+        let r = parse(cls.as_bytes(), FormatChoice::Auto);
+        assert_eq!((r.format, r.status_code), (Format::Cls, Some(430)));
+        assert_eq!(r.request_id.as_deref(), Some("8f4c0b5e-0a1b-4c2d-9e3f-123456789abc"));
     }
 
     #[test]
