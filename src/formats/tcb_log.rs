@@ -154,10 +154,8 @@ impl TcbReader {
         // The log: its first line carries the template's leading space.
         let line = if b.log_lines == 0 { line.strip_prefix(b" ").unwrap_or(line) } else { line };
         b.log_lines += 1;
-        if b.runtime_id.is_none() {
-            if RUNTIME_ID_PREFIXES.iter().any(|p| line.starts_with(p)) {
-                b.runtime_id = record::parse_text(line).request_id;
-            }
+        if b.runtime_id.is_none() && RUNTIME_ID_PREFIXES.iter().any(|p| line.starts_with(p)) {
+            b.runtime_id = record::parse_text(line).request_id;
         }
         b.append(line);
     }
