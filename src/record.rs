@@ -4,6 +4,13 @@
 //! Program real-time log item) but does not parse is kept as text and flagged `malformed`, so its
 //! words are still classified. Invalid UTF-8 stays bytes; only decoded JSON strings are UTF-8. The
 //! openid that real-time log items carry in `id` is never copied into a record.
+//!
+//! `parse` reads one line alone. A stream (a file, stdin) is read through a `RecordReader`, which
+//! detects the form from the stream's start and reads the multi-line forms (`src/formats/`): the CLS
+//! CSV download (one record a row, quoted newlines) and `tcb fn log` (one record a block). The CLS
+//! fields are mapped to a record in one place, `from_cls_fields`, for the JSON export and the CSV alike.
+//! The SCF exception JSON (`{"errorCode":-1,…,"requestId":…,"statusCode":430}`) stays text, with the
+//! request id and status code it names.
 
 use std::borrow::Cow;
 
@@ -487,6 +494,16 @@ mod tests {
         let r = parse(cls.as_bytes(), FormatChoice::Auto);
         assert_eq!((r.format, r.status_code), (Format::Cls, Some(430)));
         assert_eq!(r.request_id.as_deref(), Some("8f4c0b5e-0a1b-4c2d-9e3f-123456789abc"));
+    }
+
+    #[test]
+    fn format_names_on_the_command_line() {
+        use clap::ValueEnum;
+        let names: Vec<String> = FormatChoice::value_variants()
+            .iter()
+            .map(|v| v.to_possible_value().unwrap().get_name().to_string())
+            .collect();
+        assert_eq!(names, ["auto", "text", "cls", "cls-csv", "tcb-log", "realtime"]);
     }
 
     #[test]
