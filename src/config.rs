@@ -163,6 +163,10 @@ enum FormatName {
     Auto,
     Text,
     Cls,
+    #[serde(rename = "cls-csv")]
+    ClsCsv,
+    #[serde(rename = "tcb-log")]
+    TcbLog,
     Realtime,
 }
 
@@ -172,6 +176,8 @@ impl From<FormatName> for FormatChoice {
             FormatName::Auto => FormatChoice::Auto,
             FormatName::Text => FormatChoice::Text,
             FormatName::Cls => FormatChoice::Cls,
+            FormatName::ClsCsv => FormatChoice::ClsCsv,
+            FormatName::TcbLog => FormatChoice::TcbLog,
             FormatName::Realtime => FormatChoice::Realtime,
         }
     }

@@ -403,10 +403,9 @@ impl Stage {
                 }
             }
         }
-        let (pattern, signal) = self.classifier.classify_record(raw, rec);
         let function = rec.function.clone().or_else(|| self.config.source_functions.get(source).cloned().flatten());
-        let sample = || raw.map_or_else(|| rec.message.to_vec(), <[u8]>::to_vec);
-        if let Some(p) = pattern {
+        let (found, signal) = self.classify(raw, rec);
+        for (p, line) in found {
             sink.error_line(source, p);
             let side = self.classifier.catalogue().get(p).side;
             let event = Event {
@@ -418,12 +417,13 @@ impl Stage {
                 function: function.clone(),
                 request_id: rec.request_id.clone(),
                 side,
-                sample: Some(sample()),
+                sample: Some(line),
             };
             self.place(stream, call_key, own, future, event, sink);
         }
         let login = function.as_deref().is_none_or(|f| f == self.config.login_function);
-        if signal.is_some() && login {
+        // A `tcb fn log` block is one call of its function: of the login function, a login attempt.
+        if (signal || rec.format == Format::TcbLog) && login {
             let event = Event {
                 source,
                 kind: Kind::Attempt,
@@ -442,6 +442,37 @@ impl Stage {
                 self.release(key, None, sink);
             }
         }
+    }
+
+    /// The patterns a record shows (with the line that shows each) and whether it carries the login
+    /// signal. A `tcb fn log` block is many lines of one call: each line is looked at on its own, as it
+    /// would be in the plain-text or CLS export of the same call, so every form gives the same ids; a
+    /// failed block where no line says why is the block's own (its level: `unlisted`).
+    fn classify(&self, raw: Option<&[u8]>, rec: &Record<'_>) -> (Vec<(usize, Vec<u8>)>, bool) {
+        if rec.format != Format::TcbLog {
+            let (pattern, signal) = self.classifier.classify_record(raw, rec);
+            let sample = || raw.map_or_else(|| rec.message.to_vec(), <[u8]>::to_vec);
+            return (pattern.map(|p| (p, sample())).into_iter().collect(), signal.is_some());
+        }
+        let (mut found, mut signal) = (Vec::new(), false);
+        let mut sub = rec.clone();
+        for line in rec.message.split(|b| *b == b'\n') {
+            let line = line.trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            sub.message = std::borrow::Cow::Borrowed(line);
+            let (p, s) = self.classifier.classify_record(Some(line), &sub);
+            signal |= s.is_some();
+            if let Some(p) = p {
+                found.push((p, line.to_vec()));
+            }
+        }
+        if found.is_empty() {
+            let (p, _) = self.classifier.classify_record(None, rec);
+            found.extend(p.map(|p| (p, rec.message.to_vec())));
+        }
+        (found, signal)
     }
 
     fn horizon(&self) -> Option<i64> {

@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod event;
+pub mod formats;
 pub mod http;
 pub mod lines;
 pub mod metrics;

@@ -4,22 +4,33 @@
 //! Program real-time log item) but does not parse is kept as text and flagged `malformed`, so its
 //! words are still classified. Invalid UTF-8 stays bytes; only decoded JSON strings are UTF-8. The
 //! openid that real-time log items carry in `id` is never copied into a record.
+//!
+//! `parse` reads one line alone. A stream (a file, stdin) is read through a `RecordReader`, which
+//! detects the form from the stream's start and reads the multi-line forms (`src/formats/`): the CLS
+//! CSV download (one record a row, quoted newlines) and `tcb fn log` (one record a block). The CLS
+//! fields are mapped to a record in one place, `from_cls_fields`, for the JSON export and the CSV alike.
+//! The SCF exception JSON (`{"errorCode":-1,…,"requestId":…,"statusCode":430}`) stays text, with the
+//! request id and status code it names.
 
 use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::timefmt;
+use crate::{formats, timefmt};
 
-/// How lines are read: detected per line, or forced.
+/// How lines are read: detected per stream and line, or forced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum FormatChoice {
     #[default]
     Auto,
-    /// SCF / `tcb fn log` plain text, Node console lines, DevTools output.
+    /// SCF plain text, Node console lines, DevTools output, SCF exception JSON.
     Text,
     /// CLS (Cloud Log Service) JSON export, one record per line.
     Cls,
+    /// CLS console CSV download: a header row naming the `SCF_*` fields, then one record a row.
+    ClsCsv,
+    /// `tcb fn log` (CloudBase CLI) output: one labelled block per invocation, Beijing time.
+    TcbLog,
     /// WeChat Mini Program real-time log items, one JSON object per line.
     Realtime,
 }
@@ -29,6 +40,8 @@ pub enum FormatChoice {
 pub enum Format {
     Text,
     Cls,
+    ClsCsv,
+    TcbLog,
     Realtime,
 }
 
@@ -71,7 +84,7 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    fn text(message: &'a [u8]) -> Self {
+    pub(crate) fn text(message: &'a [u8]) -> Self {
         Record {
             format: Format::Text,
             message: Cow::Borrowed(message),
@@ -85,32 +98,107 @@ impl<'a> Record<'a> {
     }
 }
 
-/// One stream (a file or stdin): lines in, records out.
+/// Lines a stream in Auto mode may start with before its form is known: blank lines and a `tcb fn log`
+/// banner. After this many the stream is read per line.
+const UNDECIDED_LINES: u64 = 8;
+
+#[derive(Debug)]
+enum ReaderState {
+    /// Auto mode before the stream's first telling line.
+    Undecided,
+    PerLine(FormatChoice),
+    Csv(formats::cls_csv::CsvReader),
+    Tcb(formats::tcb_log::TcbReader),
+}
+
+/// One stream (a file or stdin): lines in, records out. Stateful for multi-line forms.
+///
+/// Detection in Auto mode, from the stream's first line (a UTF-8 BOM removed): a CSV header naming
+/// `SCF_Message` or two `SCF_*` fields makes the stream a CLS CSV download; `请求时间：…` (a block's first
+/// line) or the CLI's banner `✔ 函数：<name> 调用日志：` makes it `tcb fn log` output. Leading blank lines
+/// keep it undecided (and give no records), for at most `UNDECIDED_LINES` lines. Anything else makes it
+/// per-line as before: each line is `parse(line, Auto)` (text, CLS JSON or real-time item, decided per
+/// line). A BOM on a stream's first line is dropped in every mode.
+///
+/// Records of the multi-line forms are given when they are complete: a CSV row when its quotes close,
+/// a `tcb fn log` block when the next one starts or at `finish`. A pending record holds at most
+/// `formats::MAX_PENDING_BYTES` (1 MiB); beyond that it is cut and flagged `malformed`.
+#[derive(Debug)]
 pub struct RecordReader {
-    choice: FormatChoice,
+    state: ReaderState,
+    lines_seen: u64,
+    detected: Option<Format>,
 }
 
 impl RecordReader {
     pub fn new(choice: FormatChoice) -> RecordReader {
-        RecordReader { choice }
+        let (state, detected) = match choice {
+            FormatChoice::Auto => (ReaderState::Undecided, None),
+            FormatChoice::ClsCsv => (ReaderState::Csv(formats::cls_csv::CsvReader::new()), Some(Format::ClsCsv)),
+            FormatChoice::TcbLog => (ReaderState::Tcb(formats::tcb_log::TcbReader::new()), Some(Format::TcbLog)),
+            FormatChoice::Text => (ReaderState::PerLine(choice), Some(Format::Text)),
+            FormatChoice::Cls => (ReaderState::PerLine(choice), Some(Format::Cls)),
+            FormatChoice::Realtime => (ReaderState::PerLine(choice), Some(Format::Realtime)),
+        };
+        RecordReader { state, lines_seen: 0, detected }
     }
 
-    /// True while this stream needs every line rather than only lines holding a pattern literal.
+    /// True while this stream needs every line rather than only lines holding a pattern literal:
+    /// always for CSV and tcb fn log streams, and in Auto mode until the stream's form is decided
+    /// (its first line, or its first non-blank line within the first few).
     pub fn wants_every_line(&self) -> bool {
-        false
+        !matches!(self.state, ReaderState::PerLine(_))
     }
 
-    /// One line, without its newline: every record it completes goes to `out`.
+    /// One line, without its newline (a trailing \r already removed). Calls `out` with every record
+    /// completed by this line (zero or more). In plain modes this is `parse(line, choice)` at once.
     pub fn push(&mut self, line: &[u8], out: &mut dyn FnMut(Record<'_>)) {
-        out(parse(line, self.choice));
+        let first = self.lines_seen == 0;
+        self.lines_seen += 1;
+        let line = if first { line.strip_prefix(formats::BOM).unwrap_or(line) } else { line };
+        if matches!(self.state, ReaderState::Undecided) {
+            self.decide(line, first);
+        }
+        match &mut self.state {
+            // Still undecided, so blank: nothing to classify in it.
+            ReaderState::Undecided => {}
+            ReaderState::PerLine(choice) => {
+                let rec = parse(line, *choice);
+                if self.detected.is_none() || (rec.format != Format::Text && self.detected == Some(Format::Text)) {
+                    self.detected = Some(rec.format);
+                }
+                out(rec);
+            }
+            ReaderState::Csv(csv) => csv.push(line, out),
+            ReaderState::Tcb(tcb) => tcb.push(line, out),
+        }
     }
 
-    /// End of stream: flushes a pending multi-line record.
-    pub fn finish(&mut self, _out: &mut dyn FnMut(Record<'_>)) {}
+    fn decide(&mut self, line: &[u8], first: bool) {
+        if first && formats::cls_csv::is_header(line) {
+            self.state = ReaderState::Csv(formats::cls_csv::CsvReader::new());
+            self.detected = Some(Format::ClsCsv);
+        } else if formats::tcb_log::starts_block(line) || formats::tcb_log::is_banner(line) {
+            self.state = ReaderState::Tcb(formats::tcb_log::TcbReader::new());
+            self.detected = Some(Format::TcbLog);
+        } else if !line.trim_ascii().is_empty() || self.lines_seen >= UNDECIDED_LINES {
+            self.state = ReaderState::PerLine(FormatChoice::Auto);
+        }
+    }
 
-    /// The format this stream was detected as so far.
+    /// End of stream (or the file is let go): flush a pending multi-line record.
+    pub fn finish(&mut self, out: &mut dyn FnMut(Record<'_>)) {
+        match &mut self.state {
+            ReaderState::Csv(csv) => csv.finish(out),
+            ReaderState::Tcb(tcb) => tcb.finish(out),
+            ReaderState::Undecided | ReaderState::PerLine(_) => {}
+        }
+    }
+
+    /// The format this stream was detected as so far (for reports). Per-line Auto streams say `Text`
+    /// until a structured line (CLS JSON, real-time item) is seen, then that line's format.
     pub fn detected(&self) -> Option<Format> {
-        None
+        self.detected
     }
 }
 
@@ -118,7 +206,9 @@ impl RecordReader {
 pub fn parse(line: &[u8], choice: FormatChoice) -> Record<'_> {
     let json_like = line.trim_ascii_start().first() == Some(&b'{');
     let wanted = match choice {
-        FormatChoice::Text => None,
+        // One line of a multi-line form, seen without its stream: read as text. `RecordReader` is the
+        // way to read those forms.
+        FormatChoice::Text | FormatChoice::ClsCsv | FormatChoice::TcbLog => None,
         FormatChoice::Cls => Some(Format::Cls),
         FormatChoice::Realtime => Some(Format::Realtime),
         FormatChoice::Auto if !json_like => None,
@@ -136,7 +226,7 @@ pub fn parse(line: &[u8], choice: FormatChoice) -> Record<'_> {
     let parsed = match format {
         Format::Cls => from_cls(&value),
         Format::Realtime => from_realtime(&value),
-        Format::Text => None,
+        Format::Text | Format::ClsCsv | Format::TcbLog => None,
     };
     parsed.unwrap_or_else(|| parse_text(line))
 }
@@ -152,8 +242,12 @@ const RUNTIME_PREFIXES: [&[u8]; 5] =
 
 /// SCF runtime lines keep their whole text as message (a `START` line is a login-attempt signal); Node
 /// console lines lose their `time<TAB>request id<TAB>` prefix so that a quoted comment is seen as one.
-fn parse_text(line: &[u8]) -> Record<'_> {
+pub(crate) fn parse_text(line: &[u8]) -> Record<'_> {
     let mut rec = Record::text(line);
+    if line.first() == Some(&b'{') && memchr::memmem::find(line, b"\"requestId\"").is_some() {
+        (rec.request_id, rec.status_code) = scf_exception(line);
+        return rec;
+    }
     if let Some(prefix) = RUNTIME_PREFIXES.iter().find(|p| line.starts_with(p)) {
         rec.request_id = first_token(&line[prefix.len()..]).map(lossy);
         return rec;
@@ -217,26 +311,82 @@ fn field_i64(v: &Value, key: &str) -> Option<i64> {
     }
 }
 
+/// The SCF exception JSON the runtime prints when a function throws:
+/// `{"errorCode":-1,"errorMessage":"user code exception caught","requestId":"…","stackTrace":"…","statusCode":430}`.
+/// Returns its request id and status code. A line cut before its end (CLS cuts messages at 8 KB) still
+/// gives the fields found before the cut.
+pub(crate) fn scf_exception(line: &[u8]) -> (Option<String>, Option<u16>) {
+    if let Ok(v) = serde_json::from_slice::<Value>(line) {
+        let status = field_i64(&v, "statusCode").and_then(|c| u16::try_from(c).ok());
+        return (field_str(&v, "requestId").filter(|s| !s.is_empty()), status);
+    }
+    let after = |key: &[u8]| memchr::memmem::find(line, key).map(|i| &line[i + key.len()..]);
+    let id = after(b"\"requestId\":\"").and_then(|rest| {
+        let end = memchr::memchr(b'"', rest)?;
+        (end > 0).then(|| lossy(&rest[..end]))
+    });
+    let status = after(b"\"statusCode\":").and_then(|rest| {
+        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        std::str::from_utf8(&rest[..n]).ok()?.parse().ok()
+    });
+    (id, status)
+}
+
 fn from_cls(v: &Value) -> Option<Record<'static>> {
     let obj = v.as_object()?;
     if !obj.keys().any(|k| k.starts_with("SCF_")) {
         return None;
     }
-    let message = field_str(v, "SCF_Message").unwrap_or_default();
-    let time_ms = field_i64(v, "SCF_LogTime")
-        .map(|ns| ns / 1_000_000)
-        .or_else(|| field_i64(v, "SCF_StartTime"))
-        .or_else(|| timefmt::parse_iso_prefix(message.as_bytes()).map(|(ms, _)| ms));
-    Some(Record {
-        format: Format::Cls,
-        message: Cow::Owned(message.into_bytes()),
+    let get = |key: &str| -> Option<Cow<'_, str>> {
+        match v.get(key)? {
+            Value::String(s) => Some(Cow::Borrowed(s.as_str())),
+            Value::Number(n) => Some(Cow::Owned(n.to_string())),
+            _ => None,
+        }
+    };
+    Some(from_cls_fields(get, Format::Cls))
+}
+
+/// A time field: an integer in `unit_ms` per millisecond (1 for ms, 1e6 for ns), or, as some exporters
+/// print it, a date-time (Beijing time when it names no zone, as the CLS console shows it).
+fn time_field(s: &str, per_ms: i64) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<i64>() {
+        return Some(n / per_ms);
+    }
+    timefmt::parse_local_prefix(s.as_bytes(), timefmt::BEIJING).map(|(ms, _)| ms)
+}
+
+/// The one mapping of CLS fields to a record, shared by the JSON export and the CSV download: `get`
+/// returns a field's value by its CLS name. Every value is a string in both forms.
+pub(crate) fn from_cls_fields<'v>(get: impl Fn(&str) -> Option<Cow<'v, str>>, format: Format) -> Record<'static> {
+    let text = |key: &str| get(key).map(Cow::into_owned);
+    let message = text("SCF_Message").unwrap_or_default();
+    let time_ms = get("SCF_LogTime")
+        .and_then(|t| time_field(&t, 1_000_000))
+        .or_else(|| get("SCF_StartTime").and_then(|t| time_field(&t, 1)))
+        .or_else(|| timefmt::parse_iso_prefix(message.as_bytes()).map(|(ms, _)| ms))
+        .or_else(|| get("__TIMESTAMP__").and_then(|t| time_field(&t, 1)));
+    let (mut request_id, mut status_code) = (text("SCF_RequestId").filter(|s| !s.is_empty()), None);
+    if let Some(code) = get("SCF_StatusCode").and_then(|c| c.trim().parse::<u16>().ok()) {
+        status_code = Some(code);
+    }
+    // A thrown exception's JSON names its call even where the export left SCF_RequestId out.
+    if message.starts_with('{') && message.contains("\"requestId\"") {
+        let (id, code) = scf_exception(message.as_bytes());
+        request_id = request_id.or(id);
+        status_code = status_code.or(code);
+    }
+    Record {
+        format,
         time_ms,
-        function: field_str(v, "SCF_FunctionName"),
-        request_id: field_str(v, "SCF_RequestId"),
-        level: field_str(v, "SCF_Level").as_deref().and_then(Level::parse),
-        status_code: field_i64(v, "SCF_StatusCode").and_then(|c| u16::try_from(c).ok()),
+        function: text("SCF_FunctionName").filter(|s| !s.is_empty()),
+        request_id,
+        level: get("SCF_Level").as_deref().and_then(Level::parse),
+        status_code,
         malformed: false,
-    })
+        message: Cow::Owned(message.into_bytes()),
+    }
 }
 
 /// `level` is a bit-or of 2 info, 4 warn, 8 error.
@@ -329,6 +479,31 @@ mod tests {
         assert_eq!(r.level, Some(Level::Error));
         assert_eq!(r.time_ms, Some(1_741_915_325_000));
         assert!(!format!("{r:?}").contains("oX1Yz2Ab3Cd4Ef5Gh6Ij7Kl8Mn9O"));
+    }
+
+    #[test]
+    fn scf_exception_json_gives_request_id_and_status() {
+        let line = br#"{"errorCode":-1,"errorMessage":"user code exception caught","requestId":"8f4c0b5e-0a1b-4c2d-9e3f-123456789abc","stackTrace":"Error: x\n    at y","statusCode":430}"#;
+        let r = parse(line, FormatChoice::Auto);
+        assert_eq!((r.format, r.malformed), (Format::Text, false));
+        assert_eq!(r.request_id.as_deref(), Some("8f4c0b5e-0a1b-4c2d-9e3f-123456789abc"));
+        assert_eq!(r.status_code, Some(430));
+        assert_eq!(&*r.message, &line[..]);
+        // Inside a CLS record that left SCF_RequestId out.
+        let cls = serde_json::json!({"SCF_Message": std::str::from_utf8(line).unwrap()}).to_string();
+        let r = parse(cls.as_bytes(), FormatChoice::Auto);
+        assert_eq!((r.format, r.status_code), (Format::Cls, Some(430)));
+        assert_eq!(r.request_id.as_deref(), Some("8f4c0b5e-0a1b-4c2d-9e3f-123456789abc"));
+    }
+
+    #[test]
+    fn format_names_on_the_command_line() {
+        use clap::ValueEnum;
+        let names: Vec<String> = FormatChoice::value_variants()
+            .iter()
+            .map(|v| v.to_possible_value().unwrap().get_name().to_string())
+            .collect();
+        assert_eq!(names, ["auto", "text", "cls", "cls-csv", "tcb-log", "realtime"]);
     }
 
     #[test]

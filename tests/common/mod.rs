@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the real binary, read its outputs.
 #![allow(dead_code)]
 
+pub mod forms;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
