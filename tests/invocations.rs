@@ -261,3 +261,47 @@ proptest! {
         }
     }
 }
+
+/// The bundled plain-text example (`tests/golden/loadtest-getLoginTicket.log`, README "What a count
+/// means"): a fixed ramp of 80, 95, 110, 130 and 150 calls a minute, written by the same writer. Its
+/// timeline shows the attempts, and README prints exactly what `check --timeline` prints for it.
+#[test]
+fn the_bundled_plain_text_load_test_and_its_readme_timeline() {
+    let mut calls = Vec::new();
+    for (m, n) in [80u64, 95, 110, 130, 150].into_iter().enumerate() {
+        for i in 0..n {
+            let errcode = if i >= 100 { Some(45011) } else if i % 37 == 5 { Some(40029) } else { None };
+            calls.push(Call {
+                request_id: format!("{:08x}-0a1b-4c2d-9e3f-{:012x}", 0x5ca1_0000 + m as u64, i),
+                function: "getLoginTicket".into(),
+                start_ms: T0 + 20_000 + m as i64 * MIN + (i as i64 * 39_000) / n as i64,
+                duration_ms: 40 + (i as i64 * 7) % 300,
+                outcome: match errcode {
+                    None => Outcome::Ok,
+                    Some(e) if i % 2 == 0 => Outcome::Returned { errcode: e },
+                    Some(e) => Outcome::Thrown { errcode: e },
+                },
+            });
+        }
+    }
+    let path = common::golden("loadtest-getLoginTicket.log");
+    let bytes = forms::scf_text(&calls);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &bytes).unwrap();
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "{} is what the writer writes", path.display());
+    let o = run(&["check", "--timeline", "tests/golden/loadtest-getLoginTicket.log"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = common::stdout(&o);
+    let table = &out[out.find("\nMINUTE (UTC)").unwrap() + 1..];
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    assert!(readme.contains(table), "README must show this timeline as printed:\n{table}");
+    // The truth: attempts per minute as written, 45011 from the 101st call of a minute, the onset
+    // in the first whole minute (the file starts at 01:00:20, so 01:00 is cut and never the onset).
+    for (minute, attempts, refused) in [("01:00", 80, 0), ("01:01", 95, 0), ("01:02", 110, 10), ("01:03", 130, 30)] {
+        let row = table.lines().find(|l| l.starts_with(&format!("2025-03-14T{minute}"))).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!((cells[1], cells[2]), (refused.to_string().as_str(), attempts.to_string().as_str()), "{row}");
+    }
+    assert!(table.contains("2025-03-14T01:02                     10             110  <- onset"), "{table}");
+}
