@@ -419,7 +419,7 @@ fn write_prometheus(
         if let Some((start_ms, attempts)) = w.onset(q) {
             m.set_onset((attempts > 0).then_some(attempts), start_ms);
         }
-        m.partial_minutes_skipped.set(w.skipped_partial(q).len() as i64);
+        m.onset_skipped_partial.set(w.skipped_partial(q).len() as i64);
     }
     m.lines_total.with_label_values(&src).inc_by(tally.scan.lines);
     m.bytes_total.with_label_values(&src).inc_by(tally.scan.bytes);

@@ -23,7 +23,7 @@ pub struct Metrics {
     pub arrival_time_events_total: IntCounterVec,
     pub join_evictions_total: IntCounterVec,
     pub join_table_entries: IntGaugeVec,
-    pub partial_minutes_skipped: IntGauge,
+    pub onset_skipped_partial: IntGauge,
     pub lines_total: IntCounterVec,
     pub bytes_total: IntCounterVec,
     pub lines_truncated_total: IntCounterVec,
@@ -191,9 +191,9 @@ impl Metrics {
                 "Calls or records remembered by the invocation join now, by table (invocations or records).",
                 &["table"],
             )?,
-            partial_minutes_skipped: plain_gauge(
+            onset_skipped_partial: plain_gauge(
                 &registry,
-                "45011_partial_minutes_skipped",
+                "45011_onset_skipped_partial",
                 "Minutes with 45011 that were cut by the start of an input (an export, the daemon's first minute) and so not taken as the onset.",
             )?,
             lines_total: counter(&registry, "lines_total", "Log lines read, by source.", &["source"])?,

@@ -174,7 +174,7 @@ impl Observed {
             if let Some((start_ms, attempts)) = self.windows.onset(q) {
                 metrics.set_onset((attempts > 0).then_some(attempts), start_ms);
             }
-            metrics.partial_minutes_skipped.set(self.windows.skipped_partial(q).len() as i64);
+            metrics.onset_skipped_partial.set(self.windows.skipped_partial(q).len() as i64);
         }
         let late = self.windows.late();
         metrics.late_lines_total.inc_by(late.saturating_sub(self.late_reported));

@@ -61,9 +61,10 @@ fn firing_and_resolved_alerts_reach_a_real_alertmanager() {
     // Alertmanager is told once.
     append(
         &log,
-        b"2025-03-14T01:10:00.000Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\t[getLoginTicket] ticket length: 472\n",
+        b"2025-03-14T01:10:00.000Z\t9d5e1c6f-0a1b-4c2d-9e3f-123456789abc\t[getLoginTicket] ticket length: 472\n",
     );
-    append(&log, b"2025-03-14T01:10:01.000Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\t{\"errcode\":40029,\"errmsg\":\"invalid code\"}\n");
+    // Another call (its own request id): a call's lines all count at the call's time.
+    append(&log, b"2025-03-14T01:10:01.000Z\t9d5e1c6f-0a1b-4c2d-9e3f-123456789abc\t{\"errcode\":40029,\"errmsg\":\"invalid code\"}\n");
     wait_until("resolved in Alertmanager", || !active_alert_names(&am).contains(&"SignParamInvalid".to_string()));
     assert!(d.metric("authwatch_alertmanager_notifications_total{result=\"success\"}").unwrap_or(0.0) >= 2.0);
     d.stop();

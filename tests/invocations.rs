@@ -270,7 +270,13 @@ fn the_bundled_plain_text_load_test_and_its_readme_timeline() {
     let mut calls = Vec::new();
     for (m, n) in [80u64, 95, 110, 130, 150].into_iter().enumerate() {
         for i in 0..n {
-            let errcode = if i >= 100 { Some(45011) } else if i % 37 == 5 { Some(40029) } else { None };
+            let errcode = if i >= 100 {
+                Some(45011)
+            } else if i % 37 == 5 {
+                Some(40029)
+            } else {
+                None
+            };
             calls.push(Call {
                 request_id: format!("{:08x}-0a1b-4c2d-9e3f-{:012x}", 0x5ca1_0000 + m as u64, i),
                 function: "getLoginTicket".into(),
@@ -306,5 +312,8 @@ fn the_bundled_plain_text_load_test_and_its_readme_timeline() {
     let onset: Vec<&str> = table.lines().filter(|l| l.contains("<- onset")).collect();
     assert_eq!(onset.len(), 1, "{table}");
     assert!(onset[0].starts_with("2025-03-14T01:02 "), "{table}");
-    assert!(table.lines().nth(1).is_some_and(|l| l.starts_with("2025-03-14T01:00 ") && l.contains("(partial")), "{table}");
+    assert!(
+        table.lines().nth(1).is_some_and(|l| l.starts_with("2025-03-14T01:00 ") && l.contains("(partial")),
+        "{table}"
+    );
 }
