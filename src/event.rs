@@ -129,8 +129,8 @@ pub struct StageConfig {
 pub const DEFAULT_FUTURE_TOLERANCE_MS: i64 = 5 * 60_000;
 /// SCF's longest run time (900 s) plus export skew.
 pub const DEFAULT_WINDOW_MS: i64 = 3_600_000;
-pub const DEFAULT_MAX_CALLS: usize = 200_000;
-pub const DEFAULT_MAX_RECORDS: usize = 400_000;
+pub const DEFAULT_MAX_CALLS: usize = 100_000;
+pub const DEFAULT_MAX_RECORDS: usize = 200_000;
 pub const DEFAULT_HOLD_MS: i64 = 5_000;
 
 impl Default for StageConfig {
@@ -157,14 +157,23 @@ struct Held {
 
 /// One call, kept small: the table holds up to `max_calls` of them. Events waiting for the call's
 /// time are kept apart (`Stage::held`), for the few calls that have any.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Call {
-    time_ms: Option<i64>,
-    /// Catalogue patterns already counted for this call (bit per index; patterns past 64 are not
-    /// joined and count per line).
-    counted: u64,
-    attempt: bool,
+    /// The call's time, or `NO_TIME` while none is known.
+    time: i64,
+    /// Catalogue patterns already counted for this call (bit per index; patterns from 31 on are not
+    /// joined and count per line), and bit 31: its login attempt was counted.
+    counted: u32,
     stream: u64,
+}
+
+const NO_TIME: i64 = i64::MIN;
+const ATTEMPT_BIT: u32 = 1 << 31;
+
+impl Call {
+    fn time_ms(&self) -> Option<i64> {
+        (self.time != NO_TIME).then_some(self.time)
+    }
 }
 
 /// A map whose entries are forgotten oldest first, by event-time window and by count.
@@ -174,8 +183,10 @@ struct Bounded<V> {
 }
 
 impl<V> Bounded<V> {
-    fn new() -> Self {
-        Bounded { map: HashMap::new(), order: VecDeque::new() }
+    /// Sized for `cap` at once: growing by doubling would copy the table (and, for a moment, hold
+    /// both copies) just when it is largest. Untouched capacity costs no resident memory.
+    fn new(cap: usize) -> Self {
+        Bounded { map: HashMap::with_capacity(cap + 1), order: VecDeque::with_capacity(cap + 1) }
     }
 
     /// Removes entries first seen before `horizon_ms`, and the oldest past `cap`.
@@ -226,11 +237,11 @@ impl Stage {
     pub fn new(classifier: Arc<Classifier>, config: StageConfig) -> Stage {
         Stage {
             classifier,
-            config,
             streams: HashMap::new(),
-            calls: Bounded::new(),
+            calls: Bounded::new(config.max_calls),
             held: HashMap::new(),
-            seen: Bounded::new(),
+            seen: Bounded::new(config.max_records),
+            config,
             holding: VecDeque::new(),
             newest_ms: None,
             now_ms: 0,
@@ -398,7 +409,7 @@ impl Stage {
             }
             // The first own time of a call is the call's time: Events waiting for it go now.
             if let Some(key) = call_key {
-                if self.calls.map.get(&key).is_some_and(|c| c.time_ms.is_none()) {
+                if self.calls.map.get(&key).is_some_and(|c| c.time_ms().is_none()) {
                     self.release(key, Some(t), sink);
                 }
             }
@@ -498,7 +509,7 @@ impl Stage {
             return;
         };
         if !self.calls.map.contains_key(&key) {
-            self.calls.map.insert(key, Call { time_ms: own, stream, ..Call::default() });
+            self.calls.map.insert(key, Call { time: own.unwrap_or(NO_TIME), counted: 0, stream });
             self.calls.order.push_back((key, own.unwrap_or(self.now_ms)));
             let horizon = self.horizon();
             let mut gone = Vec::new();
@@ -506,7 +517,7 @@ impl Stage {
             for (k, c) in gone {
                 sink.note(event.source, Note::CallEvicted);
                 if let Some(held) = self.held.remove(&k) {
-                    let t = c.time_ms.map(|t| (t, TimeFrom::Call)).or_else(|| {
+                    let t = c.time_ms().map(|t| (t, TimeFrom::Call)).or_else(|| {
                         held.first().map(|h| self.fallback(c.stream, h.event.time_from == TimeFrom::Arrival))
                     });
                     self.send_held(c.stream, held, t, sink);
@@ -515,21 +526,21 @@ impl Stage {
         }
         let Some(call) = self.calls.map.get_mut(&key) else { return };
         match event.kind {
-            Kind::Error(p) if p < 64 => {
-                if call.counted & (1u64 << p) != 0 {
+            Kind::Error(p) if p < 31 => {
+                if call.counted & (1u32 << p) != 0 {
                     return;
                 }
-                call.counted |= 1u64 << p;
+                call.counted |= 1u32 << p;
             }
             Kind::Error(_) => {}
             Kind::Attempt => {
-                if call.attempt {
+                if call.counted & ATTEMPT_BIT != 0 {
                     return;
                 }
-                call.attempt = true;
+                call.counted |= ATTEMPT_BIT;
             }
         }
-        match call.time_ms {
+        match call.time_ms() {
             Some(t) => {
                 let from = if own == Some(t) { TimeFrom::Own } else { TimeFrom::Call };
                 self.emit(stream, event, t, from, sink);
@@ -561,7 +572,7 @@ impl Stage {
     /// The call's time is now known (`Some`), or will not be (`None`: fallback): its Events go.
     fn release(&mut self, key: u64, time: Option<i64>, sink: &mut impl Sink) {
         let Some(call) = self.calls.map.get(&key).copied() else { return };
-        if time.is_none() && call.time_ms.is_some() {
+        if time.is_none() && call.time_ms().is_some() {
             return;
         }
         let held = self.held.remove(&key).unwrap_or_default();
@@ -570,7 +581,9 @@ impl Stage {
             None => held.first().map(|h| self.fallback(call.stream, h.event.time_from == TimeFrom::Arrival)),
         };
         if let Some(c) = self.calls.map.get_mut(&key) {
-            c.time_ms = t.map(|(t, _)| t).or(c.time_ms);
+            if let Some((t, _)) = t {
+                c.time = t;
+            }
         }
         self.send_held(call.stream, held, t, sink);
     }

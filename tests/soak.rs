@@ -25,8 +25,8 @@ const FILES: usize = 4;
 const ROTATE_EVERY: u64 = 100_000;
 const ERROR_EVERY: u64 = 5;
 const TICKET_EVERY: u64 = 7919;
-/// Past 2 M lines both join tables are full (200,000 calls, 400,000 records: the defaults).
-const WARM_UP_LINES: u64 = 3_000_000;
+/// Past 1 M lines both join tables are full (100,000 calls, 200,000 records: the defaults).
+const WARM_UP_LINES: u64 = 2_000_000;
 
 /// Line `n` of the whole run: mostly ordinary Cloud Function output, every 5th a call refused with
 /// 45011, every 7919th an expired ticket from the Mini Program SDK.
@@ -212,8 +212,8 @@ fn ten_million_lines_rotating_with_scrapes_every_100ms() {
     assert!(after_peak <= warm_peak + 2048, "RSS grew after warm-up: {warm_peak} KiB → {after_peak} KiB");
     assert!(after_peak < 50 * 1024, "RSS {after_peak} KiB with the join tables full: over 50 MB");
     if total >= WARM_UP_LINES {
-        assert_eq!(d.metric("authwatch_join_table_entries{table=\"invocations\"}"), Some(200_000.0), "tables full");
-        assert_eq!(d.metric("authwatch_join_table_entries{table=\"records\"}"), Some(400_000.0), "tables full");
+        assert_eq!(d.metric("authwatch_join_table_entries{table=\"invocations\"}"), Some(100_000.0), "tables full");
+        assert_eq!(d.metric("authwatch_join_table_entries{table=\"records\"}"), Some(200_000.0), "tables full");
     }
     assert!(end_fds <= warm_fds, "fd leak: {warm_fds} at warm-up, {end_fds} at the end");
     d.stop();
