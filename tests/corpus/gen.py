@@ -379,7 +379,7 @@ add(N, "wx-server-sdk source: storage code table", "    STORAGE_SIGN_PARAM_INVAL
 add(N, "guide: heading", "Error 8 — Signature error / SIGN_PARAM_INVALID")
 add(N, "js-sdk minified source", 'case"SIGN_INVALID_ERROR":case"SIGN_PARAM_INVALID":return this.rebuildWatch(),[2];')
 add(N, "help text", "hint: SIGN_PARAM_INVALID means the key and env differ; compare cred.env with TCB_ENV")
-add(N, "node-sdk source line", "        message: '当前私钥所属环境与 init 指定环境不一致！'")
+add(N, "node-sdk source line", "      throw E({ ...ERROR.INVALID_PARAM, message: '当前私钥所属环境与 init 指定环境不一致！' })")
 add("unlisted", "wx-server: storage sign parameter (not the login key)", '{"errCode":-503004,"errMsg":"storage invalid sign parameter"}')
 
 # ---------------------------------------------------------------- 9 sdk_version_mismatch
