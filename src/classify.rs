@@ -137,14 +137,18 @@ fn is_quoted_source(message: &[u8]) -> bool {
 static HELP_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         // Runbook, guide and config prefixes: "Symptom: …", "tip: …", "alert codes: …".
-        r"(?i:^\s*(?:symptom|root cause|fix|prevention|usage|tips?|hints?|notes?|docs?|checklist|runbook|faq|todo|",
-        r"fixme|alerts?|alert codes|alert on|retry policy|permission model|self-check|config|validate|rate limits)\s*[:：])",
-        // The guide's section headings: "Error 2 — WeChat returns errcode: 40029".
-        r"|^Error \d{1,2} [—–-] ",
+        // Also behind a bracketed tag: "[getLoginTicket] tip: …", "[runbook] Fix: …".
+        r"(?i:^\s*(?:\[[^\]]*\]\s*)?(?:symptom|root cause|fix|prevention|usage|tips?|hints?|notes?|docs?|checklist|runbook|faq|",
+        r"todo|fixme|alerts?|alert codes|alert on|retry policy|permission model|self-check|config|validate|rate limits|",
+        r"panel|提示|说明|注意)\s*[:：])",
+        // The guide's section headings, numbered or not, also as a table-of-contents item:
+        // "Error 2 — WeChat returns errcode: 40029", "2. WeChat returns errcode: 45011".
+        r"|^\s*(?:[-*]\s+)?Error \d{1,2} [—–-] |(?i:^\s*(?:\d{1,2}[.)]\s*)?WeChat returns errcode\b)",
         // Markdown table rows and list items quoting a code.
         r"|^\s*\||^\s*[-*]\s+`",
         // Explaining or reporting the absence of an error.
-        r"|(?i:\b(?:means|would mean|if you see|retryable|cleared)\b|\bno\s+\S+\s+(?:since|in the last)\b)",
+        r"|(?i:\b(?:means|would mean|(?:if|when) you see|retryable|cleared)\b|\bno\s+\S+\s+(?:since|in the last)\b)",
+        r"|如果|意味着",
         // Two codes in a list: "INVALID_TICKET, TICKET_EXPIRED or SYSTEM_NOT_OPEN", "40029, 40163".
         r"|\b[A-Z][A-Z0-9_]{3,}\s*(?:,|/|、|\bor\b|\band\b)\s*[A-Z][A-Z0-9_]{3,}\b",
         r"|\b\d{5}\s*(?:,|/|、)\s*\d{5}\b",

@@ -129,3 +129,41 @@ fn every_corpus_line_classifies_as_labelled() {
     }
     assert_eq!(wrong, 0, "\n{table}");
 }
+
+/// The prefilter contract on real shapes: wherever a pattern's regex matches a corpus line's message,
+/// one of its literals stands in the raw line (as is, or JSON `\uXXXX`-escaped when non-ASCII).
+#[test]
+fn every_regex_hit_holds_a_literal_of_its_pattern() {
+    let cat = Catalogue::builtin().unwrap();
+    let escaped = |lit: &str| -> Vec<String> {
+        let mut out = vec![lit.to_string()];
+        if !lit.is_ascii() {
+            for upper in [false, true] {
+                let mut s = String::new();
+                for c in lit.chars() {
+                    if c.is_ascii() {
+                        s.push(c);
+                    } else {
+                        for unit in c.encode_utf16(&mut [0; 2]) {
+                            s.push_str(&if upper { format!("\\u{unit:04X}") } else { format!("\\u{unit:04x}") });
+                        }
+                    }
+                }
+                out.push(s);
+            }
+        }
+        out
+    };
+    let mut bad = Vec::new();
+    for c in corpus() {
+        let rec = authwatch::record::parse(c.line.as_bytes(), FormatChoice::Auto);
+        for p in cat.patterns().iter().chain(cat.signals()) {
+            let Some(r) = p.regex.iter().find(|r| r.is_match(&rec.message)) else { continue };
+            let has = p.literals.iter().flat_map(|l| escaped(l)).any(|l| c.line.contains(&l));
+            if !has {
+                bad.push(format!("{}: /{}/ matched without a literal: {}", p.id, r.as_str(), c.line));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
