@@ -149,6 +149,8 @@ static HELP_TEXT: LazyLock<Regex> = LazyLock::new(|| {
         // Explaining or reporting the absence of an error.
         r"|(?i:\b(?:means|would mean|(?:if|when) you see|retryable|cleared)\b|\bno\s+\S+\s+(?:since|in the last)\b)",
         r"|如果|意味着",
+        // authwatch's own words about a pattern ("wx_45011_minute_quota (guide error 3): …").
+        r"|(?i:\bguide error \d{1,2}\b)",
         // Two codes in a list: "INVALID_TICKET, TICKET_EXPIRED or SYSTEM_NOT_OPEN", "40029, 40163".
         r"|\b[A-Z][A-Z0-9_]{3,}\s*(?:,|/|、|\bor\b|\band\b)\s*[A-Z][A-Z0-9_]{3,}\b",
         r"|\b\d{5}\s*(?:,|/|、)\s*\d{5}\b",

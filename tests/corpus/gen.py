@@ -541,6 +541,53 @@ add(N, "source code", "    case 'SYSTEM_NOT_OPEN': return showEnableCustomLoginT
 add(N, "test output", "    ✓ maps SYSTEM_NOT_OPEN to the enable-login tip (3 ms)")
 add(N, "commit message in a deploy log", "deploy: getLoginTicket v42 (handle 45011 with a ticket cache)")
 
+# ---------------------------------------------------------------- third batch
+# Written after the second round of changes, before running it: CLS CSV export rows and more shapes.
+
+
+def csv_row(msg, level="INFO", status="200"):
+    # formats: CLS CSV download, RFC 4180 quoting (a quote inside a value is doubled). Column order unverified.
+    vals = ["getLoginTicket", "prod-1g2h3j4k", "1741915325117", "1741915325310000000", RID, level, msg, "Custom", status]
+    return ",".join('"' + v.replace('"', '""') + '"' for v in vals)
+
+
+add("wx_45011_minute_quota", "formats: CLS CSV row, doubled quotes", csv_row(node('jscode2session {"errcode":45011,"errmsg":"api minute-quota reach limit, must slower, retry next minute, rid: 67d3855a-4e5f6071-82930415"}')))
+add("wx_40029_invalid_code", "formats: CLS CSV row, doubled quotes", csv_row(node('jscode2session {"errcode":40029,"errmsg":"invalid code, rid: 67d3855a-1b2c3d4e-5f607182"}')))
+add("sign_param_invalid", "formats: CLS CSV row, doubled quotes", csv_row('createTicket failed {"code":"SIGN_PARAM_INVALID","message":"signature is expired"}', level="ERROR"))
+add("unlisted", "formats: CLS CSV row, doubled quotes, 40226", csv_row('jscode2session {"errcode":40226,"errmsg":"code blocked, rid: 67d3855a-3d4e5f60-71829304"}', level="ERROR"))
+add(N, "formats: CLS CSV header row", "SCF_FunctionName,SCF_Namespace,SCF_StartTime,SCF_LogTime,SCF_RequestId,SCF_Level,SCF_Message,SCF_Type,SCF_StatusCode")
+add(N, "formats: CLS CSV row, ok", csv_row(node('jscode2session {"errcode":0,"errmsg":"ok"}')))
+add("custom_user_id_invalid", "formats: CLS CSV row", csv_row('Error: Invalid uid: "undefined"', level="ERROR"))
+add("wx_45011_minute_quota", "formats: SCF exception, errorMessage of a thrown util.inspect", dumps({"errorCode": -1, "errorMessage": "jscode2session failed { errcode: 45011, errmsg: 'api minute-quota reach limit' }", "requestId": RID, "stackTrace": "Error: jscode2session failed { errcode: 45011, errmsg: 'api minute-quota reach limit' }\n    at exports.main (/var/user/index.js:18:11)", "statusCode": 430}))
+add("wx_40029_invalid_code", "node20: nested util.inspect", node("login failed { step: 'code2session', data: { errcode: 40029, errmsg: 'invalid code, rid: 67d3855a-1b2c3d4e-5f607182' } }"))
+add("wx_40029_invalid_code", "formats: tcb fn log 日志 line", "日志：2025-03-14T01:22:05.301Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\tjscode2session {\"errcode\":40163,\"errmsg\":\"code been used, rid: 67d3855a-2c3d4e5f-60718293\"}".replace("\\t", "\t").replace('\\"', '"'))
+add("ticket_invalid", "devtools: printGroupLog title line then error (one line)", "自定义登录失败 Error: [INVALID_TICKET] ticket is invalid or expired")
+add("ticket_invalid", "node20: inspect line of a js-sdk error in a cloud function calling signIn", node("  code: 'TICKET_EXPIRED',"))
+add("custom_login_disabled", "utilities: printWarn form", dev("[@cloudbase/js-sdk][LOGIN_MANNER_UNREGISTED]:login manner unregistered"))
+add("custom_login_disabled", "oauth: AuthError status in a real-time item", rt(["signInWithCustomTicket error", {"status": "login_type_disabled", "code": 9, "message": "custom login is not enabled"}]))
+add("domain_not_allowlisted", "devtools: older `;at` suffix", "request:fail url not in domain list;at api request fail callback function")
+add("domain_not_allowlisted", "js-sdk: wx.request failure wrapped by the adapter", "[@cloudbase/js-sdk][NETWORK_ERROR]:request:fail url not in domain list, url: https://prod-1g2h3j4k.service.tcloudbase.com/getLoginTicket")
+add("sdk_version_mismatch", "devtools: js-sdk v3 named import", dev("TypeError: _cloudbase_js_sdk.useAdapters is not a function"))
+add("sdk_version_mismatch", "real-time: MiniProgramError block element", rt(["MiniProgramError", "app.auth is not a function"], url="pages/index/index"))
+add("mp_require_undefined", "devtools: npm not built, page lifecycle `;at`", "module \"miniprogram_npm/@cloudbase/js-sdk/index.js\" is not defined, require args is '@cloudbase/js-sdk';at \"pages/login/login\" page lifeCycleMethod onLoad function")
+add("mp_require_undefined", "real-time: App.onError with the npm-not-built message", rt(["App.onError", "module 'miniprogram_npm/@cloudbase/adapter-wx_mp/index.js' is not defined, require args is '@cloudbase/adapter-wx_mp'"]))
+add("unauthorized_after_login", "wx.cloud: callFunction refused after login", "cloud.callFunction:fail Error: {\"code\":\"UNAUTHORIZED\",\"message\":\"unauthorized\"}")
+add("unauthorized_after_login", "js-sdk: db get failed, free text", dev("db.collection('orders').get fail PERMISSION_DENIED permission denied"))
+add("sign_param_invalid", "js-sdk: refresh access_token failed, printed as object", dev('{code: "NETWORK_ERROR", msg: "refresh access_token failed：SIGN_PARAM_INVALID"}'))
+add("unlisted", "SCF: user code exception with a 40226 in stackTrace", exc('Error: {"errcode":40226,"errmsg":"code blocked, rid: 67d3855a-3d4e5f60-71829304"}'))
+add("unlisted", "devtools: uncaught RangeError", "Uncaught RangeError: Maximum call stack size exceeded")
+add("unlisted", "wx-server-sdk: invalid param", "Error: errCode: -501007 invalid parameters | errMsg: Invalid param: collection name is required")
+add(N, "devtools: MiniProgramError header line", "MiniProgramError")
+add(N, "devtools: stack frame of a block", "    at http://127.0.0.1:26397/appservice/app.js:3:16")
+add(N, "help text in a log line", node("[getLoginTicket] 45011 seen at 120 logins/min in last load test, cache added"))
+add(N, "docs: table of contents", "Error 3 — WeChat returns errcode: 45011 ..... 4")
+add(N, "explain output of authwatch", "wx_45011_minute_quota (guide error 3): jscode2session hit its per-minute rate limit (errcode 45011, api minute-quota reach limit).")
+add(N, "runbook line with arrow", "SYSTEM_NOT_OPEN → Console → Authentication → Login Methods → Custom Login → Enable")
+add(N, "grafana annotation", "annotation: deploy getLoginTicket v43 (ticket cache, fixes 45011)")
+add(N, "source code comment at end of code", "const TICKET_TTL_MS = 5 * 60 * 1000; // 45011: cache tickets")
+add(N, "unit test name", "✓ returns WX_API_ERROR on errcode 40029 (12 ms)")
+add(N, "retry log line: cleared", node("[getLoginTicket] 45011 cleared after 60s, resuming"))
+
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "corpus.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:
