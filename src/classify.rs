@@ -155,7 +155,7 @@ static HELP_TEXT: LazyLock<Regex> = LazyLock::new(|| {
         r"|\b[A-Z][A-Z0-9_]{3,}\s*(?:,|/|、|\bor\b|\band\b)\s*[A-Z][A-Z0-9_]{3,}\b",
         r"|\b\d{5}\s*(?:,|/|、)\s*\d{5}\b",
         // Source code: comparisons, declarations, switch cases, throw statements, constant tables.
-        r"|[!=]==|\b(?:const|let|var)\s+[\w$]+\s*=|\bcase\s*[\x22']|\bthrow\s+(?:new\s+)?[\w$.]+\(",
+        r"|[\w)\]'\x22]\s*[!=]==\s*[\w'\x22(-]|\b(?:const|let|var)\s+[\w$]+\s*=|\bcase\s*[\x22']|\bthrow\s+(?:new\s+)?[\w$.]+\(",
         r"|^\s*[A-Z][A-Z0-9_]+\s*[:=]\s*(?:-?\d+|'[a-z_]+')\s*,?\s*$",
     ))
     .expect("help-text regex")

@@ -588,6 +588,9 @@ add(N, "source code comment at end of code", "const TICKET_TTL_MS = 5 * 60 * 100
 add(N, "unit test name", "✓ returns WX_API_ERROR on errcode 40029 (12 ms)")
 add(N, "retry log line: cleared", node("[getLoginTicket] 45011 cleared after 60s, resuming"))
 
+add("wx_45011_minute_quota", "a banner around the error (not source code)", node("===== jscode2session failed: 45011 ====="))
+add(N, "source code with spaced comparison", "if (res.errcode !== 0 && res.errcode === 45011) await sleep(60000)")
+
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "corpus.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:
