@@ -591,6 +591,15 @@ add(N, "retry log line: cleared", node("[getLoginTicket] 45011 cleared after 60s
 add("wx_45011_minute_quota", "a banner around the error (not source code)", node("===== jscode2session failed: 45011 ====="))
 add(N, "source code with spaced comparison", "if (res.errcode !== 0 && res.errcode === 45011) await sleep(60000)")
 
+# ---------------------------------------------------------------- fourth batch (return words, reversed Chinese)
+add("wx_40029_invalid_code", "free text: the code after a return word", node("jscode2session returned 40029 (invalid code)"))
+add("wx_45011_minute_quota", "free text: Chinese return word", node("code2Session 返回 45011"))
+add("custom_login_disabled", "Chinese: reversed word order", "登录失败：当前环境未开启自定义登录")
+add(N, "stats dump of codes", node("[stats] errors: { INVALID_TICKET: 3, SYSTEM_NOT_OPEN: 1 }"))
+add(N, "metric-like key", node("[metrics] 45011_count=0 40029_count=0"))
+add(N, "retry log line", "login attempt 3/5 failed, retrying")
+add(N, "guide heading with a return word", "WeChat returns errcode: 45011")
+
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "corpus.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:
