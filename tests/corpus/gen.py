@@ -600,6 +600,26 @@ add(N, "metric-like key", node("[metrics] 45011_count=0 40029_count=0"))
 add(N, "retry log line", "login attempt 3/5 failed, retrying")
 add(N, "guide heading with a return word", "WeChat returns errcode: 45011")
 
+# ---------------------------------------------------------------- fifth batch: lines pasted in public issue threads
+# github.com/zjxxxxxxxxx/axios-miniprogram/issues/52 and /57 (npm not built), ali-sdk/ali-oss/issues/851,
+# lizhiyao/sentry-miniapp/issues/90, wechat-miniprogram/miniprogram-demo/issues/67 (a wrong relative path).
+I52 = "issue thread axios-miniprogram#52 (DevTools console pasted)"
+add("mp_require_undefined", I52, " Error: module 'kits/fetch/axios-miniprogram.js' is not defined, require args is 'axios-miniprogram'")
+add("mp_require_undefined", "issue thread axios-miniprogram#57", "module 'utils/axios-miniprogram.js' is not defined, require args is 'axios-miniprogram'")
+add("mp_require_undefined", "issue thread ali-oss#851", 'module "miniprogram_npm/debug/tty.js" is not defined')
+add("mp_require_undefined", "issue thread ali-oss#851", 'Error: module "miniprogram_npm/debug/tty.js" is not defined')
+add("mp_require_undefined", "issue thread sentry-miniapp#90", "Error: module 'miniprogram_npm/@sentry/utils/stacktrace.js' is not defined, require args is '../utils/stacktrace.js'")
+add("unlisted", "issue thread miniprogram-demo#67: a relative path that does not exist", "WAServiceMainContext.js?t=wechat&s=1665104935587&v=2.26.0:1 Error: module 'packageAPI/pages/ar/visionkit-basic-v2/threejs-miniprogram.js' is not defined, require args is './threejs-miniprogram'")
+add(N, I52, "app.js错误:")
+add(N, I52, "    at q (WASubContext.js?t=wechat&s=1700653677994&v=2.32.3:1)")
+add(N, I52, "[system] WeChatLib: 2.32.3 (2023.11.20 23:35:17)")
+add(N, I52, "[Deprecation] SharedArrayBuffer will require cross-origin isolation as of M92, around July 2021. See https://developer.chrome.com/blog/enabling-shared-array-buffer/ for more details.")
+add(N, I52, 'Current Wechat version do not support asynchronous getSystemInfo. "wx.getSystemInfoAsync" will be finished by synchronous implementation.')
+add(N, "issue thread miniprogram-demo#67", "    at VM9 asdebug.js:10(env: macOS,mp,1.06.2209070; lib: 2.26.0)")
+add(N, "issue thread miniprogram-demo#67", "errorReport @ WAServiceMainContext.js?t=wechat&s=1665104935587&v=2.26.0:1")
+add(N, "issue thread miniprogram-demo#67", "thirdErrorReport @ WAServiceMainContext.js?t=wechat&s=1665104935587&v=2.26.0:1")
+add(N, "issue thread ali-oss#851", "VM190:1 MiniProgramError")
+
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "corpus.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:
