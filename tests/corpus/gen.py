@@ -620,6 +620,16 @@ add(N, "issue thread miniprogram-demo#67", "errorReport @ WAServiceMainContext.j
 add(N, "issue thread miniprogram-demo#67", "thirdErrorReport @ WAServiceMainContext.js?t=wechat&s=1665104935587&v=2.26.0:1")
 add(N, "issue thread ali-oss#851", "VM190:1 MiniProgramError")
 
+# ---------------------------------------------------------------- sixth batch: WeChat 40029 as other programs' logs print it
+# (issue threads: cordova-plugin-wechat#266, WxJava#458, weixin-java-tools#223, wx-tools#15, WeiXinMPSDK#252, wepy-mall#64)
+add("wx_40029_invalid_code", "issue thread cordova-plugin-wechat#266", 'reponse content:{"errcode":40029,"errmsg":"invalid code, hints: [ req_id: AwanVA0259s113 ]"}')
+add("wx_40029_invalid_code", "issue thread WxJava#458 (Java logger line)", '【错误信息】：{"errcode":40029,"errmsg":"invalid code, hints: [ req_id: N37KMa0605th21 ]"}')
+add("wx_40029_invalid_code", "issue thread weixin-java-tools#223", "【微信错误 errcode=40029, errmsg=invalid code】")
+add("wx_40029_invalid_code", "issue thread wx-tools#15", "WxError [errcode=40029, errmsg=invalid code, json={\"errcode\":40029,\"errmsg\":\"invalid code\"}]")
+add("wx_40029_invalid_code", "issue thread WeiXinMPSDK#252 (code-dash-message form)", node("OAuth failed: 40029-invalid code"))
+add("wx_40029_invalid_code", "issue thread wepy-mall#64 (错误码 without a colon)", "获取用户openid时错误码40029")
+add(N, "issue thread WxJava#458: the request line before the error", "【请求参数】：js_code=021ByuFs0fNXie1T5lJs0IwBFs0ByuF1&secret=xxxxxxxxxxxxx&grant_type=authorization_code&appid=xxxxxxxxxxxxxxx")
+
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "corpus.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:
