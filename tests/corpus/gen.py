@@ -630,6 +630,14 @@ add("wx_40029_invalid_code", "issue thread WeiXinMPSDK#252 (code-dash-message fo
 add("wx_40029_invalid_code", "issue thread wepy-mall#64 (错误码 without a colon)", "获取用户openid时错误码40029")
 add(N, "issue thread WxJava#458: the request line before the error", "【请求参数】：js_code=021ByuFs0fNXie1T5lJs0IwBFs0ByuF1&secret=xxxxxxxxxxxxx&grant_type=authorization_code&appid=xxxxxxxxxxxxxxx")
 
+# ---------------------------------------------------------------- seventh batch: domain allowlist as pasted in issue threads
+# (weapp-artand#6, wepy-mall#72, WxComment#6, wechat-weapp-lifeTools#2)
+add("domain_not_allowlisted", "issue thread weapp-artand#6 (VM prefix, two spaces)", "VM90:1  http://ios1.artand.cn 不在以下 request 合法域名列表中")
+add("domain_not_allowlisted", "issue thread wechat-weapp-lifeTools#2 (older DevTools, no list kind)", "http://apistore.baidu.com 不在以下合法域名列表中")
+add("domain_not_allowlisted", "issue thread WxComment#6", "request:fail url not in domain list")
+add(N, "issue thread wepy-mall#72: DevTools hint printed beside the error", "如若已在管理后台更新域名配置，请刷新项目配置后重新编译项目，操作路径：“详情-域名信息”")
+add(N, "issue thread WxComment#6: a list of domains the app should allow", "app-router.leancloud.cn")
+
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "corpus.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:
