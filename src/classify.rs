@@ -5,11 +5,15 @@
 //! takes one candidate line, parses it into a `Record` (JSON only now), and confirms the candidate
 //! patterns' regexes on its message in precedence order: lower `priority` first, fallbacks last. A line
 //! gets at most one pattern. A message that is quoted source (`//`, `/*`, `*`, `#`, `<!--` at its
-//! start) is never an error: it is someone's comment about one.
+//! start) is never an error: it is someone's comment about one. Nor is text that talks about errors
+//! rather than reporting one (`help_text`: runbook and guide text, headings, config and policy
+//! lines, source code, "no X in the last hour") or a Prometheus exposition line.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, Input, MatchKind};
+use regex::bytes::Regex;
 
 use crate::patterns::{Catalogue, Pattern};
 use crate::record::{self, FormatChoice, Record};
@@ -116,7 +120,8 @@ impl Classifier {
                 }
             }
         }
-        if candidates == 0 || is_quoted_source(&record.message) {
+        let m = &record.message;
+        if candidates == 0 || is_quoted_source(m) || is_exposition(m) || is_help_text(m) {
             return (None, None);
         }
         let pattern = self
@@ -144,6 +149,57 @@ fn confirms(p: &Pattern, rec: &Record<'_>) -> bool {
 fn is_quoted_source(message: &[u8]) -> bool {
     let m = message.trim_ascii_start();
     [&b"//"[..], b"/*", b"* ", b"*/", b"#", b"<!--"].iter().any(|p| m.starts_with(p)) || m == b"*"
+}
+
+/// Text about errors, not an error: someone explaining, listing, configuring or quoting codes. Kept to
+/// shapes no SDK, WeChat answer or runtime prints (tests/corpus holds both sides).
+static HELP_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        // Runbook, guide and config prefixes: "Symptom: …", "tip: …", "alert codes: …".
+        // Also behind a bracketed tag: "[getLoginTicket] tip: …", "[runbook] Fix: …".
+        r"(?i:^\s*(?:\[[^\]]*\]\s*)?(?:symptom|root cause|fix|prevention|usage|tips?|hints?|notes?|docs?|checklist|runbook|faq|",
+        r"todo|fixme|alerts?|alert codes|alert on|retry policy|permission model|self-check|config|validate|rate limits|",
+        r"panel|提示|说明|注意)\s*[:：])",
+        // The guide's section headings, numbered or not, also as a table-of-contents item:
+        // "Error 2 — WeChat returns errcode: 40029", "2. WeChat returns errcode: 45011".
+        r"|^\s*(?:[-*]\s+)?Error \d{1,2} [—–-] |(?i:^\s*(?:\d{1,2}[.)]\s*)?WeChat returns errcode\b)",
+        // Markdown table rows and list items quoting a code.
+        r"|^\s*\||^\s*[-*]\s+`",
+        // Explaining or reporting the absence of an error.
+        r"|(?i:\b(?:means|would mean|(?:if|when) you see|retryable|cleared)\b|\bno\s+\S+\s+(?:since|in the last)\b)",
+        r"|如果|意味着",
+        // authwatch's own words about a pattern ("wx_45011_minute_quota (guide error 3): …").
+        r"|(?i:\bguide error \d{1,2}\b)",
+        // Two codes in a list: "INVALID_TICKET, TICKET_EXPIRED or SYSTEM_NOT_OPEN", "40029, 40163".
+        r"|\b[A-Z][A-Z0-9_]{3,}\s*(?:,|/|、|\bor\b|\band\b)\s*[A-Z][A-Z0-9_]{3,}\b",
+        r"|\b\d{5}\s*(?:,|/|、)\s*\d{5}\b",
+        // Source code: comparisons, declarations, switch cases, throw statements, constant tables.
+        r"|[\w)\]'\x22]\s*[!=]==\s*[\w'\x22(-]|\b(?:const|let|var)\s+[\w$]+\s*=|\bcase\s*[\x22']|\bthrow\s+(?:new\s+)?[\w$.]+\(",
+        r"|^\s*[A-Z][A-Z0-9_]+\s*[:=]\s*(?:-?\d+|'[a-z_]+')\s*,?\s*$",
+    ))
+    .expect("help-text regex")
+});
+
+fn is_help_text(message: &[u8]) -> bool {
+    HELP_TEXT.is_match(message)
+}
+
+/// A Prometheus / OpenMetrics sample: `name{label="…",…} value [timestamp]`. Its labels may name an
+/// errcode; the line counts errors, it is not one.
+fn is_exposition(message: &[u8]) -> bool {
+    let m = message.trim_ascii();
+    let name_len = m.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b':').count();
+    if name_len == 0 || m[0].is_ascii_digit() || m.get(name_len) != Some(&b'{') {
+        return false;
+    }
+    let Some(close) = m.iter().rposition(|c| *c == b'}') else {
+        return false;
+    };
+    let rest = std::str::from_utf8(&m[close + 1..]).unwrap_or("");
+    let mut fields = rest.split_ascii_whitespace();
+    let value_ok = fields.next().is_some_and(|v| v.parse::<f64>().is_ok() || matches!(v, "NaN" | "+Inf" | "-Inf"));
+    let ts_ok = fields.next().is_none_or(|t| t.parse::<i64>().is_ok());
+    value_ok && ts_ok && fields.next().is_none() && rest.starts_with([' ', '\t'])
 }
 
 /// A literal as it may stand in the raw line: as is, and for non-ASCII text also as JSON `\uXXXX`
@@ -234,5 +290,38 @@ mod tests {
         assert_eq!(id_of(&c, r#"   // {"errcode":45011}"#), None);
         assert_eq!(id_of(&c, r#" * {"errcode":45011}"#), None);
         assert_eq!(id_of(&c, r#"{"errcode":45011} // real"#).as_deref(), Some("wx_45011_minute_quota"));
+    }
+
+    /// aho-corasick's Teddy, the SIMD prefilter that keeps the scan at ripgrep speed, takes at most 64
+    /// literals; past that the scan falls back to a much slower automaton (measured: 2× the time on
+    /// the bench text corpus). Count the JSON-escaped variants too: they are literals of the scan.
+    #[test]
+    fn bundled_literals_fit_the_fast_prefilter() {
+        let cat = Catalogue::builtin().unwrap();
+        let mut all: Vec<String> = cat
+            .patterns()
+            .iter()
+            .chain(cat.signals())
+            .flat_map(|p| p.literals.iter().flat_map(|l| with_json_escapes(l)))
+            .collect();
+        all.sort();
+        all.dedup();
+        assert!(all.len() <= 64, "{} literals: {all:?}", all.len());
+    }
+
+    #[test]
+    fn exposition_and_help_text_are_not_errors() {
+        let c = classifier();
+        assert_eq!(id_of(&c, r#"authwatch_errors_total{pattern="x",errcode="45011"} 3"#), None);
+        assert_eq!(id_of(&c, r#"wx_errors{errcode="45011"} 3 1741915325117"#), None);
+        assert!(!is_exposition(br#"{"errcode":45011}"#));
+        assert!(!is_exposition(br#"x{"errcode":45011} then more"#));
+        assert_eq!(id_of(&c, "Error 3 — WeChat returns errcode: 45011"), None);
+        assert_eq!(id_of(&c, "retry policy: never retry INVALID_TICKET, TICKET_EXPIRED or SYSTEM_NOT_OPEN"), None);
+        assert_eq!(id_of(&c, "if (res.errcode === 45011) return retry()"), None);
+        assert_eq!(
+            id_of(&c, "jscode2session failed 45011 api minute-quota reach limit").as_deref(),
+            Some("wx_45011_minute_quota")
+        );
     }
 }
