@@ -10,101 +10,23 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use authwatch::classify::Classifier;
+use authwatch::pattern_tests::corpus::{self, Case};
 use authwatch::patterns::Catalogue;
 use authwatch::record::FormatChoice;
 
-struct Case {
-    label: String,
-    source: String,
-    line: String,
+mod common;
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
 
-fn corpus() -> Vec<Case> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/corpus.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            let v: serde_json::Value =
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("corpus.jsonl:{}: {e}", i + 1));
-            let field = |k: &str| {
-                v[k].as_str().unwrap_or_else(|| panic!("corpus.jsonl:{}: no string {k:?}", i + 1)).to_string()
-            };
-            Case { label: field("label"), source: field("source"), line: field("line") }
-        })
-        .collect()
-}
-
-#[derive(Default)]
-struct Tally {
-    tp: usize,
-    fp: usize,
-    miss: usize,
-}
-
-/// Runs the corpus; returns the summary table and the number of wrong lines.
-fn run(classifier: &Classifier, cases: &[Case]) -> (String, usize) {
-    let cat = classifier.catalogue();
-    let mut tally: BTreeMap<String, Tally> = BTreeMap::new();
-    for p in cat.patterns() {
-        tally.entry(p.id.clone()).or_default();
-    }
-    tally.entry("none".into()).or_default();
-    let mut confused = Vec::new();
-    for (i, c) in cases.iter().enumerate() {
-        let got = classifier
-            .classify(c.line.as_bytes())
-            .and_then(|x| x.pattern)
-            .map(|i| cat.get(i).id.clone())
-            .unwrap_or_else(|| "none".to_string());
-        assert!(tally.contains_key(&c.label), "corpus line {}: unknown label {:?}", i + 1, c.label);
-        if got == c.label {
-            tally.get_mut(&got).unwrap().tp += 1;
-        } else {
-            tally.get_mut(&got).unwrap().fp += 1;
-            tally.get_mut(&c.label).unwrap().miss += 1;
-            confused.push(format!(
-                "  line {:>3}: want {:<24} got {:<24} [{}]\n      {}",
-                i + 1,
-                c.label,
-                got,
-                c.source,
-                c.line
-            ));
-        }
-    }
-    let mut out = String::new();
-    out.push_str(&format!(
-        "{:<26} {:>5} {:>4} {:>4} {:>4} {:>9} {:>7}\n",
-        "id", "lines", "tp", "fp", "miss", "precision", "recall"
-    ));
-    for (id, t) in &tally {
-        let ratio = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
-        out.push_str(&format!(
-            "{:<26} {:>5} {:>4} {:>4} {:>4} {:>9.3} {:>7.3}\n",
-            id,
-            t.tp + t.miss,
-            t.tp,
-            t.fp,
-            t.miss,
-            ratio(t.tp, t.tp + t.fp),
-            ratio(t.tp, t.tp + t.miss)
-        ));
-    }
-    let right = cases.len() - confused.len();
-    out.push_str(&format!("accuracy: {right}/{} = {:.3}\n", cases.len(), right as f64 / cases.len() as f64));
-    if !confused.is_empty() {
-        out.push_str("confused lines:\n");
-        out.push_str(&confused.join("\n"));
-        out.push('\n');
-    }
-    (out, confused.len())
+fn cases() -> Vec<Case> {
+    corpus::load(&corpus_dir()).unwrap()
 }
 
 #[test]
 fn corpus_is_big_enough_and_covers_every_id() {
-    let cases = corpus();
+    let cases = cases();
     assert!(cases.len() >= 300, "{} lines", cases.len());
     let mut per: BTreeMap<&str, usize> = BTreeMap::new();
     for c in &cases {
@@ -121,16 +43,45 @@ fn corpus_is_big_enough_and_covers_every_id() {
 
 #[test]
 fn every_corpus_line_classifies_as_labelled() {
-    let cases = corpus();
     let dirs: Vec<PathBuf> = std::env::var_os("AUTHWATCH_CORPUS_PATTERNS").map(PathBuf::from).into_iter().collect();
     let measuring = !dirs.is_empty();
     let classifier = Classifier::new(Catalogue::load(&dirs, true).unwrap(), FormatChoice::Auto).unwrap();
-    let (table, wrong) = run(&classifier, &cases);
+    let report = corpus::score(&classifier, cases()).unwrap();
     if measuring {
-        println!("{table}");
+        println!("{}", report.table());
         return;
     }
-    assert_eq!(wrong, 0, "\n{table}");
+    assert!(report.confused.is_empty(), "\n{}", report.table());
+}
+
+/// The CI gate as a user runs it: `authwatch patterns test --corpus tests/corpus` passes, and a corpus
+/// whose labels are wrong fails it, naming the ids below the thresholds.
+#[test]
+fn the_corpus_gate_passes_and_can_fail() {
+    let o = common::run(&["patterns", "test", "--corpus", "tests/corpus"]);
+    let out = common::stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("PRECISION  RECALL") && out.contains("wx_45011_minute_quota"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let wrong: String = cases()
+        .iter()
+        .take(60)
+        .map(|c| {
+            let label = if c.label == "wx_45011_minute_quota" { "none" } else { c.label.as_str() };
+            serde_json::json!({"label": label, "source": c.source, "line": c.line}).to_string() + "\n"
+        })
+        .collect::<String>()
+        + &serde_json::json!({"label": "none", "source": "test", "line": r#"{"errcode":45011,"errmsg":"api minute-quota reach limit"}"#}).to_string();
+    std::fs::write(dir.path().join("wrong.jsonl"), wrong).unwrap();
+    let o = common::run(&["patterns", "test", "--corpus", dir.path().to_str().unwrap()]);
+    let out = common::stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("below 0.98 precision or 0.95 recall:") && out.contains("none"), "{out}");
+    std::fs::write(dir.path().join("wrong.jsonl"), "{\"label\": \"nope\", \"source\": \"x\", \"line\": \"x\"}\n")
+        .unwrap();
+    let o = common::run(&["patterns", "test", "--corpus", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::stdout(&o));
+    assert!(common::stderr(&o).contains("wrong.jsonl:1: label"), "{}", common::stderr(&o));
 }
 
 /// The prefilter contract on real shapes: wherever a pattern's regex matches a corpus line's message,
@@ -158,7 +109,7 @@ fn every_regex_hit_holds_a_literal_of_its_pattern() {
         out
     };
     let mut bad = Vec::new();
-    for c in corpus() {
+    for c in cases() {
         let rec = authwatch::record::parse(c.line.as_bytes(), FormatChoice::Auto);
         for p in cat.patterns().iter().chain(cat.signals()) {
             let Some(r) = p.regex.iter().find(|r| r.is_match(&rec.message)) else { continue };
