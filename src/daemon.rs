@@ -146,7 +146,13 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         metrics.checkpoint_load_failures_total.inc();
         tracing::error!("{}", w.0);
     }
-    let pipeline = Pipeline::new(setup.classifier.clone(), setup.stage.clone(), &config.sources, metrics.clone());
+    let pipeline = Pipeline::new(
+        setup.classifier.clone(),
+        setup.stage.clone(),
+        &config.sources,
+        metrics.clone(),
+        Some(observed.clone()),
+    );
     let limits = config.limits.clone();
     let tailer_ready = ready.clone();
     let checkpoints_ok = Arc::new(AtomicBool::new(true));
@@ -277,11 +283,8 @@ impl Evaluator {
     fn run(&self, tailer: &mut Tailer, pipeline: &mut Pipeline) {
         pipeline.tick();
         pipeline.apply_health(tailer.take_health());
-        let events = pipeline.take_batch();
-        let changed = self.observed.lock().is_ok_and(|mut o| {
-            o.record(&events);
-            o.evaluate(wall_ms(), &self.metrics)
-        });
+        pipeline.hand_over();
+        let changed = self.observed.lock().is_ok_and(|mut o| o.evaluate(wall_ms(), &self.metrics));
         if changed {
             self.changed.notify_one();
         }

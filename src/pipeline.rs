@@ -1,8 +1,9 @@
 //! The daemon's pipeline: the follower's lines go through the Event stage to the sinks.
 //!
 //! Contract: `Pipeline` is the follower's `Consumer`. Each Event bumps its Prometheus counters at once
-//! (the counters sink) and is kept in a batch that `take_batch` hands to the windows + alerts sink once
-//! per poll (one lock per poll, not per line). The follower's own health is turned into metrics here
+//! (the counters sink) and is kept in a batch that goes to the windows + alerts sink (`Observed`) in
+//! one lock, at the end of a poll or every `BATCH_EVENTS` Events, whichever comes first: a poll that
+//! reads 200 MB of errors must not hold them all in memory. The follower's own health is turned into metrics here
 //! too (`apply_health`), so neither the follower nor the stage knows Prometheus.
 
 use std::collections::BTreeMap;
@@ -14,7 +15,11 @@ use crate::classify::Classifier;
 use crate::config::{Config, Limits, Source};
 use crate::event::{Event, Kind, Note, Sink, Stage, StageConfig};
 use crate::metrics::Metrics;
+use crate::observe::Shared;
 use crate::tail::{Consumer, SourceHealth};
+
+/// Events handed to the windows sink at once, at most.
+pub const BATCH_EVENTS: usize = 1024;
 
 /// The stage's settings from the daemon's configuration.
 pub fn stage_config(config: &Config) -> StageConfig {
@@ -51,6 +56,22 @@ struct Sinks {
     sources: Vec<SourceCounters>,
     pattern_ids: Vec<String>,
     batch: Vec<Event>,
+    observed: Option<Shared>,
+}
+
+impl Sinks {
+    /// The batch to the windows + alerts sink, in one lock.
+    fn hand_over(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        if let Some(o) = &self.observed {
+            if let Ok(mut o) = o.lock() {
+                o.record(&self.batch);
+            }
+        }
+        self.batch.clear();
+    }
 }
 
 impl Sink for Sinks {
@@ -69,6 +90,9 @@ impl Sink for Sinks {
             }
         }
         self.batch.push(e);
+        if self.batch.len() >= BATCH_EVENTS {
+            self.hand_over();
+        }
     }
 
     fn error_line(&mut self, source: usize, pattern: usize) {
@@ -124,12 +148,14 @@ impl Pipeline {
         config: StageConfig,
         sources: &[Source],
         metrics: Arc<Metrics>,
+        observed: Option<Shared>,
     ) -> Pipeline {
         let sinks = Sinks {
             sources: counters(&metrics, &classifier, sources),
             pattern_ids: classifier.catalogue().patterns().iter().map(|p| p.id.clone()).collect(),
             metrics,
-            batch: Vec::new(),
+            batch: Vec::with_capacity(BATCH_EVENTS),
+            observed,
         };
         Pipeline { stage: Stage::new(classifier, config), sinks }
     }
@@ -167,9 +193,9 @@ impl Pipeline {
         self.stage.flush(&mut self.sinks);
     }
 
-    /// The Events since the last call, for the windows + alerts sink.
-    pub fn take_batch(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.sinks.batch)
+    /// The Events not handed over yet go to the windows + alerts sink (end of a poll).
+    pub fn hand_over(&mut self) {
+        self.sinks.hand_over();
     }
 
     /// The follower's health, as metrics. Sources past `max_sources` share one label: its gauges are

@@ -162,7 +162,25 @@ fn ten_million_lines_rotating_with_scrapes_every_100ms() {
         }
     }
     let written_in = started.elapsed();
-    wait_until("every line counted", || counted.load(Ordering::Relaxed) >= total);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while counted.load(Ordering::Relaxed) < total {
+        assert!(
+            Instant::now() < deadline,
+            "not every line counted: {} of {total}\n{}",
+            counted.load(Ordering::Relaxed),
+            d.metrics()
+                .lines()
+                .filter(|l| l.starts_with("authwatch_")
+                    && (l.contains("lines_total")
+                        || l.contains("files")
+                        || l.contains("lag")
+                        || l.contains("rotations")
+                        || l.contains("errors_total{pattern=\"wx_45011")))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let counted_in = started.elapsed();
     // Rotated files are let go once quiet: wait for the descriptors to come back down.
     let fds_before_end = fds(pid);
