@@ -81,6 +81,10 @@ impl Files {
             wait_until("the daemon reads past the generation about to be deleted", || d.lines() >= upto);
             fs::remove_file(&old).unwrap();
         }
+        // A generation renamed out of the glob before the daemon ever saw it is lost to any tailer
+        // (mtail, Vector: the same); real rotations are minutes apart, here they can be milliseconds
+        // apart, so the rename waits until the daemon has read what was written.
+        wait_until("the daemon reads the generation about to be renamed", || d.lines() >= total);
         fs::rename(&live, &old).unwrap();
         self.open[i] = File::create(&live).unwrap();
         self.written[i] = 0;
