@@ -1,10 +1,13 @@
 //! authwatch: recognise, count and alert on the ten CloudBase Custom Login errors of WeChat Mini
 //! Programs in Cloud Function and Mini Program logs.
 //!
-//! Stages and what flows between them: `tail` (daemon) or `lines` (one-shot) read bytes into lines
-//! with a bounded buffer; `classify` turns candidate lines into `record::Record`s and pattern hits
-//! using the `patterns` catalogue; `metrics` counts them and `http` / `check` present them. Each stage
-//! owns its state: the tailer thread alone touches file state and checkpoints.
+//! The pipeline, one type between each pair of stages:
+//! `tail` (follow files: identity, rotation, offsets) or `check` (read inputs once) → `lines` (the one
+//! splitter and literal prefilter) → `record` (`RecordReader`: one Record per line, CSV row or `tcb fn
+//! log` block) → `event` (classify with `classify`, then every domain rule: the call a record belongs
+//! to, its time, login attempts, duplicates) → sinks: `pipeline` (Prometheus counters in `metrics`),
+//! `observe` (minute windows in `window`, alerts in `alerts`), `check`'s tally. `http` answers from
+//! copies. Each stage owns its state; nothing reaches into another's.
 
 pub mod alerts;
 pub mod check;
