@@ -42,10 +42,15 @@ use crate::observe::{Hit, Shared};
 use crate::record::FormatChoice;
 use checkpoint::{Checkpoint, Entry};
 
-/// The fingerprint covers at most this many leading bytes.
-pub const FINGERPRINT_BYTES: u64 = 256;
+/// The fingerprint covers at most this many leading bytes (checkpoints of version 1 hold 256).
+pub const FINGERPRINT_BYTES: u64 = 4096;
 /// A file is taken for a copy of another only on at least this many identical leading bytes.
 pub const COPY_MIN_BYTES: u32 = 64;
+/// A copy is compared byte for byte with its original, while the original still holds those bytes, up
+/// to this many bytes; past them it is trusted.
+pub const VERIFY_BYTES: u64 = 8 << 20;
+/// Two files whose first this many bytes are equal look alike: a decision between them is counted.
+const LOOKALIKE_BYTES: u64 = 256;
 /// Files let go are remembered this long (and at most `RETIRED_MAX`) for copies and returns.
 const RETIRED_SECS: u64 = 24 * 3600;
 const RETIRED_MAX: usize = 1024;
@@ -55,14 +60,27 @@ const READ_CHUNK: usize = 256 * 1024;
 struct Fingerprint {
     len: u32,
     hash: u64,
+    /// The length of the first line (its newline included) when it ends within `len`; 0 when unknown
+    /// (also for fingerprints read from a checkpoint). Tells a file too short for `len` from a copy.
+    line: u32,
+    line_hash: u64,
+}
+
+impl Fingerprint {
+    const NONE: Fingerprint = Fingerprint { len: 0, hash: 0, line: 0, line_hash: 0 };
+
+    /// A fingerprint without its first-line part (read from a checkpoint).
+    fn bare(len: u32, hash: u64) -> Fingerprint {
+        Fingerprint { len, hash, line: 0, line_hash: 0 }
+    }
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
-/// Hash of the first `len` bytes of the file, or None if it has fewer.
-fn hash_prefix(file: &File, len: u32) -> io::Result<Option<u64>> {
+/// The first `len` bytes of the file, or None if it has fewer.
+fn read_prefix(file: &File, len: u32) -> io::Result<Option<Vec<u8>>> {
     let mut buf = vec![0u8; len as usize];
     let mut got = 0;
     while got < buf.len() {
@@ -73,12 +91,88 @@ fn hash_prefix(file: &File, len: u32) -> io::Result<Option<u64>> {
             Err(e) => return Err(e),
         }
     }
-    Ok(Some(fnv1a(&buf)))
+    Ok(Some(buf))
+}
+
+/// Hash of the first `len` bytes of the file, or None if it has fewer.
+fn hash_prefix(file: &File, len: u32) -> io::Result<Option<u64>> {
+    Ok(read_prefix(file, len)?.map(|b| fnv1a(&b)))
 }
 
 fn fingerprint(file: &File, size: u64) -> io::Result<Fingerprint> {
     let len = size.min(FINGERPRINT_BYTES) as u32;
-    Ok(Fingerprint { len, hash: hash_prefix(file, len)?.unwrap_or(0) })
+    let Some(head) = read_prefix(file, len)? else { return Ok(Fingerprint::bare(len, 0)) };
+    let line = memchr(b'\n', &head).map_or(0, |nl| nl + 1);
+    Ok(Fingerprint { len, hash: fnv1a(&head), line: line as u32, line_hash: fnv1a(&head[..line]) })
+}
+
+/// Whether the file still starts with the bytes `fp` was taken of.
+fn still_starts_with(file: &File, fp: Fingerprint) -> bool {
+    fp.len == 0 || hash_prefix(file, fp.len).ok().flatten() == Some(fp.hash)
+}
+
+/// The first offset in `[from, to)` at which the two files differ; None when equal. Err when either
+/// could not be read that far (it changed under us): nothing can be said yet.
+fn first_difference(a: &File, b: &File, from: u64, to: u64) -> Result<Option<u64>, ()> {
+    let (mut x, mut y) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    let mut pos = from;
+    while pos < to {
+        let n = ((to - pos) as usize).min(x.len());
+        if a.read_exact_at(&mut x[..n], pos).is_err() || b.read_exact_at(&mut y[..n], pos).is_err() {
+            return Err(());
+        }
+        if let Some(k) = x[..n].iter().zip(&y[..n]).position(|(p, q)| p != q) {
+            return Ok(Some(pos + k as u64));
+        }
+        pos += n as u64;
+    }
+    Ok(None)
+}
+
+/// Remembers that a file was at `path` (at most the last 8 names).
+fn add_former(former: &mut Vec<PathBuf>, path: &Path) {
+    if !former.iter().any(|p| p == path) {
+        former.push(path.to_path_buf());
+        if former.len() > 8 {
+            former.remove(0);
+        }
+    }
+}
+
+/// What a file that appeared is: new, a copy of one already read, or not known until more bytes arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Identity {
+    New,
+    /// Empty, or its first bytes match more than one original, or too few of them to tell.
+    Wait,
+    Copy {
+        /// The followed original, while it still holds the copied bytes; None: only a record of them.
+        origin: Option<u64>,
+        offset: u64,
+        skipping: bool,
+        /// Bytes already compared equal.
+        verified: u64,
+    },
+}
+
+/// A file taken for a copy: its bytes `[0, offset)` were counted in the original, whether or not
+/// they have arrived yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CopyState {
+    /// While the original is followed and still holds the copied bytes, the copy reads nothing: its
+    /// offset follows the original's. Once the original is truncated or let go, the copy reads on from
+    /// the offset the original had reached.
+    origin: Option<Origin>,
+    /// Bytes compared equal with the original so far.
+    verified: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A followed file, by its content id.
+    Id(u64),
+    /// From the checkpoint: resolved to a followed file with this identity and first bytes.
+    Inode { dev: u64, ino: u64, fp: Fingerprint },
 }
 
 fn now_secs() -> u64 {
@@ -151,9 +245,18 @@ struct Tracked {
     fp: Fingerprint,
     offset: u64,
     skipping: bool,
-    /// Found empty: whether it is a new log or a copy being written (copytruncate) is decided when its
-    /// first bytes arrive.
+    /// Not known yet whether it is a new log or a copy being written (copytruncate): found empty, or its
+    /// first bytes are too few or match more than one original. Nothing is read from it meanwhile.
     undecided: bool,
+    /// While undecided: its size when last looked at, and since when it has not grown.
+    undecided_seen: (u64, Instant),
+    /// Names this content; a truncation gives the file a new one (copies follow contents, not inodes).
+    id: u64,
+    /// The names it had before it was renamed: a file that appears at one of them is new, never a copy
+    /// of it, whatever its first bytes (create-mode rotation).
+    former: Vec<PathBuf>,
+    /// Taken for a copy of another file.
+    copy: Option<CopyState>,
     /// When its path stopped naming it (rotated away or deleted): it is still read until quiet.
     orphaned: Option<Instant>,
     /// When a read last found new bytes.
@@ -162,17 +265,32 @@ struct Tracked {
 
 impl Tracked {
     fn as_retired(&self, source: String) -> Retired {
+        // An undecided file has counted nothing: remembered without a fingerprint, it is identified
+        // again when found again.
+        let undecided = self.undecided;
         Retired {
             source,
             path: self.path.clone(),
             dev: self.dev,
             ino: self.ino,
-            fp: self.fp,
-            offset: self.offset,
-            skipping: self.skipping,
+            fp: if undecided { Fingerprint::NONE } else { self.fp },
+            offset: if undecided { 0 } else { self.offset },
+            skipping: self.skipping && !undecided,
             at: now_secs(),
+            copy: self.copy.is_some(),
+            copy_of: None,
+            former: self.former.clone(),
         }
     }
+}
+
+/// Where a file seen for the first time starts, and what it is.
+struct Start {
+    offset: u64,
+    skipping: bool,
+    undecided: bool,
+    former: Vec<PathBuf>,
+    copy: Option<CopyState>,
 }
 
 /// A file let go (or known from the checkpoint and not found yet).
@@ -186,6 +304,19 @@ struct Retired {
     offset: u64,
     skipping: bool,
     at: u64,
+    /// A copy whose offset may be beyond its size.
+    copy: bool,
+    /// The original such a copy followed (dev, ino, first bytes).
+    copy_of: Option<(u64, u64, Fingerprint)>,
+    former: Vec<PathBuf>,
+}
+
+impl Retired {
+    /// A record of content that was truncated away (copytruncate): no inode to resume, only the
+    /// fingerprint and offset a copy of that content continues from.
+    fn is_content(&self) -> bool {
+        self.dev == u64::MAX && self.ino == u64::MAX
+    }
 }
 
 /// What the tailer needs from configuration; swapped whole on reload.
@@ -226,6 +357,10 @@ pub struct Tailer {
     buf: Vec<u8>,
     collect: Collector,
     observed: Option<Shared>,
+    /// The next content id for a followed file.
+    next_id: u64,
+    /// Decisions between two files that look alike (see `lookalike_decisions`).
+    lookalikes: u64,
 }
 
 /// What one poll did.
@@ -246,15 +381,31 @@ impl Tailer {
             Ok(Some(c)) => {
                 for e in c.files {
                     let Ok(hash) = u64::from_str_radix(&e.fingerprint, 16) else { continue };
+                    let copy_of = e.copy_of.and_then(|o| {
+                        let hash = u64::from_str_radix(&o.fingerprint, 16).ok()?;
+                        let len = o.fingerprint_bytes.min(FINGERPRINT_BYTES as u32);
+                        Some((o.dev, o.ino, Fingerprint::bare(len, hash)))
+                    });
+                    let mut fp = Fingerprint::bare(e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash);
+                    if let Some(l) = e.first_line {
+                        if let Ok(h) = u64::from_str_radix(&l.hash, 16) {
+                            if l.bytes <= fp.len {
+                                (fp.line, fp.line_hash) = (l.bytes, h);
+                            }
+                        }
+                    }
                     retired.push_back(Retired {
                         source: e.source,
                         path: PathBuf::from(e.path),
                         dev: e.dev,
                         ino: e.ino,
-                        fp: Fingerprint { len: e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash },
+                        fp,
                         offset: e.offset,
                         skipping: e.skipping,
                         at: e.retired_at.unwrap_or_else(now_secs),
+                        copy: e.copy,
+                        copy_of,
+                        former: e.former_paths.into_iter().map(PathBuf::from).collect(),
                     });
                 }
             }
@@ -286,6 +437,8 @@ impl Tailer {
             buf: vec![0; buf_len],
             collect: Collector::default(),
             observed: None,
+            next_id: 0,
+            lookalikes: 0,
         };
         t.reload(setup);
         (t, warning)
@@ -305,6 +458,7 @@ impl Tailer {
         }
         self.limits = setup.limits;
         let mut kept = Vec::new();
+        let mut gone = Vec::new();
         for mut f in std::mem::take(&mut self.files) {
             let name = &old[f.source];
             match self.sources.iter().position(|s| &s.config.name == name) {
@@ -312,10 +466,16 @@ impl Tailer {
                     f.source = i;
                     kept.push(f);
                 }
-                None => self.retire(&f, name.clone()),
+                None => {
+                    gone.push((f.id, f.offset, f.skipping));
+                    self.retire(&f, name.clone());
+                }
             }
         }
         self.files = kept;
+        for (id, offset, skipping) in gone {
+            self.freeze_copies(id, offset, skipping);
+        }
     }
 
     /// The directories to watch with inotify (and whether recursively), for every source path.
@@ -432,7 +592,11 @@ impl Tailer {
             }
             if let Some((_, new_path, _)) = candidates.iter().find(|(_, _, m)| same(m)) {
                 tracing::info!(from = %f.path.display(), to = %new_path.display(), "followed file renamed within the watched set");
-                self.files[i].path = new_path.clone();
+                let f = &mut self.files[i];
+                if *new_path != f.path {
+                    add_former(&mut f.former, &f.path.clone());
+                }
+                f.path = new_path.clone();
                 self.files[i].orphaned = None;
                 i += 1;
                 continue;
@@ -455,6 +619,9 @@ impl Tailer {
             }
             self.let_go(i);
         }
+        // Files known by inode (from the checkpoint, or let go earlier) come back first, so that no other
+        // file is compared with them before they are back where they belong.
+        candidates.sort_by_key(|(_, _, m)| !self.retired.iter().any(|r| r.dev == m.dev() && r.ino == m.ino()));
         for (source, path, meta) in candidates {
             if self.files.iter().any(|f| f.dev == meta.dev() && f.ino == meta.ino()) {
                 continue;
@@ -482,9 +649,9 @@ impl Tailer {
                 self.open_failed(source, &path, &io::Error::other("cannot read its first bytes"));
                 continue;
             };
-            let (offset, skipping) = self.start_offset(source, &path, &file, &meta, fp);
-            tracing::debug!(path = %path.display(), offset, "following file");
-            let undecided = size == 0;
+            let start = self.start_offset(source, &path, &file, &meta, fp);
+            tracing::debug!(path = %path.display(), offset = start.offset, undecided = start.undecided, "following file");
+            let id = self.new_id();
             self.files.push(Tracked {
                 source,
                 path,
@@ -492,9 +659,13 @@ impl Tailer {
                 dev: meta.dev(),
                 ino: meta.ino(),
                 fp,
-                offset,
-                skipping,
-                undecided,
+                offset: start.offset,
+                skipping: start.skipping,
+                undecided: start.undecided,
+                undecided_seen: (size, Instant::now()),
+                id,
+                former: start.former,
+                copy: start.copy,
                 orphaned: None,
                 last_data: Instant::now(),
             });
@@ -511,6 +682,7 @@ impl Tailer {
         self.read_file(i, true);
         let f = self.files.swap_remove(i);
         tracing::info!(path = %f.path.display(), offset = f.offset, "rotated-away file read to its end and let go");
+        self.freeze_copies(f.id, f.offset, f.skipping);
         let name = self.sources[f.source].config.name.clone();
         self.retire(&f, name);
     }
@@ -524,59 +696,330 @@ impl Tailer {
         }
     }
 
-    /// Where to start a file seen for the first time.
-    fn start_offset(
-        &mut self,
-        source: usize,
-        path: &Path,
-        file: &File,
-        meta: &Metadata,
-        fp: Fingerprint,
-    ) -> (u64, bool) {
+    /// Where to start a file seen for the first time, and what it is.
+    fn start_offset(&mut self, source: usize, path: &Path, file: &File, meta: &Metadata, fp: Fingerprint) -> Start {
         let size = meta.len();
+        let new = |offset: u64| Start { offset, skipping: false, undecided: false, former: Vec::new(), copy: None };
         let matches = |r: &Retired| -> bool {
             r.fp.len <= fp.len && hash_prefix(file, r.fp.len).ok().flatten() == Some(r.fp.hash)
         };
         // The same file, known from the checkpoint or let go earlier (a directory that came back). An
         // empty fingerprint proves nothing: a reused inode must not pass for the file that had it.
-        if let Some(k) =
-            self.retired.iter().position(|r| r.fp.len > 0 && r.dev == meta.dev() && r.ino == meta.ino() && matches(r))
-        {
+        let same_inode = |r: &Retired| r.fp.len > 0 && r.dev == meta.dev() && r.ino == meta.ino();
+        if let Some(k) = self.retired.iter().position(|r| same_inode(r) && matches(r)) {
             let r = self.retired.remove(k).unwrap_or_else(|| unreachable!());
+            let mut former = r.former;
+            if r.path != path {
+                add_former(&mut former, &r.path);
+            }
+            if r.copy {
+                // A copy's offset may be ahead of its size: those bytes were counted in its original.
+                let origin = r.copy_of.map(|(dev, ino, fp)| Origin::Inode { dev, ino, fp });
+                let copy = Some(CopyState { origin, verified: size.min(VERIFY_BYTES) });
+                return Start { offset: r.offset, skipping: r.skipping, undecided: false, former, copy };
+            }
             if r.offset <= size {
-                return (r.offset, r.skipping);
+                return Start { offset: r.offset, skipping: r.skipping, undecided: false, former, copy: None };
             }
             tracing::info!(path = %path.display(), "checkpoint offset beyond the file's size; reading it from the start");
-            return (0, false);
+            return Start { former, ..new(0) };
         }
-        // A copy of a file already read: continue where the original was.
-        if let Some((offset, skipping)) = self.copy_origin(file, fp, None) {
-            tracing::info!(path = %path.display(), offset, "file is a copy of one already read; continuing where that one was");
-            return if offset <= size { (offset, skipping) } else { (size, false) };
+        // Known by inode but its first bytes changed while we were away: truncated. What it held lives on
+        // only in a copy, if anywhere: remember it as a record of content.
+        let now = now_secs();
+        for r in self.retired.iter_mut().filter(|r| same_inode(r)) {
+            (r.dev, r.ino, r.at) = (u64::MAX, u64::MAX, now);
+        }
+        let (identity, note) = self.identify(path, file, size, meta.dev(), meta.ino(), None);
+        match identity {
+            Identity::Wait => return Start { undecided: true, ..new(0) },
+            Identity::Copy { origin, offset, skipping, verified } => {
+                tracing::info!(path = %path.display(), offset, size, "file is a copy of one already read; continuing where that one was");
+                let copy = Some(CopyState { origin: origin.map(Origin::Id), verified });
+                return Start { offset, skipping, undecided: false, former: Vec::new(), copy };
+            }
+            Identity::New => {
+                if let Some((like, why)) = note {
+                    self.note_lookalike(path, &like, &why, "read as a new file");
+                }
+            }
         }
         // A file replaced while we were stopped is new; only never-seen files honour start_at = end.
         let known_path = self.retired.iter().any(|r| r.path == path);
         if !self.started && !known_path && self.sources[source].config.start_at == StartAt::End {
-            return (end_of_last_line(file, size), false);
+            return new(end_of_last_line(file, size));
         }
-        (0, false)
+        new(0)
     }
 
-    /// The offset reached in a followed or retired file whose first bytes this file repeats.
-    fn copy_origin(&self, file: &File, fp: Fingerprint, except: Option<usize>) -> Option<(u64, bool)> {
-        if fp.len < COPY_MIN_BYTES {
-            return None;
+    fn new_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// How long a record of truncated content may still be the original of a copy that appears: logrotate
+    /// creates the copy before it truncates, so the copy is seen within a poll or two of the truncation.
+    fn copy_window_secs(&self) -> u64 {
+        (2 * self.limits.poll_interval_ms).div_ceil(1000) + 1
+    }
+
+    /// Decides what a file that appeared is (`except`: its own index when it is already followed).
+    ///
+    /// Identity is settled by inode before this is asked. A file can be a copy of a followed file, or of
+    /// a record of content truncated within the last seconds (copytruncate), but never of one that had
+    /// its name (renamed away or deleted: it was created where that one was). Where the original still
+    /// holds its bytes, the candidate is compared with it byte for byte (as far as both go, up to
+    /// `VERIFY_BYTES`); otherwise by the original's fingerprint (its first line first, for a candidate
+    /// still shorter than the fingerprint). Matching more than one original, or too few bytes to tell,
+    /// is `Wait`. A file that looks like one it cannot be a copy of is new, and that decision is
+    /// returned to be counted and logged.
+    /// Returns, with the identity, what a new file looked like and why it is new anyway.
+    fn identify(
+        &self,
+        path: &Path,
+        file: &File,
+        size: u64,
+        dev: u64,
+        ino: u64,
+        except: Option<usize>,
+    ) -> (Identity, Option<(PathBuf, String)>) {
+        if size == 0 {
+            return (Identity::Wait, None);
         }
-        let same = |len: u32, hash: u64| {
-            len >= COPY_MIN_BYTES && len <= fp.len && hash_prefix(file, len).ok().flatten() == Some(hash)
+        let mut hashes: Vec<(u32, Option<u64>)> = Vec::new();
+        // By an original's fingerprint alone: Some(true) same first bytes, Some(false) not, None: too few
+        // bytes yet to tell (the first line matches, or is not complete).
+        let mut by_fingerprint = |fp: Fingerprint| -> Option<bool> {
+            let mut hash_of = |len: u32| -> Option<u64> {
+                if let Some((_, h)) = hashes.iter().find(|(l, _)| *l == len) {
+                    return *h;
+                }
+                let h = hash_prefix(file, len).ok().flatten();
+                hashes.push((len, h));
+                h
+            };
+            if size >= u64::from(fp.len) {
+                return Some(hash_of(fp.len) == Some(fp.hash));
+            }
+            if fp.line > 0 && size >= u64::from(fp.line) && hash_of(fp.line) != Some(fp.line_hash) {
+                return Some(false);
+            }
+            None
         };
-        self.files
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != except)
-            .find(|(_, f)| same(f.fp.len, f.fp.hash))
-            .map(|(_, f)| (f.offset, f.skipping))
-            .or_else(|| self.retired.iter().rev().find(|r| same(r.fp.len, r.fp.hash)).map(|r| (r.offset, r.skipping)))
+        // A file is never a copy of one that had its name (it was created where that one was).
+        let had_its_name = |current: &Path, former: &[PathBuf]| current == path || former.iter().any(|p| p == path);
+        let mut found: Vec<Identity> = Vec::new();
+        let mut wait = false;
+        let mut alike: Option<(PathBuf, String)> = None;
+        for (j, o) in self.files.iter().enumerate() {
+            if Some(j) == except || (o.dev == dev && o.ino == ino) || o.undecided || o.copy.is_some() {
+                continue;
+            }
+            if o.fp.len < COPY_MIN_BYTES {
+                continue;
+            }
+            let eligible = !had_its_name(&o.path, &o.former);
+            let copy =
+                |verified| Identity::Copy { origin: Some(o.id), offset: o.offset, skipping: o.skipping, verified };
+            if still_starts_with(&o.file, o.fp) {
+                // The original still holds its bytes: compare them.
+                let Ok(osize) = o.file.metadata().map(|m| m.len()) else { continue };
+                let n = size.min(osize).min(VERIFY_BYTES);
+                match first_difference(file, &o.file, 0, n) {
+                    Ok(None) if size <= osize => {
+                        if !eligible {
+                            if n >= u64::from(COPY_MIN_BYTES) {
+                                alike = Some((o.path.clone(), "it was created where that file was".into()));
+                            }
+                        } else if n < u64::from(COPY_MIN_BYTES) {
+                            wait = true;
+                        } else {
+                            found.push(copy(n));
+                        }
+                    }
+                    Ok(Some(d)) if d >= LOOKALIKE_BYTES => {
+                        alike = Some((o.path.clone(), format!("they differ at byte {d}")));
+                    }
+                    Ok(None) => alike = Some((o.path.clone(), "it is longer than that file".into())),
+                    Ok(Some(_)) => {}
+                    Err(()) => wait |= eligible,
+                }
+                continue;
+            }
+            // Truncated, not noticed yet: only its fingerprint is left.
+            match by_fingerprint(o.fp) {
+                Some(true) if eligible => found.push(copy(u64::from(o.fp.len))),
+                Some(true) => alike = Some((o.path.clone(), "it was created where that file was".into())),
+                Some(false) => {}
+                None => wait |= eligible,
+            }
+        }
+        let now = now_secs();
+        let window = self.copy_window_secs();
+        for r in &self.retired {
+            if r.fp.len < COPY_MIN_BYTES {
+                continue;
+            }
+            let eligible = r.is_content() && !had_its_name(&r.path, &r.former) && now <= r.at + window;
+            match by_fingerprint(r.fp) {
+                Some(true) if eligible => {
+                    let verified = u64::from(r.fp.len);
+                    found.push(Identity::Copy { origin: None, offset: r.offset, skipping: r.skipping, verified });
+                }
+                Some(true) => {
+                    alike = Some((r.path.clone(), "that file is no longer followed, or it was created there".into()));
+                }
+                Some(false) => {}
+                None => wait |= eligible,
+            }
+        }
+        let agree = found.windows(2).all(|w| match (w[0], w[1]) {
+            (Identity::Copy { offset: a, origin: oa, .. }, Identity::Copy { offset: b, origin: ob, .. }) => {
+                a == b && oa == ob
+            }
+            _ => false,
+        });
+        match found.first() {
+            Some(c) if agree => (*c, None),
+            Some(_) => (Identity::Wait, Some((path.to_path_buf(), "it matches more than one file".into()))),
+            None if wait => (Identity::Wait, None),
+            None => (Identity::New, alike),
+        }
+    }
+
+    /// Counts and logs a decision between two files that look alike.
+    fn note_lookalike(&mut self, path: &Path, like: &Path, why: &str, decision: &str) {
+        self.lookalikes += 1;
+        tracing::warn!(path = %path.display(), like = %like.display(), why, decision, "file starts like another");
+    }
+
+    /// Decisions made between files that look alike (a new file starting like one it cannot be a copy
+    /// of; a copy that turned out to differ; a file matching several originals): each also logged.
+    pub fn lookalike_decisions(&self) -> u64 {
+        self.lookalikes
+    }
+
+    /// The original followed by `id` was truncated or let go at `offset`: its copies read on from there.
+    fn freeze_copies(&mut self, id: u64, offset: u64, skipping: bool) {
+        for f in &mut self.files {
+            if let Some(c) = &mut f.copy {
+                if c.origin == Some(Origin::Id(id)) {
+                    c.origin = None;
+                    if offset > f.offset {
+                        (f.offset, f.skipping) = (offset, skipping);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Before file `i` is read: decides an undecided file, keeps a copy in step with its original and
+    /// checks it against it. True when nothing is to be read from it now.
+    fn settle(&mut self, i: usize, size: u64) -> bool {
+        if self.files[i].undecided {
+            if size == 0 {
+                return true;
+            }
+            let f = &self.files[i];
+            let (identity, note) = self.identify(&f.path, &f.file, size, f.dev, f.ino, Some(i));
+            let grace = self.orphan_grace();
+            let f = &mut self.files[i];
+            let identity = match identity {
+                Identity::Wait if f.undecided_seen.0 != size => {
+                    f.undecided_seen = (size, Instant::now());
+                    return true;
+                }
+                Identity::Wait if f.undecided_seen.1.elapsed() < grace => return true,
+                // Still not telling after the grace period without growth: where in doubt, read.
+                Identity::Wait => Identity::New,
+                other => other,
+            };
+            let f = &mut self.files[i];
+            f.undecided = false;
+            f.fp = fingerprint(&f.file, size).unwrap_or(Fingerprint::NONE);
+            match identity {
+                Identity::Copy { origin, offset, skipping, verified } => {
+                    tracing::info!(path = %f.path.display(), offset, size, "file is a copy of one already read; continuing where that one was");
+                    (f.offset, f.skipping) = (offset, skipping);
+                    f.copy = Some(CopyState { origin: origin.map(Origin::Id), verified });
+                }
+                _ => {
+                    if let Some((like, why)) = note {
+                        let path = f.path.clone();
+                        self.note_lookalike(&path, &like, &why, "read as a new file");
+                    }
+                    return false;
+                }
+            }
+        }
+        let Some(copy) = self.files[i].copy else { return false };
+        {
+            let f = &mut self.files[i];
+            if u64::from(f.fp.len) < FINGERPRINT_BYTES && size > u64::from(f.fp.len) {
+                if let Ok(fp) = fingerprint(&f.file, size) {
+                    f.fp = fp;
+                }
+            }
+        }
+        // Find the original among followed files (a checkpoint names it by inode and first bytes).
+        let origin = match copy.origin {
+            None => None,
+            Some(Origin::Id(id)) => self.files.iter().position(|o| o.id == id),
+            Some(Origin::Inode { dev, ino, fp }) => self.files.iter().position(|o| {
+                o.dev == dev && o.ino == ino && !o.undecided && o.copy.is_none() && o.fp.len >= fp.len && {
+                    still_starts_with(&o.file, fp)
+                }
+            }),
+        };
+        let Some(j) = origin else {
+            // No original to follow: read on from the offset reached, once the bytes are there.
+            let f = &mut self.files[i];
+            if copy.origin.is_some() {
+                f.copy = Some(CopyState { origin: None, ..copy });
+            }
+            if size >= f.offset || !still_starts_with(&f.file, f.fp) {
+                f.copy = None;
+                return false;
+            }
+            return true;
+        };
+        let (o, f) = (&self.files[j], &self.files[i]);
+        let mut verified = copy.verified;
+        if still_starts_with(&o.file, o.fp) && verified < size.min(VERIFY_BYTES) {
+            let osize = o.file.metadata().map_or(0, |m| m.len());
+            let to = size.min(osize).min(VERIFY_BYTES);
+            let differs = match first_difference(&f.file, &o.file, verified, to) {
+                Ok(Some(d)) => Some(d),
+                Ok(None) if size > osize && osize < VERIFY_BYTES => Some(osize),
+                Ok(None) => {
+                    verified = to;
+                    None
+                }
+                Err(()) => None,
+            };
+            if let Some(d) = differs {
+                // Not a copy after all. Where in doubt, read: from its start, so its lines that did
+                // match the original's are counted again rather than lost.
+                let (path, like) = (f.path.clone(), o.path.clone());
+                self.note_lookalike(
+                    &path,
+                    &like,
+                    &format!("taken for a copy, it differs at byte {d}"),
+                    "read from its start",
+                );
+                let f = &mut self.files[i];
+                f.copy = None;
+                (f.offset, f.skipping) = (0, false);
+                return false;
+            }
+        }
+        let (oid, ooffset, oskipping) = (o.id, o.offset, o.skipping);
+        let f = &mut self.files[i];
+        f.copy = Some(CopyState { origin: Some(Origin::Id(oid)), verified });
+        if ooffset > f.offset {
+            (f.offset, f.skipping) = (ooffset, oskipping);
+        }
+        true
     }
 
     fn retire(&mut self, f: &Tracked, source: String) {
@@ -587,42 +1030,43 @@ impl Tailer {
     /// counted as a line (the file is being let go).
     fn read_file(&mut self, i: usize, finish: bool) -> PollStats {
         let max_line = self.limits.max_line_bytes as usize;
-        let f = &mut self.files[i];
-        let src = &self.sources[f.source];
         let mut stats = PollStats::default();
-        let size = match f.file.metadata() {
+        let size = match self.files[i].file.metadata() {
             Ok(m) => m.len(),
             Err(e) => {
-                src.read_errors.inc();
-                tracing::warn!(path = %f.path.display(), error = %e, "cannot stat followed file");
+                self.sources[self.files[i].source].read_errors.inc();
+                tracing::warn!(path = %self.files[i].path.display(), error = %e, "cannot stat followed file");
                 return stats;
             }
         };
+        // Undecided files and copies following their original read nothing here.
+        if self.settle(i, size) {
+            return stats;
+        }
+        let f = &mut self.files[i];
+        let src = &self.sources[f.source];
         // Shorter than our offset, or other first bytes: truncated (and maybe regrown past our offset
         // before we looked, which the size alone would miss).
-        let rewritten =
-            size < f.offset || (f.fp.len > 0 && hash_prefix(&f.file, f.fp.len).ok().flatten() != Some(f.fp.hash));
+        let rewritten = size < f.offset || !still_starts_with(&f.file, f.fp);
         if rewritten {
             src.truncations.inc();
             tracing::info!(path = %f.path.display(), size, offset = f.offset, "file truncated; reading it again from the start");
-            let before = f.as_retired(src.config.name.clone());
-            // The old content may live on in a copy (copytruncate): remember it, but never resume it by inode.
-            remember(&mut self.retired, Retired { dev: u64::MAX, ino: u64::MAX, ..before });
+            let mut before = f.as_retired(src.config.name.clone());
+            let (old_id, offset, skipping) = (f.id, f.offset, f.skipping);
+            // The old content may live on in a copy (copytruncate): remember it, but never resume it by
+            // inode. Copies following it read on from where it was.
+            (before.dev, before.ino, before.copy) = (u64::MAX, u64::MAX, false);
+            remember(&mut self.retired, before);
+            self.freeze_copies(old_id, offset, skipping);
+            let id = self.new_id();
             let f = &mut self.files[i];
+            f.id = id;
             f.offset = 0;
             f.skipping = false;
-            f.fp = fingerprint(&f.file, size).unwrap_or(Fingerprint { len: 0, hash: 0 });
-        }
-        if self.files[i].undecided && size > 0 {
-            self.files[i].undecided = false;
-            let fp = fingerprint(&self.files[i].file, size).unwrap_or(Fingerprint { len: 0, hash: 0 });
-            if let Some((offset, skipping)) = self.copy_origin(&self.files[i].file, fp, Some(i)) {
-                let f = &mut self.files[i];
-                tracing::info!(path = %f.path.display(), offset, "file is a copy of one already read; continuing where that one was");
-                (f.offset, f.skipping) = if offset <= size { (offset, skipping) } else { (size, false) };
-            }
+            f.fp = fingerprint(&f.file, size).unwrap_or(Fingerprint::NONE);
         }
         let f = &mut self.files[i];
+        let src = &self.sources[f.source];
         if u64::from(f.fp.len) < FINGERPRINT_BYTES && size > u64::from(f.fp.len) {
             if let Ok(fp) = fingerprint(&f.file, size) {
                 f.fp = fp;
@@ -729,12 +1173,29 @@ impl Tailer {
             ino: r.ino,
             fingerprint: format!("{:016x}", r.fp.hash),
             fingerprint_bytes: r.fp.len,
+            first_line: (r.fp.line > 0)
+                .then(|| checkpoint::FirstLine { bytes: r.fp.line, hash: format!("{:016x}", r.fp.line_hash) }),
             offset: r.offset,
             skipping: r.skipping,
             retired_at,
+            copy: r.copy,
+            copy_of: r.copy_of.map(|(dev, ino, fp)| checkpoint::Origin {
+                dev,
+                ino,
+                fingerprint: format!("{:016x}", fp.hash),
+                fingerprint_bytes: fp.len,
+            }),
+            former_paths: r.former.iter().map(|p| p.display().to_string()).collect(),
         };
-        let mut files: Vec<Entry> =
-            self.files.iter().map(|f| entry(&f.as_retired(self.sources[f.source].config.name.clone()), None)).collect();
+        let mut files: Vec<Entry> = self
+            .files
+            .iter()
+            .map(|f| {
+                let mut r = f.as_retired(self.sources[f.source].config.name.clone());
+                r.copy_of = self.origin_of(f);
+                entry(&r, None)
+            })
+            .collect();
         files.extend(self.retired.iter().map(|r| entry(r, Some(r.at))));
         let bytes = checkpoint::encode(&Checkpoint { version: checkpoint::VERSION, files });
         if self.last_saved.as_deref() == Some(&bytes[..]) {
@@ -753,6 +1214,14 @@ impl Tailer {
                 self.metrics.checkpoint_healthy.set(0);
                 Err(e)
             }
+        }
+    }
+
+    /// The original a copy follows, as the checkpoint names it.
+    fn origin_of(&self, f: &Tracked) -> Option<(u64, u64, Fingerprint)> {
+        match f.copy?.origin? {
+            Origin::Id(id) => self.files.iter().find(|o| o.id == id).map(|o| (o.dev, o.ino, o.fp)),
+            Origin::Inode { dev, ino, fp } => Some((dev, ino, fp)),
         }
     }
 
