@@ -62,8 +62,9 @@ fn on_disk(dir: &Path) -> (u64, Vec<String>) {
     (seen.len() as u64, names)
 }
 
-fn run_mode(test: &str, directives: &str, prefix: &str, rotate_every: Duration) {
-    let Some(logrotate) = external_tool("logrotate", test) else { return };
+/// Runs one mode; returns the daemon's log.
+fn run_mode(test: &str, directives: &str, prefix: &str, rotate_every: Duration) -> String {
+    let Some(logrotate) = external_tool("logrotate", test) else { return String::new() };
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
@@ -128,7 +129,9 @@ fn run_mode(test: &str, directives: &str, prefix: &str, rotate_every: Duration) 
     assert!(counted <= written, "{test}: {counted} counted > {written} written (counted twice)\n{}", d.log_text());
     assert_eq!(lines, counted + 1, "{test}: lines_total counts only our lines and the barrier");
     assert!(disk >= written.saturating_sub(written / 10), "{test}: too few lines on disk, the test is not testing");
+    let log_text = d.log_text();
     d.stop();
+    log_text
 }
 
 fn directives(lines: &[&str]) -> String {
@@ -161,7 +164,11 @@ fn logrotate_create_compress_delaycompress() {
 fn logrotate_create_identical_256_byte_prefixes() {
     let prefix: String = "2026-11-26T10:00:00.000Z INFO [scf-login] ".chars().cycle().take(256).collect();
     assert_eq!(prefix.len(), 256);
-    run_mode("logrotate_create_identical_256_byte_prefixes", &directives(&["create"]), &prefix, EVERY);
+    let log = run_mode("logrotate_create_identical_256_byte_prefixes", &directives(&["create"]), &prefix, EVERY);
+    // Each new app.log starts like the one renamed away from its name: read as new, and said so.
+    if !log.is_empty() {
+        assert!(log.contains("file starts like another"), "{log}");
+    }
 }
 
 #[test]

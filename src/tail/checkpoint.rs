@@ -6,7 +6,7 @@
 //! trust (unreadable, not JSON, an unknown version); the caller starts fresh and says so. `save` is
 //! atomic; the caller skips it when nothing changed.
 //!
-//! Versions: 2 adds `first_line`, `copy`, `copy_of` and `former_paths` (all optional); a version 1 file loads as version 2
+//! Versions: 2 adds `copy`, `copy_of` and `former_paths` (all optional); a version 1 file loads as version 2
 //! with them absent, and is written back as version 2.
 
 use std::fs::{self, File};
@@ -31,9 +31,6 @@ pub struct Entry {
     /// FNV-1a of the file's first `fingerprint_bytes` bytes, hex.
     pub fingerprint: String,
     pub fingerprint_bytes: u32,
-    /// The first line's length and FNV-1a (hex), when it ends within the fingerprint (version 2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_line: Option<FirstLine>,
     /// Bytes consumed: the end of the last complete line counted.
     pub offset: u64,
     /// Inside a line that was cut for length: the rest up to its newline is skipped.
@@ -52,13 +49,6 @@ pub struct Entry {
     /// The names the file had before it was renamed (version 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub former_paths: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FirstLine {
-    pub bytes: u32,
-    pub hash: String,
 }
 
 /// The identity of the original a copy follows.
@@ -151,7 +141,6 @@ mod tests {
                 ino: 2,
                 fingerprint: "00ff".into(),
                 fingerprint_bytes: 256,
-                first_line: Some(FirstLine { bytes: 80, hash: "0b".into() }),
                 offset: 1234,
                 skipping: false,
                 retired_at: None,

@@ -60,27 +60,18 @@ const READ_CHUNK: usize = 256 * 1024;
 struct Fingerprint {
     len: u32,
     hash: u64,
-    /// The length of the first line (its newline included) when it ends within `len`; 0 when unknown
-    /// (also for fingerprints read from a checkpoint). Tells a file too short for `len` from a copy.
-    line: u32,
-    line_hash: u64,
 }
 
 impl Fingerprint {
-    const NONE: Fingerprint = Fingerprint { len: 0, hash: 0, line: 0, line_hash: 0 };
-
-    /// A fingerprint without its first-line part (read from a checkpoint).
-    fn bare(len: u32, hash: u64) -> Fingerprint {
-        Fingerprint { len, hash, line: 0, line_hash: 0 }
-    }
+    const NONE: Fingerprint = Fingerprint { len: 0, hash: 0 };
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
-/// The first `len` bytes of the file, or None if it has fewer.
-fn read_prefix(file: &File, len: u32) -> io::Result<Option<Vec<u8>>> {
+/// Hash of the first `len` bytes of the file, or None if it has fewer.
+fn hash_prefix(file: &File, len: u32) -> io::Result<Option<u64>> {
     let mut buf = vec![0u8; len as usize];
     let mut got = 0;
     while got < buf.len() {
@@ -91,19 +82,12 @@ fn read_prefix(file: &File, len: u32) -> io::Result<Option<Vec<u8>>> {
             Err(e) => return Err(e),
         }
     }
-    Ok(Some(buf))
-}
-
-/// Hash of the first `len` bytes of the file, or None if it has fewer.
-fn hash_prefix(file: &File, len: u32) -> io::Result<Option<u64>> {
-    Ok(read_prefix(file, len)?.map(|b| fnv1a(&b)))
+    Ok(Some(fnv1a(&buf)))
 }
 
 fn fingerprint(file: &File, size: u64) -> io::Result<Fingerprint> {
     let len = size.min(FINGERPRINT_BYTES) as u32;
-    let Some(head) = read_prefix(file, len)? else { return Ok(Fingerprint::bare(len, 0)) };
-    let line = memchr(b'\n', &head).map_or(0, |nl| nl + 1);
-    Ok(Fingerprint { len, hash: fnv1a(&head), line: line as u32, line_hash: fnv1a(&head[..line]) })
+    Ok(Fingerprint { len, hash: hash_prefix(file, len)?.unwrap_or(0) })
 }
 
 /// Whether the file still starts with the bytes `fp` was taken of.
@@ -252,6 +236,8 @@ struct Tracked {
     undecided_seen: (u64, Instant),
     /// Names this content; a truncation gives the file a new one (copies follow contents, not inodes).
     id: u64,
+    /// When it was found, in order: a file can only be a copy of one found before it.
+    found: u64,
     /// The names it had before it was renamed: a file that appears at one of them is new, never a copy
     /// of it, whatever its first bytes (create-mode rotation).
     former: Vec<PathBuf>,
@@ -384,16 +370,9 @@ impl Tailer {
                     let copy_of = e.copy_of.and_then(|o| {
                         let hash = u64::from_str_radix(&o.fingerprint, 16).ok()?;
                         let len = o.fingerprint_bytes.min(FINGERPRINT_BYTES as u32);
-                        Some((o.dev, o.ino, Fingerprint::bare(len, hash)))
+                        Some((o.dev, o.ino, Fingerprint { len, hash }))
                     });
-                    let mut fp = Fingerprint::bare(e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash);
-                    if let Some(l) = e.first_line {
-                        if let Ok(h) = u64::from_str_radix(&l.hash, 16) {
-                            if l.bytes <= fp.len {
-                                (fp.line, fp.line_hash) = (l.bytes, h);
-                            }
-                        }
-                    }
+                    let fp = Fingerprint { len: e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash };
                     retired.push_back(Retired {
                         source: e.source,
                         path: PathBuf::from(e.path),
@@ -506,7 +485,11 @@ impl Tailer {
         }
         let mut stats = PollStats::default();
         self.collect.arrival_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        for i in 0..self.files.len() {
+        // Undecided files last: every truncation in this poll is noticed before one is compared.
+        let n = self.files.len();
+        let order: Vec<usize> =
+            (0..n).filter(|&i| !self.files[i].undecided).chain((0..n).filter(|&i| self.files[i].undecided)).collect();
+        for i in order {
             let s = self.read_file(i, false);
             stats.lines += s.lines;
             stats.bytes += s.bytes;
@@ -621,7 +604,11 @@ impl Tailer {
         }
         // Files known by inode (from the checkpoint, or let go earlier) come back first, so that no other
         // file is compared with them before they are back where they belong.
-        candidates.sort_by_key(|(_, _, m)| !self.retired.iter().any(|r| r.dev == m.dev() && r.ino == m.ino()));
+        // The others in the order they were created where the file system says (an original before its
+        // copy), else by path.
+        candidates.sort_by_key(|(_, _, m)| {
+            (!self.retired.iter().any(|r| r.dev == m.dev() && r.ino == m.ino()), m.created().ok())
+        });
         for (source, path, meta) in candidates {
             if self.files.iter().any(|f| f.dev == meta.dev() && f.ino == meta.ino()) {
                 continue;
@@ -664,6 +651,7 @@ impl Tailer {
                 undecided: start.undecided,
                 undecided_seen: (size, Instant::now()),
                 id,
+                found: id,
                 former: start.former,
                 copy: start.copy,
                 orphaned: None,
@@ -769,8 +757,7 @@ impl Tailer {
     /// a record of content truncated within the last seconds (copytruncate), but never of one that had
     /// its name (renamed away or deleted: it was created where that one was). Where the original still
     /// holds its bytes, the candidate is compared with it byte for byte (as far as both go, up to
-    /// `VERIFY_BYTES`); otherwise by the original's fingerprint (its first line first, for a candidate
-    /// still shorter than the fingerprint). Matching more than one original, or too few bytes to tell,
+    /// `VERIFY_BYTES`); otherwise by the original's fingerprint. Matching more than one original, or too few bytes to tell,
     /// is `Wait`. A file that looks like one it cannot be a copy of is new, and that decision is
     /// returned to be counted and logged.
     /// Returns, with the identity, what a new file looked like and why it is new anyway.
@@ -787,44 +774,46 @@ impl Tailer {
             return (Identity::Wait, None);
         }
         let mut hashes: Vec<(u32, Option<u64>)> = Vec::new();
-        // By an original's fingerprint alone: Some(true) same first bytes, Some(false) not, None: too few
-        // bytes yet to tell (the first line matches, or is not complete).
-        let mut by_fingerprint = |fp: Fingerprint| -> Option<bool> {
-            let mut hash_of = |len: u32| -> Option<u64> {
-                if let Some((_, h)) = hashes.iter().find(|(l, _)| *l == len) {
-                    return *h;
-                }
-                let h = hash_prefix(file, len).ok().flatten();
-                hashes.push((len, h));
-                h
-            };
-            if size >= u64::from(fp.len) {
-                return Some(hash_of(fp.len) == Some(fp.hash));
+        // By an original's fingerprint alone, when its bytes are gone (truncated). logrotate and cp finish
+        // the copy before the original is truncated, so a copy of it holds at least its fingerprint's
+        // bytes: a shorter file is not one (and if it were an early partial copy, it is read again).
+        let mut by_fingerprint = |fp: Fingerprint| -> bool {
+            if size < u64::from(fp.len) {
+                return false;
             }
-            if fp.line > 0 && size >= u64::from(fp.line) && hash_of(fp.line) != Some(fp.line_hash) {
-                return Some(false);
+            if let Some((_, h)) = hashes.iter().find(|(l, _)| *l == fp.len) {
+                return *h == Some(fp.hash);
             }
-            None
+            let h = hash_prefix(file, fp.len).ok().flatten();
+            hashes.push((fp.len, h));
+            h == Some(fp.hash)
         };
         // A file is never a copy of one that had its name (it was created where that one was).
         let had_its_name = |current: &Path, former: &[PathBuf]| current == path || former.iter().any(|p| p == path);
-        let mut found: Vec<Identity> = Vec::new();
+        // Each with its rank: 0 a followed original, 1 a followed copy, 2 a record of truncated content.
+        let mut found: Vec<(Identity, u8)> = Vec::new();
         let mut wait = false;
         let mut alike: Option<(PathBuf, String)> = None;
         for (j, o) in self.files.iter().enumerate() {
-            if Some(j) == except || (o.dev == dev && o.ino == ino) || o.undecided || o.copy.is_some() {
+            // Never a copy of itself, of its own copy, or of a file found after it (ids follow the order
+            // files were found in, and that follows their creation). An undecided file can be an
+            // original: what it is read from, its copies are not.
+            let later = |i: usize| o.found > self.files[i].found || self.copies(j, i);
+            if Some(j) == except || (o.dev == dev && o.ino == ino) || except.is_some_and(later) {
                 continue;
             }
-            if o.fp.len < COPY_MIN_BYTES {
-                continue;
-            }
+            // Copies of the same original agree; the original itself is preferred (rank 0).
+            let rank = u8::from(o.copy.is_some());
             let eligible = !had_its_name(&o.path, &o.former);
             let copy =
                 |verified| Identity::Copy { origin: Some(o.id), offset: o.offset, skipping: o.skipping, verified };
             if still_starts_with(&o.file, o.fp) {
                 // The original still holds its bytes: compare them.
                 let Ok(osize) = o.file.metadata().map(|m| m.len()) else { continue };
-                let n = size.min(osize).min(VERIFY_BYTES);
+                // Over its fingerprint's bytes the hashes tell at once when they differ; then only those
+                // bytes are read, to say where.
+                let differs_early = o.fp.len > 0 && size >= u64::from(o.fp.len) && !by_fingerprint(o.fp);
+                let n = if differs_early { u64::from(o.fp.len) } else { size.min(osize).min(VERIFY_BYTES) };
                 match first_difference(file, &o.file, 0, n) {
                     Ok(None) if size <= osize => {
                         if !eligible {
@@ -834,24 +823,31 @@ impl Tailer {
                         } else if n < u64::from(COPY_MIN_BYTES) {
                             wait = true;
                         } else {
-                            found.push(copy(n));
+                            found.push((copy(n), rank));
                         }
                     }
                     Ok(Some(d)) if d >= LOOKALIKE_BYTES => {
                         alike = Some((o.path.clone(), format!("they differ at byte {d}")));
                     }
-                    Ok(None) => alike = Some((o.path.clone(), "it is longer than that file".into())),
+                    Ok(None) if n >= LOOKALIKE_BYTES => {
+                        alike = Some((o.path.clone(), "it is longer than that file".into()));
+                    }
+                    Ok(None) => {}
                     Ok(Some(_)) => {}
                     Err(()) => wait |= eligible,
                 }
                 continue;
             }
-            // Truncated, not noticed yet: only its fingerprint is left.
-            match by_fingerprint(o.fp) {
-                Some(true) if eligible => found.push(copy(u64::from(o.fp.len))),
-                Some(true) => alike = Some((o.path.clone(), "it was created where that file was".into())),
-                Some(false) => {}
-                None => wait |= eligible,
+            // Truncated, not noticed yet: only its fingerprint is left. Not that content: it may be a copy
+            // of what the file holds now, to be compared once its truncation is noticed (this very poll).
+            if by_fingerprint(o.fp) {
+                if eligible {
+                    found.push((copy(u64::from(o.fp.len)), rank));
+                } else {
+                    alike = Some((o.path.clone(), "it was created where that file was".into()));
+                }
+            } else {
+                wait |= eligible;
             }
         }
         let now = now_secs();
@@ -861,30 +857,44 @@ impl Tailer {
                 continue;
             }
             let eligible = r.is_content() && !had_its_name(&r.path, &r.former) && now <= r.at + window;
-            match by_fingerprint(r.fp) {
-                Some(true) if eligible => {
+            if by_fingerprint(r.fp) {
+                if eligible {
                     let verified = u64::from(r.fp.len);
-                    found.push(Identity::Copy { origin: None, offset: r.offset, skipping: r.skipping, verified });
-                }
-                Some(true) => {
+                    let copy = Identity::Copy { origin: None, offset: r.offset, skipping: r.skipping, verified };
+                    found.push((copy, 2));
+                } else {
                     alike = Some((r.path.clone(), "that file is no longer followed, or it was created there".into()));
                 }
-                Some(false) => {}
-                None => wait |= eligible,
             }
         }
-        let agree = found.windows(2).all(|w| match (w[0], w[1]) {
+        let best = found.iter().map(|(_, rank)| *rank).min();
+        found.retain(|(_, rank)| Some(*rank) == best);
+        let agree = found.windows(2).all(|w| match (w[0].0, w[1].0) {
             (Identity::Copy { offset: a, origin: oa, .. }, Identity::Copy { offset: b, origin: ob, .. }) => {
                 a == b && oa == ob
             }
             _ => false,
         });
         match found.first() {
-            Some(c) if agree => (*c, None),
+            Some((c, _)) if agree => (*c, None),
             Some(_) => (Identity::Wait, Some((path.to_path_buf(), "it matches more than one file".into()))),
             None if wait => (Identity::Wait, None),
             None => (Identity::New, alike),
         }
+    }
+
+    /// Whether file `j` is a copy (directly or through other copies) of file `i`.
+    fn copies(&self, j: usize, i: usize) -> bool {
+        let (mut at, id) = (j, self.files[i].id);
+        for _ in 0..self.files.len() {
+            let Some(Origin::Id(o)) = self.files[at].copy.and_then(|c| c.origin) else { return false };
+            if o == id {
+                return true;
+            }
+            let Some(next) = self.files.iter().position(|f| f.id == o) else { return false };
+            at = next;
+        }
+        false
     }
 
     /// Counts and logs a decision between two files that look alike.
@@ -900,22 +910,34 @@ impl Tailer {
     }
 
     /// The original followed by `id` was truncated or let go at `offset`: its copies read on from there.
+    /// Several copies of one original hold the same bytes (each a prefix of the longest): the longest
+    /// reads on, the others follow it.
     fn freeze_copies(&mut self, id: u64, offset: u64, skipping: bool) {
+        let linked = |f: &Tracked| f.copy.is_some_and(|c| c.origin == Some(Origin::Id(id)));
+        let heir = self
+            .files
+            .iter()
+            .filter(|f| linked(f))
+            .max_by_key(|f| f.file.metadata().map_or(0, |m| m.len()))
+            .map(|f| f.id);
+        let Some(heir) = heir else { return };
         for f in &mut self.files {
+            if !linked(f) {
+                continue;
+            }
             if let Some(c) = &mut f.copy {
-                if c.origin == Some(Origin::Id(id)) {
-                    c.origin = None;
-                    if offset > f.offset {
-                        (f.offset, f.skipping) = (offset, skipping);
-                    }
-                }
+                c.origin = if f.id == heir { None } else { Some(Origin::Id(heir)) };
+            }
+            if offset > f.offset {
+                (f.offset, f.skipping) = (offset, skipping);
             }
         }
     }
 
     /// Before file `i` is read: decides an undecided file, keeps a copy in step with its original and
-    /// checks it against it. True when nothing is to be read from it now.
-    fn settle(&mut self, i: usize, size: u64) -> bool {
+    /// checks it against it. True when nothing is to be read from it now. With `finish` (the file is
+    /// let go), an undecided file is decided now.
+    fn settle(&mut self, i: usize, size: u64, finish: bool) -> bool {
         if self.files[i].undecided {
             if size == 0 {
                 return true;
@@ -925,6 +947,8 @@ impl Tailer {
             let grace = self.orphan_grace();
             let f = &mut self.files[i];
             let identity = match identity {
+                // Let go while still in doubt: read it.
+                Identity::Wait if finish => Identity::New,
                 Identity::Wait if f.undecided_seen.0 != size => {
                     f.undecided_seen = (size, Instant::now());
                     return true;
@@ -966,9 +990,7 @@ impl Tailer {
             None => None,
             Some(Origin::Id(id)) => self.files.iter().position(|o| o.id == id),
             Some(Origin::Inode { dev, ino, fp }) => self.files.iter().position(|o| {
-                o.dev == dev && o.ino == ino && !o.undecided && o.copy.is_none() && o.fp.len >= fp.len && {
-                    still_starts_with(&o.file, fp)
-                }
+                o.dev == dev && o.ino == ino && !o.undecided && o.fp.len >= fp.len && { still_starts_with(&o.file, fp) }
             }),
         };
         let Some(j) = origin else {
@@ -1040,7 +1062,7 @@ impl Tailer {
             }
         };
         // Undecided files and copies following their original read nothing here.
-        if self.settle(i, size) {
+        if self.settle(i, size, finish) {
             return stats;
         }
         let f = &mut self.files[i];
@@ -1173,8 +1195,6 @@ impl Tailer {
             ino: r.ino,
             fingerprint: format!("{:016x}", r.fp.hash),
             fingerprint_bytes: r.fp.len,
-            first_line: (r.fp.line > 0)
-                .then(|| checkpoint::FirstLine { bytes: r.fp.line, hash: format!("{:016x}", r.fp.line_hash) }),
             offset: r.offset,
             skipping: r.skipping,
             retired_at,
