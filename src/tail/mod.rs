@@ -1,8 +1,9 @@
 //! The tailer: follows every source's files and counts each line exactly once.
 //!
 //! File semantics, written down like mtail's `filestream.go`:
-//! - **Identity** is device + inode, confirmed by a fingerprint (FNV-1a of the first ≤ 256 bytes), so
-//!   an inode reused by another file after a restart is not resumed at a stale offset.
+//! - **Identity** is device + inode, confirmed by a fingerprint (FNV-1a of the first ≤ 4 KiB; version 1
+//!   checkpoints hold 256-byte ones, still honoured), so an inode reused by another file after a
+//!   restart is not resumed at a stale offset.
 //! - **Rotation**: the path now names another inode, or none. The file we follow is still read through
 //!   the handle we hold (a logger may write to it until it reopens) until it has been quiet for two
 //!   poll intervals; then its partial last line is flushed as a line and it is let go (at shutdown, at
@@ -11,9 +12,38 @@
 //!   file: followed on under its new name, never read twice.
 //! - **Truncation**: size below our offset, or first bytes no longer matching the fingerprint
 //!   (truncated and regrown between two looks) ⇒ read again from 0.
-//! - **A copy of a file already read** (same fingerprint over ≥ 64 bytes: copytruncate's
-//!   `app.log-20261125`) starts at the offset reached in the original; only what we had not read yet
-//!   is counted.
+//! - **New file or copy?** Evidence in this order: (1) device + inode (a followed file, or one from
+//!   the checkpoint or let go earlier with the same first bytes, is that file); (2) renames: a file
+//!   that appears at a path after the file there was renamed away or deleted is new, whatever its first
+//!   bytes: it is never a copy of a file that had its name; (3) only then content: a file is a copy
+//!   of a followed file found before it (or of another copy of it), or of content truncated away in
+//!   the last `2 × poll interval + 1 s` (copytruncate). Where the original still holds its bytes they
+//!   are compared byte for byte as far as both go (at least `COPY_MIN_BYTES`); where it does not, the
+//!   candidate must hold all of the original's fingerprint (logrotate and cp finish a copy before they
+//!   truncate, so a shorter file is not that copy). (4) In doubt (fewer than 64 matching bytes, two
+//!   originals, an original truncated but not noticed yet) the file is *undecided*: nothing is read
+//!   from it until it is decided, at the latest after two poll intervals without growth or when it is
+//!   let go, and then as a new file: where identity is in doubt we read rather than skip. Undecided
+//!   files are decided after every other file of the poll has been read. (5) Every decision between
+//!   files that look alike (a new file whose first ≥ 256 bytes equal one it cannot be a copy of; a
+//!   copy that turned out to differ; two originals) is logged ("file starts like another") and counted
+//!   (`Tailer::lookalike_decisions`).
+//! - **The copy rule.** A file recognised as a copy of an original read to offset O has its bytes
+//!   `[0, O)` counted already, whether or not they have arrived yet (a copy being written is shorter
+//!   than O: that is not a truncation). While the original is followed and still holds the copied
+//!   bytes, the copy reads nothing and its offset follows the original's (what the original has not
+//!   been read to yet, its own reader counts). Once the original is truncated (copytruncate) or let go
+//!   at offset O, the copy reads on from O as its bytes arrive: lines the original held but we had not
+//!   read are counted from the copy, once. Several copies of one original: the longest reads on, the
+//!   others follow it.
+//! - **A copy that differs.** A copy is compared with its original byte for byte as its bytes arrive,
+//!   while the original still holds them (up to `VERIFY_BYTES`). If its bytes differ (or it grows past
+//!   an original that was not truncated), it was not a copy: it is read again from its start, as a new
+//!   file; its lines that did match the original's are then counted twice rather than lost. The
+//!   decision is logged and counted. Bytes that arrive after the original's are gone (truncated) cannot
+//!   be compared and are trusted.
+//! - **copytruncate's window**: lines written between logrotate's copy and its truncation are in
+//!   neither file; no reader can count them.
 //! - **Partial last lines** wait for their newline. A line longer than `max_line_bytes` is cut: its
 //!   head is classified and counted (`lines_truncated`), the rest is skipped up to the newline.
 //! - **Offsets** advance only past counted lines, so a checkpoint never covers an uncounted line and
