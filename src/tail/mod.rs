@@ -632,13 +632,24 @@ impl Tailer {
             }
             self.let_go(i);
         }
-        // Files known by inode (from the checkpoint, or let go earlier) come back first, so that no other
-        // file is compared with them before they are back where they belong.
-        // The others in the order they were created where the file system says (an original before its
-        // copy), else by path.
-        candidates.sort_by_key(|(_, _, m)| {
-            (!self.retired.iter().any(|r| r.dev == m.dev() && r.ino == m.ino()), m.created().ok())
-        });
+        // Files known by inode and first bytes (from the checkpoint, or let go earlier) come back first,
+        // so that no other file is compared with them before they are back where they belong. The others
+        // in the order they were created where the file system says (an original before its copy), the
+        // longer first where it cannot tell (a copy is a prefix of its original), else by path.
+        let known = |path: &Path, m: &Metadata| {
+            self.retired.iter().any(|r| {
+                r.fp.len > 0
+                    && r.dev == m.dev()
+                    && r.ino == m.ino()
+                    && File::open(path).is_ok_and(|f| still_starts_with(&f, r.fp))
+            })
+        };
+        let mut keyed: Vec<_> = candidates
+            .into_iter()
+            .map(|(s, p, m)| ((!known(&p, &m), m.created().ok(), std::cmp::Reverse(m.len())), (s, p, m)))
+            .collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        let candidates: Vec<(usize, PathBuf, Metadata)> = keyed.into_iter().map(|(_, c)| c).collect();
         for (source, path, meta) in candidates {
             if self.files.iter().any(|f| f.dev == meta.dev() && f.ino == meta.ino()) {
                 continue;
@@ -883,7 +894,9 @@ impl Tailer {
         let now = now_secs();
         let window = self.copy_window_secs();
         for r in &self.retired {
-            if r.fp.len < COPY_MIN_BYTES {
+            // Records of truncated content may be originals; a file let go from this very path is only
+            // compared to say that the two look alike.
+            if r.fp.len < COPY_MIN_BYTES || !(r.is_content() || r.path == path) {
                 continue;
             }
             let eligible = r.is_content() && !had_its_name(&r.path, &r.former) && now <= r.at + window;
@@ -1019,9 +1032,10 @@ impl Tailer {
         let origin = match copy.origin {
             None => None,
             Some(Origin::Id(id)) => self.files.iter().position(|o| o.id == id),
-            Some(Origin::Inode { dev, ino, fp }) => self.files.iter().position(|o| {
-                o.dev == dev && o.ino == ino && !o.undecided && o.fp.len >= fp.len && { still_starts_with(&o.file, fp) }
-            }),
+            Some(Origin::Inode { dev, ino, fp }) => self
+                .files
+                .iter()
+                .position(|o| o.dev == dev && o.ino == ino && o.fp.len >= fp.len && still_starts_with(&o.file, fp)),
         };
         let Some(j) = origin else {
             // No original to follow: read on from the offset reached, once the bytes are there.
@@ -1037,7 +1051,7 @@ impl Tailer {
         };
         let (o, f) = (&self.files[j], &self.files[i]);
         let mut verified = copy.verified;
-        if still_starts_with(&o.file, o.fp) && verified < size.min(VERIFY_BYTES) {
+        if verified < size.min(VERIFY_BYTES) && still_starts_with(&o.file, o.fp) {
             let osize = o.file.metadata().map_or(0, |m| m.len());
             let to = size.min(osize).min(VERIFY_BYTES);
             let differs = match first_difference(&f.file, &o.file, verified, to) {
