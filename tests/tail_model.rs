@@ -293,3 +293,52 @@ proptest! {
         run(&ops, "*.log", header)?;
     }
 }
+
+fn model_line(seq: u64) -> String {
+    format!("2025-03-14T01:22:05.117Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\tline {seq:08} of app0\n")
+}
+
+/// After a rename rotation, the new file starts with the same 256+ bytes as the one renamed away from
+/// its name (a fixed header): it is new, read from its start, and the decision is counted.
+#[test]
+fn a_new_file_that_starts_like_the_renamed_one_is_read_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("logs")).unwrap();
+    fs::create_dir(dir.path().join("state")).unwrap();
+    let log = dir.path().join("logs/app0.log");
+    let mut inst = start(dir.path(), "*");
+    let body = |from: u64| (from..from + 5).map(model_line).collect::<String>();
+    fs::write(&log, format!("{HEADER}{}", body(1))).unwrap();
+    inst.tailer.poll(true);
+    assert_eq!(counted(&inst), 8);
+    fs::rename(&log, dir.path().join("logs/app0.log.1")).unwrap();
+    fs::write(&log, format!("{HEADER}{}", body(6))).unwrap();
+    inst.tailer.poll(true);
+    assert_eq!(counted(&inst), 16);
+    assert_eq!(inst.tailer.lookalike_decisions(), 1);
+}
+
+/// A file taken for a copy (its first bytes are those of a followed file) whose later bytes differ was
+/// not a copy: it is read from its start, and the decision is counted.
+#[test]
+fn a_copy_that_turns_out_to_differ_is_read_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("logs")).unwrap();
+    fs::create_dir(dir.path().join("state")).unwrap();
+    let log = dir.path().join("logs/app0.log");
+    let other = dir.path().join("logs/app0.log-1");
+    let mut inst = start(dir.path(), "*");
+    fs::write(&log, format!("{HEADER}{}", (1..=5).map(model_line).collect::<String>())).unwrap();
+    inst.tailer.poll(true);
+    assert_eq!(counted(&inst), 8);
+    // The header and the first line, as a copy being written would start.
+    fs::write(&other, format!("{HEADER}{}", model_line(1))).unwrap();
+    inst.tailer.poll(true);
+    assert_eq!(counted(&inst), 8, "taken for a copy: nothing read from it");
+    // Then lines the original never had.
+    let mut f = OpenOptions::new().append(true).open(&other).unwrap();
+    f.write_all(format!("{}{}", model_line(100), model_line(101)).as_bytes()).unwrap();
+    inst.tailer.poll(false);
+    assert_eq!(counted(&inst), 8 + 6, "read from its start: the lines that matched count again");
+    assert_eq!(inst.tailer.lookalike_decisions(), 1);
+}
