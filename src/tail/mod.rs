@@ -648,7 +648,7 @@ impl Tailer {
             .into_iter()
             .map(|(s, p, m)| ((!known(&p, &m), m.created().ok(), std::cmp::Reverse(m.len())), (s, p, m)))
             .collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.sort_by_key(|(k, _)| *k);
         let candidates: Vec<(usize, PathBuf, Metadata)> = keyed.into_iter().map(|(_, c)| c).collect();
         for (source, path, meta) in candidates {
             if self.files.iter().any(|f| f.dev == meta.dev() && f.ino == meta.ino()) {
