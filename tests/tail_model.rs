@@ -141,7 +141,9 @@ struct Model<'a> {
     before_restarts: u64,
     seq: u64,
     /// Files created since the last poll: inotify reports a new file long before a logger rotates it,
-    /// so the model lets the tailer see a file once before it is renamed out of the watched set.
+    /// so the model lets the tailer see a file once before it is renamed out of the watched set, or
+    /// copied (a copy is recognised as one of a file already followed; lines appended since the last
+    /// poll are still unread when the copy is made).
     unseen: [bool; 3],
 }
 
@@ -206,7 +208,7 @@ impl Model<'_> {
             Op::CopyTruncate { file } => {
                 // A copy outside the watched set cannot supply what was not read yet: there, as with
                 // logrotate's copytruncate anywhere, only lines read before the truncation are safe.
-                if self.glob != "*" {
+                if self.glob != "*" || self.unseen[*file] {
                     self.poll(true);
                 }
                 if self.log(*file).exists() {
@@ -218,6 +220,9 @@ impl Model<'_> {
             Op::CopyProgressive { file, chunks, truncate } => {
                 if !self.log(*file).exists() {
                     return;
+                }
+                if self.unseen[*file] {
+                    self.poll(true);
                 }
                 self.seq += 1;
                 let copy = dir.join("logs").join(format!("app{file}.log-{}", self.seq));
