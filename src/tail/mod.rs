@@ -90,10 +90,20 @@ const READ_CHUNK: usize = 256 * 1024;
 struct Fingerprint {
     len: u32,
     hash: u64,
+    /// FNV-1a of the first `min(len, HEAD_BYTES)` bytes, checked on every read (cheaper than `hash`);
+    /// None when not known (a fingerprint from the checkpoint).
+    head: Option<u64>,
 }
 
+/// The bytes checked on every read for a truncation that regrew past our offset.
+const HEAD_BYTES: u32 = 256;
+
 impl Fingerprint {
-    const NONE: Fingerprint = Fingerprint { len: 0, hash: 0 };
+    const NONE: Fingerprint = Fingerprint { len: 0, hash: 0, head: Some(0xcbf2_9ce4_8422_2325) };
+
+    fn bare(len: u32, hash: u64) -> Fingerprint {
+        Fingerprint { len, hash, head: None }
+    }
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -117,7 +127,20 @@ fn hash_prefix(file: &File, len: u32) -> io::Result<Option<u64>> {
 
 fn fingerprint(file: &File, size: u64) -> io::Result<Fingerprint> {
     let len = size.min(FINGERPRINT_BYTES) as u32;
-    Ok(Fingerprint { len, hash: hash_prefix(file, len)?.unwrap_or(0) })
+    let mut buf = vec![0u8; len as usize];
+    if let Err(e) = file.read_exact_at(&mut buf, 0) {
+        return if e.kind() == io::ErrorKind::UnexpectedEof { Ok(Fingerprint::bare(len, 0)) } else { Err(e) };
+    }
+    let head = fnv1a(&buf[..buf.len().min(HEAD_BYTES as usize)]);
+    Ok(Fingerprint { len, hash: fnv1a(&buf), head: Some(head) })
+}
+
+/// Whether the file's first bytes are still those of its fingerprint, by its head alone (every read).
+fn head_unchanged(file: &File, fp: Fingerprint) -> bool {
+    match fp.head {
+        Some(head) => hash_prefix(file, fp.len.min(HEAD_BYTES)).ok().flatten() == Some(head),
+        None => still_starts_with(file, fp),
+    }
 }
 
 /// Whether the file still starts with the bytes `fp` was taken of.
@@ -400,9 +423,9 @@ impl Tailer {
                     let copy_of = e.copy_of.and_then(|o| {
                         let hash = u64::from_str_radix(&o.fingerprint, 16).ok()?;
                         let len = o.fingerprint_bytes.min(FINGERPRINT_BYTES as u32);
-                        Some((o.dev, o.ino, Fingerprint { len, hash }))
+                        Some((o.dev, o.ino, Fingerprint::bare(len, hash)))
                     });
-                    let fp = Fingerprint { len: e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash };
+                    let fp = Fingerprint::bare(e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash);
                     retired.push_back(Retired {
                         source: e.source,
                         path: PathBuf::from(e.path),
@@ -1113,7 +1136,7 @@ impl Tailer {
         let src = &self.sources[f.source];
         // Shorter than our offset, or other first bytes: truncated (and maybe regrown past our offset
         // before we looked, which the size alone would miss).
-        let rewritten = size < f.offset || !still_starts_with(&f.file, f.fp);
+        let rewritten = size < f.offset || !head_unchanged(&f.file, f.fp);
         if rewritten {
             src.truncations.inc();
             tracing::info!(path = %f.path.display(), size, offset = f.offset, "file truncated; reading it again from the start");
