@@ -10,8 +10,8 @@
 //!   once).
 //! - **Rename within the watched set** (`app.log` → `app.log.1` that the glob also matches) is the same
 //!   file: followed on under its new name, never read twice.
-//! - **Truncation**: size below our offset, or first bytes no longer matching the fingerprint
-//!   (truncated and regrown between two looks) ⇒ read again from 0.
+//! - **Truncation**: size below our offset, or first bytes (checked over 256 on every read) no longer
+//!   matching the fingerprint (truncated and regrown between two looks) ⇒ read again from 0.
 //! - **New file or copy?** Evidence in this order: (1) device + inode (a followed file, or one from
 //!   the checkpoint or let go earlier with the same first bytes, is that file); (2) renames: a file
 //!   that appears at a path after the file there was renamed away or deleted is new, whatever its first
