@@ -16,8 +16,8 @@
 //!   the checkpoint or let go earlier with the same first bytes, is that file); (2) renames: a file
 //!   that appears at a path after the file there was renamed away or deleted is new, whatever its first
 //!   bytes: it is never a copy of a file that had its name; (3) only then content: a file is a copy
-//!   of a followed file found before it (or of another copy of it), or of content truncated away in
-//!   the last `2 × poll interval + 1 s` (copytruncate). Where the original still holds its bytes they
+//!   of a followed file of its source found before it (or of another copy of it), or of content of its
+//!   source truncated away in the last `2 × poll interval + 1 s` (copytruncate). Where the original still holds its bytes they
 //!   are compared byte for byte as far as both go (at least `COPY_MIN_BYTES`); where it does not, the
 //!   candidate must hold all of the original's fingerprint (logrotate and cp finish a copy before they
 //!   truncate, so a shorter file is not that copy). (4) In doubt (fewer than 64 matching bytes, two
@@ -782,7 +782,7 @@ impl Tailer {
         for r in self.retired.iter_mut().filter(|r| same_inode(r)) {
             (r.dev, r.ino, r.at) = (u64::MAX, u64::MAX, now);
         }
-        let (identity, note) = self.identify(path, file, size, meta.dev(), meta.ino(), None);
+        let (identity, note) = self.identify(source, path, file, size, (meta.dev(), meta.ino()), None);
         match identity {
             Identity::Wait => return Start { undecided: true, ..new(0) },
             Identity::Copy { origin, offset, skipping, verified } => {
@@ -817,23 +817,24 @@ impl Tailer {
 
     /// Decides what a file that appeared is (`except`: its own index when it is already followed).
     ///
-    /// Identity is settled by inode before this is asked. A file can be a copy of a followed file, or of
-    /// a record of content truncated within the last seconds (copytruncate), but never of one that had
-    /// its name (renamed away or deleted: it was created where that one was). Where the original still
-    /// holds its bytes, the candidate is compared with it byte for byte (as far as both go, up to
-    /// `VERIFY_BYTES`); otherwise by the original's fingerprint. Matching more than one original, or too few bytes to tell,
-    /// is `Wait`. A file that looks like one it cannot be a copy of is new, and that decision is
-    /// returned to be counted and logged.
-    /// Returns, with the identity, what a new file looked like and why it is new anyway.
+    /// Identity is settled by inode before this is asked. A file can be a copy of a followed file of its
+    /// own source, or of a record of content of its source truncated within the last seconds
+    /// (copytruncate), but never of one that had its name (renamed away or deleted: it was created where
+    /// that one was). Where the original still holds its bytes, the candidate is compared with it byte
+    /// for byte (as far as both go, up to `VERIFY_BYTES`); otherwise by the original's fingerprint.
+    /// Matching more than one original, or too few bytes to tell, is `Wait`. A file that looks like one
+    /// it cannot be a copy of is new; what it looked like, and why it is new anyway, is returned to be
+    /// counted and logged.
     fn identify(
         &self,
+        source: usize,
         path: &Path,
         file: &File,
         size: u64,
-        dev: u64,
-        ino: u64,
+        (dev, ino): (u64, u64),
         except: Option<usize>,
     ) -> (Identity, Option<(PathBuf, String)>) {
+        let source_name = &self.sources[source].config.name;
         if size == 0 {
             return (Identity::Wait, None);
         }
@@ -863,7 +864,7 @@ impl Tailer {
             // files were found in, and that follows their creation). An undecided file can be an
             // original: what it is read from, its copies are not.
             let later = |i: usize| o.found > self.files[i].found || self.copies(j, i);
-            if Some(j) == except || (o.dev == dev && o.ino == ino) || except.is_some_and(later) {
+            if Some(j) == except || o.source != source || (o.dev == dev && o.ino == ino) || except.is_some_and(later) {
                 continue;
             }
             // Copies of the same original agree; the original itself is preferred (rank 0).
@@ -919,7 +920,7 @@ impl Tailer {
         for r in &self.retired {
             // Records of truncated content may be originals; a file let go from this very path is only
             // compared to say that the two look alike.
-            if r.fp.len < COPY_MIN_BYTES || !(r.is_content() || r.path == path) {
+            if r.fp.len < COPY_MIN_BYTES || r.source != *source_name || !(r.is_content() || r.path == path) {
                 continue;
             }
             let eligible = r.is_content() && !had_its_name(&r.path, &r.former) && now <= r.at + window;
@@ -1009,7 +1010,7 @@ impl Tailer {
                 return true;
             }
             let f = &self.files[i];
-            let (identity, note) = self.identify(&f.path, &f.file, size, f.dev, f.ino, Some(i));
+            let (identity, note) = self.identify(f.source, &f.path, &f.file, size, (f.dev, f.ino), Some(i));
             let grace = self.orphan_grace();
             let f = &mut self.files[i];
             let identity = match identity {
