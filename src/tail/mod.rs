@@ -23,11 +23,11 @@
 //!   truncate, so a shorter file is not that copy). (4) In doubt (fewer than 64 matching bytes, two
 //!   originals, an original truncated but not noticed yet) the file is *undecided*: nothing is read
 //!   from it until it is decided, at the latest after two poll intervals without growth or when it is
-//!   let go, and then as a new file: where identity is in doubt we read rather than skip. Undecided
-//!   files are decided after every other file of the poll has been read. (5) Every decision between
-//!   files that look alike (a new file whose first ≥ 256 bytes equal one it cannot be a copy of; a
-//!   copy that turned out to differ; two originals) is logged ("file starts like another") and counted
-//!   (`Tailer::lookalike_decisions`).
+//!   let go, and then as a new file: where identity is in doubt we read rather than skip. A file still
+//!   undecided at its turn in a poll is looked at again after every other file has been read.
+//!   (5) Every decision between files that look alike (a new file whose first ≥ 256 bytes equal one it
+//!   cannot be a copy of; a copy that turned out to differ; two originals) is logged ("file starts
+//!   like another") and counted (`Tailer::lookalike_decisions`).
 //! - **The copy rule.** A file recognised as a copy of an original read to offset O has its bytes
 //!   `[0, O)` counted already, whether or not they have arrived yet (a copy being written is shorter
 //!   than O: that is not a truncation). While the original is followed and still holds the copied
@@ -538,14 +538,19 @@ impl Tailer {
         }
         let mut stats = PollStats::default();
         self.collect.arrival_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        // Undecided files last: every truncation in this poll is noticed before one is compared.
-        let n = self.files.len();
-        let order: Vec<usize> =
-            (0..n).filter(|&i| !self.files[i].undecided).chain((0..n).filter(|&i| self.files[i].undecided)).collect();
-        for i in order {
+        for i in 0..self.files.len() {
             let s = self.read_file(i, false);
             stats.lines += s.lines;
             stats.bytes += s.bytes;
+        }
+        // Files still undecided are looked at again once every other file has been read: a truncation
+        // noticed meanwhile may decide them.
+        for i in 0..self.files.len() {
+            if self.files[i].undecided {
+                let s = self.read_file(i, false);
+                stats.lines += s.lines;
+                stats.bytes += s.bytes;
+            }
         }
         self.hand_over();
         self.update_gauges();
@@ -942,10 +947,12 @@ impl Tailer {
             }
             _ => false,
         });
+        // Any doubt (too few bytes, an original whose truncation is not noticed yet) comes first: what
+        // was found may not be all there is.
         match found.first() {
+            _ if wait => (Identity::Wait, None),
             Some((c, _)) if agree => (*c, None),
             Some(_) => (Identity::Wait, Some((path.to_path_buf(), "it matches more than one file".into()))),
-            None if wait => (Identity::Wait, None),
             None => (Identity::New, alike),
         }
     }
