@@ -1,15 +1,17 @@
 //! Model-based test of the tailer: random sequences of append, poll, rename rotation, copytruncate,
-//! truncate, delete and graceful restart, applied to real files; the lines counted (summed over every
-//! restart) must equal the lines written, none lost, none twice. The tailer is driven in-process and
-//! polled explicitly, so the test decides when it looks, and its clock is a hand-driven one: no timing
-//! involved. The consumer takes every line and checks each written line arrives exactly once.
+//! a copy written progressively in random chunks (with appends and wake-ups in between, then a
+//! truncation or not: logrotate's copytruncate and copy), truncate, delete and graceful restart,
+//! applied to real files; the lines counted (summed over every restart) must equal the lines written,
+//! none lost, none twice. Half the cases start every new file with the same header lines, so files look
+//! alike over their first few hundred bytes. The tailer is driven in-process and polled explicitly, and
+//! its clock is a hand-driven one, so the test decides when it looks and when time passes: no timing
+//! involved. Its consumer takes every line and checks each written line arrives exactly once.
 
+use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-
-use std::collections::HashMap;
 
 use authwatch::config::{Limits, Source, StartAt};
 use authwatch::record::FormatChoice;
@@ -33,12 +35,53 @@ enum Op {
     PollThenTruncate {
         file: usize,
     },
-    /// Time passes (rotated-away files become quiet and are let go).
-    Wait,
     Delete {
         file: usize,
     },
     Restart,
+    /// Time passes: rotated-away files become quiet and are let go, undecided ones are decided.
+    Wait,
+    /// A copy written in chunks while the tailer looks (logrotate's and cp's read/write loop), the
+    /// original appended to meanwhile; the last chunk copies whatever is left, then the original is
+    /// truncated (copytruncate) or not (copy).
+    CopyProgressive {
+        file: usize,
+        chunks: Vec<Chunk>,
+        truncate: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Chunk {
+    bytes: usize,
+    /// What the tailer does after this chunk.
+    wake: Wake,
+    /// Lines the writer appends to the original after this chunk.
+    append: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Wake {
+    Nothing,
+    /// A write event: read the followed files.
+    Read,
+    /// Any other event, or the poll timer: look for files too.
+    Rescan,
+    Restart,
+}
+
+fn chunk() -> impl Strategy<Value = Chunk> {
+    let wake = prop_oneof![
+        1 => Just(Wake::Nothing),
+        3 => Just(Wake::Read),
+        3 => Just(Wake::Rescan),
+        1 => Just(Wake::Restart),
+    ];
+    (1..700usize, wake, prop_oneof![2 => Just(0usize), 1 => 1..4usize]).prop_map(|(bytes, wake, append)| Chunk {
+        bytes,
+        wake,
+        append,
+    })
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -51,10 +94,17 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..3usize).prop_map(|file| Op::Delete { file }),
         1 => Just(Op::Restart),
         1 => Just(Op::Wait),
+        2 => (0..3usize, prop::collection::vec(chunk(), 1..8), any::<bool>())
+            .prop_map(|(file, chunks, truncate)| Op::CopyProgressive { file, chunks, truncate }),
     ]
 }
 
-/// Every line, by its sequence number: how often it arrived.
+/// Every file created by the model starts with these lines when `header` is on: identical first bytes.
+const HEADER: &str = "# model log v1: time, request id, message; every file of this set starts with these lines\n\
+                      # fields are tab-separated; lines are unique after the request id; written by tail_model\n\
+                      # -----------------------------------------------------------------------------------\n";
+
+/// Every line the tailer hands over, by the sequence number the model wrote into it.
 #[derive(Default)]
 struct Seen {
     lines: HashMap<u64, u32>,
@@ -70,24 +120,37 @@ impl Consumer for Seen {
         true
     }
     fn line(&mut self, stream: u64, line: &[u8]) {
-        assert!(self.open.contains(&stream), "a line of a stream not open");
+        assert!(self.open.contains(&stream), "a line of a stream that is not open");
         let text = String::from_utf8_lossy(line);
-        let seq = text.rsplit("line ").next().and_then(|t| t.split(' ').next()).and_then(|n| n.parse().ok());
-        *self.lines.entry(seq.unwrap_or(0)).or_default() += 1;
+        if let Some(seq) = text.rsplit("line ").next().and_then(|t| t.split(' ').next()).and_then(|n| n.parse().ok()) {
+            *self.lines.entry(seq).or_default() += 1;
+        }
     }
     fn close(&mut self, stream: u64) {
         self.open.retain(|s| *s != stream);
     }
 }
 
+/// No prefilter: every line goes to the consumer, which wants them all.
+fn no_literals(_: &[u8], _: usize) -> Option<usize> {
+    None
+}
+
 struct Instance {
     tailer: Tailer,
+    /// Lines the tailer read (its health), summed.
     counted: u64,
+    seen: Seen,
 }
 
 impl Instance {
-    fn poll(&mut self, seen: &mut Seen) {
-        self.tailer.poll(true, &|_: &[u8], _: usize| None, seen);
+    fn poll(&mut self, rescan: bool) {
+        self.tailer.poll(rescan, &no_literals, &mut self.seen);
+        self.counted += self.tailer.take_health().iter().map(|(_, h)| h.lines).sum::<u64>();
+    }
+
+    fn shutdown(&mut self) {
+        self.tailer.shutdown(&no_literals, &mut self.seen).unwrap();
         self.counted += self.tailer.take_health().iter().map(|(_, h)| h.lines).sum::<u64>();
     }
 }
@@ -104,102 +167,183 @@ fn start(dir: &Path, glob: &str, clock: &Arc<ManualClock>) -> Instance {
     let limits = Limits { max_line_bytes: 4096, ..Limits::default() };
     let (tailer, warning) = Tailer::new(Setup { sources: vec![source], limits }, &dir.join("state"), clock.clone());
     assert!(warning.is_none(), "{warning:?}");
-    Instance { tailer, counted: 0 }
+    Instance { tailer, counted: 0, seen: Seen::default() }
 }
 
-fn run(ops: &[Op], glob: &str) -> Result<(), TestCaseError> {
-    let dir = tempfile::tempdir().unwrap();
-    fs::create_dir(dir.path().join("logs")).unwrap();
-    fs::create_dir(dir.path().join("state")).unwrap();
-    let log = |f: usize| dir.path().join("logs").join(format!("app{f}.log"));
-    let clock = Arc::new(ManualClock::new(1_741_915_325_000));
-    let mut seen = Seen::default();
-    let mut inst = start(dir.path(), glob, &clock);
-    let (mut written, mut before_restarts, mut seq) = (0u64, 0u64, 0u64);
-    // Files created since the last poll: inotify reports a new file long before a logger rotates it,
-    // so the model lets the tailer see a file once before it is renamed out of the watched set.
-    let mut unseen = [false; 3];
-    for op in ops {
+fn counted(i: &Instance) -> u64 {
+    i.counted
+}
+
+struct Model<'a> {
+    dir: &'a Path,
+    glob: &'a str,
+    header: bool,
+    inst: Instance,
+    clock: Arc<ManualClock>,
+    written: u64,
+    before_restarts: u64,
+    seq: u64,
+    /// Files created since the last poll: inotify reports a new file long before a logger rotates it,
+    /// so the model lets the tailer see a file once before it is renamed out of the watched set, or
+    /// copied (a copy is recognised as one of a file already followed; lines appended since the last
+    /// poll are still unread when the copy is made).
+    unseen: [bool; 3],
+}
+
+impl Model<'_> {
+    fn log(&self, f: usize) -> std::path::PathBuf {
+        self.dir.join("logs").join(format!("app{f}.log"))
+    }
+
+    fn append(&mut self, file: usize, lines: usize) {
+        let path = self.log(file);
+        let created = !path.exists();
+        self.unseen[file] |= created;
+        let mut f = OpenOptions::new().create(true).append(true).open(path).unwrap();
+        let mut text = String::new();
+        if created && self.header {
+            text.push_str(HEADER);
+            self.written += HEADER.lines().count() as u64;
+        }
+        for _ in 0..lines {
+            self.seq += 1;
+            // Unique and longer than the copy-detection minimum, like real log lines.
+            text.push_str(&format!(
+                "2025-03-14T01:22:05.117Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\tline {:08} of app{file}\n",
+                self.seq
+            ));
+        }
+        // One write per append, as a logger's buffered flush.
+        f.write_all(text.as_bytes()).unwrap();
+        self.written += lines as u64;
+    }
+
+    fn poll(&mut self, rescan: bool) {
+        self.inst.poll(rescan);
+        if rescan {
+            self.unseen = [false; 3];
+        }
+    }
+
+    fn restart(&mut self) {
+        // What SIGTERM does: drain, final checkpoint.
+        self.inst.shutdown();
+        self.before_restarts += counted(&self.inst);
+        let seen = std::mem::take(&mut self.inst.seen.lines);
+        self.inst = start(self.dir, self.glob, &self.clock);
+        self.inst.seen.lines = seen;
+        // The daemon's initial scan.
+        self.poll(true);
+    }
+
+    fn apply(&mut self, op: &Op) {
+        let dir = self.dir;
         match op {
-            Op::Append { file, lines } => {
-                unseen[*file] |= !log(*file).exists();
-                let mut f = OpenOptions::new().create(true).append(true).open(log(*file)).unwrap();
-                for _ in 0..*lines {
-                    seq += 1;
-                    // Unique and longer than the copy-detection minimum, like real log lines.
-                    writeln!(
-                        f,
-                        "2025-03-14T01:22:05.117Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\tline {seq:08} of app{file}"
-                    )
-                    .unwrap();
-                }
-                written += *lines as u64;
-            }
-            Op::Poll => {
-                inst.poll(&mut seen);
-                unseen = [false; 3];
-            }
+            Op::Append { file, lines } => self.append(*file, *lines),
+            Op::Poll => self.poll(true),
             Op::RenameRotate { file } => {
-                if unseen[*file] && glob != "*" {
-                    inst.poll(&mut seen);
-                    unseen = [false; 3];
+                if self.unseen[*file] && self.glob != "*" {
+                    self.poll(true);
                 }
-                if log(*file).exists() {
-                    seq += 1;
-                    fs::rename(log(*file), dir.path().join("logs").join(format!("app{file}.log.{seq}"))).unwrap();
+                if self.log(*file).exists() {
+                    self.seq += 1;
+                    fs::rename(self.log(*file), dir.join("logs").join(format!("app{file}.log.{}", self.seq))).unwrap();
                 }
             }
             Op::CopyTruncate { file } => {
                 // A copy outside the watched set cannot supply what was not read yet: there, as with
                 // logrotate's copytruncate anywhere, only lines read before the truncation are safe.
-                if glob != "*" {
-                    inst.poll(&mut seen);
-                    unseen = [false; 3];
+                if self.glob != "*" || self.unseen[*file] {
+                    self.poll(true);
                 }
-                if log(*file).exists() {
-                    seq += 1;
-                    fs::copy(log(*file), dir.path().join("logs").join(format!("app{file}.log-{seq}"))).unwrap();
-                    OpenOptions::new().write(true).open(log(*file)).unwrap().set_len(0).unwrap();
+                if self.log(*file).exists() {
+                    self.seq += 1;
+                    fs::copy(self.log(*file), dir.join("logs").join(format!("app{file}.log-{}", self.seq))).unwrap();
+                    OpenOptions::new().write(true).open(self.log(*file)).unwrap().set_len(0).unwrap();
+                }
+            }
+            Op::CopyProgressive { file, chunks, truncate } => {
+                if !self.log(*file).exists() {
+                    return;
+                }
+                if self.unseen[*file] {
+                    self.poll(true);
+                }
+                self.seq += 1;
+                let copy = dir.join("logs").join(format!("app{file}.log-{}", self.seq));
+                let mut out = OpenOptions::new().create_new(true).append(true).open(&copy).unwrap();
+                let mut done = 0usize;
+                for c in chunks {
+                    let original = fs::read(self.log(*file)).unwrap();
+                    let end = (done + c.bytes).min(original.len());
+                    out.write_all(&original[done..end]).unwrap();
+                    done = end;
+                    match c.wake {
+                        Wake::Nothing => {}
+                        Wake::Read => self.poll(false),
+                        Wake::Rescan => self.poll(true),
+                        Wake::Restart => self.restart(),
+                    }
+                    self.append(*file, c.append);
+                }
+                // The loop reads the original to its end: the copy holds all of it.
+                let original = fs::read(self.log(*file)).unwrap();
+                out.write_all(&original[done..]).unwrap();
+                drop(out);
+                if *truncate {
+                    if self.glob != "*" {
+                        self.poll(true);
+                    }
+                    OpenOptions::new().write(true).open(self.log(*file)).unwrap().set_len(0).unwrap();
                 }
             }
             Op::PollThenTruncate { file } => {
-                inst.poll(&mut seen);
-                unseen = [false; 3];
-                if log(*file).exists() {
-                    OpenOptions::new().write(true).open(log(*file)).unwrap().set_len(0).unwrap();
+                self.poll(true);
+                if self.log(*file).exists() {
+                    OpenOptions::new().write(true).open(self.log(*file)).unwrap().set_len(0).unwrap();
                 }
             }
             Op::Delete { file } => {
                 // A delete loses what was not read yet; read first, as the model counts every line.
-                inst.poll(&mut seen);
-                unseen = [false; 3];
-                let _ = fs::remove_file(log(*file));
+                self.poll(true);
+                let _ = fs::remove_file(self.log(*file));
             }
+            Op::Restart => self.restart(),
             Op::Wait => {
-                clock.advance(5_000);
-                inst.poll(&mut seen);
-                unseen = [false; 3];
-            }
-            Op::Restart => {
-                // What SIGTERM does: drain, final checkpoint.
-                inst.tailer.shutdown(&|_: &[u8], _: usize| None, &mut seen).unwrap();
-                inst.counted += inst.tailer.take_health().iter().map(|(_, h)| h.lines).sum::<u64>();
-                before_restarts += inst.counted;
-                drop(inst);
-                inst = start(dir.path(), glob, &clock);
-                // The daemon's initial scan.
-                inst.poll(&mut seen);
-                unseen = [false; 3];
+                self.clock.advance(5_000);
+                self.poll(true);
             }
         }
     }
-    inst.poll(&mut seen);
-    inst.poll(&mut seen);
-    let total = before_restarts + inst.counted;
-    prop_assert_eq!(total, written, "ops: {:?}", ops);
-    let twice: Vec<(&u64, &u32)> = seen.lines.iter().filter(|(_, n)| **n != 1).collect();
-    prop_assert!(twice.is_empty(), "lines not delivered exactly once: {:?}; ops: {:?}", twice, ops);
-    prop_assert_eq!(seen.lines.len() as u64, written, "ops: {:?}", ops);
+}
+
+fn run(ops: &[Op], glob: &str, header: bool) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("logs")).unwrap();
+    fs::create_dir(dir.path().join("state")).unwrap();
+    let clock = Arc::new(ManualClock::new(1_741_915_325_000));
+    let inst = start(dir.path(), glob, &clock);
+    let mut m = Model {
+        dir: dir.path(),
+        glob,
+        header,
+        inst,
+        clock,
+        written: 0,
+        before_restarts: 0,
+        seq: 0,
+        unseen: [false; 3],
+    };
+    for op in ops {
+        m.apply(op);
+    }
+    m.poll(true);
+    m.poll(true);
+    let total = m.before_restarts + counted(&m.inst);
+    prop_assert_eq!(total, m.written, "header: {}, ops: {:?}", header, ops);
+    // And the consumer got each written line exactly once (header lines carry no number).
+    let twice: Vec<(&u64, &u32)> = m.inst.seen.lines.iter().filter(|(_, n)| **n != 1).collect();
+    prop_assert!(twice.is_empty(), "lines not handed over exactly once: {:?}; ops: {:?}", twice, ops);
     Ok(())
 }
 
@@ -207,12 +351,63 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
-    fn rotated_names_inside_the_glob(ops in prop::collection::vec(op(), 1..40)) {
-        run(&ops, "*")?;
+    fn rotated_names_inside_the_glob(header in any::<bool>(), ops in prop::collection::vec(op(), 1..40)) {
+        run(&ops, "*", header)?;
     }
 
     #[test]
-    fn rotated_names_outside_the_glob(ops in prop::collection::vec(op(), 1..40)) {
-        run(&ops, "*.log")?;
+    fn rotated_names_outside_the_glob(header in any::<bool>(), ops in prop::collection::vec(op(), 1..40)) {
+        run(&ops, "*.log", header)?;
     }
+}
+
+fn model_line(seq: u64) -> String {
+    format!("2025-03-14T01:22:05.117Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\tline {seq:08} of app0\n")
+}
+
+/// After a rename rotation, the new file starts with the same 256+ bytes as the one renamed away from
+/// its name (a fixed header): it is new, read from its start, and the decision is counted.
+#[test]
+fn a_new_file_that_starts_like_the_renamed_one_is_read_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("logs")).unwrap();
+    fs::create_dir(dir.path().join("state")).unwrap();
+    let log = dir.path().join("logs/app0.log");
+    let clock = Arc::new(ManualClock::new(1_741_915_325_000));
+    let mut inst = start(dir.path(), "*", &clock);
+    let body = |from: u64| (from..from + 5).map(model_line).collect::<String>();
+    fs::write(&log, format!("{HEADER}{}", body(1))).unwrap();
+    inst.poll(true);
+    assert_eq!(counted(&inst), 8);
+    fs::rename(&log, dir.path().join("logs/app0.log.1")).unwrap();
+    fs::write(&log, format!("{HEADER}{}", body(6))).unwrap();
+    inst.poll(true);
+    assert_eq!(counted(&inst), 16);
+    assert_eq!(inst.tailer.lookalike_decisions(), 1);
+}
+
+/// A file taken for a copy (its first bytes are those of a followed file) whose later bytes differ was
+/// not a copy: it is read from its start, and the decision is counted.
+#[test]
+fn a_copy_that_turns_out_to_differ_is_read_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("logs")).unwrap();
+    fs::create_dir(dir.path().join("state")).unwrap();
+    let log = dir.path().join("logs/app0.log");
+    let other = dir.path().join("logs/app0.log-1");
+    let clock = Arc::new(ManualClock::new(1_741_915_325_000));
+    let mut inst = start(dir.path(), "*", &clock);
+    fs::write(&log, format!("{HEADER}{}", (1..=5).map(model_line).collect::<String>())).unwrap();
+    inst.poll(true);
+    assert_eq!(counted(&inst), 8);
+    // The header and the first line, as a copy being written would start.
+    fs::write(&other, format!("{HEADER}{}", model_line(1))).unwrap();
+    inst.poll(true);
+    assert_eq!(counted(&inst), 8, "taken for a copy: nothing read from it");
+    // Then lines the original never had.
+    let mut f = OpenOptions::new().append(true).open(&other).unwrap();
+    f.write_all(format!("{}{}", model_line(100), model_line(101)).as_bytes()).unwrap();
+    inst.poll(false);
+    assert_eq!(counted(&inst), 8 + 6, "read from its start: the lines that matched count again");
+    assert_eq!(inst.tailer.lookalike_decisions(), 1);
 }

@@ -3,8 +3,11 @@
 //! the new file, never a torn one.
 //!
 //! Contract: `load` returns `Ok(None)` when there is no file yet and an error for anything it cannot
-//! trust (unreadable, not JSON, another version); the caller starts fresh and says so. `save` is
+//! trust (unreadable, not JSON, an unknown version); the caller starts fresh and says so. `save` is
 //! atomic; the caller skips it when nothing changed.
+//!
+//! Versions: 2 adds `copy`, `copy_of` and `former_paths` (all optional); a version 1 file loads as version 2
+//! with them absent, and is written back as version 2.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -12,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+/// The oldest version `load` still reads.
+pub const OLDEST_VERSION: u32 = 1;
 pub const FILE_NAME: &str = "checkpoints.json";
 
 /// One file's identity and how far it was read.
@@ -34,6 +39,30 @@ pub struct Entry {
     /// Unix seconds when the file was let go (rotated away, deleted, truncated); absent while followed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<u64>,
+    /// A copy of another file: `offset` may be beyond the size (bytes counted in the original that the
+    /// copy has not received yet).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub copy: bool,
+    /// The original a copy follows while that original still holds the copied bytes (version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_of: Option<Origin>,
+    /// The names the file had before it was renamed (version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub former_paths: Vec<String>,
+}
+
+/// The identity of the original a copy follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Origin {
+    pub dev: u64,
+    pub ino: u64,
+    pub fingerprint: String,
+    pub fingerprint_bytes: u32,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +78,7 @@ pub enum CheckpointError {
     Io { path: String, source: io::Error },
     #[error("{path}: not a checkpoint file: {source}")]
     Corrupt { path: String, source: serde_json::Error },
-    #[error("{path}: checkpoint version {found}, this authwatch reads version {VERSION}")]
+    #[error("{path}: checkpoint version {found}, this authwatch reads versions {OLDEST_VERSION} to {VERSION}")]
     Version { path: String, found: u32 },
 }
 
@@ -66,10 +95,10 @@ pub fn load(path: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
     };
     let c: Checkpoint =
         serde_json::from_slice(&bytes).map_err(|source| CheckpointError::Corrupt { path: shown.clone(), source })?;
-    if c.version != VERSION {
+    if !(OLDEST_VERSION..=VERSION).contains(&c.version) {
         return Err(CheckpointError::Version { path: shown, found: c.version });
     }
-    Ok(Some(c))
+    Ok(Some(Checkpoint { version: VERSION, ..c }))
 }
 
 /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.
@@ -115,6 +144,9 @@ mod tests {
                 offset: 1234,
                 skipping: false,
                 retired_at: None,
+                copy: true,
+                copy_of: Some(Origin { dev: 1, ino: 3, fingerprint: "0a".into(), fingerprint_bytes: 4096 }),
+                former_paths: vec!["/x/app.log.0".into()],
             }],
         };
         save_bytes(&p, &encode(&c)).unwrap();
@@ -124,5 +156,21 @@ mod tests {
         assert!(matches!(load(&p), Err(CheckpointError::Corrupt { .. })));
         fs::write(&p, b"{\"version\": 9, \"files\": []}").unwrap();
         assert!(matches!(load(&p), Err(CheckpointError::Version { found: 9, .. })));
+    }
+
+    #[test]
+    fn version_1_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path_in(dir.path());
+        fs::write(
+            &p,
+            br#"{"version": 1, "files": [{"source": "default", "path": "/x/app.log", "dev": 1, "ino": 2,
+                "fingerprint": "00ff", "fingerprint_bytes": 256, "offset": 10, "skipping": false}]}"#,
+        )
+        .unwrap();
+        let c = load(&p).unwrap().unwrap();
+        assert_eq!(c.version, VERSION);
+        assert_eq!(c.files[0].offset, 10);
+        assert!(!c.files[0].copy && c.files[0].copy_of.is_none() && c.files[0].former_paths.is_empty());
     }
 }

@@ -1,19 +1,49 @@
 //! The tailer: follows every source's files and counts each line exactly once.
 //!
 //! File semantics, written down like mtail's `filestream.go`:
-//! - **Identity** is device + inode, confirmed by a fingerprint (FNV-1a of the first ≤ 256 bytes), so
-//!   an inode reused by another file after a restart is not resumed at a stale offset.
+//! - **Identity** is device + inode, confirmed by a fingerprint (FNV-1a of the first ≤ 4 KiB; version 1
+//!   checkpoints hold 256-byte ones, still honoured), so an inode reused by another file after a
+//!   restart is not resumed at a stale offset.
 //! - **Rotation**: the path now names another inode, or none. The file we follow is still read through
 //!   the handle we hold (a logger may write to it until it reopens) until it has been quiet for two
 //!   poll intervals; then its partial last line is flushed as a line and it is let go (at shutdown, at
 //!   once).
 //! - **Rename within the watched set** (`app.log` → `app.log.1` that the glob also matches) is the same
 //!   file: followed on under its new name, never read twice.
-//! - **Truncation**: size below our offset, or first bytes no longer matching the fingerprint
-//!   (truncated and regrown between two looks) ⇒ read again from 0.
-//! - **A copy of a file already read** (same fingerprint over ≥ 64 bytes: copytruncate's
-//!   `app.log-20261125`) starts at the offset reached in the original; only what we had not read yet
-//!   is counted.
+//! - **Truncation**: size below our offset, or first bytes (checked over 256 on every read) no longer
+//!   matching the fingerprint (truncated and regrown between two looks) ⇒ read again from 0.
+//! - **New file or copy?** Evidence in this order: (1) device + inode (a followed file, or one from
+//!   the checkpoint or let go earlier with the same first bytes, is that file); (2) renames: a file
+//!   that appears at a path after the file there was renamed away or deleted is new, whatever its first
+//!   bytes: it is never a copy of a file that had its name; (3) only then content: a file is a copy
+//!   of a followed file of its source found before it (or of another copy of it), or of content of its
+//!   source truncated away in the last `2 × poll interval + 1 s` (copytruncate). Where the original still holds its bytes they
+//!   are compared byte for byte as far as both go (at least `COPY_MIN_BYTES`); where it does not, the
+//!   candidate must hold all of the original's fingerprint (logrotate and cp finish a copy before they
+//!   truncate, so a shorter file is not that copy). (4) In doubt (fewer than 64 matching bytes, two
+//!   originals, an original truncated but not noticed yet) the file is *undecided*: nothing is read
+//!   from it until it is decided, at the latest after two poll intervals without growth or when it is
+//!   let go, and then as a new file: where identity is in doubt we read rather than skip. A file still
+//!   undecided at its turn in a poll is looked at again after every other file has been read.
+//!   (5) Every decision between files that look alike (a new file whose first ≥ 256 bytes equal one it
+//!   cannot be a copy of; a copy that turned out to differ; two originals) is logged ("file starts
+//!   like another") and counted (`Tailer::lookalike_decisions`).
+//! - **The copy rule.** A file recognised as a copy of an original read to offset O has its bytes
+//!   `[0, O)` counted already, whether or not they have arrived yet (a copy being written is shorter
+//!   than O: that is not a truncation). While the original is followed and still holds the copied
+//!   bytes, the copy reads nothing and its offset follows the original's (what the original has not
+//!   been read to yet, its own reader counts). Once the original is truncated (copytruncate) or let go
+//!   at offset O, the copy reads on from O as its bytes arrive: lines the original held but we had not
+//!   read are counted from the copy, once. Several copies of one original: the longest reads on, the
+//!   others follow it.
+//! - **A copy that differs.** A copy is compared with its original byte for byte as its bytes arrive,
+//!   while the original still holds them (up to `VERIFY_BYTES`). If its bytes differ (or it grows past
+//!   an original that was not truncated), it was not a copy: it is read again from its start, as a new
+//!   file; its lines that did match the original's are then counted twice rather than lost. The
+//!   decision is logged and counted. Bytes that arrive after the original's are gone (truncated) cannot
+//!   be compared and are trusted.
+//! - **copytruncate's window**: lines written between logrotate's copy and its truncation are in
+//!   neither file; no reader can count them.
 //! - **Partial last lines** wait for their newline. A line longer than `max_line_bytes` is cut: its
 //!   head is classified and counted (`lines_truncated`), the rest is skipped up to the newline.
 //! - **Offsets** advance only past counted lines, so a checkpoint never covers an uncounted line and
@@ -43,10 +73,15 @@ use crate::config::{Limits, Source, StartAt};
 use crate::lines::{LineSink, Splitter};
 use checkpoint::{Checkpoint, Entry};
 
-/// The fingerprint covers at most this many leading bytes.
-pub const FINGERPRINT_BYTES: u64 = 256;
+/// The fingerprint covers at most this many leading bytes (checkpoints of version 1 hold 256).
+pub const FINGERPRINT_BYTES: u64 = 4096;
 /// A file is taken for a copy of another only on at least this many identical leading bytes.
 pub const COPY_MIN_BYTES: u32 = 64;
+/// A copy is compared byte for byte with its original, while the original still holds those bytes, up
+/// to this many bytes; past them it is trusted.
+pub const VERIFY_BYTES: u64 = 8 << 20;
+/// Two files whose first this many bytes are equal look alike: a decision between them is counted.
+const LOOKALIKE_BYTES: u64 = 256;
 /// Files let go are remembered this long (and at most `RETIRED_MAX`) for copies and returns.
 const RETIRED_SECS: u64 = 24 * 3600;
 const RETIRED_MAX: usize = 1024;
@@ -56,6 +91,20 @@ const READ_CHUNK: usize = 256 * 1024;
 struct Fingerprint {
     len: u32,
     hash: u64,
+    /// FNV-1a of the first `min(len, HEAD_BYTES)` bytes, checked on every read (cheaper than `hash`);
+    /// None when not known (a fingerprint from the checkpoint).
+    head: Option<u64>,
+}
+
+/// The bytes checked on every read for a truncation that regrew past our offset.
+const HEAD_BYTES: u32 = 256;
+
+impl Fingerprint {
+    const NONE: Fingerprint = Fingerprint { len: 0, hash: 0, head: Some(0xcbf2_9ce4_8422_2325) };
+
+    fn bare(len: u32, hash: u64) -> Fingerprint {
+        Fingerprint { len, hash, head: None }
+    }
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -79,7 +128,89 @@ fn hash_prefix(file: &File, len: u32) -> io::Result<Option<u64>> {
 
 fn fingerprint(file: &File, size: u64) -> io::Result<Fingerprint> {
     let len = size.min(FINGERPRINT_BYTES) as u32;
-    Ok(Fingerprint { len, hash: hash_prefix(file, len)?.unwrap_or(0) })
+    let mut buf = vec![0u8; len as usize];
+    if let Err(e) = file.read_exact_at(&mut buf, 0) {
+        return if e.kind() == io::ErrorKind::UnexpectedEof { Ok(Fingerprint::bare(len, 0)) } else { Err(e) };
+    }
+    let head = fnv1a(&buf[..buf.len().min(HEAD_BYTES as usize)]);
+    Ok(Fingerprint { len, hash: fnv1a(&buf), head: Some(head) })
+}
+
+/// Whether the file's first bytes are still those of its fingerprint, by its head alone (every read).
+fn head_unchanged(file: &File, fp: Fingerprint) -> bool {
+    match fp.head {
+        Some(head) => hash_prefix(file, fp.len.min(HEAD_BYTES)).ok().flatten() == Some(head),
+        None => still_starts_with(file, fp),
+    }
+}
+
+/// Whether the file still starts with the bytes `fp` was taken of.
+fn still_starts_with(file: &File, fp: Fingerprint) -> bool {
+    fp.len == 0 || hash_prefix(file, fp.len).ok().flatten() == Some(fp.hash)
+}
+
+/// The first offset in `[from, to)` at which the two files differ; None when equal. Err when either
+/// could not be read that far (it changed under us): nothing can be said yet.
+fn first_difference(a: &File, b: &File, from: u64, to: u64) -> Result<Option<u64>, ()> {
+    let (mut x, mut y) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    let mut pos = from;
+    while pos < to {
+        let n = ((to - pos) as usize).min(x.len());
+        if a.read_exact_at(&mut x[..n], pos).is_err() || b.read_exact_at(&mut y[..n], pos).is_err() {
+            return Err(());
+        }
+        if let Some(k) = x[..n].iter().zip(&y[..n]).position(|(p, q)| p != q) {
+            return Ok(Some(pos + k as u64));
+        }
+        pos += n as u64;
+    }
+    Ok(None)
+}
+
+/// Remembers that a file was at `path` (at most the last 8 names).
+fn add_former(former: &mut Vec<PathBuf>, path: &Path) {
+    if !former.iter().any(|p| p == path) {
+        former.push(path.to_path_buf());
+        if former.len() > 8 {
+            former.remove(0);
+        }
+    }
+}
+
+/// What a file that appeared is: new, a copy of one already read, or not known until more bytes arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Identity {
+    New,
+    /// Empty, or its first bytes match more than one original, or too few of them to tell.
+    Wait,
+    Copy {
+        /// The followed original, while it still holds the copied bytes; None: only a record of them.
+        origin: Option<u64>,
+        offset: u64,
+        skipping: bool,
+        /// Bytes already compared equal.
+        verified: u64,
+    },
+}
+
+/// A file taken for a copy: its bytes `[0, offset)` were counted in the original, whether or not
+/// they have arrived yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CopyState {
+    /// While the original is followed and still holds the copied bytes, the copy reads nothing: its
+    /// offset follows the original's. Once the original is truncated or let go, the copy reads on from
+    /// the offset the original had reached.
+    origin: Option<Origin>,
+    /// Bytes compared equal with the original so far.
+    verified: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A followed file, by its content id.
+    Id(u64),
+    /// From the checkpoint: resolved to a followed file with this identity and first bytes.
+    Inode { dev: u64, ino: u64, fp: Fingerprint },
 }
 
 /// Where time comes from: the wall clock in the daemon, a hand-driven one in tests.
@@ -175,9 +306,20 @@ struct Tracked {
     fp: Fingerprint,
     offset: u64,
     skipping: bool,
-    /// Found empty: whether it is a new log or a copy being written (copytruncate) is decided when its
-    /// first bytes arrive.
+    /// Not known yet whether it is a new log or a copy being written (copytruncate): found empty, or its
+    /// first bytes are too few or match more than one original. Nothing is read from it meanwhile.
     undecided: bool,
+    /// While undecided: its size when last looked at, and since when (clock ms) it has not grown.
+    undecided_seen: (u64, u64),
+    /// Names this content; a truncation gives the file a new one (copies follow contents, not inodes).
+    id: u64,
+    /// When it was found, in order: a file can only be a copy of one found before it.
+    found: u64,
+    /// The names it had before it was renamed: a file that appears at one of them is new, never a copy
+    /// of it, whatever its first bytes (create-mode rotation).
+    former: Vec<PathBuf>,
+    /// Taken for a copy of another file.
+    copy: Option<CopyState>,
     /// When its path stopped naming it (rotated away or deleted), clock ms: it is still read until quiet.
     orphaned: Option<u64>,
     /// When a read last found new bytes, clock ms.
@@ -188,17 +330,32 @@ struct Tracked {
 
 impl Tracked {
     fn as_retired(&self, source: String, now_secs: u64) -> Retired {
+        // An undecided file has counted nothing: remembered without a fingerprint, it is identified
+        // again when found again.
+        let undecided = self.undecided;
         Retired {
             source,
             path: self.path.clone(),
             dev: self.dev,
             ino: self.ino,
-            fp: self.fp,
-            offset: self.offset,
-            skipping: self.skipping,
+            fp: if undecided { Fingerprint::NONE } else { self.fp },
+            offset: if undecided { 0 } else { self.offset },
+            skipping: self.skipping && !undecided,
             at: now_secs,
+            copy: self.copy.is_some(),
+            copy_of: None,
+            former: self.former.clone(),
         }
     }
+}
+
+/// Where a file seen for the first time starts, and what it is.
+struct Start {
+    offset: u64,
+    skipping: bool,
+    undecided: bool,
+    former: Vec<PathBuf>,
+    copy: Option<CopyState>,
 }
 
 /// A file let go (or known from the checkpoint and not found yet).
@@ -212,6 +369,19 @@ struct Retired {
     offset: u64,
     skipping: bool,
     at: u64,
+    /// A copy whose offset may be beyond its size.
+    copy: bool,
+    /// The original such a copy followed (dev, ino, first bytes).
+    copy_of: Option<(u64, u64, Fingerprint)>,
+    former: Vec<PathBuf>,
+}
+
+impl Retired {
+    /// A record of content that was truncated away (copytruncate): no inode to resume, only the
+    /// fingerprint and offset a copy of that content continues from.
+    fn is_content(&self) -> bool {
+        self.dev == u64::MAX && self.ino == u64::MAX
+    }
 }
 
 /// What the follower needs from configuration; swapped whole on reload.
@@ -243,6 +413,10 @@ pub struct Tailer {
     /// Paths that failed to open, and whether that was already logged.
     failing: HashMap<PathBuf, u64>,
     buf: Vec<u8>,
+    /// The next content id for a followed file.
+    next_id: u64,
+    /// Decisions between two files that look alike (see `lookalike_decisions`).
+    lookalikes: u64,
 }
 
 /// What one poll did.
@@ -264,15 +438,24 @@ impl Tailer {
             Ok(Some(c)) => {
                 for e in c.files {
                     let Ok(hash) = u64::from_str_radix(&e.fingerprint, 16) else { continue };
+                    let copy_of = e.copy_of.and_then(|o| {
+                        let hash = u64::from_str_radix(&o.fingerprint, 16).ok()?;
+                        let len = o.fingerprint_bytes.min(FINGERPRINT_BYTES as u32);
+                        Some((o.dev, o.ino, Fingerprint::bare(len, hash)))
+                    });
+                    let fp = Fingerprint::bare(e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash);
                     retired.push_back(Retired {
                         source: e.source,
                         path: PathBuf::from(e.path),
                         dev: e.dev,
                         ino: e.ino,
-                        fp: Fingerprint { len: e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash },
+                        fp,
                         offset: e.offset,
                         skipping: e.skipping,
                         at: e.retired_at.unwrap_or(now_secs),
+                        copy: e.copy,
+                        copy_of,
+                        former: e.former_paths.into_iter().map(PathBuf::from).collect(),
                     });
                 }
             }
@@ -303,6 +486,8 @@ impl Tailer {
             started: false,
             failing: HashMap::new(),
             buf: vec![0; buf_len],
+            next_id: 0,
+            lookalikes: 0,
         };
         t.reload(setup);
         (t, warning)
@@ -318,6 +503,7 @@ impl Tailer {
         }
         self.limits = setup.limits;
         let mut kept = Vec::new();
+        let mut gone = Vec::new();
         for mut f in std::mem::take(&mut self.files) {
             let name = &old[f.source];
             match self.sources.iter().position(|s| &s.config.name == name) {
@@ -330,11 +516,15 @@ impl Tailer {
                 }
                 None => {
                     self.closed.push(f.stream);
+                    gone.push((f.id, f.offset, f.skipping));
                     self.retire(&f, name.clone());
                 }
             }
         }
         self.files = kept;
+        for (id, offset, skipping) in gone {
+            self.freeze_copies(id, offset, skipping);
+        }
     }
 
     /// The directories to watch with inotify (and whether recursively), for every source path.
@@ -376,6 +566,15 @@ impl Tailer {
             let s = self.read_file(i, false, find, consumer);
             stats.lines += s.lines;
             stats.bytes += s.bytes;
+        }
+        // Files still undecided are looked at again once every other file has been read: a truncation
+        // noticed meanwhile may decide them.
+        for i in 0..self.files.len() {
+            if self.files[i].undecided {
+                let s = self.read_file(i, false, find, consumer);
+                stats.lines += s.lines;
+                stats.bytes += s.bytes;
+            }
         }
         stats
     }
@@ -457,7 +656,11 @@ impl Tailer {
             }
             if let Some((_, new_path, _)) = candidates.iter().find(|(_, _, m)| same(m)) {
                 tracing::info!(from = %f.path.display(), to = %new_path.display(), "followed file renamed within the watched set");
-                self.files[i].path = new_path.clone();
+                let f = &mut self.files[i];
+                if *new_path != f.path {
+                    add_former(&mut f.former, &f.path.clone());
+                }
+                f.path = new_path.clone();
                 self.files[i].orphaned = None;
                 i += 1;
                 continue;
@@ -481,6 +684,24 @@ impl Tailer {
             }
             self.let_go(i, find, consumer);
         }
+        // Files known by inode and first bytes (from the checkpoint, or let go earlier) come back first,
+        // so that no other file is compared with them before they are back where they belong. The others
+        // in the order they were created where the file system says (an original before its copy), the
+        // longer first where it cannot tell (a copy is a prefix of its original), else by path.
+        let known = |path: &Path, m: &Metadata| {
+            self.retired.iter().any(|r| {
+                r.fp.len > 0
+                    && r.dev == m.dev()
+                    && r.ino == m.ino()
+                    && File::open(path).is_ok_and(|f| still_starts_with(&f, r.fp))
+            })
+        };
+        let mut keyed: Vec<_> = candidates
+            .into_iter()
+            .map(|(s, p, m)| ((!known(&p, &m), m.created().ok(), std::cmp::Reverse(m.len())), (s, p, m)))
+            .collect();
+        keyed.sort_by_key(|(k, _)| *k);
+        let candidates: Vec<(usize, PathBuf, Metadata)> = keyed.into_iter().map(|(_, c)| c).collect();
         for (source, path, meta) in candidates {
             if self.files.iter().any(|f| f.dev == meta.dev() && f.ino == meta.ino()) {
                 continue;
@@ -508,9 +729,9 @@ impl Tailer {
                 self.open_failed(source, &path, &io::Error::other("cannot read its first bytes"));
                 continue;
             };
-            let (offset, skipping) = self.start_offset(source, &path, &file, &meta, fp);
-            tracing::debug!(path = %path.display(), offset, "following file");
-            let undecided = size == 0;
+            let start = self.start_offset(source, &path, &file, &meta, fp);
+            tracing::debug!(path = %path.display(), offset = start.offset, undecided = start.undecided, "following file");
+            let id = self.new_id();
             let stream = self.new_stream();
             consumer.open(stream, source);
             let last_data = self.clock.now_ms();
@@ -521,9 +742,14 @@ impl Tailer {
                 dev: meta.dev(),
                 ino: meta.ino(),
                 fp,
-                offset,
-                skipping,
-                undecided,
+                offset: start.offset,
+                skipping: start.skipping,
+                undecided: start.undecided,
+                undecided_seen: (size, last_data),
+                id,
+                found: id,
+                former: start.former,
+                copy: start.copy,
                 orphaned: None,
                 last_data,
                 stream,
@@ -542,6 +768,7 @@ impl Tailer {
         let f = self.files.swap_remove(i);
         consumer.close(f.stream);
         tracing::info!(path = %f.path.display(), offset = f.offset, "rotated-away file read to its end and let go");
+        self.freeze_copies(f.id, f.offset, f.skipping);
         let name = self.sources[f.source].config.name.clone();
         self.retire(&f, name);
     }
@@ -555,59 +782,371 @@ impl Tailer {
         }
     }
 
-    /// Where to start a file seen for the first time.
-    fn start_offset(
-        &mut self,
-        source: usize,
-        path: &Path,
-        file: &File,
-        meta: &Metadata,
-        fp: Fingerprint,
-    ) -> (u64, bool) {
+    /// Where to start a file seen for the first time, and what it is.
+    fn start_offset(&mut self, source: usize, path: &Path, file: &File, meta: &Metadata, fp: Fingerprint) -> Start {
         let size = meta.len();
+        let new = |offset: u64| Start { offset, skipping: false, undecided: false, former: Vec::new(), copy: None };
         let matches = |r: &Retired| -> bool {
             r.fp.len <= fp.len && hash_prefix(file, r.fp.len).ok().flatten() == Some(r.fp.hash)
         };
         // The same file, known from the checkpoint or let go earlier (a directory that came back). An
         // empty fingerprint proves nothing: a reused inode must not pass for the file that had it.
-        if let Some(k) =
-            self.retired.iter().position(|r| r.fp.len > 0 && r.dev == meta.dev() && r.ino == meta.ino() && matches(r))
-        {
+        let same_inode = |r: &Retired| r.fp.len > 0 && r.dev == meta.dev() && r.ino == meta.ino();
+        if let Some(k) = self.retired.iter().position(|r| same_inode(r) && matches(r)) {
             let r = self.retired.remove(k).unwrap_or_else(|| unreachable!());
+            let mut former = r.former;
+            if r.path != path {
+                add_former(&mut former, &r.path);
+            }
+            if r.copy {
+                // A copy's offset may be ahead of its size: those bytes were counted in its original.
+                let origin = r.copy_of.map(|(dev, ino, fp)| Origin::Inode { dev, ino, fp });
+                let copy = Some(CopyState { origin, verified: size.min(VERIFY_BYTES) });
+                return Start { offset: r.offset, skipping: r.skipping, undecided: false, former, copy };
+            }
             if r.offset <= size {
-                return (r.offset, r.skipping);
+                return Start { offset: r.offset, skipping: r.skipping, undecided: false, former, copy: None };
             }
             tracing::info!(path = %path.display(), "checkpoint offset beyond the file's size; reading it from the start");
-            return (0, false);
+            return Start { former, ..new(0) };
         }
-        // A copy of a file already read: continue where the original was.
-        if let Some((offset, skipping)) = self.copy_origin(file, fp, None) {
-            tracing::info!(path = %path.display(), offset, "file is a copy of one already read; continuing where that one was");
-            return if offset <= size { (offset, skipping) } else { (size, false) };
+        // Known by inode but its first bytes changed while we were away: truncated. What it held lives on
+        // only in a copy, if anywhere: remember it as a record of content.
+        let now = self.clock.now_ms() / 1000;
+        for r in self.retired.iter_mut().filter(|r| same_inode(r)) {
+            (r.dev, r.ino, r.at) = (u64::MAX, u64::MAX, now);
+        }
+        let (identity, note) = self.identify(source, path, file, size, (meta.dev(), meta.ino()), None);
+        match identity {
+            Identity::Wait => return Start { undecided: true, ..new(0) },
+            Identity::Copy { origin, offset, skipping, verified } => {
+                tracing::info!(path = %path.display(), offset, size, "file is a copy of one already read; continuing where that one was");
+                let copy = Some(CopyState { origin: origin.map(Origin::Id), verified });
+                return Start { offset, skipping, undecided: false, former: Vec::new(), copy };
+            }
+            Identity::New => {
+                if let Some((like, why)) = note {
+                    self.note_lookalike(path, &like, &why, "read as a new file");
+                }
+            }
         }
         // A file replaced while we were stopped is new; only never-seen files honour start_at = end.
         let known_path = self.retired.iter().any(|r| r.path == path);
         if !self.started && !known_path && self.sources[source].config.start_at == StartAt::End {
-            return (end_of_last_line(file, size), false);
+            return new(end_of_last_line(file, size));
         }
-        (0, false)
+        new(0)
     }
 
-    /// The offset reached in a followed or retired file whose first bytes this file repeats.
-    fn copy_origin(&self, file: &File, fp: Fingerprint, except: Option<usize>) -> Option<(u64, bool)> {
-        if fp.len < COPY_MIN_BYTES {
-            return None;
+    fn new_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// How long a record of truncated content may still be the original of a copy that appears: logrotate
+    /// creates the copy before it truncates, so the copy is seen within a poll or two of the truncation.
+    fn copy_window_secs(&self) -> u64 {
+        (2 * self.limits.poll_interval_ms).div_ceil(1000) + 1
+    }
+
+    /// Decides what a file that appeared is (`except`: its own index when it is already followed).
+    ///
+    /// Identity is settled by inode before this is asked. A file can be a copy of a followed file of its
+    /// own source, or of a record of content of its source truncated within the last seconds
+    /// (copytruncate), but never of one that had its name (renamed away or deleted: it was created where
+    /// that one was). Where the original still holds its bytes, the candidate is compared with it byte
+    /// for byte (as far as both go, up to `VERIFY_BYTES`); otherwise by the original's fingerprint.
+    /// Matching more than one original, or too few bytes to tell, is `Wait`. A file that looks like one
+    /// it cannot be a copy of is new; what it looked like, and why it is new anyway, is returned to be
+    /// counted and logged.
+    fn identify(
+        &self,
+        source: usize,
+        path: &Path,
+        file: &File,
+        size: u64,
+        (dev, ino): (u64, u64),
+        except: Option<usize>,
+    ) -> (Identity, Option<(PathBuf, String)>) {
+        let source_name = &self.sources[source].config.name;
+        if size == 0 {
+            return (Identity::Wait, None);
         }
-        let same = |len: u32, hash: u64| {
-            len >= COPY_MIN_BYTES && len <= fp.len && hash_prefix(file, len).ok().flatten() == Some(hash)
+        let mut hashes: Vec<(u32, Option<u64>)> = Vec::new();
+        // By an original's fingerprint alone, when its bytes are gone (truncated). logrotate and cp finish
+        // the copy before the original is truncated, so a copy of it holds at least its fingerprint's
+        // bytes: a shorter file is not one (and if it were an early partial copy, it is read again).
+        let mut by_fingerprint = |fp: Fingerprint| -> bool {
+            if size < u64::from(fp.len) {
+                return false;
+            }
+            if let Some((_, h)) = hashes.iter().find(|(l, _)| *l == fp.len) {
+                return *h == Some(fp.hash);
+            }
+            let h = hash_prefix(file, fp.len).ok().flatten();
+            hashes.push((fp.len, h));
+            h == Some(fp.hash)
         };
-        self.files
+        // A file is never a copy of one that had its name (it was created where that one was).
+        let had_its_name = |current: &Path, former: &[PathBuf]| current == path || former.iter().any(|p| p == path);
+        // Each with its rank: 0 a followed original, 1 a followed copy, 2 a record of truncated content.
+        let mut found: Vec<(Identity, u8)> = Vec::new();
+        let mut wait = false;
+        let mut alike: Option<(PathBuf, String)> = None;
+        for (j, o) in self.files.iter().enumerate() {
+            // Never a copy of itself, of its own copy, or of a file found after it (ids follow the order
+            // files were found in, and that follows their creation). An undecided file can be an
+            // original: what it is read from, its copies are not.
+            let later = |i: usize| o.found > self.files[i].found || self.copies(j, i);
+            if Some(j) == except || o.source != source || (o.dev == dev && o.ino == ino) || except.is_some_and(later) {
+                continue;
+            }
+            // Copies of the same original agree; the original itself is preferred (rank 0).
+            let rank = u8::from(o.copy.is_some());
+            let eligible = !had_its_name(&o.path, &o.former);
+            let copy =
+                |verified| Identity::Copy { origin: Some(o.id), offset: o.offset, skipping: o.skipping, verified };
+            if still_starts_with(&o.file, o.fp) {
+                // The original still holds its bytes: compare them.
+                let Ok(osize) = o.file.metadata().map(|m| m.len()) else { continue };
+                // Over its fingerprint's bytes the hashes tell at once when they differ; then only those
+                // bytes are read, to say where.
+                let differs_early = o.fp.len > 0 && size >= u64::from(o.fp.len) && !by_fingerprint(o.fp);
+                let n = if differs_early { u64::from(o.fp.len) } else { size.min(osize).min(VERIFY_BYTES) };
+                match first_difference(file, &o.file, 0, n) {
+                    Ok(None) if size <= osize => {
+                        if !eligible {
+                            if n >= u64::from(COPY_MIN_BYTES) {
+                                alike = Some((o.path.clone(), "it was created where that file was".into()));
+                            }
+                        } else if n < u64::from(COPY_MIN_BYTES) {
+                            wait = true;
+                        } else {
+                            found.push((copy(n), rank));
+                        }
+                    }
+                    Ok(Some(d)) if d >= LOOKALIKE_BYTES => {
+                        alike = Some((o.path.clone(), format!("they differ at byte {d}")));
+                    }
+                    Ok(None) if n >= LOOKALIKE_BYTES => {
+                        alike = Some((o.path.clone(), "it is longer than that file".into()));
+                    }
+                    Ok(None) => {}
+                    Ok(Some(_)) => {}
+                    Err(()) => wait |= eligible,
+                }
+                continue;
+            }
+            // Truncated, not noticed yet: only its fingerprint is left. Not that content: it may be a copy
+            // of what the file holds now, to be compared once its truncation is noticed (this very poll).
+            if by_fingerprint(o.fp) {
+                if eligible {
+                    found.push((copy(u64::from(o.fp.len)), rank));
+                } else {
+                    alike = Some((o.path.clone(), "it was created where that file was".into()));
+                }
+            } else {
+                wait |= eligible;
+            }
+        }
+        let now = self.clock.now_ms() / 1000;
+        let window = self.copy_window_secs();
+        for r in &self.retired {
+            // Records of truncated content may be originals; a file let go from this very path is only
+            // compared to say that the two look alike.
+            if r.fp.len < COPY_MIN_BYTES || r.source != *source_name || !(r.is_content() || r.path == path) {
+                continue;
+            }
+            let eligible = r.is_content() && !had_its_name(&r.path, &r.former) && now <= r.at + window;
+            if by_fingerprint(r.fp) {
+                if eligible {
+                    let verified = u64::from(r.fp.len);
+                    let copy = Identity::Copy { origin: None, offset: r.offset, skipping: r.skipping, verified };
+                    found.push((copy, 2));
+                } else {
+                    alike = Some((r.path.clone(), "that file is no longer followed, or it was created there".into()));
+                }
+            }
+        }
+        let best = found.iter().map(|(_, rank)| *rank).min();
+        found.retain(|(_, rank)| Some(*rank) == best);
+        let agree = found.windows(2).all(|w| match (w[0].0, w[1].0) {
+            (Identity::Copy { offset: a, origin: oa, .. }, Identity::Copy { offset: b, origin: ob, .. }) => {
+                a == b && oa == ob
+            }
+            _ => false,
+        });
+        // Any doubt (too few bytes, an original whose truncation is not noticed yet) comes first: what
+        // was found may not be all there is.
+        match found.first() {
+            _ if wait => (Identity::Wait, None),
+            Some((c, _)) if agree => (*c, None),
+            Some(_) => (Identity::Wait, Some((path.to_path_buf(), "it matches more than one file".into()))),
+            None => (Identity::New, alike),
+        }
+    }
+
+    /// Whether file `j` is a copy (directly or through other copies) of file `i`.
+    fn copies(&self, j: usize, i: usize) -> bool {
+        let (mut at, id) = (j, self.files[i].id);
+        for _ in 0..self.files.len() {
+            let Some(Origin::Id(o)) = self.files[at].copy.and_then(|c| c.origin) else { return false };
+            if o == id {
+                return true;
+            }
+            let Some(next) = self.files.iter().position(|f| f.id == o) else { return false };
+            at = next;
+        }
+        false
+    }
+
+    /// Counts and logs a decision between two files that look alike.
+    fn note_lookalike(&mut self, path: &Path, like: &Path, why: &str, decision: &str) {
+        self.lookalikes += 1;
+        tracing::warn!(path = %path.display(), like = %like.display(), why, decision, "file starts like another");
+    }
+
+    /// Decisions made between files that look alike (a new file starting like one it cannot be a copy
+    /// of; a copy that turned out to differ; a file matching several originals): each also logged.
+    pub fn lookalike_decisions(&self) -> u64 {
+        self.lookalikes
+    }
+
+    /// The original followed by `id` was truncated or let go at `offset`: its copies read on from there.
+    /// Several copies of one original hold the same bytes (each a prefix of the longest): the longest
+    /// reads on, the others follow it.
+    fn freeze_copies(&mut self, id: u64, offset: u64, skipping: bool) {
+        let linked = |f: &Tracked| f.copy.is_some_and(|c| c.origin == Some(Origin::Id(id)));
+        let heir = self
+            .files
             .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != except)
-            .find(|(_, f)| same(f.fp.len, f.fp.hash))
-            .map(|(_, f)| (f.offset, f.skipping))
-            .or_else(|| self.retired.iter().rev().find(|r| same(r.fp.len, r.fp.hash)).map(|r| (r.offset, r.skipping)))
+            .filter(|f| linked(f))
+            .max_by_key(|f| f.file.metadata().map_or(0, |m| m.len()))
+            .map(|f| f.id);
+        let Some(heir) = heir else { return };
+        for f in &mut self.files {
+            if !linked(f) {
+                continue;
+            }
+            if let Some(c) = &mut f.copy {
+                c.origin = if f.id == heir { None } else { Some(Origin::Id(heir)) };
+            }
+            if offset > f.offset {
+                (f.offset, f.skipping) = (offset, skipping);
+            }
+        }
+    }
+
+    /// Before file `i` is read: decides an undecided file, keeps a copy in step with its original and
+    /// checks it against it. True when nothing is to be read from it now. With `finish` (the file is
+    /// let go), an undecided file is decided now.
+    fn settle(&mut self, i: usize, size: u64, finish: bool) -> bool {
+        if self.files[i].undecided {
+            if size == 0 {
+                return true;
+            }
+            let f = &self.files[i];
+            let (identity, note) = self.identify(f.source, &f.path, &f.file, size, (f.dev, f.ino), Some(i));
+            let grace = self.orphan_grace();
+            let now = self.clock.now_ms();
+            let f = &mut self.files[i];
+            let identity = match identity {
+                // Let go while still in doubt: read it.
+                Identity::Wait if finish => Identity::New,
+                Identity::Wait if f.undecided_seen.0 != size => {
+                    f.undecided_seen = (size, now);
+                    return true;
+                }
+                Identity::Wait if now.saturating_sub(f.undecided_seen.1) < grace => return true,
+                // Still not telling after the grace period without growth: where in doubt, read.
+                Identity::Wait => Identity::New,
+                other => other,
+            };
+            let f = &mut self.files[i];
+            f.undecided = false;
+            f.fp = fingerprint(&f.file, size).unwrap_or(Fingerprint::NONE);
+            match identity {
+                Identity::Copy { origin, offset, skipping, verified } => {
+                    tracing::info!(path = %f.path.display(), offset, size, "file is a copy of one already read; continuing where that one was");
+                    (f.offset, f.skipping) = (offset, skipping);
+                    f.copy = Some(CopyState { origin: origin.map(Origin::Id), verified });
+                }
+                _ => {
+                    if let Some((like, why)) = note {
+                        let path = f.path.clone();
+                        self.note_lookalike(&path, &like, &why, "read as a new file");
+                    }
+                    return false;
+                }
+            }
+        }
+        let Some(copy) = self.files[i].copy else { return false };
+        {
+            let f = &mut self.files[i];
+            if u64::from(f.fp.len) < FINGERPRINT_BYTES && size > u64::from(f.fp.len) {
+                if let Ok(fp) = fingerprint(&f.file, size) {
+                    f.fp = fp;
+                }
+            }
+        }
+        // Find the original among followed files (a checkpoint names it by inode and first bytes).
+        let origin = match copy.origin {
+            None => None,
+            Some(Origin::Id(id)) => self.files.iter().position(|o| o.id == id),
+            Some(Origin::Inode { dev, ino, fp }) => self
+                .files
+                .iter()
+                .position(|o| o.dev == dev && o.ino == ino && o.fp.len >= fp.len && still_starts_with(&o.file, fp)),
+        };
+        let Some(j) = origin else {
+            // No original to follow: read on from the offset reached, once the bytes are there.
+            let f = &mut self.files[i];
+            if copy.origin.is_some() {
+                f.copy = Some(CopyState { origin: None, ..copy });
+            }
+            if size >= f.offset || !still_starts_with(&f.file, f.fp) {
+                f.copy = None;
+                return false;
+            }
+            return true;
+        };
+        let (o, f) = (&self.files[j], &self.files[i]);
+        let mut verified = copy.verified;
+        if verified < size.min(VERIFY_BYTES) && still_starts_with(&o.file, o.fp) {
+            let osize = o.file.metadata().map_or(0, |m| m.len());
+            let to = size.min(osize).min(VERIFY_BYTES);
+            let differs = match first_difference(&f.file, &o.file, verified, to) {
+                Ok(Some(d)) => Some(d),
+                Ok(None) if size > osize && osize < VERIFY_BYTES => Some(osize),
+                Ok(None) => {
+                    verified = to;
+                    None
+                }
+                Err(()) => None,
+            };
+            if let Some(d) = differs {
+                // Not a copy after all. Where in doubt, read: from its start, so its lines that did
+                // match the original's are counted again rather than lost.
+                let (path, like) = (f.path.clone(), o.path.clone());
+                self.note_lookalike(
+                    &path,
+                    &like,
+                    &format!("taken for a copy, it differs at byte {d}"),
+                    "read from its start",
+                );
+                let f = &mut self.files[i];
+                f.copy = None;
+                (f.offset, f.skipping) = (0, false);
+                return false;
+            }
+        }
+        let (oid, ooffset, oskipping) = (o.id, o.offset, o.skipping);
+        let f = &mut self.files[i];
+        f.copy = Some(CopyState { origin: Some(Origin::Id(oid)), verified });
+        if ooffset > f.offset {
+            (f.offset, f.skipping) = (ooffset, oskipping);
+        }
+        true
     }
 
     fn retire(&mut self, f: &Tracked, source: String) {
@@ -626,46 +1165,46 @@ impl Tailer {
     ) -> PollStats {
         let max_line = self.limits.max_line_bytes as usize;
         let now_secs = self.clock.now_ms() / 1000;
-        let f = &mut self.files[i];
-        let src = &mut self.sources[f.source];
         let mut stats = PollStats::default();
-        let size = match f.file.metadata() {
+        let size = match self.files[i].file.metadata() {
             Ok(m) => m.len(),
             Err(e) => {
-                src.health.read_errors += 1;
-                tracing::warn!(path = %f.path.display(), error = %e, "cannot stat followed file");
+                self.sources[self.files[i].source].health.read_errors += 1;
+                tracing::warn!(path = %self.files[i].path.display(), error = %e, "cannot stat followed file");
                 return stats;
             }
         };
+        // Undecided files and copies following their original read nothing here.
+        if self.settle(i, size, finish) {
+            return stats;
+        }
+        let f = &mut self.files[i];
+        let src = &mut self.sources[f.source];
         // Shorter than our offset, or other first bytes: truncated (and maybe regrown past our offset
         // before we looked, which the size alone would miss).
-        let rewritten =
-            size < f.offset || (f.fp.len > 0 && hash_prefix(&f.file, f.fp.len).ok().flatten() != Some(f.fp.hash));
+        let rewritten = size < f.offset || !head_unchanged(&f.file, f.fp);
         if rewritten {
             src.health.truncations += 1;
             tracing::info!(path = %f.path.display(), size, offset = f.offset, "file truncated; reading it again from the start");
-            let before = f.as_retired(src.config.name.clone(), now_secs);
-            // The old content may live on in a copy (copytruncate): remember it, but never resume it by inode.
-            remember(&mut self.retired, Retired { dev: u64::MAX, ino: u64::MAX, ..before }, now_secs);
+            let mut before = f.as_retired(src.config.name.clone(), now_secs);
+            let (old_id, offset, skipping) = (f.id, f.offset, f.skipping);
+            // The old content may live on in a copy (copytruncate): remember it, but never resume it by
+            // inode. Copies following it read on from where it was.
+            (before.dev, before.ino, before.copy) = (u64::MAX, u64::MAX, false);
+            remember(&mut self.retired, before, now_secs);
+            self.freeze_copies(old_id, offset, skipping);
+            let id = self.new_id();
             // New content is a new stream: what the old one held back is flushed.
-            let source = f.source;
-            consumer.close(f.stream);
+            let source = self.files[i].source;
+            consumer.close(self.files[i].stream);
             let stream = self.new_stream();
             consumer.open(stream, source);
             let f = &mut self.files[i];
             f.stream = stream;
+            f.id = id;
             f.offset = 0;
             f.skipping = false;
-            f.fp = fingerprint(&f.file, size).unwrap_or(Fingerprint { len: 0, hash: 0 });
-        }
-        if self.files[i].undecided && size > 0 {
-            self.files[i].undecided = false;
-            let fp = fingerprint(&self.files[i].file, size).unwrap_or(Fingerprint { len: 0, hash: 0 });
-            if let Some((offset, skipping)) = self.copy_origin(&self.files[i].file, fp, Some(i)) {
-                let f = &mut self.files[i];
-                tracing::info!(path = %f.path.display(), offset, "file is a copy of one already read; continuing where that one was");
-                (f.offset, f.skipping) = if offset <= size { (offset, skipping) } else { (size, false) };
-            }
+            f.fp = fingerprint(&f.file, size).unwrap_or(Fingerprint::NONE);
         }
         let f = &mut self.files[i];
         if u64::from(f.fp.len) < FINGERPRINT_BYTES && size > u64::from(f.fp.len) {
@@ -738,12 +1277,24 @@ impl Tailer {
             offset: r.offset,
             skipping: r.skipping,
             retired_at,
+            copy: r.copy,
+            copy_of: r.copy_of.map(|(dev, ino, fp)| checkpoint::Origin {
+                dev,
+                ino,
+                fingerprint: format!("{:016x}", fp.hash),
+                fingerprint_bytes: fp.len,
+            }),
+            former_paths: r.former.iter().map(|p| p.display().to_string()).collect(),
         };
         let now_secs = self.clock.now_ms() / 1000;
         let mut files: Vec<Entry> = self
             .files
             .iter()
-            .map(|f| entry(&f.as_retired(self.sources[f.source].config.name.clone(), now_secs), None))
+            .map(|f| {
+                let mut r = f.as_retired(self.sources[f.source].config.name.clone(), now_secs);
+                r.copy_of = self.origin_of(f);
+                entry(&r, None)
+            })
             .collect();
         files.extend(self.retired.iter().map(|r| entry(r, Some(r.at))));
         let bytes = checkpoint::encode(&Checkpoint { version: checkpoint::VERSION, files });
@@ -753,6 +1304,14 @@ impl Tailer {
         checkpoint::save_bytes(&self.state_path, &bytes)?;
         self.last_saved = Some(bytes);
         Ok(true)
+    }
+
+    /// The original a copy follows, as the checkpoint names it.
+    fn origin_of(&self, f: &Tracked) -> Option<(u64, u64, Fingerprint)> {
+        match f.copy?.origin? {
+            Origin::Id(id) => self.files.iter().find(|o| o.id == id).map(|o| (o.dev, o.ino, o.fp)),
+            Origin::Inode { dev, ino, fp } => Some((dev, ino, fp)),
+        }
     }
 
     /// Followed files: (source, path, offset), for tests and the status page.
