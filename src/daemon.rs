@@ -283,6 +283,8 @@ impl Evaluator {
     fn run(&self, tailer: &mut Tailer, pipeline: &mut Pipeline) {
         pipeline.tick();
         pipeline.apply_health(tailer.take_health());
+        let lookalikes = &self.metrics.file_lookalike_decisions_total;
+        lookalikes.inc_by(tailer.lookalike_decisions().saturating_sub(lookalikes.get()));
         pipeline.hand_over();
         let changed = self.observed.lock().is_ok_and(|mut o| o.evaluate(wall_ms(), &self.metrics));
         if changed {

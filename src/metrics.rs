@@ -23,6 +23,7 @@ pub struct Metrics {
     pub arrival_time_events_total: IntCounterVec,
     pub join_evictions_total: IntCounterVec,
     pub join_table_entries: IntGaugeVec,
+    pub file_lookalike_decisions_total: IntCounter,
     pub onset_skipped_partial: IntGauge,
     pub lines_total: IntCounterVec,
     pub bytes_total: IntCounterVec,
@@ -184,6 +185,11 @@ impl Metrics {
                 "join_evictions_total",
                 "Calls or records forgotten by the invocation join to stay within its window and caps, by table (invocations or records).",
                 &["table"],
+            )?,
+            file_lookalike_decisions_total: plain_counter(
+                &registry,
+                "file_lookalike_decisions_total",
+                "Files whose first bytes looked like another file's, decided to be new or a copy (each decision is logged).",
             )?,
             join_table_entries: gauge(
                 &registry,
