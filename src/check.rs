@@ -83,8 +83,8 @@ pub struct Tally {
 
 impl Sink for Tally {
     fn event(&mut self, e: Event) {
-        if e.stream_start {
-            self.windows.mark_start(e.time_ms);
+        if let Some(input) = e.input {
+            self.windows.note_input(input, e.time_ms);
         }
         match e.kind {
             Kind::Error(p) => {
@@ -214,7 +214,8 @@ pub fn run(
         tally.files += 1;
         tally.at = (index, 0);
         let stream = index as u64;
-        stage.open(stream, 0);
+        // An export may begin in the middle of a minute.
+        stage.open(stream, 0, true);
         let mut file_stats = ScanStats::default();
         let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
         let mut feed = Feed { stage: &mut stage, tally: &mut tally, stream };
@@ -287,7 +288,7 @@ fn write_timeline(classifier: &Classifier, tally: &Tally, pattern: usize, out: &
     if tally.arrival > 0 {
         writeln!(
             out,
-            "({} errors or attempts carried no time anywhere in their input and are placed at reading time)",
+            "({} errors or attempts had no trustworthy time of their own, of their call or of their input: placed at reading time)",
             tally.arrival
         )?;
     }
@@ -362,7 +363,7 @@ fn write_table(classifier: &Classifier, tally: &Tally, opts: &CheckOptions, out:
     }
     writeln!(
         out,
-        "{} lines, {} bytes in {} file(s); {} lines cut at {} bytes; {} malformed records; {} login attempts; {} records read twice (overlapping inputs) not counted again",
+        "{} lines, {} bytes in {} file(s); {} lines cut at {} bytes; {} malformed records; {} login attempts; {} records read twice (overlapping inputs) not counted again; {} stamped in the future",
         tally.scan.lines,
         tally.scan.bytes,
         tally.files,
@@ -371,6 +372,7 @@ fn write_table(classifier: &Classifier, tally: &Tally, opts: &CheckOptions, out:
         tally.malformed,
         tally.login_attempts,
         tally.duplicates,
+        tally.future,
     )?;
     writeln!(out, "COUNT is failed calls (each call once, however many lines print it); LINES is every line.")?;
     writeln!(out)?;

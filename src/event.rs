@@ -13,8 +13,11 @@
 //!   own time seen in its stream (neighbour time), and only where the stream has none, arrival time
 //!   (counted as such).
 //! - **Time that cannot be true is not trusted**: an own time more than `future_tolerance_ms` ahead of
-//!   the wall clock is counted (`Note::FutureTime`) and replaced by the call's time or arrival time; it
-//!   never becomes a call's or stream's time.
+//!   the wall clock is counted (`Note::FutureTime`) and replaced as if the record had none (the call's
+//!   time, else the newest time of its stream, else arrival time); it never becomes a call's or
+//!   stream's time, so one such line cannot drag a replayed export's minutes to the present.
+//! - **`unlisted` is the fallback of a call too**: a call already counted under one of the ten ids is
+//!   not counted again as `unlisted` (a thrown 45011 also ends in a 430 status record).
 //! - **The same record read twice** (same request id, own time, function and message: overlapping
 //!   exports) is dropped and counted (`Note::Duplicate`).
 //! - Calls and records are told apart per source: two sources never share a call.
@@ -22,8 +25,9 @@
 //!   seen (it covers SCF's 900 s maximum run time plus export skew) or, past `max_calls` /
 //!   `max_records`, oldest first; each eviction is counted. A call evicted while it holds events
 //!   releases them first.
-//! - The first Event of each stream is flagged `stream_start`: the minute it falls in may be cut by the
-//!   start of an export or of the daemon, and the windows keep such minutes out of the onset.
+//! - Events of a stream that may be cut at its start (an export; a file the daemon found at start-up
+//!   or resumed mid-way) name it (`input`): the windows keep a minute that such an input began in,
+//!   with nothing earlier counted in it, out of the onset, whatever the order the inputs are read in.
 //!
 //! This stage knows no files, metrics or windows; the wall clock is given to it (`set_now`).
 
@@ -76,8 +80,8 @@ pub struct Event {
     pub kind: Kind,
     pub time_ms: i64,
     pub time_from: TimeFrom,
-    /// The first Event of its stream: its minute may be cut by the start of the input.
-    pub stream_start: bool,
+    /// The input it came from, when that input may be cut at its start (see the module doc).
+    pub input: Option<u64>,
     pub function: Option<String>,
     pub request_id: Option<String>,
     pub side: Side,
@@ -211,7 +215,8 @@ struct Stream {
     neighbour_ms: Option<i64>,
     /// Calls begun in this stream that hold Events.
     waiting: usize,
-    started: bool,
+    /// The stream may be cut at its start (an export, or a file not read from its beginning).
+    cut: bool,
 }
 
 pub struct Stage {
@@ -226,15 +231,27 @@ pub struct Stage {
     newest_ms: Option<i64>,
     now_ms: i64,
     hasher: RandomState,
+    /// Bits of the fallback patterns (`unlisted`) among the joined ones.
+    fallbacks: u32,
+    /// A call's `unlisted` Event waits for the call to end: a record of one of the ten ids may still
+    /// come (the 430 status is on every record of a call that threw, its START included).
+    unlisted: HashMap<u64, Held>,
 }
 
+fn fallback_bits(classifier: &Classifier) -> u32 {
+    let patterns = classifier.catalogue().patterns().iter().take(31).enumerate();
+    patterns.filter(|(_, p)| p.fallback).fold(0, |m, (i, _)| m | 1 << i)
+}
+
+/// The platform's last words for a call (plain text or a CLS record's message).
 fn end_of_call(rec: &Record<'_>) -> bool {
-    rec.format == Format::Text
-        && (rec.message.starts_with(b"END RequestId") || rec.message.starts_with(b"Report RequestId"))
+    let m = rec.message.trim_ascii_start();
+    m.starts_with(b"END RequestId") || m.starts_with(b"Report RequestId")
 }
 
 impl Stage {
     pub fn new(classifier: Arc<Classifier>, config: StageConfig) -> Stage {
+        let fallbacks = fallback_bits(&classifier);
         Stage {
             classifier,
             streams: HashMap::new(),
@@ -246,6 +263,8 @@ impl Stage {
             newest_ms: None,
             now_ms: 0,
             hasher: RandomState::new(),
+            fallbacks,
+            unlisted: HashMap::new(),
         }
     }
 
@@ -255,6 +274,7 @@ impl Stage {
 
     /// New patterns or settings; calls, seen records and streams carry over.
     pub fn reload(&mut self, classifier: Arc<Classifier>, config: StageConfig) {
+        self.fallbacks = fallback_bits(&classifier);
         self.classifier = classifier;
         self.config = config;
     }
@@ -274,12 +294,13 @@ impl Stage {
         self.classifier.next_candidate(haystack, from)
     }
 
-    /// A stream (a file being read from its offset, or a one-shot input) of `source`.
-    pub fn open(&mut self, stream: u64, source: usize) {
+    /// A stream (a file being read from its offset, or a one-shot input) of `source`; `cut`: it may
+    /// begin in the middle of what happened (an export, a file found at start-up or resumed).
+    pub fn open(&mut self, stream: u64, source: usize, cut: bool) {
         let format = self.config.source_formats.get(source).copied().unwrap_or_default();
         self.streams.insert(
             stream,
-            Stream { source, reader: Some(RecordReader::new(format)), neighbour_ms: None, waiting: 0, started: false },
+            Stream { source, reader: Some(RecordReader::new(format)), neighbour_ms: None, waiting: 0, cut },
         );
     }
 
@@ -293,7 +314,27 @@ impl Stage {
     /// Calls holding Events that wait for their time: while any do, lines already read are not all
     /// counted yet (a checkpoint now could cover them).
     pub fn holding(&self) -> usize {
-        self.streams.values().map(|s| s.waiting).sum()
+        self.streams.values().map(|s| s.waiting).sum::<usize>() + self.unlisted.len()
+    }
+
+    /// A call's waiting `unlisted` Event goes now (its call ended, or waited long enough).
+    fn release_unlisted(&mut self, key: u64, sink: &mut impl Sink) {
+        let Some(h) = self.unlisted.remove(&key) else { return };
+        let stream = self.calls.map.get(&key).map_or(h.event.input.unwrap_or(0), |c| c.stream);
+        let (time, from) = match self.calls.map.get(&key).and_then(Call::time_ms) {
+            Some(t) => (t, TimeFrom::Call),
+            None => self.fallback(stream),
+        };
+        let mut event = h.event;
+        event.input = None;
+        self.emit(stream, event, time, from, sink);
+    }
+
+    fn release_unlisted_where(&mut self, sink: &mut impl Sink, mut which: impl FnMut(&Stage, u64, &Held) -> bool) {
+        let keys: Vec<u64> = self.unlisted.iter().filter(|(k, h)| which(self, **k, h)).map(|(k, _)| *k).collect();
+        for key in keys {
+            self.release_unlisted(key, sink);
+        }
     }
 
     /// Whether `stream` needs every line now (a multi-line record, or a call waiting for its time).
@@ -328,11 +369,18 @@ impl Stage {
                 }
             }
         }
+        if !self.unlisted.is_empty() {
+            self.release_unlisted_where(sink, |st, k, _| st.calls.map.get(&k).is_none_or(|c| c.stream == stream));
+        }
         self.streams.remove(&stream);
     }
 
-    /// Releases Events that have waited longer than `hold_ms` for their call's time.
+    /// Releases Events that have waited longer than `hold_ms` for their call's time or end.
     pub fn tick(&mut self, sink: &mut impl Sink) {
+        if !self.unlisted.is_empty() {
+            let (now, hold) = (self.now_ms, self.config.hold_ms);
+            self.release_unlisted_where(sink, |_, _, h| now - h.since_ms >= hold);
+        }
         while let Some(&key) = self.holding.front() {
             let since = self.held.get(&key).and_then(|h| h.first()).map(|h| h.since_ms);
             match since {
@@ -353,6 +401,7 @@ impl Stage {
         while let Some(key) = self.holding.pop_front() {
             self.release(key, None, sink);
         }
+        self.release_unlisted_where(sink, |_, _, _| true);
     }
 
     fn key(&self, parts: &[&[u8]]) -> u64 {
@@ -424,13 +473,13 @@ impl Stage {
                 kind: Kind::Error(p),
                 time_ms: 0,
                 time_from: TimeFrom::Own,
-                stream_start: false,
+                input: None,
                 function: function.clone(),
                 request_id: rec.request_id.clone(),
                 side,
                 sample: Some(line),
             };
-            self.place(stream, call_key, own, future, event, sink);
+            self.place(stream, call_key, own, event, sink);
         }
         let login = function.as_deref().is_none_or(|f| f == self.config.login_function);
         // A `tcb fn log` block is one call of its function: of the login function, a login attempt.
@@ -440,17 +489,20 @@ impl Stage {
                 kind: Kind::Attempt,
                 time_ms: 0,
                 time_from: TimeFrom::Own,
-                stream_start: false,
+                input: None,
                 function,
                 request_id: rec.request_id.clone(),
                 side: Side::CloudFunction,
                 sample: None,
             };
-            self.place(stream, call_key, own, future, event, sink);
+            self.place(stream, call_key, own, event, sink);
         }
         if let Some(key) = call_key.filter(|_| end_of_call(rec)) {
             if self.held.contains_key(&key) {
                 self.release(key, None, sink);
+            }
+            if self.unlisted.contains_key(&key) && rec.message.trim_ascii_start().starts_with(b"Report RequestId") {
+                self.release_unlisted(key, sink);
             }
         }
     }
@@ -462,7 +514,11 @@ impl Stage {
     fn classify(&self, raw: Option<&[u8]>, rec: &Record<'_>) -> (Vec<(usize, Vec<u8>)>, bool) {
         if rec.format != Format::TcbLog {
             let (pattern, signal) = self.classifier.classify_record(raw, rec);
-            let sample = || raw.map_or_else(|| rec.message.to_vec(), <[u8]>::to_vec);
+            // A structured record shows its message (a CLS line's envelope would hide it).
+            let sample = || match raw {
+                Some(line) if rec.format == Format::Text => line.to_vec(),
+                _ => rec.message.to_vec(),
+            };
             return (pattern.map(|p| (p, sample())).into_iter().collect(), signal.is_some());
         }
         let (mut found, mut signal) = (Vec::new(), false);
@@ -491,19 +547,11 @@ impl Stage {
     }
 
     /// Gives an Event its time (own, its call's, or later) and sends it, once per call.
-    fn place(
-        &mut self,
-        stream: u64,
-        call_key: Option<u64>,
-        own: Option<i64>,
-        future: bool,
-        mut event: Event,
-        sink: &mut impl Sink,
-    ) {
+    fn place(&mut self, stream: u64, call_key: Option<u64>, own: Option<i64>, event: Event, sink: &mut impl Sink) {
         let Some(key) = call_key else {
             let (time, from) = match own {
                 Some(t) => (t, TimeFrom::Own),
-                None => self.fallback(stream, future),
+                None => self.fallback(stream),
             };
             self.emit(stream, event, time, from, sink);
             return;
@@ -517,20 +565,34 @@ impl Stage {
             for (k, c) in gone {
                 sink.note(event.source, Note::CallEvicted);
                 if let Some(held) = self.held.remove(&k) {
-                    let t = c.time_ms().map(|t| (t, TimeFrom::Call)).or_else(|| {
-                        held.first().map(|h| self.fallback(c.stream, h.event.time_from == TimeFrom::Arrival))
-                    });
+                    let t = c
+                        .time_ms()
+                        .map(|t| (t, TimeFrom::Call))
+                        .or_else(|| held.first().map(|_| self.fallback(c.stream)));
                     self.send_held(c.stream, held, t, sink);
                 }
             }
         }
+        let fallbacks = self.fallbacks;
         let Some(call) = self.calls.map.get_mut(&key) else { return };
         match event.kind {
             Kind::Error(p) if p < 31 => {
                 if call.counted & (1u32 << p) != 0 {
                     return;
                 }
+                let is_fallback = fallbacks & (1u32 << p) != 0;
+                if is_fallback && call.counted & !ATTEMPT_BIT & !fallbacks != 0 {
+                    return;
+                }
                 call.counted |= 1u32 << p;
+                if is_fallback {
+                    // Counted when the call ends, unless one of the ten shows up first.
+                    self.unlisted.insert(key, Held { event, since_ms: self.now_ms });
+                    return;
+                }
+                if self.unlisted.remove(&key).is_some() {
+                    call.counted &= !fallbacks;
+                }
             }
             Kind::Error(_) => {}
             Kind::Attempt => {
@@ -546,7 +608,6 @@ impl Stage {
                 self.emit(stream, event, t, from, sink);
             }
             None => {
-                event.time_from = if future { TimeFrom::Arrival } else { TimeFrom::Neighbour };
                 let owner = call.stream;
                 let held = self.held.entry(key).or_default();
                 let first = held.is_empty();
@@ -562,8 +623,8 @@ impl Stage {
     }
 
     /// The time for an Event without its own or its call's: the stream's newest, else arrival.
-    fn fallback(&self, stream: u64, future: bool) -> (i64, TimeFrom) {
-        match self.streams.get(&stream).and_then(|s| s.neighbour_ms).filter(|_| !future) {
+    fn fallback(&self, stream: u64) -> (i64, TimeFrom) {
+        match self.streams.get(&stream).and_then(|s| s.neighbour_ms) {
             Some(t) => (t, TimeFrom::Neighbour),
             None => (self.now_ms, TimeFrom::Arrival),
         }
@@ -578,7 +639,7 @@ impl Stage {
         let held = self.held.remove(&key).unwrap_or_default();
         let t = match time {
             Some(t) => Some((t, TimeFrom::Call)),
-            None => held.first().map(|h| self.fallback(call.stream, h.event.time_from == TimeFrom::Arrival)),
+            None => held.first().map(|_| self.fallback(call.stream)),
         };
         if let Some(c) = self.calls.map.get_mut(&key) {
             if let Some((t, _)) = t {
@@ -607,10 +668,7 @@ impl Stage {
         if from == TimeFrom::Arrival {
             sink.note(event.source, Note::ArrivalTime);
         }
-        if let Some(s) = self.streams.get_mut(&stream) {
-            event.stream_start = !s.started;
-            s.started = true;
-        }
+        event.input = self.streams.get(&stream).filter(|s| s.cut).map(|_| stream);
         sink.event(event);
     }
 }
@@ -658,7 +716,7 @@ mod tests {
     fn a_failing_call_counts_once_at_its_own_time() {
         let mut s = stage();
         let mut sink = Collect::default();
-        s.open(1, 0);
+        s.open(1, 0, true);
         let text = format!(
             "START RequestId: {RID}\n\
              2025-03-14T01:22:05.117Z\t{RID}\tcalling jscode2session\n\
@@ -675,14 +733,14 @@ mod tests {
         assert_eq!((attempt.time_ms, attempt.time_from), (1_741_915_325_117, TimeFrom::Call));
         let err = sink.events.iter().find(|e| e.kind == Kind::Error(q)).unwrap();
         assert_eq!(err.time_ms, 1_741_915_325_117, "the call's time");
-        assert!(sink.events.iter().filter(|e| e.stream_start).count() == 1);
+        assert!(sink.events.iter().all(|e| e.input == Some(1)));
     }
 
     #[test]
     fn untimed_calls_take_the_neighbour_time_else_arrival() {
         let mut s = stage();
         let mut sink = Collect::default();
-        s.open(1, 0);
+        s.open(1, 0, true);
         feed(&mut s, 1, &format!("START RequestId: {RID}\nEND RequestId: {RID}\n"), &mut sink);
         assert_eq!(sink.events[0].time_from, TimeFrom::Arrival);
         assert_eq!(sink.events[0].time_ms, 1_900_000_000_000);
@@ -702,7 +760,7 @@ mod tests {
     fn future_times_never_become_a_calls_time_and_duplicates_are_dropped() {
         let mut s = stage();
         let mut sink = Collect::default();
-        s.open(1, 0);
+        s.open(1, 0, true);
         let line = r#"{"SCF_FunctionName":"getLoginTicket","SCF_LogTime":"4070908800000000000","SCF_RequestId":"r1","SCF_Message":"{\"errcode\":45011}"}"#;
         s.line(1, line.as_bytes(), &mut sink);
         assert_eq!(sink.notes, vec![Note::FutureTime]);
@@ -719,7 +777,7 @@ mod tests {
         let mut s = Stage::new(c, StageConfig { max_calls: 10, max_records: 10, ..StageConfig::default() });
         s.set_now(1_900_000_000_000);
         let mut sink = Collect::default();
-        s.open(1, 0);
+        s.open(1, 0, true);
         for i in 0..100 {
             let rid = format!("{i:032x}");
             feed(&mut s, 1, &format!("2025-03-14T01:22:05.117Z\t{rid}\t{{\"errcode\":45011}}\n"), &mut sink);

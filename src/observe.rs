@@ -103,8 +103,8 @@ impl Observed {
         let mut samples: Vec<(usize, &[u8])> = Vec::new();
         for e in events {
             let time_ms = e.time_ms;
-            if e.stream_start {
-                self.windows.mark_start(time_ms);
+            if let Some(input) = e.input {
+                self.windows.note_input(input, time_ms);
             }
             match e.kind {
                 Kind::Error(index) => {

@@ -228,8 +228,8 @@ impl Pipeline {
 }
 
 impl Consumer for Pipeline {
-    fn open(&mut self, stream: u64, source: usize) {
-        self.stage.open(stream, source);
+    fn open(&mut self, stream: u64, source: usize, cut: bool) {
+        self.stage.open(stream, source, cut);
     }
 
     fn moved(&mut self, stream: u64, source: usize) {

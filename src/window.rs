@@ -6,7 +6,7 @@
 //! minute seen (the watermark) bounds the ring: a line older than watermark − retention is counted in
 //! `late`, not in any minute. Time is passed in by the caller (`now_ms`), never read here.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 pub const MINUTE_MS: i64 = 60_000;
 pub const DEFAULT_RETENTION_MINUTES: usize = 24 * 60;
@@ -16,8 +16,9 @@ struct Slot {
     minute: i64,
     counts: Vec<u32>,
     attempts: u32,
-    /// Cut by the start of an input (an export, the daemon's first minute): kept out of the onset.
-    partial: bool,
+    /// The earliest time counted in this minute: with the inputs' start times it tells whether the
+    /// minute may be cut (nothing is known of it before an input began).
+    earliest_ms: i64,
 }
 
 /// One minute of history for one pattern.
@@ -40,7 +41,15 @@ pub struct Windows {
     late: u64,
     /// (pattern, minute, attempts) of onsets that aged out of the ring, so they are not forgotten.
     frozen_onsets: VecDeque<(usize, i64, u64)>,
+    /// Inputs that may be cut at their start (an export, a file found when the daemon started): the
+    /// earliest time counted from each. A minute is partial when its earliest count is an input's
+    /// start: whatever came before in that minute was not in any input. Order of reading does not
+    /// matter.
+    starts: HashMap<u64, i64>,
 }
+
+/// Inputs remembered at most for partial minutes; past it the oldest starts are forgotten.
+const MAX_STARTS: usize = 65_536;
 
 impl Windows {
     pub fn new(patterns: usize, retention_minutes: usize) -> Windows {
@@ -52,6 +61,7 @@ impl Windows {
             watermark: None,
             late: 0,
             frozen_onsets: VecDeque::new(),
+            starts: HashMap::new(),
         }
     }
 
@@ -96,10 +106,10 @@ impl Windows {
             minute,
             counts: vec![0; patterns],
             attempts: 0,
-            partial: false,
+            earliest_ms: i64::MAX,
         });
         if slot.minute != minute {
-            *slot = Slot { minute, counts: vec![0; patterns], attempts: 0, partial: false };
+            *slot = Slot { minute, counts: vec![0; patterns], attempts: 0, earliest_ms: i64::MAX };
         }
         Some(slot)
     }
@@ -107,26 +117,45 @@ impl Windows {
     /// Moving the watermark forward: onsets about to be overwritten are remembered first.
     fn advance(&mut self, newest: i64) {
         let oldest_kept = newest - self.retention as i64 + 1;
+        let starts = self.start_minutes();
         let mut aging: Vec<&Slot> = self.slots.iter().flatten().filter(|s| s.minute < oldest_kept).collect();
         aging.sort_by_key(|s| s.minute);
         for p in 0..self.patterns {
             if self.frozen_onsets.iter().any(|(q, _, _)| *q == p) {
                 continue;
             }
-            if let Some(s) = aging.iter().find(|s| s.counts[p] > 0 && !s.partial) {
+            if let Some(s) = aging.iter().find(|s| s.counts[p] > 0 && !is_partial(s, &starts)) {
                 self.frozen_onsets.push_back((p, s.minute, u64::from(s.attempts)));
             }
         }
         self.watermark = Some(newest);
+        // Starts older than the ring can no longer cut a minute in it.
+        let oldest_ms = oldest_kept * MINUTE_MS;
+        self.starts.retain(|_, t| *t >= oldest_ms);
     }
 
-    /// An input starts at `time_ms`: its minute is partial unless something was already counted in it.
-    pub fn mark_start(&mut self, time_ms: i64) {
-        if let Some(s) = self.slot(time_ms) {
-            if s.attempts == 0 && s.counts.iter().all(|&c| c == 0) {
-                s.partial = true;
+    /// Something of `input` (an input that may be cut at its start) was counted at `time_ms`.
+    pub fn note_input(&mut self, input: u64, time_ms: i64) {
+        if let Some(t) = self.starts.get_mut(&input) {
+            *t = (*t).min(time_ms);
+            return;
+        }
+        if self.starts.len() >= MAX_STARTS {
+            if let Some((&k, _)) = self.starts.iter().min_by_key(|(_, t)| **t) {
+                self.starts.remove(&k);
             }
         }
+        self.starts.insert(input, time_ms);
+    }
+
+    /// Per minute, the earliest start of an input in it.
+    fn start_minutes(&self) -> HashMap<i64, i64> {
+        let mut m: HashMap<i64, i64> = HashMap::new();
+        for &t in self.starts.values() {
+            let e = m.entry(t.div_euclid(MINUTE_MS)).or_insert(t);
+            *e = (*e).min(t);
+        }
+        m
     }
 
     pub fn add(&mut self, pattern: usize, time_ms: i64) {
@@ -135,12 +164,14 @@ impl Windows {
         }
         if let Some(s) = self.slot(time_ms) {
             s.counts[pattern] += 1;
+            s.earliest_ms = s.earliest_ms.min(time_ms);
         }
     }
 
     pub fn add_attempt(&mut self, time_ms: i64) {
         if let Some(s) = self.slot(time_ms) {
             s.attempts += 1;
+            s.earliest_ms = s.earliest_ms.min(time_ms);
         }
     }
 
@@ -183,10 +214,11 @@ impl Windows {
         if let Some((_, m, a)) = self.frozen_onsets.iter().find(|(p, _, _)| *p == pattern) {
             return Some((m * MINUTE_MS, *a));
         }
+        let starts = self.start_minutes();
         self.slots
             .iter()
             .flatten()
-            .filter(|s| !s.partial && s.counts.get(pattern).is_some_and(|&c| c > 0))
+            .filter(|s| !is_partial(s, &starts) && s.counts.get(pattern).is_some_and(|&c| c > 0))
             .min_by_key(|s| s.minute)
             .map(|s| (s.minute * MINUTE_MS, u64::from(s.attempts)))
     }
@@ -194,11 +226,12 @@ impl Windows {
     /// Starts of the partial minutes with `pattern` before its onset (or all, with no onset yet).
     pub fn skipped_partial(&self, pattern: usize) -> Vec<i64> {
         let onset = self.onset(pattern).map(|(ms, _)| ms);
+        let starts = self.start_minutes();
         let mut v: Vec<i64> = self
             .slots
             .iter()
             .flatten()
-            .filter(|s| s.partial && s.counts.get(pattern).is_some_and(|&c| c > 0))
+            .filter(|s| is_partial(s, &starts) && s.counts.get(pattern).is_some_and(|&c| c > 0))
             .map(|s| s.minute * MINUTE_MS)
             .filter(|ms| onset.is_none_or(|o| *ms < o))
             .collect();
@@ -214,6 +247,7 @@ impl Windows {
         else {
             return Vec::new();
         };
+        let starts = self.start_minutes();
         (first..=newest)
             .map(|m| {
                 let s = self.minute(m);
@@ -221,11 +255,16 @@ impl Windows {
                     start_ms: m * MINUTE_MS,
                     count: s.map_or(0, |s| u64::from(s.counts.get(pattern).copied().unwrap_or(0))),
                     login_attempts: s.map_or(0, |s| u64::from(s.attempts)),
-                    partial: s.is_some_and(|s| s.partial),
+                    partial: s.is_some_and(|s| is_partial(s, &starts)),
                 }
             })
             .collect()
     }
+}
+
+/// Nothing was counted in the slot's minute before an input that may be cut began in it.
+fn is_partial(s: &Slot, starts: &HashMap<i64, i64>) -> bool {
+    starts.get(&s.minute).is_some_and(|&start| s.earliest_ms >= start)
 }
 
 #[cfg(test)]
@@ -299,17 +338,37 @@ mod tests {
 
     #[test]
     fn a_minute_cut_by_the_start_of_an_input_is_not_the_onset() {
+        // Input 1 starts at 00:30 of minute 0; input 2 covers minute 0 from 00:10 and starts there too.
+        let feed = |w: &mut Windows, order: &[(u64, i64)]| {
+            for &(input, t) in order {
+                w.note_input(input, t);
+                w.add(0, t);
+                w.add_attempt(t);
+            }
+        };
+        let events = [(1, T0 + 30_000), (1, T0 + MINUTE_MS + 5), (1, T0 + 2 * MINUTE_MS)];
         let mut w = Windows::new(1, 60);
-        w.mark_start(T0 + 30_000);
-        w.add(0, T0 + 30_000);
-        w.add_attempt(T0 + 30_000);
-        assert_eq!(w.onset(0), None);
+        feed(&mut w, &events);
         assert_eq!(w.skipped_partial(0), vec![T0]);
-        w.add(0, T0 + MINUTE_MS);
-        assert_eq!(w.onset(0), Some((T0 + MINUTE_MS, 0)));
-        // A second input starting in a minute that already has data does not cut it.
-        w.mark_start(T0 + MINUTE_MS + 5);
-        assert_eq!(w.onset(0), Some((T0 + MINUTE_MS, 0)));
+        assert_eq!(w.onset(0), Some((T0 + MINUTE_MS, 1)));
         assert!(w.history(0)[0].partial && !w.history(0)[1].partial);
+        // Read newest first: the same answer.
+        let mut r = Windows::new(1, 60);
+        let mut rev = events;
+        rev.reverse();
+        feed(&mut r, &rev);
+        assert_eq!((r.onset(0), r.skipped_partial(0)), (w.onset(0), w.skipped_partial(0)));
+        // Another input that began earlier covers minute 1's start: a later input starting in minute 1 does
+        // not cut it, in whichever order the two are read.
+        for order in
+            [[(2, T0 + 10_000), (3, T0 + MINUTE_MS + 20_000)], [(3, T0 + MINUTE_MS + 20_000), (2, T0 + 10_000)]]
+        {
+            let mut o = Windows::new(1, 60);
+            feed(&mut o, &order);
+            o.note_input(2, T0 + MINUTE_MS + 1);
+            o.add(0, T0 + MINUTE_MS + 1);
+            assert_eq!(o.skipped_partial(0), vec![T0], "{order:?}");
+            assert_eq!(o.onset(0), Some((T0 + MINUTE_MS, 1)), "{order:?}");
+        }
     }
 }

@@ -15,6 +15,7 @@ use common::daemon::*;
 use common::forms::{self, Call, Outcome};
 use common::{json, run};
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 
 const T0: i64 = 1_741_914_000_000; // 2025-03-14T01:00:00Z, a minute boundary
 const MIN: i64 = 60_000;
@@ -180,6 +181,8 @@ fn every_form_gives_the_truth(load: &Load) -> Result<(), TestCaseError> {
             prop_assert_eq!(doc["matches"][pattern].as_u64(), Some(calls), "{}: failed calls of {}", form, pattern);
             // Each failure is printed two or three times: the raw line count says so.
             prop_assert!(doc["line_matches"][pattern].as_u64().unwrap() >= 2 * calls, "{}: line_matches", form);
+            // A thrown failure also ends in a 430 status record: the call is 45011 or 40029, not unlisted too.
+            prop_assert_eq!(doc["matches"]["unlisted"].as_u64(), Some(0), "{}: unlisted calls", form);
         }
         let attempts: u64 = t.iter().map(|m| m.0).sum();
         prop_assert_eq!(doc_attempts(&check_timeline(&path, Q, &[])), attempts, "{}: login attempts", form);
@@ -206,6 +209,10 @@ fn overlapping_exports_count_once(load: &Load, cut_a: usize, cut_b: usize) -> Re
     let doc = check_timeline(&first, Q, &[&second]);
     let (minutes, onset) = read_timeline(&doc["timeline"]);
     expect("two overlapping CLS exports", Q, &t, &minutes, &onset)?;
+    // Named in the other order (a shell glob sorts by name, not by time): the same truth.
+    let swapped = check_timeline(&second, Q, &[&first]);
+    let (minutes, onset) = read_timeline(&swapped["timeline"]);
+    expect("two overlapping CLS exports, later one first", Q, &t, &minutes, &onset)?;
     // Recognised lines are not doubled either: the records read twice were dropped and counted.
     let whole = dir.path().join("whole.jsonl");
     std::fs::write(&whole, &all).unwrap();
@@ -316,4 +323,41 @@ fn the_bundled_plain_text_load_test_and_its_readme_timeline() {
         table.lines().nth(1).is_some_and(|l| l.starts_with("2025-03-14T01:00 ") && l.contains("(partial")),
         "{table}"
     );
+}
+
+/// An export sorted newest first, and one record stamped in 2099 (a broken exporter, a phone's clock),
+/// change nothing: the same minutes, the same onset; the 2099 record is counted as such.
+#[test]
+fn newest_first_exports_and_a_line_from_the_future_change_nothing() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let l = load().new_tree(&mut runner).unwrap().current();
+    let t = truth(&l);
+    let dir = tempfile::tempdir().unwrap();
+    let all = forms::cls_json(&l.calls);
+    let mut records: Vec<&[u8]> = all.split_inclusive(|b| *b == b'\n').collect();
+    records.reverse();
+    let reversed = dir.path().join("newest-first.jsonl");
+    std::fs::write(&reversed, records.concat()).unwrap();
+    let doc = check_timeline(&reversed, Q, &[]);
+    let (minutes, onset) = read_timeline(&doc["timeline"]);
+    expect("newest first", Q, &t, &minutes, &onset).unwrap();
+    let future = serde_json::json!({
+        "SCF_FunctionName": "getLoginTicket",
+        "SCF_RequestId": "2099beef-0a1b-4c2d-9e3f-123456789abc",
+        "SCF_LogTime": "4070908800000000000",
+        "SCF_Message": "jscode2session {\"errcode\":40029,\"errmsg\":\"invalid code\"}",
+    })
+    .to_string()
+        + "\n";
+    let mut with_future = all.clone();
+    let at = with_future.len() / 2;
+    let cut = at + with_future[at..].iter().position(|b| *b == b'\n').unwrap() + 1;
+    with_future.splice(cut..cut, future.bytes());
+    let path = dir.path().join("with-2099.jsonl");
+    std::fs::write(&path, &with_future).unwrap();
+    let doc = check_timeline(&path, Q, &[]);
+    let (minutes, onset) = read_timeline(&doc["timeline"]);
+    expect("a record from 2099", Q, &t, &minutes, &onset).unwrap();
+    assert_eq!(doc["future_timestamps"], 1);
+    assert_eq!(doc["arrival_time_events"], 0, "placed at its file's newest time, not at reading time");
 }

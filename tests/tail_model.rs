@@ -112,7 +112,7 @@ struct Seen {
 }
 
 impl Consumer for Seen {
-    fn open(&mut self, stream: u64, _source: usize) {
+    fn open(&mut self, stream: u64, _source: usize, _cut: bool) {
         self.open.push(stream);
     }
     fn moved(&mut self, _stream: u64, _source: usize) {}

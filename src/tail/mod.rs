@@ -249,8 +249,9 @@ impl Clock for ManualClock {
 /// Where the follower's lines go: one stream per followed file.
 pub trait Consumer {
     /// A new stream of `source` begins (a file followed from its offset, or read again after a
-    /// truncation).
-    fn open(&mut self, stream: u64, source: usize);
+    /// truncation). `cut`: what it holds may begin in the middle of what happened (a file found at
+    /// start-up, or not read from its beginning), unlike a file that appeared while it was watched.
+    fn open(&mut self, stream: u64, source: usize, cut: bool);
     /// The stream's file now belongs to the source at this index (a reload reordered sources).
     fn moved(&mut self, stream: u64, source: usize);
     /// While true, the stream gets every line, not only prefilter candidates.
@@ -733,7 +734,7 @@ impl Tailer {
             tracing::debug!(path = %path.display(), offset = start.offset, undecided = start.undecided, "following file");
             let id = self.new_id();
             let stream = self.new_stream();
-            consumer.open(stream, source);
+            consumer.open(stream, source, !self.started || start.offset > 0);
             let last_data = self.clock.now_ms();
             self.files.push(Tracked {
                 source,
@@ -1198,7 +1199,7 @@ impl Tailer {
             let source = self.files[i].source;
             consumer.close(self.files[i].stream);
             let stream = self.new_stream();
-            consumer.open(stream, source);
+            consumer.open(stream, source, false);
             let f = &mut self.files[i];
             f.stream = stream;
             f.id = id;
