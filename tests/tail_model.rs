@@ -310,8 +310,11 @@ impl Model<'_> {
             }
             Op::Restart => self.restart(),
             Op::Wait => {
-                self.clock.advance(5_000);
-                self.poll(true);
+                // Time passes as it does in the daemon: a rescan every poll interval (1 s).
+                for _ in 0..5 {
+                    self.clock.advance(1_000);
+                    self.poll(true);
+                }
             }
         }
     }

@@ -249,8 +249,8 @@ impl Clock for ManualClock {
 /// Where the follower's lines go: one stream per followed file.
 pub trait Consumer {
     /// A new stream of `source` begins (a file followed from its offset, or read again after a
-    /// truncation). `cut`: what it holds may begin in the middle of what happened (a file found at
-    /// start-up, or not read from its beginning), unlike a file that appeared while it was watched.
+    /// truncation). `cut`: what it holds may begin in the middle of what happened (any file found;
+    /// not the new content of a file truncated under us, which continues what was read).
     fn open(&mut self, stream: u64, source: usize, cut: bool);
     /// The stream's file now belongs to the source at this index (a reload reordered sources).
     fn moved(&mut self, stream: u64, source: usize);
@@ -734,7 +734,9 @@ impl Tailer {
             tracing::debug!(path = %path.display(), offset = start.offset, undecided = start.undecided, "following file");
             let id = self.new_id();
             let stream = self.new_stream();
-            consumer.open(stream, source, !self.started || start.offset > 0);
+            // Any file may begin in the middle of what happened (an export dropped in, a log found at
+            // start-up); the windows mark its first minute partial only if nothing earlier was seen.
+            consumer.open(stream, source, true);
             let last_data = self.clock.now_ms();
             self.files.push(Tracked {
                 source,
