@@ -48,6 +48,9 @@ pub struct CheckOptions {
     pub login_function: String,
     /// How lines are read (detected per stream, or forced).
     pub format: crate::record::FormatChoice,
+    /// Whether login attempts are counted (the classifier was built with signals): the load figures
+    /// (`--timeline`, `--output prometheus`) need them; counting errors alone does not read START lines.
+    pub count_attempts: bool,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -100,6 +103,10 @@ impl Sink for Tally {
                 self.login_attempts += 1;
             }
         }
+    }
+
+    fn wants_details(&self) -> bool {
+        false
     }
 
     fn error_line(&mut self, _source: usize, pattern: usize) {
@@ -232,7 +239,7 @@ pub fn run(
     stage.flush(&mut tally);
     let report = match opts.output {
         Output::Matches => write_matches(classifier, &tally, &names, out),
-        Output::Json => write_json(classifier, &tally, timeline, out),
+        Output::Json => write_json(classifier, &tally, opts, timeline, out),
         Output::Table => write_table(classifier, &tally, opts, out).and_then(|()| match timeline {
             Some(p) => write_timeline(classifier, &tally, p, out),
             None => Ok(()),
@@ -295,7 +302,13 @@ fn write_timeline(classifier: &Classifier, tally: &Tally, pattern: usize, out: &
     Ok(())
 }
 
-fn write_json(classifier: &Classifier, tally: &Tally, timeline: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
+fn write_json(
+    classifier: &Classifier,
+    tally: &Tally,
+    opts: &CheckOptions,
+    timeline: Option<usize>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut matches = serde_json::Map::new();
     let mut line_matches = serde_json::Map::new();
     for (p, t) in classifier.catalogue().patterns().iter().zip(&tally.per_pattern) {
@@ -307,7 +320,6 @@ fn write_json(classifier: &Classifier, tally: &Tally, timeline: Option<usize>, o
         "bytes": tally.scan.bytes,
         "matches": matches,
         "line_matches": line_matches,
-        "login_attempts": tally.login_attempts,
         "lines_truncated": tally.scan.lines_truncated,
         "malformed_records": tally.malformed,
         "duplicate_records": tally.duplicates,
@@ -317,6 +329,9 @@ fn write_json(classifier: &Classifier, tally: &Tally, timeline: Option<usize>, o
         "files": tally.files,
         "unreadable_files": tally.unreadable,
     });
+    if opts.count_attempts {
+        doc["login_attempts"] = tally.login_attempts.into();
+    }
     if let Some(p) = timeline {
         let minutes: Vec<serde_json::Value> = tally
             .windows
@@ -363,14 +378,18 @@ fn write_table(classifier: &Classifier, tally: &Tally, opts: &CheckOptions, out:
     }
     writeln!(
         out,
-        "{} lines, {} bytes in {} file(s); {} lines cut at {} bytes; {} malformed records; {} login attempts; {} records read twice (overlapping inputs) not counted again; {} stamped in the future",
+        "{} lines, {} bytes in {} file(s); {} lines cut at {} bytes; {} malformed records; {}; {} records read twice (overlapping inputs) not counted again; {} stamped in the future",
         tally.scan.lines,
         tally.scan.bytes,
         tally.files,
         tally.scan.lines_truncated,
         opts.max_line_bytes,
         tally.malformed,
-        tally.login_attempts,
+        if opts.count_attempts {
+            format!("{} login attempts", tally.login_attempts)
+        } else {
+            "login attempts not counted (--timeline counts them)".to_string()
+        },
         tally.duplicates,
         tally.future,
     )?;

@@ -152,7 +152,9 @@ fn is_quoted_source(message: &[u8]) -> bool {
 }
 
 /// Text about errors, not an error: someone explaining, listing, configuring or quoting codes. Kept to
-/// shapes no SDK, WeChat answer or runtime prints (tests/corpus holds both sides).
+/// shapes no SDK, WeChat answer or runtime prints (tests/corpus holds both sides). Word boundaries are
+/// ASCII ones: the words are English, and Unicode boundaries keep the regex off its fast automaton on
+/// every candidate line.
 static HELP_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         // Runbook, guide and config prefixes: "Symptom: …", "tip: …", "alert codes: …".
@@ -162,19 +164,19 @@ static HELP_TEXT: LazyLock<Regex> = LazyLock::new(|| {
         r"panel|提示|说明|注意)\s*[:：])",
         // The guide's section headings, numbered or not, also as a table-of-contents item:
         // "Error 2 — WeChat returns errcode: 40029", "2. WeChat returns errcode: 45011".
-        r"|^\s*(?:[-*]\s+)?Error \d{1,2} [—–-] |(?i:^\s*(?:\d{1,2}[.)]\s*)?WeChat returns errcode\b)",
+        r"|^\s*(?:[-*]\s+)?Error \d{1,2} [—–-] |(?i:^\s*(?:\d{1,2}[.)]\s*)?WeChat returns errcode(?-u:\b))",
         // Markdown table rows and list items quoting a code.
         r"|^\s*\||^\s*[-*]\s+`",
         // Explaining or reporting the absence of an error.
-        r"|(?i:\b(?:means|would mean|(?:if|when) you see|retryable|cleared)\b|\bno\s+\S+\s+(?:since|in the last)\b)",
+        r"|(?i:(?-u:\b)(?:means|would mean|(?:if|when) you see|retryable|cleared)(?-u:\b)|(?-u:\b)no\s+\S+\s+(?:since|in the last)(?-u:\b))",
         r"|如果|意味着",
         // authwatch's own words about a pattern ("wx_45011_minute_quota (guide error 3): …").
-        r"|(?i:\bguide error \d{1,2}\b)",
+        r"|(?i:(?-u:\b)guide error \d{1,2}(?-u:\b))",
         // Two codes in a list: "INVALID_TICKET, TICKET_EXPIRED or SYSTEM_NOT_OPEN", "40029, 40163".
-        r"|\b[A-Z][A-Z0-9_]{3,}\s*(?:,|/|、|\bor\b|\band\b)\s*[A-Z][A-Z0-9_]{3,}\b",
-        r"|\b\d{5}\s*(?:,|/|、)\s*\d{5}\b",
+        r"|(?-u:\b)[A-Z][A-Z0-9_]{3,}\s*(?:,|/|、|(?-u:\b)or(?-u:\b)|(?-u:\b)and(?-u:\b))\s*[A-Z][A-Z0-9_]{3,}(?-u:\b)",
+        r"|(?-u:\b)\d{5}\s*(?:,|/|、)\s*\d{5}(?-u:\b)",
         // Source code: comparisons, declarations, switch cases, throw statements, constant tables.
-        r"|[\w)\]'\x22]\s*[!=]==\s*[\w'\x22(-]|\b(?:const|let|var)\s+[\w$]+\s*=|\bcase\s*[\x22']|\bthrow\s+(?:new\s+)?[\w$.]+\(",
+        r"|[\w)\]'\x22]\s*[!=]==\s*[\w'\x22(-]|(?-u:\b)(?:const|let|var)\s+[\w$]+\s*=|(?-u:\b)case\s*[\x22']|(?-u:\b)throw\s+(?:new\s+)?[\w$.]+\(",
         r"|^\s*[A-Z][A-Z0-9_]+\s*[:=]\s*(?:-?\d+|'[a-z_]+')\s*,?\s*$",
     ))
     .expect("help-text regex")

@@ -112,6 +112,10 @@ pub trait Sink {
     /// A line recognised as `pattern`, whether or not its call had already counted it.
     fn error_line(&mut self, _source: usize, _pattern: usize) {}
     fn note(&mut self, _source: usize, _note: Note) {}
+    /// Whether Events should carry their function, request id and sample line (copies per Event).
+    fn wants_details(&self) -> bool {
+        true
+    }
 }
 
 /// The stage's settings; swapped whole on reload.
@@ -128,6 +132,9 @@ pub struct StageConfig {
     pub max_records: usize,
     /// How long an Event may wait for its call's time (wall clock) before it takes a fallback.
     pub hold_ms: i64,
+    /// Size the tables for their caps at once (a daemon that will fill them); a one-shot read lets
+    /// them grow with what it reads.
+    pub presize: bool,
 }
 
 pub const DEFAULT_FUTURE_TOLERANCE_MS: i64 = 5 * 60_000;
@@ -148,6 +155,7 @@ impl Default for StageConfig {
             max_calls: DEFAULT_MAX_CALLS,
             max_records: DEFAULT_MAX_RECORDS,
             hold_ms: DEFAULT_HOLD_MS,
+            presize: false,
         }
     }
 }
@@ -189,8 +197,9 @@ struct Bounded<V> {
 impl<V> Bounded<V> {
     /// Sized for `cap` at once: growing by doubling would copy the table (and, for a moment, hold
     /// both copies) just when it is largest. Untouched capacity costs no resident memory.
-    fn new(cap: usize) -> Self {
-        Bounded { map: HashMap::with_capacity(cap + 1), order: VecDeque::with_capacity(cap + 1) }
+    fn new(cap: usize, presize: bool) -> Self {
+        let cap = if presize { cap + 1 } else { 0 };
+        Bounded { map: HashMap::with_capacity(cap), order: VecDeque::with_capacity(cap) }
     }
 
     /// Removes entries first seen before `horizon_ms`, and the oldest past `cap`.
@@ -236,6 +245,8 @@ pub struct Stage {
     /// A call's `unlisted` Event waits for the call to end: a record of one of the ten ids may still
     /// come (the 430 status is on every record of a call that threw, its START included).
     unlisted: HashMap<u64, Held>,
+    /// The line being read came without the prefilter's say (the stream reads every line now).
+    precheck: bool,
 }
 
 fn fallback_bits(classifier: &Classifier) -> u32 {
@@ -255,9 +266,9 @@ impl Stage {
         Stage {
             classifier,
             streams: HashMap::new(),
-            calls: Bounded::new(config.max_calls),
+            calls: Bounded::new(config.max_calls, config.presize),
             held: HashMap::new(),
-            seen: Bounded::new(config.max_records),
+            seen: Bounded::new(config.max_records, config.presize),
             config,
             holding: VecDeque::new(),
             newest_ms: None,
@@ -265,6 +276,7 @@ impl Stage {
             hasher: RandomState::new(),
             fallbacks,
             unlisted: HashMap::new(),
+            precheck: false,
         }
     }
 
@@ -346,6 +358,9 @@ impl Stage {
 
     /// One line of `stream` (opened first).
     pub fn line(&mut self, stream: u64, line: &[u8], sink: &mut impl Sink) {
+        // Read line by line, most lines hold no literal: the fast scan says so before any pattern is
+        // tried (their time and request id are still read). Other lines came through that scan.
+        self.precheck = self.wants_every_line(stream);
         let Some(mut reader) = self.streams.get_mut(&stream).and_then(|s| s.reader.take()) else { return };
         let single_line = matches!(reader.detected(), None | Some(Format::Text | Format::Cls | Format::Realtime));
         let raw = single_line.then_some(line);
@@ -430,27 +445,6 @@ impl Stage {
             .as_deref()
             .filter(|_| rec.format != Format::Realtime)
             .map(|id| self.key(&[b"call", &source.to_le_bytes(), id.as_bytes()]));
-        // Overlapping exports: the very same record again.
-        if let (Some(id), Some(t)) = (rec.request_id.as_deref(), rec.time_ms) {
-            let function = rec.function.as_deref().unwrap_or("");
-            let key =
-                self.key(&[&source.to_le_bytes(), id.as_bytes(), &t.to_le_bytes(), function.as_bytes(), &rec.message]);
-            if self.seen.map.contains_key(&key) {
-                sink.note(source, Note::Duplicate);
-                return;
-            }
-            self.seen.map.insert(key, ());
-            self.seen.order.push_back((key, own.unwrap_or(self.now_ms)));
-            let horizon = self.horizon();
-            let mut evicted = 0;
-            self.seen.expire(horizon, self.config.max_records, |_| evicted += 1);
-            for _ in 0..evicted {
-                sink.note(source, Note::RecordEvicted);
-            }
-        }
-        if future {
-            sink.note(source, Note::FutureTime);
-        }
         if let Some(t) = own {
             self.newest_ms = Some(self.newest_ms.map_or(t, |n| n.max(t)));
             if let Some(s) = self.streams.get_mut(&stream) {
@@ -463,8 +457,22 @@ impl Stage {
                 }
             }
         }
-        let function = rec.function.clone().or_else(|| self.config.source_functions.get(source).cloned().flatten());
-        let (found, signal) = self.classify(raw, rec);
+        let (found, signal) = self.classify(raw, rec, sink.wants_details());
+        if !found.is_empty() || signal {
+            if !self.first_sight(source, rec, own, sink) {
+                return;
+            }
+            if future {
+                sink.note(source, Note::FutureTime);
+            }
+        }
+        let (login, function) = {
+            let f = rec.function.as_deref().or_else(|| self.config.source_functions.get(source)?.as_deref());
+            // Function, request id and sample are copied only for sinks that show them.
+            (f.is_none_or(|f| f == self.config.login_function), f.filter(|_| sink.wants_details()).map(str::to_string))
+        };
+        let details = sink.wants_details();
+        let owned = |s: Option<&str>| s.filter(|_| details).map(str::to_string);
         for (p, line) in found {
             sink.error_line(source, p);
             let side = self.classifier.catalogue().get(p).side;
@@ -475,13 +483,12 @@ impl Stage {
                 time_from: TimeFrom::Own,
                 input: None,
                 function: function.clone(),
-                request_id: rec.request_id.clone(),
+                request_id: owned(rec.request_id.as_deref()),
                 side,
-                sample: Some(line),
+                sample: line,
             };
             self.place(stream, call_key, own, event, sink);
         }
-        let login = function.as_deref().is_none_or(|f| f == self.config.login_function);
         // A `tcb fn log` block is one call of its function: of the login function, a login attempt.
         if (signal || rec.format == Format::TcbLog) && login {
             let event = Event {
@@ -491,7 +498,7 @@ impl Stage {
                 time_from: TimeFrom::Own,
                 input: None,
                 function,
-                request_id: rec.request_id.clone(),
+                request_id: owned(rec.request_id.as_deref()),
                 side: Side::CloudFunction,
                 sample: None,
             };
@@ -511,14 +518,18 @@ impl Stage {
     /// signal. A `tcb fn log` block is many lines of one call: each line is looked at on its own, as it
     /// would be in the plain-text or CLS export of the same call, so every form gives the same ids; a
     /// failed block where no line says why is the block's own (its level: `unlisted`).
-    fn classify(&self, raw: Option<&[u8]>, rec: &Record<'_>) -> (Vec<(usize, Vec<u8>)>, bool) {
+    fn classify(&self, raw: Option<&[u8]>, rec: &Record<'_>, samples: bool) -> (Vec<(usize, Option<Vec<u8>>)>, bool) {
         if rec.format != Format::TcbLog {
+            if self.precheck && raw.is_some_and(|r| self.classifier.next_candidate(r, 0).is_none()) {
+                return (Vec::new(), false);
+            }
             let (pattern, signal) = self.classifier.classify_record(raw, rec);
             // A structured record shows its message (a CLS line's envelope would hide it).
             let sample = || match raw {
                 Some(line) if rec.format == Format::Text => line.to_vec(),
                 _ => rec.message.to_vec(),
             };
+            let sample = || samples.then(sample);
             return (pattern.map(|p| (p, sample())).into_iter().collect(), signal.is_some());
         }
         let (mut found, mut signal) = (Vec::new(), false);
@@ -532,14 +543,36 @@ impl Stage {
             let (p, s) = self.classifier.classify_record(Some(line), &sub);
             signal |= s.is_some();
             if let Some(p) = p {
-                found.push((p, line.to_vec()));
+                found.push((p, samples.then(|| line.to_vec())));
             }
         }
         if found.is_empty() {
             let (p, _) = self.classifier.classify_record(None, rec);
-            found.extend(p.map(|p| (p, rec.message.to_vec())));
+            found.extend(p.map(|p| (p, samples.then(|| rec.message.to_vec()))));
         }
         (found, signal)
+    }
+
+    /// Overlapping exports: false when this very record (request id, own time, function, message) was
+    /// seen before. Only records that say something are remembered: the table holds what counts.
+    fn first_sight(&mut self, source: usize, rec: &Record<'_>, own: Option<i64>, sink: &mut impl Sink) -> bool {
+        let (Some(id), Some(t)) = (rec.request_id.as_deref(), rec.time_ms) else { return true };
+        let function = rec.function.as_deref().unwrap_or("");
+        let key =
+            self.key(&[&source.to_le_bytes(), id.as_bytes(), &t.to_le_bytes(), function.as_bytes(), &rec.message]);
+        if self.seen.map.contains_key(&key) {
+            sink.note(source, Note::Duplicate);
+            return false;
+        }
+        self.seen.map.insert(key, ());
+        self.seen.order.push_back((key, own.unwrap_or(self.now_ms)));
+        let horizon = self.horizon();
+        let mut evicted = 0;
+        self.seen.expire(horizon, self.config.max_records, |_| evicted += 1);
+        for _ in 0..evicted {
+            sink.note(source, Note::RecordEvicted);
+        }
+        true
     }
 
     fn horizon(&self) -> Option<i64> {

@@ -35,6 +35,7 @@ pub fn stage_config_for(sources: &[Source], limits: &Limits, login_function: &st
         window_ms: limits.invocation_window_secs as i64 * 1000,
         max_calls: limits.max_invocations as usize,
         max_records: limits.max_seen_records as usize,
+        presize: true,
         ..StageConfig::default()
     }
 }
