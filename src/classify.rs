@@ -206,7 +206,7 @@ fn is_exposition(message: &[u8]) -> bool {
 
 /// A literal as it may stand in the raw line: as is, and for non-ASCII text also as JSON `\uXXXX`
 /// escapes (lower and upper case hex), since exporters may escape what the message decodes to.
-fn with_json_escapes(lit: &str) -> Vec<String> {
+pub fn with_json_escapes(lit: &str) -> Vec<String> {
     let mut out = vec![lit.to_string()];
     if !lit.is_ascii() {
         for upper in [false, true] {

@@ -89,25 +89,7 @@ fn the_corpus_gate_passes_and_can_fail() {
 #[test]
 fn every_regex_hit_holds_a_literal_of_its_pattern() {
     let cat = Catalogue::builtin().unwrap();
-    let escaped = |lit: &str| -> Vec<String> {
-        let mut out = vec![lit.to_string()];
-        if !lit.is_ascii() {
-            for upper in [false, true] {
-                let mut s = String::new();
-                for c in lit.chars() {
-                    if c.is_ascii() {
-                        s.push(c);
-                    } else {
-                        for unit in c.encode_utf16(&mut [0; 2]) {
-                            s.push_str(&if upper { format!("\\u{unit:04X}") } else { format!("\\u{unit:04x}") });
-                        }
-                    }
-                }
-                out.push(s);
-            }
-        }
-        out
-    };
+    let escaped = authwatch::classify::with_json_escapes;
     let mut bad = Vec::new();
     for c in cases() {
         let rec = authwatch::record::parse(c.line.as_bytes(), FormatChoice::Auto);
