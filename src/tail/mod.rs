@@ -1115,8 +1115,11 @@ impl Tailer {
         };
         let (o, f) = (&self.files[j], &self.files[i]);
         let mut verified = copy.verified;
-        if verified < size.min(VERIFY_BYTES) && still_starts_with(&o.file, o.fp) {
-            let osize = o.file.metadata().map_or(0, |m| m.len());
+        let osize = o.file.metadata().map_or(0, |m| m.len());
+        // An original shorter than what was read from it was truncated (and maybe written anew) since:
+        // its bytes are no longer the ones to compare with; its truncation, once read, moves the copy on.
+        let intact = osize >= o.offset && still_starts_with(&o.file, o.fp);
+        if verified < size.min(VERIFY_BYTES) && intact {
             let to = size.min(osize).min(VERIFY_BYTES);
             let differs = match first_difference(&f.file, &o.file, verified, to) {
                 Ok(Some(d)) => Some(d),
