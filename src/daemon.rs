@@ -293,22 +293,24 @@ impl Evaluator {
     }
 
     fn save(&self, tailer: &mut Tailer) {
-        let m = &self.metrics;
-        match tailer.checkpoint() {
-            Ok(written) => {
-                if written {
-                    m.checkpoint_writes_total.inc();
-                }
-                m.checkpoint_healthy.set(1);
-                self.checkpoints_ok.store(true, Ordering::Release);
-            }
-            Err(e) => {
-                m.checkpoint_failures_total.inc();
-                m.checkpoint_healthy.set(0);
-                self.checkpoints_ok.store(false, Ordering::Release);
-                tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write checkpoint; reading goes on");
-            }
+        if let Err(e) = self.saved(tailer.checkpoint()) {
+            tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write checkpoint; reading goes on");
         }
+    }
+
+    /// A checkpoint write's outcome, in the metrics and the readiness flag; the error is the caller's
+    /// to log.
+    fn saved(&self, result: std::io::Result<bool>) -> std::io::Result<bool> {
+        let m = &self.metrics;
+        let ok = result.is_ok();
+        match &result {
+            Ok(true) => m.checkpoint_writes_total.inc(),
+            Ok(false) => {}
+            Err(_) => m.checkpoint_failures_total.inc(),
+        }
+        m.checkpoint_healthy.set(i64::from(ok));
+        self.checkpoints_ok.store(ok, Ordering::Release);
+        result
     }
 }
 
@@ -389,17 +391,9 @@ fn tailer_loop(
     let done = tailer.shutdown(&find, &mut pipeline);
     pipeline.flush();
     eval.run(&mut tailer, &mut pipeline);
-    match done {
-        Ok(written) => {
-            if written {
-                eval.metrics.checkpoint_writes_total.inc();
-            }
-            eval.metrics.checkpoint_healthy.set(1);
-            tracing::info!("final checkpoint written; tailer stopped");
-        }
+    match eval.saved(done) {
+        Ok(_) => tracing::info!("final checkpoint written; tailer stopped"),
         Err(e) => {
-            eval.metrics.checkpoint_failures_total.inc();
-            eval.metrics.checkpoint_healthy.set(0);
             tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write the final checkpoint");
         }
     }

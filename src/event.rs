@@ -62,17 +62,6 @@ pub enum TimeFrom {
     Arrival,
 }
 
-impl TimeFrom {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TimeFrom::Own => "own",
-            TimeFrom::Call => "call",
-            TimeFrom::Neighbour => "neighbour",
-            TimeFrom::Arrival => "arrival",
-        }
-    }
-}
-
 /// One thing that happened, at its call's time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -301,11 +290,6 @@ impl Stage {
         (self.calls.map.len(), self.seen.map.len())
     }
 
-    /// The prefilter: where the next line holding a literal starts.
-    pub fn next_candidate(&self, haystack: &[u8], from: usize) -> Option<usize> {
-        self.classifier.next_candidate(haystack, from)
-    }
-
     /// A stream (a file being read from its offset, or a one-shot input) of `source`; `cut`: it may
     /// begin in the middle of what happened (an export, a file found at start-up or resumed).
     pub fn open(&mut self, stream: u64, source: usize, cut: bool) {
@@ -331,15 +315,18 @@ impl Stage {
 
     /// A call's waiting `unlisted` Event goes now (its call ended, or waited long enough).
     fn release_unlisted(&mut self, key: u64, sink: &mut impl Sink) {
-        let Some(h) = self.unlisted.remove(&key) else { return };
-        let stream = self.calls.map.get(&key).map_or(h.event.input.unwrap_or(0), |c| c.stream);
-        let (time, from) = match self.calls.map.get(&key).and_then(Call::time_ms) {
-            Some(t) => (t, TimeFrom::Call),
-            None => self.fallback(stream),
-        };
-        let mut event = h.event;
-        event.input = None;
-        self.emit(stream, event, time, from, sink);
+        let (Some(h), Some(c)) = (self.unlisted.remove(&key), self.calls.map.get(&key).copied()) else { return };
+        self.emit_unlisted(h, c, sink);
+    }
+
+    fn emit_unlisted(&mut self, h: Held, c: Call, sink: &mut impl Sink) {
+        let (time, from) = self.call_time(&c);
+        self.emit(c.stream, h.event, time, from, sink);
+    }
+
+    /// The time a call's waiting Events take: the call's, else its stream's newest, else arrival.
+    fn call_time(&self, c: &Call) -> (i64, TimeFrom) {
+        c.time_ms().map_or_else(|| self.fallback(c.stream), |t| (t, TimeFrom::Call))
     }
 
     fn release_unlisted_where(&mut self, sink: &mut impl Sink, mut which: impl FnMut(&Stage, u64, &Held) -> bool) {
@@ -598,11 +585,11 @@ impl Stage {
             for (k, c) in gone {
                 sink.note(event.source, Note::CallEvicted);
                 if let Some(held) = self.held.remove(&k) {
-                    let t = c
-                        .time_ms()
-                        .map(|t| (t, TimeFrom::Call))
-                        .or_else(|| held.first().map(|_| self.fallback(c.stream)));
+                    let t = Some(self.call_time(&c));
                     self.send_held(c.stream, held, t, sink);
+                }
+                if let Some(h) = self.unlisted.remove(&k) {
+                    self.emit_unlisted(h, c, sink);
                 }
             }
         }

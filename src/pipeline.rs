@@ -12,7 +12,7 @@ use std::sync::Arc;
 use prometheus::IntCounter;
 
 use crate::classify::Classifier;
-use crate::config::{Config, Limits, Source};
+use crate::config::{Config, Source};
 use crate::event::{Event, Kind, Note, Sink, Stage, StageConfig};
 use crate::metrics::Metrics;
 use crate::observe::Shared;
@@ -23,12 +23,9 @@ pub const BATCH_EVENTS: usize = 1024;
 
 /// The stage's settings from the daemon's configuration.
 pub fn stage_config(config: &Config) -> StageConfig {
-    stage_config_for(&config.sources, &config.limits, &config.login_function)
-}
-
-pub fn stage_config_for(sources: &[Source], limits: &Limits, login_function: &str) -> StageConfig {
+    let (sources, limits) = (&config.sources, &config.limits);
     StageConfig {
-        login_function: login_function.to_string(),
+        login_function: config.login_function.clone(),
         source_functions: sources.iter().map(|s| s.function.clone()).collect(),
         source_formats: sources.iter().map(|s| s.format).collect(),
         future_tolerance_ms: limits.future_tolerance_secs as i64 * 1000,
