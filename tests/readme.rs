@@ -1,11 +1,52 @@
-//! The README stays true: its test command is what CI runs, its table names every pattern, and its
-//! "Adding a pattern" example works as written.
+//! The README and the docs/ pages it links stay true: its test command is what CI runs, its table
+//! names every pattern, it stays short (the load tester's path first, detail in docs/), every page it
+//! links exists, and the "Adding a pattern" example works as written.
 
 mod common;
 use common::*;
 
 fn readme() -> String {
     std::fs::read_to_string(root().join("README.md")).unwrap()
+}
+
+fn doc(name: &str) -> String {
+    std::fs::read_to_string(root().join("docs").join(name)).unwrap_or_else(|e| panic!("docs/{name}: {e}"))
+}
+
+/// README and every docs/ page, as one text: the facts below may live in either.
+fn all_docs() -> String {
+    let mut text = readme();
+    let mut pages: Vec<_> = std::fs::read_dir(root().join("docs")).unwrap().map(|e| e.unwrap().path()).collect();
+    pages.sort();
+    for p in pages.into_iter().filter(|p| p.extension().is_some_and(|e| e == "md")) {
+        text.push_str(&std::fs::read_to_string(p).unwrap());
+    }
+    text
+}
+
+#[test]
+fn readme_is_short_and_every_page_it_links_exists() {
+    let text = readme();
+    let n = text.lines().count();
+    assert!(n < 250, "README has {n} lines; detail belongs in docs/");
+    assert!(!text.contains("@@"), "README has an unfilled placeholder");
+    let link = regex::Regex::new(r"\]\(([^)#:]+)(?:#[^)]*)?\)").unwrap();
+    let mut checked = 0;
+    for c in link.captures_iter(&text) {
+        assert!(root().join(&c[1]).exists(), "README links {}, which does not exist", &c[1]);
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} links found");
+    for page in std::fs::read_dir(root().join("docs")).unwrap() {
+        let page = page.unwrap().path();
+        if page.extension().is_some_and(|e| e == "md") {
+            let body = std::fs::read_to_string(&page).unwrap();
+            for c in link.captures_iter(&body) {
+                let target = root().join("docs").join(&c[1]);
+                assert!(target.exists(), "{} links {}, which does not exist", page.display(), &c[1]);
+            }
+        }
+    }
 }
 
 #[test]
@@ -27,7 +68,7 @@ fn readme_table_names_every_pattern() {
 
 #[test]
 fn the_add_a_pattern_example_works_as_written() {
-    let text = readme();
+    let text = doc("adding-a-pattern.md");
     let start = text.find("```toml\n").unwrap() + "```toml\n".len();
     let toml = &text[start..start + text[start..].find("```").unwrap()];
     let dir = tempfile::tempdir().unwrap();
@@ -43,7 +84,7 @@ fn the_add_a_pattern_example_works_as_written() {
 
 #[test]
 fn every_test_file_the_readme_names_exists() {
-    let text = readme();
+    let text = all_docs();
     let named = regex::Regex::new(r"`([a-z0-9_]+(?:_\*)?)\.rs`").unwrap();
     let mut seen = 0;
     for c in named.captures_iter(&text) {
@@ -68,5 +109,5 @@ fn every_test_file_the_readme_names_exists() {
 fn the_readme_shows_the_last_fuzz_run() {
     let last = std::fs::read_to_string(root().join("fuzz/last-run.txt")).unwrap();
     assert!(last.lines().count() >= 4 && !last.contains("CRASH"), "fuzz/last-run.txt: {last}");
-    assert!(readme().contains(last.trim_end()), "README's fuzz block is not fuzz/last-run.txt");
+    assert!(doc("hardening.md").contains(last.trim_end()), "docs/hardening.md's fuzz block is not fuzz/last-run.txt");
 }
