@@ -354,8 +354,8 @@ impl Engine {
 
     /// The Alertmanager `/api/v2/alerts` body at wall time `wall_ms`, and what it carries (for `ack`).
     /// Per alert its oldest episode not fully told: firing until Alertmanager has accepted it so, and
-    /// while it fires (re-sent, valid until `ends_at_ms`); resolved, with its own `endsAt`, once it has
-    /// ended and `hold_ms` have passed since Alertmanager accepted it firing.
+    /// while it fires or its resolution is held (re-sent, valid until `ends_at_ms`); resolved, with its
+    /// own `endsAt`, once it has ended and `hold_ms` have passed since Alertmanager accepted it firing.
     pub fn alertmanager_payload(
         &self,
         wall_ms: i64,
@@ -369,7 +369,7 @@ impl Engine {
             let Some(e) = self.outbox.iter().find(|e| e.alert == a.rule.alert) else { continue };
             let (ends, resolved) = match (e.firing_sent_ms, e.ends_ms) {
                 (Some(told), Some(ended)) if wall_ms - told >= hold_ms => (ended, true),
-                (Some(_), Some(_)) => continue,
+                // Firing (or held: still told firing, or Alertmanager would time it out by itself).
                 _ => (ends_at_ms, false),
             };
             body.push(json!({
@@ -488,7 +488,8 @@ mod tests {
         assert_eq!(e.next_release_ms(30 * S), None, "nothing held before Alertmanager heard of it");
         e.ack(&sent, WALL);
         assert_eq!(e.next_release_ms(30 * S), Some(WALL + 30 * S));
-        assert!(e.alertmanager_payload(WALL + 29 * S, WALL, 30 * S, "x").0.is_empty(), "held");
+        let (held, _) = e.alertmanager_payload(WALL + 29 * S, WALL + 200 * S, 30 * S, "x");
+        assert_eq!(held[0]["endsAt"], timefmt::format_utc(WALL + 200 * S), "held: still told firing");
         let (body, sent) = e.alertmanager_payload(WALL + 30 * S, WALL, 30 * S, "x");
         assert_eq!(body[0]["endsAt"], timefmt::format_utc(T0 + 4 * MINUTE_MS - 1), "its own end, event time");
         e.ack(&sent, WALL + 30 * S);
