@@ -300,7 +300,12 @@ impl Engine {
             });
             if a.state == State::Firing {
                 let starts_ms = a.active_at_ms.unwrap_or(now_ms);
-                self.outbox.push(Episode { alert: a.rule.alert.clone(), starts_ms, ends_ms: None, firing_sent_ms: None });
+                self.outbox.push(Episode {
+                    alert: a.rule.alert.clone(),
+                    starts_ms,
+                    ends_ms: None,
+                    firing_sent_ms: None,
+                });
             }
             if before == State::Firing {
                 let open = self.outbox.iter_mut().rev().find(|e| e.alert == a.rule.alert && e.ends_ms.is_none());

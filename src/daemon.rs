@@ -298,7 +298,10 @@ fn restore_history(config: &Config, observed: &Shared, metrics: &Metrics) {
         Ok(None) => {}
         Err(e) => {
             metrics.history_load_failures_total.inc();
-            let aside = e.is_bad_file().then(|| crate::history::move_aside(&config.state_dir, wall_ms() as u64 / 1000)).flatten();
+            let aside = e
+                .is_bad_file()
+                .then(|| crate::history::move_aside(&config.state_dir, wall_ms() as u64 / 1000))
+                .flatten();
             match aside {
                 Some(p) => tracing::error!("{e}; moved to {} and starting without history", p.display()),
                 None => tracing::error!("{e}; starting without history"),
@@ -465,7 +468,8 @@ async fn push_alerts(
     loop {
         if !stopping {
             // A held resolution wakes the pusher when it may go.
-            let wait = next_release.map_or(resend, |t| resend.min(Duration::from_millis((t - wall_ms()).max(0) as u64)));
+            let wait =
+                next_release.map_or(resend, |t| resend.min(Duration::from_millis((t - wall_ms()).max(0) as u64)));
             tokio::select! {
                 _ = changed.notified() => {}
                 _ = tokio::time::sleep(wait) => {}

@@ -78,7 +78,9 @@ pub enum HistoryError {
     Corrupt { path: String, source: serde_json::Error },
     #[error("{path}: history version {found}, this authwatch reads version {VERSION}")]
     Version { path: String, found: u32 },
-    #[error("{path}: written with another checkpoint than the one in the state directory (a crash between the two writes, or a checkpoint replaced)")]
+    #[error(
+        "{path}: written with another checkpoint than the one in the state directory (a crash between the two writes, or a checkpoint replaced)"
+    )]
     Mismatch { path: String },
 }
 
@@ -112,7 +114,12 @@ pub fn snapshot(o: &Observed, checkpoint: Option<&[u8]>) -> History {
         patterns: o
             .patterns
             .iter()
-            .map(|p| PatternState { id: p.id.clone(), count: p.count, last_seen_ms: p.last_seen_ms, sample: p.sample.clone() })
+            .map(|p| PatternState {
+                id: p.id.clone(),
+                count: p.count,
+                last_seen_ms: p.last_seen_ms,
+                sample: p.sample.clone(),
+            })
             .collect(),
         windows: o.windows.state(),
         newest_event_ms: clocks.newest_event_ms,

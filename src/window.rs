@@ -103,7 +103,12 @@ impl Windows {
             .slots
             .iter()
             .flatten()
-            .map(|s| SlotState { minute: s.minute, counts: s.counts.clone(), attempts: s.attempts, earliest_ms: s.earliest_ms })
+            .map(|s| SlotState {
+                minute: s.minute,
+                counts: s.counts.clone(),
+                attempts: s.attempts,
+                earliest_ms: s.earliest_ms,
+            })
             .collect();
         slots.sort_by_key(|s| s.minute);
         let mut starts: Vec<i64> = self.starts.values().copied().collect();

@@ -40,7 +40,8 @@ fn the_demo_onset_is_above_the_quota_it_announces() {
         }
         let log = dir.path().join(format!("demo-{offset_ms}.log"));
         common::write(&log, &buf);
-        let o = common::run(&["check", "--output", "json", "--timeline", "wx_45011_minute_quota", log.to_str().unwrap()]);
+        let o =
+            common::run(&["check", "--output", "json", "--timeline", "wx_45011_minute_quota", log.to_str().unwrap()]);
         let v = common::json(&o);
         let onset = &v["timeline"]["onset"];
         let attempts = onset["login_attempts_per_minute"].as_u64().unwrap_or_else(|| panic!("{offset_ms}: {onset}"));

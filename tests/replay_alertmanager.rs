@@ -147,10 +147,7 @@ format = "cls"
     let n = notified(&got);
     let firing = n.iter().find(|a| a.0 == "firing").unwrap();
     let resolved = n.iter().find(|a| a.0 == "resolved").unwrap();
-    assert!(
-        n.iter().position(|a| a.0 == "firing") < n.iter().position(|a| a.0 == "resolved"),
-        "firing first: {n:?}"
-    );
+    assert!(n.iter().position(|a| a.0 == "firing") < n.iter().position(|a| a.0 == "resolved"), "firing first: {n:?}");
     // Pending at the close of minute 5 (the burst's first), firing a minute later (for_secs = 60):
     // activeAt is the close of minute 5.
     assert_eq!(firing.1, "2025-03-14T01:05:59.999Z", "{n:?}");
@@ -162,7 +159,8 @@ format = "cls"
     assert_eq!(d.get("/api/v1/alerts").1, r#"{"status":"success","data":{"alerts":[]}}"#);
     let (_, body) = d.get("/api/v1/rate/wx_45011_minute_quota");
     let rate: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let counts: Vec<u64> = rate["data"]["minutes"].as_array().unwrap().iter().map(|m| m["count"].as_u64().unwrap()).collect();
+    let counts: Vec<u64> =
+        rate["data"]["minutes"].as_array().unwrap().iter().map(|m| m["count"].as_u64().unwrap()).collect();
     assert_eq!(counts, [0, 0, 0, 0, 0, 30, 30, 0, 0, 0, 0, 0]);
     assert_eq!(rate["data"]["onset"]["start"], "2025-03-14T01:05:00.000Z");
     d.stop();

@@ -191,10 +191,9 @@ fn a_restart_in_the_middle_of_a_replay_keeps_the_curve_onset_and_alert() {
 #[test]
 fn a_bad_history_file_is_set_aside_and_the_daemon_starts_empty() {
     let bytes = export();
-    for (what, content) in [
-        ("garbage", b"\x00\xff not json".to_vec()),
-        ("another version", br#"{"version": 99}"#.to_vec()),
-    ] {
+    for (what, content) in
+        [("garbage", b"\x00\xff not json".to_vec()), ("another version", br#"{"version": 99}"#.to_vec())]
+    {
         let r = new_run(100);
         std::fs::create_dir_all(&r.state).unwrap();
         write(&r.state.join("history.json"), &content);
