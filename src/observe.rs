@@ -109,6 +109,8 @@ impl Observed {
     pub fn restore_clocks(&mut self, c: &Clocks) {
         self.newest_event_ms = c.newest_event_ms;
         self.closed_through_ms = c.closed_through_ms;
+        // Late lines of the restored windows were counted in the last run's metric already.
+        self.late_reported = self.windows.late();
     }
 
     /// New patterns or rules: history, counts and alert states carry over by id and name.

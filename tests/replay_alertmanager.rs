@@ -15,12 +15,13 @@ use std::sync::{Arc, Mutex};
 const T0: i64 = 1_741_914_000_000; // 2025-03-14T01:00:00Z
 const MIN: i64 = 60_000;
 
-/// Minutes 0-11 with 40 login calls each; in minutes 5 and 6, 30 of them refused with 45011.
-fn export() -> Vec<u8> {
+/// Minutes 0 to `minutes - 1` with 40 login calls each; in the `burst` minutes, 30 of them refused with
+/// 45011.
+fn export(minutes: i64, burst: &[i64]) -> Vec<u8> {
     let mut calls = Vec::new();
-    for m in 0..12 {
+    for m in 0..minutes {
         for i in 0..40 {
-            let refused = (5..=6).contains(&m) && i < 30;
+            let refused = burst.contains(&m) && i < 30;
             calls.push(Call {
                 request_id: format!("{m:08x}-0a1b-4c2d-9e3f-{i:012x}"),
                 function: "getLoginTicket".into(),
@@ -137,7 +138,7 @@ format = "cls"
     let d = Daemon::start(&["--config", cfg.to_str().unwrap()], &dir.path().join("state"));
     // Dropped in whole: written beside the directory, then renamed into it.
     let staged = dir.path().join("export.jsonl");
-    write(&staged, &export());
+    write(&staged, &export(12, &[5, 6]));
     std::fs::rename(&staged, logs.join("export.jsonl")).unwrap();
 
     wait_until("the firing and the resolved notification", || {
@@ -163,5 +164,67 @@ format = "cls"
         rate["data"]["minutes"].as_array().unwrap().iter().map(|m| m["count"].as_u64().unwrap()).collect();
     assert_eq!(counts, [0, 0, 0, 0, 0, 30, 30, 0, 0, 0, 0, 0]);
     assert_eq!(rate["data"]["onset"]["start"], "2025-03-14T01:05:00.000Z");
+    d.stop();
+}
+
+/// When input stops, the last minute is judged complete after `replay_idle_secs`: an alert that needs
+/// "no more 45011" resolves. One whose condition still holds at the end stays firing (that is what the
+/// data says) until SIGHUP raises its threshold above the value: judged at once, with no new line.
+#[test]
+fn idle_input_closes_the_last_minute_and_a_threshold_raised_at_sighup_is_judged_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let cfg = dir.path().join("authwatch.toml");
+    let config = |threshold: u32| {
+        format!(
+            r#"[alerting]
+clock = "event"
+replay_idle_secs = 3
+[[alerts]]
+alert = "QuotaLastMinute"
+pattern = "wx_45011_minute_quota"
+measure = "count"
+window_secs = 60
+threshold = 20
+keep_firing_for_secs = 0
+severity = "warning"
+[[alerts]]
+alert = "WeChatMinuteQuotaCritical"
+pattern = "wx_45011_minute_quota"
+measure = "per_minute"
+threshold = {threshold}
+keep_firing_for_secs = 60
+severity = "critical"
+[[sources]]
+name = "cls"
+paths = ["{}/*.jsonl"]
+format = "cls"
+"#,
+            logs.display()
+        )
+    };
+    write(&cfg, config(20).as_bytes());
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], &dir.path().join("state"));
+    // Minutes 0-6, the burst in minute 5: the export ends in a quiet minute 6.
+    let staged = dir.path().join("export.jsonl");
+    write(&staged, &export(7, &[5]));
+    std::fs::rename(&staged, logs.join("export.jsonl")).unwrap();
+    let last_minute = "authwatch_alert_firing{alertname=\"QuotaLastMinute\",severity=\"warning\"}";
+    let critical = "authwatch_alert_firing{alertname=\"WeChatMinuteQuotaCritical\",severity=\"critical\"}";
+    // Minute 5 is closed at once: both fire. At the newest line (in minute 6) the last 60 s still reach
+    // into minute 5.
+    d.wait_eq(critical, 1.0);
+    d.wait_eq(last_minute, 1.0);
+    // Once idle, minute 6 is closed: its 60 s hold no 45011, QuotaLastMinute resolves; per_minute still
+    // sees minute 5 (the last complete one), so the critical alert fires on.
+    d.wait_eq(last_minute, 0.0);
+    assert_eq!(d.metric(critical), Some(1.0));
+    let alerts = d.get("/api/v1/alerts").1;
+    assert!(alerts.contains("\"activeAt\":\"2025-03-14T01:05:59.999Z\"") && !alerts.contains("QuotaLastMinute"), "{alerts}");
+    write(&cfg, config(100).as_bytes());
+    d.hup();
+    d.wait_eq(critical, 0.0);
+    assert_eq!(d.get("/api/v1/alerts").1, r#"{"status":"success","data":{"alerts":[]}}"#);
     d.stop();
 }
