@@ -47,5 +47,8 @@ fn main() {
     let replay = start.elapsed();
     println!("history.json for a full 24 h ring ({patterns} patterns): {bytes} bytes");
     println!("snapshot + write + fsync + rename: {per_save:?} per save (mean of {runs})");
-    println!("close 1,440 minutes under the {} default rules: {replay:?} ({transitions} transitions)", default_rules().len());
+    println!(
+        "close 1,440 minutes under the {} default rules: {replay:?} ({transitions} transitions)",
+        default_rules().len()
+    );
 }

@@ -78,6 +78,8 @@ pub enum HistoryError {
     Corrupt { path: String, source: serde_json::Error },
     #[error("{path}: history version {found}, this authwatch reads version {VERSION}")]
     Version { path: String, found: u32 },
+    #[error("{path}: not a history file: {what} out of range")]
+    Invalid { path: String, what: &'static str },
     #[error(
         "{path}: written with another checkpoint than the one in the state directory (a crash between the two writes, or a checkpoint replaced)"
     )]
@@ -87,7 +89,7 @@ pub enum HistoryError {
 impl HistoryError {
     /// Worth keeping aside for inspection (the file itself is bad, not merely out of step).
     pub fn is_bad_file(&self) -> bool {
-        matches!(self, HistoryError::Corrupt { .. } | HistoryError::Version { .. })
+        matches!(self, HistoryError::Corrupt { .. } | HistoryError::Version { .. } | HistoryError::Invalid { .. })
     }
 }
 
@@ -187,10 +189,38 @@ pub fn load(state_dir: &Path, checkpoint: Option<&[u8]>) -> Result<Option<Histor
     }
     let h: History =
         serde_json::from_slice(&bytes).map_err(|source| HistoryError::Corrupt { path: shown.clone(), source })?;
+    if let Some(what) = out_of_range(&h) {
+        return Err(HistoryError::Invalid { path: shown, what });
+    }
     if h.checkpoint != checkpoint.map(checkpoint_hash) {
         return Err(HistoryError::Mismatch { path: shown });
     }
     Ok(Some(h))
+}
+
+/// Times the daemon does arithmetic on must be plausible (within about ±35,000 years of 1970), so a
+/// damaged or hand-edited file cannot make it overflow.
+fn out_of_range(h: &History) -> Option<&'static str> {
+    const MS: i64 = 1 << 50;
+    const MIN: i64 = MS / 60_000;
+    let far = |t: i64, limit: i64| !(-limit..limit).contains(&t);
+    let ms = |t: &Option<i64>| t.is_some_and(|t| far(t, MS));
+    let w = &h.windows;
+    if w.watermark.is_some_and(|m| far(m, MIN)) || w.slots.iter().any(|s| far(s.minute, MIN)) {
+        return Some("a minute");
+    }
+    if w.frozen_onsets.iter().any(|(_, m, _)| far(*m, MIN)) || w.starts.iter().any(|t| far(*t, MS)) {
+        return Some("an onset or input start");
+    }
+    if ms(&h.newest_event_ms) || ms(&h.closed_through_ms) {
+        return Some("the event clock");
+    }
+    if h.alerts.iter().any(|a| ms(&a.active_at_ms) || ms(&a.clearing_since_ms))
+        || h.outbox.iter().any(|e| far(e.starts_ms, MS) || ms(&e.ends_ms) || ms(&e.firing_sent_ms))
+    {
+        return Some("an alert time");
+    }
+    None
 }
 
 /// Moves a bad history file aside (`history.corrupt-<unix secs>`); the new path if it could.
@@ -297,6 +327,10 @@ mod tests {
         assert!(matches!(load(dir.path(), None), Err(HistoryError::Version { found: 99, .. })));
         fs::write(&p, br#"{"version": 1, "checkpoint": null}"#).unwrap();
         assert!(matches!(load(dir.path(), None), Err(HistoryError::Corrupt { .. })));
+        let mut h = snapshot(&observed().1, None);
+        h.newest_event_ms = Some(i64::MIN);
+        fs::write(&p, serde_json::to_vec(&h).unwrap()).unwrap();
+        assert!(matches!(load(dir.path(), None), Err(HistoryError::Invalid { what: "the event clock", .. })));
         let aside = move_aside(dir.path(), 7).unwrap();
         assert!(aside.ends_with("history.corrupt-7") && !p.exists());
     }

@@ -221,7 +221,10 @@ format = "cls"
     d.wait_eq(last_minute, 0.0);
     assert_eq!(d.metric(critical), Some(1.0));
     let alerts = d.get("/api/v1/alerts").1;
-    assert!(alerts.contains("\"activeAt\":\"2025-03-14T01:05:59.999Z\"") && !alerts.contains("QuotaLastMinute"), "{alerts}");
+    assert!(
+        alerts.contains("\"activeAt\":\"2025-03-14T01:05:59.999Z\"") && !alerts.contains("QuotaLastMinute"),
+        "{alerts}"
+    );
     write(&cfg, config(100).as_bytes());
     d.hup();
     d.wait_eq(critical, 0.0);
