@@ -2,9 +2,20 @@
 //! (inactive → pending → firing → resolved) with hysteresis, the `/api/v1/alerts` shape and the
 //! Alertmanager `/api/v2/alerts` payload.
 //!
-//! Contract: `Engine::evaluate(now_ms, windows)` is the only way time enters; it is pure apart from the
-//! engine's own state, so tests drive time themselves. A rule whose pattern is not in the catalogue is
-//! refused when the rules are built (the config error names it).
+//! Contract: `Engine::evaluate(now_ms, windows)` and `Engine::close_minute(start_ms, windows)` are the
+//! only ways time enters; they are pure apart from the engine's own state, so tests drive time
+//! themselves. A rule whose pattern is not in the catalogue is refused when the rules are built (the
+//! config error names it).
+//!
+//! Replays: `close_minute` evaluates the rules at the last millisecond of a minute that is complete;
+//! the daemon's event clock calls it for every minute the newest line's time passes, in order, and
+//! `replay_transitions` does the same over a finished history (for `check`), so both tell the same
+//! story: every transition stamped with the event time of the minute that caused it.
+//!
+//! Alertmanager: each firing episode (activeAt → resolution) waits in an outbox until Alertmanager has
+//! accepted it firing and then, no sooner than `hold_ms` later, resolved, so an episode that a replay
+//! runs through in one read still reaches receivers as firing, then resolved (Alertmanager notifies a
+//! group only after its `group_wait`, and never for an alert it first hears of already resolved).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -80,7 +91,7 @@ pub fn default_rules() -> Vec<RuleConfig> {
     ]
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     Inactive,
@@ -98,16 +109,76 @@ pub struct Alert {
     pub state: State,
     pub active_at_ms: Option<i64>,
     /// While firing: since when the condition has been false.
-    clearing_since_ms: Option<i64>,
+    pub clearing_since_ms: Option<i64>,
     pub value: f64,
-    /// Set when the alert resolves; cleared once Alertmanager has been told.
-    pub resolved_at_ms: Option<i64>,
-    pub resolved_sent: bool,
+    /// The rule changed at a reload: the next evaluation resolves a firing alert whose condition no
+    /// longer holds at once (hysteresis is for flapping data, not for a new threshold).
+    rule_changed: bool,
 }
+
+/// One change of an alert's state, stamped with the (event or wall) time of the evaluation that made it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Transition {
+    pub alert: String,
+    pub severity: String,
+    pub pattern: String,
+    pub at_ms: i64,
+    pub from: State,
+    pub to: State,
+    /// The rule's value at that evaluation.
+    pub value: f64,
+    /// When the episode began (pending, or firing at once): Prometheus' activeAt.
+    pub active_at_ms: Option<i64>,
+}
+
+/// A firing episode on its way to Alertmanager.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Episode {
+    pub alert: String,
+    pub starts_ms: i64,
+    /// Set when the episode resolved.
+    pub ends_ms: Option<i64>,
+    /// Wall time at which Alertmanager first accepted it firing.
+    pub firing_sent_ms: Option<i64>,
+}
+
+/// What one push carried: (alert, episode start, sent resolved).
+pub type Sent = (String, i64, bool);
+
+/// Episodes kept for Alertmanager at most; past it the oldest resolved ones are dropped.
+const MAX_OUTBOX: usize = 1024;
 
 #[derive(Clone, Debug, Default)]
 pub struct Engine {
     pub alerts: Vec<Alert>,
+    /// Episodes not fully told to Alertmanager yet, oldest first.
+    pub outbox: Vec<Episode>,
+}
+
+/// The last millisecond of the minute that starts at `start_ms`: where `close_minute` evaluates.
+pub fn minute_end(start_ms: i64) -> i64 {
+    start_ms.div_euclid(MINUTE_MS) * MINUTE_MS + MINUTE_MS - 1
+}
+
+/// The rules evaluated minute by minute over a finished history, from its first minute to its last,
+/// as the daemon's event clock would have: every transition, in order. `check --report` uses it to
+/// say which alerts would have fired and when.
+pub fn replay_transitions(
+    rules: &[RuleConfig],
+    catalogue: &Catalogue,
+    windows: &Windows,
+) -> Result<Vec<Transition>, RuleError> {
+    let mut engine = Engine::new(rules, catalogue)?;
+    let mut out = Vec::new();
+    if let (Some(first), Some(last)) = (windows.first_minute_ms(), windows.watermark_ms()) {
+        let mut m = first;
+        while m <= last {
+            out.extend(engine.close_minute(m, windows));
+            m += MINUTE_MS;
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,11 +213,10 @@ impl Engine {
                 active_at_ms: None,
                 clearing_since_ms: None,
                 value: 0.0,
-                resolved_at_ms: None,
-                resolved_sent: true,
+                rule_changed: false,
             });
         }
-        Ok(Engine { alerts })
+        Ok(Engine { alerts, outbox: Vec::new() })
     }
 
     /// Carries state over from the engine in effect before a reload (same alert name and pattern).
@@ -158,15 +228,27 @@ impl Engine {
                 a.state = o.state;
                 a.active_at_ms = o.active_at_ms;
                 a.clearing_since_ms = o.clearing_since_ms;
-                a.resolved_at_ms = o.resolved_at_ms;
-                a.resolved_sent = o.resolved_sent;
+                a.value = o.value;
+                a.rule_changed = o.rule_changed || o.rule != a.rule;
             }
         }
+        let names: Vec<&str> = self.alerts.iter().map(|a| a.rule.alert.as_str()).collect();
+        self.outbox = old.outbox.iter().filter(|e| names.contains(&e.alert.as_str())).cloned().collect();
     }
 
     /// Evaluates every rule at `now_ms`. Returns true when any alert changed state.
     pub fn evaluate(&mut self, now_ms: i64, w: &Windows) -> bool {
-        let mut changed = false;
+        !self.step(now_ms, w).is_empty()
+    }
+
+    /// Evaluates every rule at the end of the minute starting at `start_ms`, which must be complete in
+    /// `w`: what a live evaluation at that moment would have seen.
+    pub fn close_minute(&mut self, start_ms: i64, w: &Windows) -> Vec<Transition> {
+        self.step(minute_end(start_ms), w)
+    }
+
+    fn step(&mut self, now_ms: i64, w: &Windows) -> Vec<Transition> {
+        let mut out = Vec::new();
         for a in &mut self.alerts {
             let window_ms = a.rule.window_secs as i64 * 1000;
             a.value = match a.rule.measure {
@@ -191,30 +273,61 @@ impl Engine {
                 {
                     a.state = State::Firing;
                 }
-                (State::Pending, false) => {
-                    a.state = State::Inactive;
-                    a.active_at_ms = None;
-                }
+                (State::Pending, false) => a.state = State::Inactive,
                 (State::Firing, true) => a.clearing_since_ms = None,
                 (State::Firing, false) => {
                     let since = *a.clearing_since_ms.get_or_insert(now_ms);
-                    if now_ms - since >= a.rule.keep_firing_for_secs as i64 * 1000 {
+                    if a.rule_changed || now_ms - since >= a.rule.keep_firing_for_secs as i64 * 1000 {
                         a.state = State::Inactive;
-                        a.active_at_ms = None;
                         a.clearing_since_ms = None;
-                        a.resolved_at_ms = Some(now_ms);
-                        a.resolved_sent = false;
                     }
                 }
                 _ => {}
             }
-            if a.state == State::Firing && before != State::Firing {
-                a.resolved_at_ms = None;
-                a.resolved_sent = true;
+            a.rule_changed = false;
+            if a.state == before {
+                continue;
             }
-            changed |= a.state != before;
+            out.push(Transition {
+                alert: a.rule.alert.clone(),
+                severity: a.rule.severity.clone(),
+                pattern: a.rule.pattern.clone(),
+                at_ms: now_ms,
+                from: before,
+                to: a.state,
+                value: a.value,
+                active_at_ms: a.active_at_ms,
+            });
+            if a.state == State::Firing {
+                let starts_ms = a.active_at_ms.unwrap_or(now_ms);
+                self.outbox.push(Episode {
+                    alert: a.rule.alert.clone(),
+                    starts_ms,
+                    ends_ms: None,
+                    firing_sent_ms: None,
+                });
+            }
+            if before == State::Firing {
+                let open = self.outbox.iter_mut().rev().find(|e| e.alert == a.rule.alert && e.ends_ms.is_none());
+                match open {
+                    Some(e) => e.ends_ms = Some(now_ms),
+                    None => self.outbox.push(Episode {
+                        alert: a.rule.alert.clone(),
+                        starts_ms: a.active_at_ms.unwrap_or(now_ms),
+                        ends_ms: Some(now_ms),
+                        firing_sent_ms: None,
+                    }),
+                }
+            }
+            if a.state == State::Inactive {
+                a.active_at_ms = None;
+            }
         }
-        changed
+        while self.outbox.len() > MAX_OUTBOX {
+            let i = self.outbox.iter().position(|e| e.ends_ms.is_some()).unwrap_or(0);
+            self.outbox.remove(i);
+        }
+        out
     }
 
     fn labels(a: &Alert) -> Value {
@@ -244,36 +357,56 @@ impl Engine {
         json!({ "status": "success", "data": { "alerts": alerts } })
     }
 
-    /// The Alertmanager `/api/v2/alerts` body: every firing alert (re-sent while it fires) and every
-    /// resolution not sent yet. `ends_at_ms` for firing alerts tells Alertmanager when to give up on
-    /// them if the daemon goes quiet.
-    pub fn alertmanager_payload(&self, ends_at_ms: i64, generator_url: &str) -> Vec<Value> {
-        self.alerts
-            .iter()
-            .filter_map(|a| {
-                let (starts, ends) = match (a.state, a.resolved_at_ms) {
-                    (State::Firing, _) => (a.active_at_ms?, ends_at_ms),
-                    (_, Some(resolved)) if !a.resolved_sent => (resolved - 1000, resolved),
-                    _ => return None,
-                };
-                Some(json!({
-                    "labels": Engine::labels(a),
-                    "annotations": Engine::annotations(a),
-                    "startsAt": timefmt::format_utc(starts),
-                    "endsAt": timefmt::format_utc(ends),
-                    "generatorURL": generator_url,
-                }))
-            })
-            .collect()
+    /// The Alertmanager `/api/v2/alerts` body at wall time `wall_ms`, and what it carries (for `ack`).
+    /// Per alert its oldest episode not fully told: firing until Alertmanager has accepted it so, and
+    /// while it fires or its resolution is held (re-sent, valid until `ends_at_ms`); resolved, with its
+    /// own `endsAt`, once it has ended and `hold_ms` have passed since Alertmanager accepted it firing.
+    pub fn alertmanager_payload(
+        &self,
+        wall_ms: i64,
+        ends_at_ms: i64,
+        hold_ms: i64,
+        generator_url: &str,
+    ) -> (Vec<Value>, Vec<Sent>) {
+        let mut body = Vec::new();
+        let mut sent = Vec::new();
+        for a in &self.alerts {
+            let Some(e) = self.outbox.iter().find(|e| e.alert == a.rule.alert) else { continue };
+            let (ends, resolved) = match (e.firing_sent_ms, e.ends_ms) {
+                (Some(told), Some(ended)) if wall_ms - told >= hold_ms => (ended, true),
+                // Firing (or held: still told firing, or Alertmanager would time it out by itself).
+                _ => (ends_at_ms, false),
+            };
+            body.push(json!({
+                "labels": Engine::labels(a),
+                "annotations": Engine::annotations(a),
+                "startsAt": timefmt::format_utc(e.starts_ms),
+                "endsAt": timefmt::format_utc(ends),
+                "generatorURL": generator_url,
+            }));
+            sent.push((a.rule.alert.clone(), e.starts_ms, resolved));
+        }
+        (body, sent)
     }
 
-    /// After Alertmanager accepted a payload: the resolutions it held are not sent again.
-    pub fn mark_resolved_sent(&mut self, names: &[String]) {
-        for a in &mut self.alerts {
-            if a.resolved_at_ms.is_some() && names.contains(&a.rule.alert) {
-                a.resolved_sent = true;
+    /// Alertmanager accepted a payload at wall time `wall_ms`: episodes it heard of firing are marked,
+    /// resolutions it heard of are done.
+    pub fn ack(&mut self, sent: &[Sent], wall_ms: i64) {
+        for (alert, starts_ms, resolved) in sent {
+            let Some(i) = self.outbox.iter().position(|e| &e.alert == alert && e.starts_ms == *starts_ms) else {
+                continue;
+            };
+            if *resolved {
+                self.outbox.remove(i);
+            } else {
+                self.outbox[i].firing_sent_ms.get_or_insert(wall_ms);
             }
         }
+    }
+
+    /// The wall time at which a held resolution may be sent, if one waits.
+    pub fn next_release_ms(&self, hold_ms: i64) -> Option<i64> {
+        self.outbox.iter().filter(|e| e.ends_ms.is_some()).filter_map(|e| e.firing_sent_ms).map(|t| t + hold_ms).min()
     }
 }
 
@@ -319,10 +452,13 @@ mod tests {
         assert!(e.evaluate(T0 + 5 * S, &w));
         assert_eq!(e.alerts[0].state, State::Pending);
         assert_eq!(e.api_v1()["data"]["alerts"][0]["state"], "pending");
-        assert!(e.alertmanager_payload(T0, "x").is_empty(), "pending is not sent");
+        assert!(e.alertmanager_payload(T0, T0, 0, "x").0.is_empty(), "pending is not sent");
         e.evaluate(T0 + 35 * S, &w);
         assert_eq!(e.alerts[0].state, State::Firing);
-        assert_eq!(e.alertmanager_payload(T0 + 100 * S, "x").len(), 1);
+        let (body, sent) = e.alertmanager_payload(T0, T0 + 100 * S, 0, "x");
+        assert_eq!(body.len(), 1);
+        assert_eq!(body[0]["startsAt"], timefmt::format_utc(T0 + 5 * S), "activeAt, when it became pending");
+        e.ack(&sent, T0);
         // The burst is two minutes old: the condition is false, but it keeps firing for 60 s.
         e.evaluate(T0 + 125 * S, &w);
         assert_eq!(e.alerts[0].state, State::Firing);
@@ -331,11 +467,96 @@ mod tests {
         e.evaluate(T0 + 185 * S, &w);
         assert_eq!(e.alerts[0].state, State::Inactive);
         assert_eq!(e.api_v1()["data"]["alerts"].as_array().unwrap().len(), 0);
-        let resolved = e.alertmanager_payload(T0 + 200 * S, "x");
+        let (resolved, sent) = e.alertmanager_payload(T0 + 200 * S, T0 + 300 * S, 0, "x");
         assert_eq!(resolved.len(), 1);
+        assert_eq!(resolved[0]["startsAt"], timefmt::format_utc(T0 + 5 * S));
         assert_eq!(resolved[0]["endsAt"], timefmt::format_utc(T0 + 185 * S));
-        e.mark_resolved_sent(&["Q".to_string()]);
-        assert!(e.alertmanager_payload(T0 + 200 * S, "x").is_empty(), "a resolution is sent once");
+        e.ack(&sent, T0 + 200 * S);
+        assert!(e.alertmanager_payload(T0 + 200 * S, T0, 0, "x").0.is_empty(), "a resolution is sent once");
+    }
+
+    #[test]
+    fn an_episode_run_through_at_once_is_told_firing_then_resolved_after_the_hold() {
+        let (c, mut w) = setup();
+        let p = c.index_of("wx_45011_minute_quota").unwrap();
+        let mut e = Engine::new(&[rule(Measure::PerMinute, 1.0, 0)], &c).unwrap();
+        w.add(p, T0 + 10 * S);
+        for m in 0..5 {
+            e.close_minute(T0 + m * MINUTE_MS, &w);
+        }
+        assert_eq!(e.alerts[0].state, State::Inactive, "fired and resolved within one read");
+        const WALL: i64 = 2_000_000_000_000;
+        let (body, sent) = e.alertmanager_payload(WALL, WALL + 180 * S, 30 * S, "x");
+        assert_eq!(body.len(), 1);
+        assert_eq!(body[0]["startsAt"], timefmt::format_utc(T0 + MINUTE_MS - 1));
+        assert_eq!(body[0]["endsAt"], timefmt::format_utc(WALL + 180 * S), "first told firing");
+        assert_eq!(e.next_release_ms(30 * S), None, "nothing held before Alertmanager heard of it");
+        e.ack(&sent, WALL);
+        assert_eq!(e.next_release_ms(30 * S), Some(WALL + 30 * S));
+        let (held, _) = e.alertmanager_payload(WALL + 29 * S, WALL + 200 * S, 30 * S, "x");
+        assert_eq!(held[0]["endsAt"], timefmt::format_utc(WALL + 200 * S), "held: still told firing");
+        let (body, sent) = e.alertmanager_payload(WALL + 30 * S, WALL, 30 * S, "x");
+        assert_eq!(body[0]["endsAt"], timefmt::format_utc(T0 + 4 * MINUTE_MS - 1), "its own end, event time");
+        e.ack(&sent, WALL + 30 * S);
+        assert!(e.outbox.is_empty());
+    }
+
+    #[test]
+    fn a_burst_in_the_middle_replays_pending_firing_resolved_in_event_time() {
+        let (c, mut w) = setup();
+        let p = c.index_of("wx_45011_minute_quota").unwrap();
+        // Quiet minutes 0-4 and 8-14, a burst of 30/min in minutes 5-7; attempts every minute.
+        for m in 0..15 {
+            for i in 0..50 {
+                w.add_attempt(T0 + m * MINUTE_MS + i * S);
+            }
+            if (5..=7).contains(&m) {
+                for i in 0..30 {
+                    w.add(p, T0 + m * MINUTE_MS + i * S);
+                }
+            }
+        }
+        let t = replay_transitions(&[rule(Measure::PerMinute, 20.0, 60)], &c, &w).unwrap();
+        let got: Vec<(State, State, i64)> = t.iter().map(|t| (t.from, t.to, t.at_ms)).collect();
+        let end = |m: i64| T0 + (m + 1) * MINUTE_MS - 1;
+        assert_eq!(
+            got,
+            [
+                (State::Inactive, State::Pending, end(5)),
+                (State::Pending, State::Firing, end(6)),
+                // Minute 8 still sees minute 7 (per_minute takes the last complete minute too); the
+                // condition is false from minute 9, and the alert resolves 60 s later.
+                (State::Firing, State::Inactive, end(10)),
+            ]
+        );
+        assert_eq!(t[1].active_at_ms, Some(end(5)), "activeAt is in the burst's first minute");
+        // The same history evaluated live, minute by minute as the daemon does, tells the same story.
+        let mut e = Engine::new(&[rule(Measure::PerMinute, 20.0, 60)], &c).unwrap();
+        let live: Vec<Transition> = (0..15).flat_map(|m| e.close_minute(T0 + m * MINUTE_MS, &w)).collect();
+        assert_eq!(live, t);
+    }
+
+    #[test]
+    fn a_rule_changed_at_reload_is_judged_at_once() {
+        let (c, mut w) = setup();
+        let p = c.index_of("wx_45011_minute_quota").unwrap();
+        let mut old = Engine::new(&[rule(Measure::PerMinute, 1.0, 0)], &c).unwrap();
+        for _ in 0..5 {
+            w.add(p, T0);
+        }
+        old.evaluate(T0 + S, &w);
+        assert_eq!(old.alerts[0].state, State::Firing);
+        // The same rule: state carries over and stays.
+        let mut same = Engine::new(&[rule(Measure::PerMinute, 1.0, 0)], &c).unwrap();
+        same.inherit(&old);
+        same.evaluate(T0 + S, &w);
+        assert_eq!(same.alerts[0].state, State::Firing);
+        // The threshold raised above the value: resolved at the next evaluation, at the same event time.
+        let mut raised = Engine::new(&[rule(Measure::PerMinute, 10.0, 0)], &c).unwrap();
+        raised.inherit(&old);
+        assert!(raised.evaluate(T0 + S, &w));
+        assert_eq!(raised.alerts[0].state, State::Inactive);
+        assert_eq!(raised.outbox[0].ends_ms, Some(T0 + S));
     }
 
     #[test]

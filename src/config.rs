@@ -103,11 +103,27 @@ pub enum Clock {
     Event,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Default, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Alerting {
     #[serde(default)]
     pub clock: Clock,
+    /// Event clock: with no new line for this long (wall time), the newest minute is closed and judged
+    /// (a replay has ended).
+    #[serde(default = "default_replay_idle_secs")]
+    pub replay_idle_secs: u64,
+}
+
+pub const DEFAULT_REPLAY_IDLE_SECS: u64 = 120;
+
+fn default_replay_idle_secs() -> u64 {
+    DEFAULT_REPLAY_IDLE_SECS
+}
+
+impl Default for Alerting {
+    fn default() -> Alerting {
+        Alerting { clock: Clock::default(), replay_idle_secs: DEFAULT_REPLAY_IDLE_SECS }
+    }
 }
 
 #[derive(Deserialize)]
@@ -118,6 +134,12 @@ struct AlertmanagerFile {
     resend_interval_secs: u64,
     #[serde(default = "default_timeout_ms")]
     timeout_ms: u64,
+    #[serde(default = "default_resolve_hold_secs")]
+    resolve_hold_secs: u64,
+}
+
+fn default_resolve_hold_secs() -> u64 {
+    30
 }
 
 fn default_resend_interval_secs() -> u64 {
@@ -137,6 +159,9 @@ pub struct Alertmanager {
     pub prefix: String,
     pub resend_interval_secs: u64,
     pub timeout_ms: u64,
+    /// A resolution is sent no sooner than this after Alertmanager accepted the alert firing, so a
+    /// replayed episode reaches receivers as firing, then resolved (Alertmanager's group_wait).
+    pub resolve_hold_secs: u64,
 }
 
 /// The guide's login function.
@@ -486,6 +511,7 @@ impl Config {
                 prefix: if prefix.is_empty() { String::new() } else { format!("/{}", prefix.trim_end_matches('/')) },
                 resend_interval_secs: am.resend_interval_secs.max(1),
                 timeout_ms: am.timeout_ms.max(100),
+                resolve_hold_secs: am.resolve_hold_secs,
             });
         }
         Ok(config)
@@ -555,6 +581,7 @@ mod tests {
             "login_function",
             "[alerting]",
             "clock",
+            "replay_idle_secs",
             "[[alerts]]",
             "measure",
             "threshold",
@@ -565,6 +592,7 @@ mod tests {
             "[alertmanager]",
             "resend_interval_secs",
             "timeout_ms",
+            "resolve_hold_secs",
             "[http]",
             "max_connections",
             "header_read_timeout_ms",

@@ -130,6 +130,7 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         )
         .map_err(|e| e.to_string())?,
     ));
+    restore_history(&config, &observed, &metrics);
     let alert_changed = Arc::new(tokio::sync::Notify::new());
     let ready = Arc::new(AtomicBool::new(false));
     let (tx, rx) = std::sync::mpsc::channel::<Wake>();
@@ -161,6 +162,8 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         metrics: metrics.clone(),
         changed: alert_changed.clone(),
         checkpoints_ok: checkpoints_ok.clone(),
+        state_dir: config.state_dir.clone(),
+        history: std::cell::RefCell::new(crate::history::Saver::default()),
     };
     let tailer_thread = std::thread::Builder::new()
         .name("tailer".into())
@@ -233,6 +236,7 @@ fn reload(
     let attempt = effective_config(opts).and_then(|c| setup_for(&c).map(|s| (c, s))).and_then(|(c, s)| {
         let mut o = observed.lock().map_err(|_| "state lock poisoned".to_string())?;
         o.reload(s.classifier.catalogue(), &c.alerts, c.alerting.clock).map_err(|e| e.to_string())?;
+        o.replay_idle_ms = c.alerting.replay_idle_secs as i64 * 1000;
         metrics.add_alert_series(&c.alerts);
         Ok((c, s))
     });
@@ -276,6 +280,34 @@ struct Evaluator {
     metrics: Arc<Metrics>,
     changed: Arc<tokio::sync::Notify>,
     checkpoints_ok: Arc<AtomicBool>,
+    state_dir: PathBuf,
+    history: std::cell::RefCell<crate::history::Saver>,
+}
+
+/// Sets the event clock's idle time and puts back the history saved with the checkpoint in effect
+/// (see `history`): a bad or mismatched one is logged and counted, and the daemon begins without it.
+fn restore_history(config: &Config, observed: &Shared, metrics: &Metrics) {
+    let Ok(mut o) = observed.lock() else { return };
+    o.replay_idle_ms = config.alerting.replay_idle_secs as i64 * 1000;
+    let checkpoint = std::fs::read(crate::tail::checkpoint::path_in(&config.state_dir)).ok();
+    match crate::history::load(&config.state_dir, checkpoint.as_deref()) {
+        Ok(Some(h)) => {
+            crate::history::apply(&h, &mut o);
+            tracing::info!(minutes = h.windows.slots.len(), "history restored");
+        }
+        Ok(None) => {}
+        Err(e) => {
+            metrics.history_load_failures_total.inc();
+            let aside = e
+                .is_bad_file()
+                .then(|| crate::history::move_aside(&config.state_dir, wall_ms() as u64 / 1000))
+                .flatten();
+            match aside {
+                Some(p) => tracing::error!("{e}; moved to {} and starting without history", p.display()),
+                None => tracing::error!("{e}; starting without history"),
+            }
+        }
+    }
 }
 
 impl Evaluator {
@@ -293,8 +325,25 @@ impl Evaluator {
     }
 
     fn save(&self, tailer: &mut Tailer) {
-        if let Err(e) = self.saved(tailer.checkpoint()) {
-            tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write checkpoint; reading goes on");
+        match self.saved(tailer.checkpoint()) {
+            Ok(_) => self.save_history(tailer.checkpoint_path()),
+            Err(e) => {
+                tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write checkpoint; reading goes on");
+            }
+        }
+    }
+
+    /// The history, right after the checkpoint it goes with (nothing was read in between).
+    fn save_history(&self, checkpoint_path: &Path) {
+        let checkpoint = std::fs::read(checkpoint_path).ok();
+        let Ok(h) = self.observed.lock().map(|o| crate::history::snapshot(&o, checkpoint.as_deref())) else { return };
+        match self.history.borrow_mut().save(&self.state_dir, &h) {
+            Ok(true) => self.metrics.history_writes_total.inc(),
+            Ok(false) => {}
+            Err(e) => {
+                self.metrics.history_failures_total.inc();
+                tracing::error!(dir = %self.state_dir.display(), error = %e, "cannot write history; reading goes on");
+            }
         }
     }
 
@@ -392,7 +441,10 @@ fn tailer_loop(
     pipeline.flush();
     eval.run(&mut tailer, &mut pipeline);
     match eval.saved(done) {
-        Ok(_) => tracing::info!("final checkpoint written; tailer stopped"),
+        Ok(_) => {
+            eval.save_history(tailer.checkpoint_path());
+            tracing::info!("final checkpoint written; tailer stopped");
+        }
         Err(e) => {
             tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write the final checkpoint");
         }
@@ -410,28 +462,26 @@ async fn push_alerts(
     generator: String,
 ) {
     let resend = Duration::from_secs(am.resend_interval_secs);
+    let hold_ms = am.resolve_hold_secs as i64 * 1000;
     let mut stopping = false;
+    let mut next_release: Option<i64> = None;
     loop {
         if !stopping {
+            // A held resolution wakes the pusher when it may go.
+            let wait =
+                next_release.map_or(resend, |t| resend.min(Duration::from_millis((t - wall_ms()).max(0) as u64)));
             tokio::select! {
                 _ = changed.notified() => {}
-                _ = tokio::time::sleep(resend) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => stopping = true,
             }
         }
-        let (payload, resolved): (Vec<serde_json::Value>, Vec<String>) = match observed.lock() {
+        let (payload, sent): (Vec<serde_json::Value>, Vec<crate::alerts::Sent>) = match observed.lock() {
             Ok(o) => {
                 // Firing alerts stay valid for three resend intervals unless re-sent.
                 let ends = wall_ms().max(o.now(wall_ms())) + 3 * resend.as_millis() as i64;
-                let payload = o.engine.alertmanager_payload(ends, &generator);
-                let resolved = o
-                    .engine
-                    .alerts
-                    .iter()
-                    .filter(|a| a.resolved_at_ms.is_some() && !a.resolved_sent)
-                    .map(|a| a.rule.alert.clone())
-                    .collect();
-                (payload, resolved)
+                next_release = o.engine.next_release_ms(hold_ms);
+                o.engine.alertmanager_payload(wall_ms(), ends, hold_ms, &generator)
             }
             Err(_) => break,
         };
@@ -447,7 +497,8 @@ async fn push_alerts(
                 Ok(()) => {
                     metrics.alertmanager_notifications_total.with_label_values(&["success"]).inc();
                     if let Ok(mut o) = observed.lock() {
-                        o.engine.mark_resolved_sent(&resolved);
+                        o.engine.ack(&sent, wall_ms());
+                        next_release = o.engine.next_release_ms(hold_ms);
                     }
                 }
                 Err(e) => {

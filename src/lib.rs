@@ -17,6 +17,7 @@ pub mod daemon;
 pub mod demo;
 pub mod event;
 pub mod formats;
+pub mod history;
 pub mod http;
 pub mod lines;
 pub mod metrics;

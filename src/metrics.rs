@@ -60,6 +60,9 @@ pub struct Metrics {
     pub web_config_last_reload_successful: IntGauge,
     pub checkpoint_healthy: IntGauge,
     pub checkpoint_load_failures_total: IntCounter,
+    pub history_writes_total: IntCounter,
+    pub history_failures_total: IntCounter,
+    pub history_load_failures_total: IntCounter,
     sources_cap: LabelCap,
     functions_cap: LabelCap,
 }
@@ -365,6 +368,21 @@ impl Metrics {
                 &registry,
                 "checkpoint_load_failures_total",
                 "Checkpoint files found unreadable or corrupt at start-up, moved aside; reading began without them.",
+            )?,
+            history_writes_total: plain_counter(
+                &registry,
+                "history_writes_total",
+                "History files (minute windows, onset, alert states) written to the state directory.",
+            )?,
+            history_failures_total: plain_counter(
+                &registry,
+                "history_failures_total",
+                "History writes that failed (reading goes on; a restart then begins without history).",
+            )?,
+            history_load_failures_total: plain_counter(
+                &registry,
+                "history_load_failures_total",
+                "History files found unreadable, of another version, or not matching the checkpoint at start-up; the daemon began without history.",
             )?,
             sources_cap: LabelCap::new(caps.max_sources),
             functions_cap: LabelCap::new(caps.max_functions),

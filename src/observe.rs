@@ -6,6 +6,13 @@
 //! windowed gauges at a time the caller gives (the wall clock, or with `clock = "event"` the newest
 //! Event's time, which never includes untrusted future times: the stage replaced those). HTTP renders
 //! from a clone taken under the lock, never while holding it.
+//!
+//! The event clock steps minute by minute: every minute the newest Event's time has passed is closed
+//! (`Engine::close_minute`) in order, once, so a replayed export's alerts go pending → firing →
+//! resolved at the event times they would have live; between boundaries the rules are also evaluated
+//! at the newest time, as live. When no Event has come for `replay_idle_ms` of wall time, the newest
+//! minute is closed too (the input has ended; "no more 45011" can resolve). The onset is only taken
+//! from closed minutes (wall clock: minutes before the current one).
 
 use std::sync::{Arc, Mutex};
 
@@ -41,7 +48,19 @@ pub struct Observed {
     pub clock: Clock,
     newest_event_ms: Option<i64>,
     late_reported: u64,
-    last_eval_ms: Option<i64>,
+    /// Event clock: the start of the newest minute closed (evaluated as complete).
+    closed_through_ms: Option<i64>,
+    /// Event clock: wall time at which the last Event came (None: Events came since the last evaluation).
+    last_input_wall_ms: Option<i64>,
+    /// Event clock: with no Event for this long (wall ms), the newest minute is closed.
+    pub replay_idle_ms: i64,
+}
+
+/// What `history` saves of `Observed` besides the windows and alerts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clocks {
+    pub newest_event_ms: Option<i64>,
+    pub closed_through_ms: Option<i64>,
 }
 
 pub type Shared = Arc<Mutex<Observed>>;
@@ -76,12 +95,29 @@ impl Observed {
             clock,
             newest_event_ms: None,
             late_reported: 0,
-            last_eval_ms: None,
+            closed_through_ms: None,
+            last_input_wall_ms: None,
+            replay_idle_ms: crate::config::DEFAULT_REPLAY_IDLE_SECS as i64 * 1000,
         })
+    }
+
+    pub fn clocks(&self) -> Clocks {
+        Clocks { newest_event_ms: self.newest_event_ms, closed_through_ms: self.closed_through_ms }
+    }
+
+    /// State restored from `history` (the windows, patterns and engine already set).
+    pub fn restore_clocks(&mut self, c: &Clocks) {
+        self.newest_event_ms = c.newest_event_ms;
+        self.closed_through_ms = c.closed_through_ms;
+        // Late lines of the restored windows were counted in the last run's metric already.
+        self.late_reported = self.windows.late();
     }
 
     /// New patterns or rules: history, counts and alert states carry over by id and name.
     pub fn reload(&mut self, catalogue: &Catalogue, rules: &[RuleConfig], clock: Clock) -> Result<(), RuleError> {
+        if clock != self.clock {
+            self.closed_through_ms = None;
+        }
         let mut engine = Engine::new(rules, catalogue)?;
         engine.inherit(&self.engine);
         let mut fresh = infos(catalogue);
@@ -100,6 +136,9 @@ impl Observed {
 
     /// One poll's Events. The last sample line per pattern is redacted here, once per poll.
     pub fn record(&mut self, events: &[Event]) {
+        if !events.is_empty() {
+            self.last_input_wall_ms = None;
+        }
         let mut samples: Vec<(usize, &[u8])> = Vec::new();
         for e in events {
             let time_ms = e.time_ms;
@@ -131,12 +170,40 @@ impl Observed {
         }
     }
 
-    /// The time alerts and gauges are evaluated at.
+    /// The time alerts and gauges are evaluated at: the wall clock, or the newest Event's time (the end
+    /// of its minute once that minute is closed).
     pub fn now(&self, wall_ms: i64) -> i64 {
         match self.clock {
             Clock::Wall => wall_ms,
-            Clock::Event => self.newest_event_ms.unwrap_or(wall_ms),
+            Clock::Event => match (self.newest_event_ms, self.closed_through_ms) {
+                (Some(n), Some(c)) if c >= n.div_euclid(MINUTE_MS) * MINUTE_MS => crate::alerts::minute_end(c),
+                (Some(n), _) => n,
+                (None, _) => wall_ms,
+            },
         }
+    }
+
+    /// Event clock: closes every minute the newest Event's time has passed (and the newest one too once
+    /// input has been idle), in order.
+    fn close_minutes(&mut self, wall_ms: i64) -> bool {
+        let Some(newest) = self.newest_event_ms else { return false };
+        let idle_since = *self.last_input_wall_ms.get_or_insert(wall_ms);
+        let current = newest.div_euclid(MINUTE_MS) * MINUTE_MS;
+        let through = if wall_ms - idle_since >= self.replay_idle_ms { current } else { current - MINUTE_MS };
+        let oldest = current - (self.windows.retention_minutes() as i64 - 1) * MINUTE_MS;
+        let first = match self.closed_through_ms {
+            Some(c) => c + MINUTE_MS,
+            None => self.windows.first_minute_ms().unwrap_or(current),
+        }
+        .max(oldest);
+        let mut changed = false;
+        let mut m = first;
+        while m <= through {
+            changed |= !self.engine.close_minute(m, &self.windows).is_empty();
+            self.closed_through_ms = Some(m);
+            m += MINUTE_MS;
+        }
+        changed
     }
 
     fn q45011(&self) -> Option<usize> {
@@ -145,21 +212,21 @@ impl Observed {
 
     /// Advances alerts and sets the windowed gauges. True when an alert changed state.
     pub fn evaluate(&mut self, wall_ms: i64, metrics: &Metrics) -> bool {
-        let now = self.now(wall_ms);
-        let no_time_yet = self.clock == Clock::Event && self.newest_event_ms.is_none();
-        // A replay moves the event clock in jumps: step through the minutes it skipped, so alerts go
-        // through pending, firing and resolved as they would have live.
         let mut changed = false;
-        if let Some(last) = self.last_eval_ms.filter(|&l| now - l > MINUTE_MS) {
-            let steps = ((now - last) / MINUTE_MS).min(self.windows.retention_minutes() as i64);
-            for k in (1..=steps).rev() {
-                changed |= self.engine.evaluate(now - k * MINUTE_MS + 1, &self.windows);
+        let open_from = match self.clock {
+            Clock::Wall => Some(wall_ms),
+            Clock::Event => {
+                changed |= self.close_minutes(wall_ms);
+                self.closed_through_ms.map(|c| c + MINUTE_MS).or(self.newest_event_ms)
             }
-        }
-        if !no_time_yet {
-            self.last_eval_ms = Some(now);
+        };
+        let now = self.now(wall_ms);
+        if self.clock == Clock::Wall || self.newest_event_ms.is_some() {
+            // Between minute boundaries, as live: the newest time (a no-op when nothing moved, but a rule
+            // changed by a reload is judged here at once).
             changed |= self.engine.evaluate(now, &self.windows);
         }
+        self.windows.set_open_from(open_from);
         for a in &self.engine.alerts {
             metrics
                 .alert_firing
@@ -253,5 +320,128 @@ pub fn onset_json(windows: &Windows, pattern: usize) -> Value {
         }),
         None if !skipped.is_empty() => json!({ "start": null, "skipped_partial_minutes": skipped }),
         None => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::{Measure, RuleConfig};
+    use crate::event::TimeFrom;
+    use crate::patterns::Side;
+
+    const T0: i64 = 1_741_914_000_000;
+    const WALL: i64 = 2_000_000_000_000;
+
+    fn rule(threshold: f64) -> RuleConfig {
+        RuleConfig {
+            alert: "Q".into(),
+            pattern: Q45011.into(),
+            measure: Measure::PerMinute,
+            threshold,
+            window_secs: 300,
+            for_secs: 0,
+            keep_firing_for_secs: 60,
+            severity: "warning".into(),
+        }
+    }
+
+    fn event(kind: Kind, time_ms: i64) -> Event {
+        Event {
+            source: 0,
+            kind,
+            time_ms,
+            time_from: TimeFrom::Own,
+            input: Some(1),
+            function: None,
+            request_id: None,
+            side: Side::Any,
+            sample: None,
+        }
+    }
+
+    /// Minutes 0-9 with 50 attempts each; 45011 x30 in minutes 3-4.
+    fn export(q: usize) -> Vec<Event> {
+        let mut v = Vec::new();
+        for m in 0..10 {
+            for i in 0..50 {
+                v.push(event(Kind::Attempt, T0 + m * MINUTE_MS + i * 1000));
+            }
+            if (3..=4).contains(&m) {
+                for i in 0..30 {
+                    v.push(event(Kind::Error(q), T0 + m * MINUTE_MS + i * 1000 + 500));
+                }
+            }
+        }
+        v
+    }
+
+    fn setup(threshold: f64) -> (Catalogue, Observed, Metrics) {
+        let c = Catalogue::builtin().unwrap();
+        let o = Observed::new(&c, 60, &[rule(threshold)], Clock::Event).unwrap();
+        let m = Metrics::new(&c, &["default"]).unwrap();
+        (c, o, m)
+    }
+
+    #[test]
+    fn an_export_dropped_in_whole_fires_and_resolves_at_event_times_and_closes_when_idle() {
+        let (c, mut o, m) = setup(20.0);
+        let q = c.index_of(Q45011).unwrap();
+        o.replay_idle_ms = 5_000;
+        o.record(&export(q));
+        assert!(o.evaluate(WALL, &m), "minutes 0-8 are closed at once");
+        let end = |m: i64| T0 + (m + 1) * MINUTE_MS - 1;
+        // Fired at the end of minute 3; minute 5 still sees minute 4; resolved 60 s after the condition turned
+        // false (end of minute 6).
+        assert_eq!(o.engine.alerts[0].state, State::Inactive);
+        assert_eq!(o.engine.outbox.len(), 1);
+        assert_eq!((o.engine.outbox[0].starts_ms, o.engine.outbox[0].ends_ms), (end(3), Some(end(7))));
+        assert_eq!(o.clocks().closed_through_ms, Some(T0 + 8 * MINUTE_MS));
+        assert_eq!(o.now(WALL), T0 + 9 * MINUTE_MS + 49_000, "the newest line's time, minute 9 still open");
+        // Onset from closed minutes only: minute 3, its 50 attempts.
+        assert_eq!(o.windows.onset(q), Some((T0 + 3 * MINUTE_MS, 50)));
+        // No new line for the idle time: minute 9 is closed and the clock stands at its end.
+        assert!(!o.evaluate(WALL + 4_999, &m));
+        assert_eq!(o.clocks().closed_through_ms, Some(T0 + 8 * MINUTE_MS));
+        o.evaluate(WALL + 5_000, &m);
+        assert_eq!(o.clocks().closed_through_ms, Some(T0 + 9 * MINUTE_MS));
+        assert_eq!(o.now(WALL + 5_000), end(9));
+    }
+
+    #[test]
+    fn a_burst_at_the_end_stays_firing_and_a_raised_threshold_resolves_it_at_once() {
+        let (c, mut o, m) = setup(20.0);
+        let q = c.index_of(Q45011).unwrap();
+        o.replay_idle_ms = 1_000;
+        let burst: Vec<Event> = (0..30).map(|i| event(Kind::Error(q), T0 + 2 * MINUTE_MS + i * 1000)).collect();
+        o.record(&[event(Kind::Attempt, T0)]);
+        o.record(&burst);
+        o.evaluate(WALL, &m);
+        o.evaluate(WALL + 1_000, &m);
+        assert_eq!(o.engine.alerts[0].state, State::Firing, "the data ends in the burst");
+        let started = o.engine.alerts[0].active_at_ms;
+        // SIGHUP with the threshold above the value: judged at once, at the same event time.
+        o.reload(&c, &[rule(100.0)], Clock::Event).unwrap();
+        assert!(o.evaluate(WALL + 2_000, &m));
+        assert_eq!(o.engine.alerts[0].state, State::Inactive);
+        assert_eq!(o.engine.outbox[0].starts_ms, started.unwrap());
+        assert_eq!(o.engine.outbox[0].ends_ms, Some(T0 + 3 * MINUTE_MS - 1));
+    }
+
+    #[test]
+    fn onset_waits_for_its_minute_to_close() {
+        let (c, mut o, m) = setup(20.0);
+        let q = c.index_of(Q45011).unwrap();
+        o.replay_idle_ms = i64::MAX;
+        // Minute 0 is partial (the input starts in it); minute 1 has 45011 and fills up.
+        o.record(&[event(Kind::Attempt, T0 + 30_000)]);
+        o.record(&(0..35).map(|i| event(Kind::Attempt, T0 + MINUTE_MS + i * 1000)).collect::<Vec<_>>());
+        o.record(&[event(Kind::Error(q), T0 + MINUTE_MS + 100)]);
+        o.evaluate(WALL, &m);
+        assert_eq!(o.windows.onset(q), None, "minute 1 is still filling: its 35 attempts are not its rate");
+        o.record(&(35..120).map(|i| event(Kind::Attempt, T0 + MINUTE_MS + i * 490)).collect::<Vec<_>>());
+        o.record(&[event(Kind::Attempt, T0 + 2 * MINUTE_MS)]);
+        o.evaluate(WALL, &m);
+        assert_eq!(o.windows.onset(q), Some((T0 + MINUTE_MS, 120)));
     }
 }

@@ -5,8 +5,13 @@
 //! Contract: memory is a fixed ring of `retention_minutes` slots, whatever the traffic. The newest
 //! minute seen (the watermark) bounds the ring: a line older than watermark − retention is counted in
 //! `late`, not in any minute. Time is passed in by the caller (`now_ms`), never read here.
+//! The onset is taken only from complete minutes: the caller says where the open (still filling)
+//! minutes begin (`set_open_from`); a finished input (`check`) has none.
+//! `state`/`from_state` give the whole ring as plain data for `history` to save and restore.
 
 use std::collections::{HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
 
 pub const MINUTE_MS: i64 = 60_000;
 pub const DEFAULT_RETENTION_MINUTES: usize = 24 * 60;
@@ -46,6 +51,32 @@ pub struct Windows {
     /// start: whatever came before in that minute was not in any input. Order of reading does not
     /// matter.
     starts: HashMap<u64, i64>,
+    /// Minutes from this one on are still filling: not used for the onset (None: every minute is complete).
+    open_from: Option<i64>,
+}
+
+/// One minute of the ring as saved by `history`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotState {
+    pub minute: i64,
+    /// Per pattern index, as the saving catalogue numbered them.
+    pub counts: Vec<u32>,
+    pub attempts: u32,
+    pub earliest_ms: i64,
+}
+
+/// The whole ring as plain data (pattern indexes as numbered by the catalogue in effect).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsState {
+    pub slots: Vec<SlotState>,
+    pub watermark: Option<i64>,
+    pub late: u64,
+    /// (pattern, minute, login attempts) of onsets that aged out of the ring.
+    pub frozen_onsets: Vec<(usize, i64, u64)>,
+    /// Earliest times of the inputs that may be cut at their start (their ids do not survive a restart).
+    pub starts: Vec<i64>,
 }
 
 /// Inputs remembered at most for partial minutes; past it the oldest starts are forgotten.
@@ -62,7 +93,65 @@ impl Windows {
             late: 0,
             frozen_onsets: VecDeque::new(),
             starts: HashMap::new(),
+            open_from: None,
         }
+    }
+
+    /// The ring as plain data, oldest minute first.
+    pub fn state(&self) -> WindowsState {
+        let mut slots: Vec<SlotState> = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|s| SlotState {
+                minute: s.minute,
+                counts: s.counts.clone(),
+                attempts: s.attempts,
+                earliest_ms: s.earliest_ms,
+            })
+            .collect();
+        slots.sort_by_key(|s| s.minute);
+        let mut starts: Vec<i64> = self.starts.values().copied().collect();
+        starts.sort_unstable();
+        WindowsState {
+            slots,
+            watermark: self.watermark,
+            late: self.late,
+            frozen_onsets: self.frozen_onsets.iter().copied().collect(),
+            starts,
+        }
+    }
+
+    /// A ring of `retention_minutes` holding `st` (saved with `patterns` patterns): minutes older than
+    /// the retention allows and counts of unknown pattern indexes are dropped. Restored inputs get ids
+    /// from the top of the range, so they never meet the ids of this run's inputs (counted from 1).
+    pub fn from_state(st: &WindowsState, patterns: usize, retention_minutes: usize) -> Windows {
+        let mut w = Windows::new(patterns, retention_minutes);
+        w.late = st.late;
+        w.frozen_onsets = st.frozen_onsets.iter().copied().filter(|(p, _, _)| *p < patterns).collect();
+        if let Some(newest) = st.watermark {
+            w.watermark = Some(newest);
+            for s in st.slots.iter().filter(|s| s.minute > newest - w.retention as i64 && s.minute <= newest) {
+                let mut counts = s.counts.clone();
+                counts.resize(patterns, 0);
+                let i = s.minute.rem_euclid(w.retention as i64) as usize;
+                w.slots[i] = Some(Slot { minute: s.minute, counts, attempts: s.attempts, earliest_ms: s.earliest_ms });
+            }
+        }
+        for (i, &t) in st.starts.iter().take(MAX_STARTS).enumerate() {
+            w.starts.insert(u64::MAX - i as u64, t);
+        }
+        w
+    }
+
+    /// Minutes from the one holding `time_ms` on are still filling (None: all are complete).
+    pub fn set_open_from(&mut self, time_ms: Option<i64>) {
+        self.open_from = time_ms.map(|t| t.div_euclid(MINUTE_MS));
+    }
+
+    /// Start of the oldest minute in the ring, if any.
+    pub fn first_minute_ms(&self) -> Option<i64> {
+        self.slots.iter().flatten().map(|s| s.minute).min().map(|m| m * MINUTE_MS)
     }
 
     /// The patterns changed (reload): `map[new] = Some(old)` carries each pattern's history over.
@@ -209,15 +298,18 @@ impl Windows {
     }
 
     /// (minute start ms, login attempts in it) of the first whole minute in which `pattern` appeared;
-    /// minutes cut by the start of an input are skipped (`skipped_partial` names them).
+    /// minutes cut by the start of an input are skipped (`skipped_partial` names them), and so are
+    /// minutes still filling (`set_open_from`): their attempts are not known yet.
     pub fn onset(&self, pattern: usize) -> Option<(i64, u64)> {
         if let Some((_, m, a)) = self.frozen_onsets.iter().find(|(p, _, _)| *p == pattern) {
             return Some((m * MINUTE_MS, *a));
         }
         let starts = self.start_minutes();
+        let open_from = self.open_from.unwrap_or(i64::MAX);
         self.slots
             .iter()
             .flatten()
+            .filter(|s| s.minute < open_from)
             .filter(|s| !is_partial(s, &starts) && s.counts.get(pattern).is_some_and(|&c| c > 0))
             .min_by_key(|s| s.minute)
             .map(|s| (s.minute * MINUTE_MS, u64::from(s.attempts)))
@@ -370,5 +462,39 @@ mod tests {
             assert_eq!(o.skipped_partial(0), vec![T0], "{order:?}");
             assert_eq!(o.onset(0), Some((T0 + MINUTE_MS, 1)), "{order:?}");
         }
+    }
+
+    #[test]
+    fn state_round_trips_and_restored_inputs_keep_their_own_ids() {
+        let mut w = Windows::new(2, 10);
+        w.note_input(1, T0 + 30_000);
+        for m in 0..15 {
+            w.add(m as usize % 2, T0 + m * MINUTE_MS + 30_000);
+            w.add_attempt(T0 + m * MINUTE_MS + 31_000);
+        }
+        w.add(0, T0); // late
+        let st = w.state();
+        let r = Windows::from_state(&st, 2, 10);
+        assert_eq!((r.history(0), r.history(1), r.onset(0), r.late()), (w.history(0), w.history(1), w.onset(0), 1));
+        assert_eq!(r.state(), st);
+        // A smaller retention keeps the newest minutes.
+        let small = Windows::from_state(&st, 2, 4);
+        assert_eq!(small.history(0), w.history(0)[6..].to_vec());
+        // A new input 1 after a restart is not the saved input 1.
+        let mut r = Windows::from_state(&st, 2, 10);
+        r.note_input(1, T0 + 14 * MINUTE_MS + 40_000);
+        assert_eq!(r.starts.len(), st.starts.len() + 1);
+    }
+
+    #[test]
+    fn open_minutes_are_not_the_onset() {
+        let mut w = Windows::new(1, 10);
+        w.add(0, T0 + MINUTE_MS);
+        w.set_open_from(Some(T0 + MINUTE_MS + 5));
+        assert_eq!(w.onset(0), None);
+        w.set_open_from(Some(T0 + 2 * MINUTE_MS));
+        assert_eq!(w.onset(0), Some((T0 + MINUTE_MS, 0)));
+        w.set_open_from(None);
+        assert_eq!(w.onset(0), Some((T0 + MINUTE_MS, 0)));
     }
 }

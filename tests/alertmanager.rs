@@ -45,7 +45,7 @@ fn firing_and_resolved_alerts_reach_a_real_alertmanager() {
     write(
         &cfg,
         format!(
-            "[alerting]\nclock = \"event\"\n[[alerts]]\nalert = \"SignParamInvalid\"\npattern = \"sign_param_invalid\"\nmeasure = \"count\"\nthreshold = 1\nwindow_secs = 120\nkeep_firing_for_secs = 60\nseverity = \"critical\"\n[alertmanager]\nurl = \"http://{am}\"\nresend_interval_secs = 1\n[[sources]]\nname = \"fn\"\npaths = [\"{}/*.log\"]\n",
+            "[alerting]\nclock = \"event\"\n[[alerts]]\nalert = \"SignParamInvalid\"\npattern = \"sign_param_invalid\"\nmeasure = \"count\"\nthreshold = 1\nwindow_secs = 120\nkeep_firing_for_secs = 60\nseverity = \"critical\"\n[alertmanager]\nurl = \"http://{am}\"\nresend_interval_secs = 1\nresolve_hold_secs = 1\n[[sources]]\nname = \"fn\"\npaths = [\"{}/*.log\"]\n",
             logs.display()
         )
         .as_bytes(),
