@@ -103,11 +103,25 @@ pub enum Clock {
     Event,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Default, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Alerting {
     #[serde(default)]
     pub clock: Clock,
+    /// The quota line drawn on the 45011 chart (status page, `check --report`), calls per minute:
+    /// WeChat documents 100 jscode2session calls per user per minute. 0 draws none.
+    #[serde(default = "default_quota_per_minute")]
+    pub quota_per_minute: u64,
+}
+
+impl Default for Alerting {
+    fn default() -> Alerting {
+        Alerting { clock: Clock::default(), quota_per_minute: default_quota_per_minute() }
+    }
+}
+
+fn default_quota_per_minute() -> u64 {
+    crate::chart::DEFAULT_QUOTA_PER_MINUTE
 }
 
 #[derive(Deserialize)]
