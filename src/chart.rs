@@ -134,7 +134,8 @@ impl Chart<'_> {
         let (x0, x1) = (LEFT, self.width - RIGHT_PAD);
         let data_max = self.minutes.iter().map(|m| m.errors.max(m.attempts)).max().unwrap_or(0);
         // The quota is drawn when it is within reach: scaling a 5/min test to 100 would flatten it.
-        let quota_drawn = self.quota_per_minute.is_some_and(|q| q > 0 && data_max * 4 >= q);
+        let quota_drawn =
+            self.quota_per_minute.is_some_and(|q| q > 0 && (data_max * 4 >= q || self.minutes.is_empty()));
         let top = data_max.max(if quota_drawn { self.quota_per_minute.unwrap_or(0) } else { 0 }).max(1);
         let step = nice_step(top, 8);
         let y_max = top.div_ceil(step) * step;
@@ -191,7 +192,8 @@ impl Chart<'_> {
             self.onset_mark(&mut s, &l);
         }
         if let Some(note) = &self.note {
-            let _ = write!(s, r##"<text x="{:.1}" y="{NOTE_Y}" fill="#666" font-size="11">{}</text>"##, l.x0, esc(note));
+            let _ =
+                write!(s, r##"<text x="{:.1}" y="{NOTE_Y}" fill="#666" font-size="11">{}</text>"##, l.x0, esc(note));
         }
         s.push_str("</svg>");
         s
@@ -218,7 +220,9 @@ impl Chart<'_> {
         let mut x = l.x0;
         for (mark, text) in items {
             let _ = match mark {
-                "bar" => write!(s, r##"<rect x="{x:.1}" y="{:.1}" width="14" height="10" fill="{ERR_COLOR}"/>"##, y - 5.0),
+                "bar" => {
+                    write!(s, r##"<rect x="{x:.1}" y="{:.1}" width="14" height="10" fill="{ERR_COLOR}"/>"##, y - 5.0)
+                }
                 "partial" => write!(
                     s,
                     r##"<rect x="{x:.1}" y="{:.1}" width="14" height="10" fill="{ERR_COLOR}" fill-opacity="0.3"/>"##,
@@ -347,8 +351,12 @@ impl Chart<'_> {
                 continue;
             }
             let (px, py) = point(i - 1);
-            let path = if self.minutes[i].partial || self.minutes[i - 1].partial { &mut dotted } else { &mut solid };
-            let _ = write!(path, "M{px:.1},{py:.1}L{x:.1},{y:.1}");
+            if self.minutes[i].partial || self.minutes[i - 1].partial {
+                let _ = write!(dotted, "M{px:.1},{py:.1}L{x:.1},{y:.1}");
+                let _ = write!(solid, "M{x:.1},{y:.1}");
+            } else {
+                let _ = write!(solid, "L{x:.1},{y:.1}");
+            }
         }
         let _ = write!(
             s,
@@ -468,7 +476,7 @@ mod tests {
             assert!(text.contains("120 attempts/min"), "{text}");
             assert!(left >= 0.0 && right <= c.width, "{n}/{at}: {left}..{right}");
             // The label's band is above the plot and below the legend.
-            assert!(ONSET_LABEL_Y + 4.0 < PLOT_TOP - 9.0 && ONSET_LABEL_Y - 12.0 > LEGEND_Y + 4.0);
+            const { assert!(ONSET_LABEL_Y + 4.0 < PLOT_TOP - 9.0 && ONSET_LABEL_Y - 12.0 > LEGEND_Y + 4.0) };
             let svg = c.svg();
             assert!(svg.contains("id=\"onset-marker\"") && svg.contains("id=\"onset-label\""));
         }

@@ -298,12 +298,9 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
         "fact-attempts",
         "login attempts",
         match peak_attempts {
-            Some(m) => format!(
-                "{} · peak {} / min at {}",
-                thousands(tally.login_attempts),
-                m.login_attempts,
-                hhmm(m.start_ms)
-            ),
+            Some(m) => {
+                format!("{} · peak {} / min at {}", thousands(tally.login_attempts), m.login_attempts, hhmm(m.start_ms))
+            }
             None => thousands(tally.login_attempts),
         },
     );
@@ -378,8 +375,7 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
         onset: onset.map(|(ms, a)| (ms, (a > 0).then_some(a))),
         quota_per_minute: (r.quota_per_minute > 0).then_some(r.quota_per_minute),
         note: Some(
-            "Counts are calls, by each call's own time: a call that prints its error several times counts once."
-                .into(),
+            "Counts are calls, by each call's own time: a call that prints its error several times counts once.".into(),
         ),
     };
     h.push_str(&chart.svg());
@@ -462,7 +458,11 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
                 t(&p.prevention)
             );
             if let Some(Some(sample)) = r.samples.get(i) {
-                let _ = write!(h, r#"<p class="muted">First line seen (redacted):</p><pre class="sample">{}</pre>"#, t(sample));
+                let _ = write!(
+                    h,
+                    r#"<p class="muted">First line seen (redacted):</p><pre class="sample">{}</pre>"#,
+                    t(sample)
+                );
             }
             h.push_str("</div>");
         }
