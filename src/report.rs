@@ -360,6 +360,23 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
             m.login_attempts
         );
     }
+    if let Some((ms, _)) = onset.filter(|(ms, _)| !history.iter().any(|m| m.start_ms == *ms)) {
+        let _ = write!(
+            h,
+            r#" <span id="onset-outside">The chart cannot show the onset minute ({}): it keeps the newest {} minutes of event time, and the inputs reach to {}{}.</span>"#,
+            date_hhmm_words(ms),
+            w.retention_minutes(),
+            utc(tally.last_ms),
+            if tally.arrival > 0 {
+                format!(
+                    " because {} errors or attempts had no time of their own (nor their call's or their input's) and were placed at the time they were read",
+                    tally.arrival
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     h.push_str("</p>");
 
     // The chart.
