@@ -65,6 +65,8 @@ const LEFT: f64 = 64.0;
 const RIGHT_PAD: f64 = 16.0;
 /// Estimated width of one character of the 12 px sans-serif labels (for placing, not for drawing).
 const CHAR_W: f64 = 7.0;
+/// Nothing is drawn closer than this to the chart's left or right edge.
+const EDGE: f64 = 6.0;
 /// Minimum horizontal room for one `HH:MM` label.
 const LABEL_ROOM: f64 = 60.0;
 
@@ -85,8 +87,8 @@ pub struct Layout {
     /// (index of the minute, label) for every x label.
     pub x_labels: Vec<(usize, String)>,
     pub quota_drawn: bool,
-    /// The onset label: text, anchor x, and its estimated box (left, right).
-    pub onset_label: Option<(String, f64, (f64, f64))>,
+    /// The onset label: text, x, text-anchor, and its estimated box (left, right).
+    pub onset_label: Option<(String, f64, &'static str, (f64, f64))>,
 }
 
 fn esc(s: &str) -> String {
@@ -158,10 +160,17 @@ impl Chart<'_> {
                 None => format!("onset {} UTC: attempts unknown", hhmm(ms)),
             };
             let x = x0 + (i as f64 + 0.5) * slot;
-            let w = text.chars().count() as f64 * CHAR_W;
-            // Centred on the marker unless that would leave the chart; then flush with its edge.
-            let left = (x - w / 2.0).clamp(0.0, (self.width - w).max(0.0));
-            Some((text, left + w / 2.0, (left, left + w)))
+            // Bold text: a little wider than the other labels.
+            let w = text.chars().count() as f64 * (CHAR_W + 0.6);
+            // Centred on the marker unless that would leave the chart; then anchored at the edge it
+            // would cross, so the estimate's error only ever moves the far end.
+            Some(if x - w / 2.0 < EDGE {
+                (text, EDGE, "start", (EDGE, EDGE + w))
+            } else if x + w / 2.0 > self.width - EDGE {
+                (text, self.width - EDGE, "end", (self.width - EDGE - w, self.width - EDGE))
+            } else {
+                (text, x, "middle", (x - w / 2.0, x + w / 2.0))
+            })
         });
         Layout { x0, x1, y_max, y_ticks, label_step, x_labels, quota_drawn, onset_label }
     }
@@ -379,14 +388,14 @@ impl Chart<'_> {
     fn onset_mark(&self, s: &mut String, l: &Layout) {
         let Some((onset_ms, _)) = self.onset else { return };
         let Some(i) = self.minutes.iter().position(|m| m.start_ms == onset_ms) else { return };
-        let Some((text, cx, _)) = &l.onset_label else { return };
+        let Some((text, tx, anchor, _)) = &l.onset_label else { return };
         let slot = self.slot(l.x0, l.x1);
         let x = l.x0 + (i as f64 + 0.5) * slot;
         let bar_top = self.y(l, self.minutes[i].errors);
         // From the top of the plot down to the bar's top, never across it.
         let _ = write!(
             s,
-            r##"<g id="onset-marker"><path d="M{:.1},{:.1}L{:.1},{:.1}L{x:.1},{:.1}Z" fill="{ONSET_COLOR}"/><line x1="{x:.1}" y1="{PLOT_TOP}" x2="{x:.1}" y2="{:.1}" stroke="{ONSET_COLOR}" stroke-width="1.5" stroke-dasharray="4 3"/></g><text id="onset-label" x="{cx:.1}" y="{ONSET_LABEL_Y}" text-anchor="middle" fill="#8a5100" font-weight="600">{}</text>"##,
+            r##"<g id="onset-marker"><path d="M{:.1},{:.1}L{:.1},{:.1}L{x:.1},{:.1}Z" fill="{ONSET_COLOR}"/><line x1="{x:.1}" y1="{PLOT_TOP}" x2="{x:.1}" y2="{:.1}" stroke="{ONSET_COLOR}" stroke-width="1.5" stroke-dasharray="4 3"/></g><text id="onset-label" x="{tx:.1}" y="{ONSET_LABEL_Y}" text-anchor="{anchor}" fill="#8a5100" font-weight="600">{}</text>"##,
             x - 5.0,
             PLOT_TOP - 9.0,
             x + 5.0,
@@ -472,9 +481,15 @@ mod tests {
             let m = minutes(n, |i| (u64::from(i >= at) * 10, 120));
             let c = chart(&m, Some((T0 + at as i64 * MINUTE_MS, Some(120))));
             let l = c.layout();
-            let (text, _, (left, right)) = l.onset_label.clone().unwrap();
+            let (text, x, anchor, (left, right)) = l.onset_label.clone().unwrap();
             assert!(text.contains("120 attempts/min"), "{text}");
-            assert!(left >= 0.0 && right <= c.width, "{n}/{at}: {left}..{right}");
+            assert!(left >= EDGE && right <= c.width - EDGE, "{n}/{at}: {left}..{right}");
+            // At an edge the label is anchored there, so a wider font only moves its inner end.
+            match anchor {
+                "start" => assert_eq!((x, left), (EDGE, EDGE)),
+                "end" => assert_eq!((x, right), (c.width - EDGE, c.width - EDGE)),
+                _ => assert!((x - (left + right) / 2.0).abs() < 0.01),
+            }
             // The label's band is above the plot and below the legend.
             const { assert!(ONSET_LABEL_Y + 4.0 < PLOT_TOP - 9.0 && ONSET_LABEL_Y - 12.0 > LEGEND_Y + 4.0) };
             let svg = c.svg();
