@@ -256,3 +256,46 @@ fn chromium_renders_the_report() {
     let png = std::env::var_os("AUTHWATCH_REPORT_PNG").map_or_else(|| dir.path().join("report.png"), PathBuf::from);
     assert!(browser::screenshot(&chromium, &profile, &url, &png, 1280, 1000), "no screenshot");
 }
+
+/// `--config FILE`: its `[[alerts]]` replace the guide's rules in the report, its
+/// `[alerting] quota_per_minute` moves the chart's quota line.
+#[test]
+fn the_config_gives_the_rules_and_the_quota_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("authwatch.toml");
+    common::write(
+        &config,
+        b"[alerting]\nquota_per_minute = 120\n[[alerts]]\nalert = \"QuotaAt40\"\npattern = \"wx_45011_minute_quota\"\nmeasure = \"per_minute\"\nthreshold = 40\nseverity = \"critical\"\n",
+    );
+    let page = dir.path().join("r.html");
+    let o = run(&[
+        "check",
+        "--config",
+        config.to_str().unwrap(),
+        "--report",
+        page.to_str().unwrap(),
+        "tests/golden/loadtest-getLoginTicket.log",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("WeChat quota 120 / min per user") && html.contains("id=\"quota-line\""), "quota line");
+    assert!(html.contains("1 rule(s) (from the config)"), "the config's rules");
+    // 50 refusals in 01:04 is the only minute at 40 or more.
+    let alerts = &html[html.find(r#"<table id="alerts">"#).expect("the rule fired")..];
+    assert!(alerts.contains("<td>QuotaAt40</td>") && alerts.contains("2025-03-14 01:04:59"), "{alerts}");
+    assert!(!html.contains("WeChatMinuteQuota"), "the defaults are replaced");
+    // A broken config is refused by file, line and key, and no report is written.
+    common::write(&config, b"[alerting]\nquota_per_minut = 1\n");
+    let _ = std::fs::remove_file(&page);
+    let o = run(&[
+        "check",
+        "--config",
+        config.to_str().unwrap(),
+        "--report",
+        page.to_str().unwrap(),
+        "tests/golden/cloud-function.log",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("authwatch.toml:2:1") && stderr(&o).contains("quota_per_minut"), "{}", stderr(&o));
+    assert!(!page.exists());
+}
