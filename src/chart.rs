@@ -14,7 +14,7 @@
 //! Why hand-drawn SVG and not the `plotters` crate: plotters' SVG backend measures text with a font
 //! backend (extra crates, system fonts or a bundled font), labels a time axis through chrono, and has
 //! no notion of a band reserved for a label or of partial minutes; the chart needs one bar series, one
-//! line, two reference marks and a fixed layout, which is ~300 lines here, with stable element ids the
+//! line, two reference marks and a fixed layout, which is about 400 lines here, with stable element ids the
 //! tests look for, and no new dependency in a small daemon.
 
 use std::fmt::Write;
