@@ -5,7 +5,8 @@
 //! Contract: an input that cannot be opened or read is reported on stderr and makes the exit code 2,
 //! the other inputs are still read and reported. `--fail-on` makes the exit code 1 when a match of that
 //! severity or above was found (2 wins over 1). Output goes to the writer given; nothing here prints a
-//! matched line, so no secret it holds can leak through this mode.
+//! matched line, so no secret it holds can leak through this mode. `--report` also writes an HTML page
+//! (`crate::report`), which shows one line per pattern only redacted.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -20,6 +21,7 @@ use crate::lines::{self, LineSink, ScanStats};
 use crate::metrics::Metrics;
 use crate::observe::onset_json;
 use crate::patterns::Severity;
+use crate::report::{self, InputSummary};
 use crate::timefmt;
 use crate::window::{MINUTE_MS, Windows};
 
@@ -49,8 +51,15 @@ pub struct CheckOptions {
     /// How lines are read (detected per stream, or forced).
     pub format: crate::record::FormatChoice,
     /// Whether login attempts are counted (the classifier was built with signals): the load figures
-    /// (`--timeline`, `--output prometheus`) need them; counting errors alone does not read START lines.
+    /// (`--timeline`, `--output prometheus`, `--report`) need them; counting errors alone does not read
+    /// START lines.
     pub count_attempts: bool,
+    /// `--report FILE.html`: also write the load-test report there (`crate::report`).
+    pub report: Option<std::path::PathBuf>,
+    /// The rules the report evaluates (the guide's defaults unless a config gives `[[alerts]]`).
+    pub alert_rules: Vec<crate::alerts::RuleConfig>,
+    /// The quota line of the report's chart, calls per minute.
+    pub quota_per_minute: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -78,6 +87,12 @@ pub struct Tally {
     pub future: u64,
     pub arrival: u64,
     pub evicted: u64,
+    /// The earliest and the newest time of an error or a login attempt.
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    /// For `--report`: the first line that showed each pattern (raw; the report redacts it).
+    pub samples: Vec<Option<Vec<u8>>>,
+    keep_samples: bool,
     /// For `--output matches`: (input, line number) of the line being read, and the lines found.
     at: (usize, u64),
     matched: Vec<(usize, u64, usize)>,
@@ -89,8 +104,13 @@ impl Sink for Tally {
         if let Some(input) = e.input {
             self.windows.note_input(input, e.time_ms);
         }
+        self.first_ms = Some(self.first_ms.map_or(e.time_ms, |f| f.min(e.time_ms)));
+        self.last_ms = Some(self.last_ms.map_or(e.time_ms, |l| l.max(e.time_ms)));
         match e.kind {
             Kind::Error(p) => {
+                if let (Some(slot @ None), Some(line)) = (self.samples.get_mut(p), e.sample) {
+                    *slot = Some(line);
+                }
                 self.windows.add(p, e.time_ms);
                 if let Some(t) = self.per_pattern.get_mut(p) {
                     t.count += 1;
@@ -106,7 +126,7 @@ impl Sink for Tally {
     }
 
     fn wants_details(&self) -> bool {
-        false
+        self.keep_samples
     }
 
     fn error_line(&mut self, _source: usize, pattern: usize) {
@@ -190,6 +210,10 @@ pub fn run(
         future: 0,
         arrival: 0,
         evicted: 0,
+        first_ms: None,
+        last_ms: None,
+        samples: vec![None; catalogue.patterns().len()],
+        keep_samples: opts.report.is_some(),
         at: (0, 0),
         matched: Vec::new(),
         keep_matches: opts.output == Output::Matches,
@@ -203,10 +227,19 @@ pub fn run(
     let mut stage = Stage::new(classifier.clone(), config);
     stage.set_now(wall_ms());
     let names: Vec<&str> = paths.iter().map(|p| if p == "-" { STDIN_NAME } else { p.as_str() }).collect();
+    let mut inputs: Vec<InputSummary> = Vec::new();
+    let summary = |name: &str, error: Option<String>| InputSummary {
+        name: name.to_string(),
+        form: None,
+        lines: 0,
+        bytes: 0,
+        error,
+    };
     for (index, path) in paths.iter().enumerate() {
         let name = names[index];
         if std::path::Path::new(path).is_dir() {
             let _ = writeln!(err, "authwatch: {name}: is a directory");
+            inputs.push(summary(name, Some("is a directory".into())));
             tally.unreadable += 1;
             continue;
         }
@@ -214,6 +247,7 @@ pub fn run(
             Ok(r) => r,
             Err(e) => {
                 let _ = writeln!(err, "authwatch: {name}: {e}");
+                inputs.push(summary(name, Some(e.to_string())));
                 tally.unreadable += 1;
                 continue;
             }
@@ -227,7 +261,15 @@ pub fn run(
         let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
         let mut feed = Feed { stage: &mut stage, tally: &mut tally, stream };
         let result = lines::scan(&mut reader, opts.max_line_bytes, &mut file_stats, &find, &mut feed);
+        let form = stage.detected_format(stream);
         stage.close(stream, &mut tally);
+        inputs.push(InputSummary {
+            form,
+            lines: file_stats.lines,
+            bytes: file_stats.bytes,
+            error: result.as_ref().err().map(|e| format!("read error after {} lines: {e}", file_stats.lines)),
+            ..summary(name, None)
+        });
         tally.scan.lines += file_stats.lines;
         tally.scan.bytes += file_stats.bytes;
         tally.scan.lines_truncated += file_stats.lines_truncated;
@@ -252,6 +294,12 @@ pub fn run(
             return 2;
         }
     }
+    if let Some(path) = &opts.report {
+        if let Err(e) = write_report(classifier, &tally, &inputs, opts, path) {
+            let _ = writeln!(err, "authwatch: --report {}: {e}", path.display());
+            return 2;
+        }
+    }
     if tally.unreadable > 0 {
         return 2;
     }
@@ -259,6 +307,36 @@ pub fn run(
         catalogue.patterns().iter().zip(&tally.per_pattern).any(|(p, t)| t.count > 0 && p.severity >= threshold)
     });
     i32::from(failing)
+}
+
+/// The HTML report, written beside its target and renamed over it: a reader never sees half a page.
+fn write_report(
+    classifier: &Classifier,
+    tally: &Tally,
+    inputs: &[InputSummary],
+    opts: &CheckOptions,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let samples: Vec<Option<String>> =
+        tally.samples.iter().map(|s| s.as_ref().map(|l| crate::redact::redact(&String::from_utf8_lossy(l)))).collect();
+    let html = report::render(&report::Report {
+        catalogue: classifier.catalogue(),
+        inputs,
+        tally,
+        samples: &samples,
+        rules: &opts.alert_rules,
+        quota_per_minute: opts.quota_per_minute,
+        login_function: &opts.login_function,
+        max_line_bytes: opts.max_line_bytes,
+        generated_ms: wall_ms(),
+    })
+    .map_err(|e| e.to_string())?;
+    let name = path.file_name().ok_or("not a file name")?.to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, html).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        e.to_string()
+    })
 }
 
 fn wall_ms() -> i64 {

@@ -112,6 +112,10 @@ pub struct Alerting {
     /// (a replay has ended).
     #[serde(default = "default_replay_idle_secs")]
     pub replay_idle_secs: u64,
+    /// The quota line drawn on the 45011 chart (status page, `check --report`), calls per minute:
+    /// WeChat documents 100 jscode2session calls per user per minute. 0 draws none.
+    #[serde(default = "default_quota_per_minute")]
+    pub quota_per_minute: u64,
 }
 
 pub const DEFAULT_REPLAY_IDLE_SECS: u64 = 120;
@@ -122,8 +126,16 @@ fn default_replay_idle_secs() -> u64 {
 
 impl Default for Alerting {
     fn default() -> Alerting {
-        Alerting { clock: Clock::default(), replay_idle_secs: DEFAULT_REPLAY_IDLE_SECS }
+        Alerting {
+            clock: Clock::default(),
+            replay_idle_secs: DEFAULT_REPLAY_IDLE_SECS,
+            quota_per_minute: default_quota_per_minute(),
+        }
     }
+}
+
+fn default_quota_per_minute() -> u64 {
+    crate::chart::DEFAULT_QUOTA_PER_MINUTE
 }
 
 #[derive(Deserialize)]

@@ -185,6 +185,7 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
             observed: observed.clone(),
             web,
             limits: config.http.clone(),
+            quota_per_minute: config.alerting.quota_per_minute,
         });
         let server = tokio::spawn(http::serve(listener, state, http_stopped.clone()));
         let pusher = config.alertmanager.clone().map(|am| {

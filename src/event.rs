@@ -300,6 +300,11 @@ impl Stage {
         );
     }
 
+    /// The form `stream` was read in so far (for `check --report`); None before its first record.
+    pub fn detected_format(&self, stream: u64) -> Option<Format> {
+        self.streams.get(&stream)?.reader.as_ref()?.detected()
+    }
+
     /// The stream's file now belongs to another source index (a reload reordered sources).
     pub fn moved(&mut self, stream: u64, source: usize) {
         if let Some(s) = self.streams.get_mut(&stream) {

@@ -43,6 +43,8 @@ pub struct HttpState {
     pub observed: Shared,
     pub web: WebWatch,
     pub limits: Http,
+    /// The status page chart's quota line, calls per minute (`[alerting] quota_per_minute`).
+    pub quota_per_minute: u64,
 }
 
 /// Counts the connection as open for as long as it lives.
@@ -211,7 +213,13 @@ pub fn respond_to(method: &Method, path: &str, state: &HttpState) -> Response<Fu
                     Some(v) => text(StatusCode::OK, JSON, v.to_string()),
                     None => text(StatusCode::NOT_FOUND, JSON, r#"{"status":"error","error":"no such pattern"}"#),
                 },
-                _ => text(StatusCode::OK, "text/html; charset=utf-8", status::render(&o)),
+                _ => {
+                    let wall = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as i64);
+                    let page = status::render(&o, o.now(wall), state.quota_per_minute);
+                    text(StatusCode::OK, "text/html; charset=utf-8", page)
+                }
             }
         }
     }

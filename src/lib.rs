@@ -10,6 +10,7 @@
 //! copies. Each stage owns its state; nothing reaches into another's.
 
 pub mod alerts;
+pub mod chart;
 pub mod check;
 pub mod classify;
 pub mod config;
@@ -27,6 +28,7 @@ pub mod patterns;
 pub mod pipeline;
 pub mod record;
 pub mod redact;
+pub mod report;
 pub mod status;
 pub mod synth;
 pub mod tail;

@@ -121,6 +121,12 @@ enum Command {
         /// The login Cloud Function, whose START lines are login attempts (for --timeline).
         #[arg(long, default_value = authwatch::config::DEFAULT_LOGIN_FUNCTION)]
         login_function: String,
+        /// Also write a self-contained HTML load-test report (chart, onset, peak, ids with fixes, alerts).
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
+        /// A config file whose [[alerts]] rules and [alerting] quota_per_minute the report uses.
+        #[arg(long = "config", value_name = "FILE")]
+        report_config: Option<PathBuf>,
         #[command(flatten)]
         patterns: PatternArgs,
         /// Files to read; - is standard input.
@@ -257,11 +263,20 @@ fn execute(command: Command) -> Result<u8, String> {
             source,
             timeline,
             login_function,
+            report,
+            report_config,
             patterns,
             paths,
         } => {
             // START lines are read only when the load is asked for: counting errors alone is 4x faster.
-            let count_attempts = timeline.is_some() || output == Output::Prometheus;
+            let count_attempts = timeline.is_some() || output == Output::Prometheus || report.is_some();
+            let (alert_rules, quota_per_minute) = match &report_config {
+                Some(path) => {
+                    let c = authwatch::config::Config::load(path).map_err(|e| e.to_string())?;
+                    (c.alerts, c.alerting.quota_per_minute)
+                }
+                None => (authwatch::alerts::default_rules(), authwatch::chart::DEFAULT_QUOTA_PER_MINUTE),
+            };
             let classifier = std::sync::Arc::new(
                 Classifier::build(patterns.catalogue()?, format, count_attempts).map_err(|e| e.to_string())?,
             );
@@ -278,6 +293,9 @@ fn execute(command: Command) -> Result<u8, String> {
                 login_function,
                 format,
                 count_attempts,
+                report,
+                alert_rules,
+                quota_per_minute,
             };
             let code = check::run(&classifier, &paths, &opts, &mut out, &mut io::stderr());
             Ok(u8::try_from(code).unwrap_or(2))

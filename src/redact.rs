@@ -45,6 +45,12 @@ pub fn redact(line: &str) -> String {
     out
 }
 
+/// Masks secrets in a longer text without cutting it (a report's fix text, an input's name): the same
+/// rules as `redact`, no length limit.
+pub fn redact_whole(text: &str) -> String {
+    mask(text.to_string())
+}
+
 fn mask(mut out: String) -> String {
     for (re, with) in rules() {
         if re.is_match(&out) {

@@ -1,0 +1,567 @@
+//! `authwatch check --report FILE.html`: one self-contained HTML page to attach to a load-test ticket.
+//! What was read (files, forms, time range, lines, calls), the chart of 45011 per minute against login
+//! attempts (`crate::chart`, the status page's chart), the onset and the peak in words, every pattern id
+//! with its count, first and last time and the guide's fix, and which alert rules would have fired
+//! and when.
+//!
+//! Contract: `render` is a pure function of `check`'s tally and the rules; the page has inline CSS and
+//! SVG only (no script, no external asset), reads offline and prints (print CSS: A4 landscape, no
+//! element cut across pages). Every text that comes from the inputs or the pattern set passes through
+//! `crate::redact` before it is written, so no ticket, openid, session key or code from a sample line or a
+//! file name reaches the page.
+
+use std::fmt::Write;
+
+use crate::alerts::{Engine, RuleConfig, RuleError, State};
+use crate::chart::{self, Chart, Minute, hhmm};
+use crate::check::Tally;
+use crate::observe::Q45011;
+use crate::patterns::Catalogue;
+use crate::record::Format;
+use crate::redact;
+use crate::timefmt;
+use crate::window::{MINUTE_MS, Windows};
+
+/// One input as `check` read it.
+#[derive(Debug, Clone)]
+pub struct InputSummary {
+    pub name: String,
+    /// The form detected (or forced); None when nothing was read from it.
+    pub form: Option<Format>,
+    pub lines: u64,
+    pub bytes: u64,
+    /// Why it could not be read (wholly or in part).
+    pub error: Option<String>,
+}
+
+/// Everything the page shows.
+pub struct Report<'a> {
+    pub catalogue: &'a Catalogue,
+    pub inputs: &'a [InputSummary],
+    pub tally: &'a Tally,
+    /// Redacted first line of each pattern (by pattern index), when `check` kept them.
+    pub samples: &'a [Option<String>],
+    pub rules: &'a [RuleConfig],
+    pub quota_per_minute: u64,
+    pub login_function: &'a str,
+    pub max_line_bytes: usize,
+    /// When the report was made (Unix ms).
+    pub generated_ms: i64,
+}
+
+/// An alert's change of state, at the end of the minute it was evaluated in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub alert: String,
+    pub severity: String,
+    pub pattern: String,
+    pub from: State,
+    pub to: State,
+    pub at_ms: i64,
+    pub value: f64,
+    /// Evaluated after the input's last minute (the clock ran on so that quiet conditions resolve).
+    pub after_input: bool,
+}
+
+/// Which alerts would have fired, and when: the rules evaluated minute by minute over the per-minute
+/// history, at the end of each minute from the first to the last, as a replay with the event clock
+/// does; after the last minute the clock runs on (without new data) until every alert has resolved or
+/// the longest window plus `for` plus `keep_firing_for` has passed. It is a pure function of the minute
+/// history and the rules: the state machine is `alerts::Engine`'s own. The `replay` work adds the same
+/// evaluation as a public function of `src/alerts.rs`; this function's body becomes that one call.
+pub fn alert_transitions(
+    rules: &[RuleConfig],
+    catalogue: &Catalogue,
+    windows: &Windows,
+) -> Result<Vec<Transition>, RuleError> {
+    let mut engine = Engine::new(rules, catalogue)?;
+    let history = windows.history(0);
+    let (Some(first), Some(last)) = (history.first(), history.last()) else { return Ok(Vec::new()) };
+    let run_on = rules
+        .iter()
+        .map(|r| (r.window_secs + r.for_secs + r.keep_firing_for_secs) as i64 * 1000 / MINUTE_MS + 2)
+        .max()
+        .unwrap_or(0);
+    let mut out = Vec::new();
+    let mut minute = first.start_ms;
+    while minute <= last.start_ms + run_on * MINUTE_MS {
+        let after_input = minute > last.start_ms;
+        if after_input && engine.alerts.iter().all(|a| a.state == State::Inactive) {
+            break;
+        }
+        let before: Vec<State> = engine.alerts.iter().map(|a| a.state).collect();
+        let now = minute + MINUTE_MS - 1;
+        engine.evaluate(now, windows);
+        for (a, from) in engine.alerts.iter().zip(before) {
+            if a.state != from {
+                out.push(Transition {
+                    alert: a.rule.alert.clone(),
+                    severity: a.rule.severity.clone(),
+                    pattern: a.rule.pattern.clone(),
+                    from,
+                    to: a.state,
+                    at_ms: now,
+                    value: a.value,
+                    after_input,
+                });
+            }
+        }
+        minute += MINUTE_MS;
+    }
+    Ok(out)
+}
+
+/// One stretch of an alert from pending or firing to resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episode {
+    pub alert: String,
+    pub severity: String,
+    pub pattern: String,
+    pub pending_ms: Option<i64>,
+    pub firing_ms: Option<i64>,
+    pub value_at_firing: f64,
+    pub resolved_ms: Option<i64>,
+    pub resolved_after_input: bool,
+}
+
+/// Transitions grouped per alert into episodes, in the order they began.
+pub fn episodes(transitions: &[Transition]) -> Vec<Episode> {
+    let mut open: Vec<Episode> = Vec::new();
+    let mut done = Vec::new();
+    for t in transitions {
+        let i = match open.iter().position(|e| e.alert == t.alert) {
+            Some(i) => i,
+            None => {
+                open.push(Episode {
+                    alert: t.alert.clone(),
+                    severity: t.severity.clone(),
+                    pattern: t.pattern.clone(),
+                    pending_ms: None,
+                    firing_ms: None,
+                    value_at_firing: 0.0,
+                    resolved_ms: None,
+                    resolved_after_input: false,
+                });
+                open.len() - 1
+            }
+        };
+        let e = &mut open[i];
+        match t.to {
+            State::Pending => e.pending_ms = Some(t.at_ms),
+            State::Firing => (e.firing_ms, e.value_at_firing) = (Some(t.at_ms), t.value),
+            State::Inactive => {
+                e.resolved_ms = Some(t.at_ms);
+                e.resolved_after_input = t.after_input;
+                done.push(open.remove(i));
+            }
+        }
+    }
+    done.extend(open);
+    done.sort_by_key(|e| (e.pending_ms.or(e.firing_ms), e.alert.clone()));
+    done
+}
+
+/// Escaped and redacted: every text from the inputs or the pattern set goes through here.
+fn t(s: &str) -> String {
+    esc(&redact::redact_whole(s))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn form_name(f: Option<Format>) -> &'static str {
+    match f {
+        Some(Format::Text) => "SCF plain text",
+        Some(Format::Cls) => "CLS JSON export",
+        Some(Format::ClsCsv) => "CLS CSV download",
+        Some(Format::TcbLog) => "tcb fn log",
+        Some(Format::Realtime) => "Mini Program real-time log",
+        None => "nothing read",
+    }
+}
+
+fn utc(ms: Option<i64>) -> String {
+    ms.map_or_else(|| "–".to_string(), |ms| timefmt::format_utc(ms)[..19].replace('T', " "))
+}
+
+fn time_el(ms: i64, text: &str) -> String {
+    format!(r#"<time datetime="{}">{}</time>"#, timefmt::format_utc(ms), esc(text))
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn value(v: f64) -> String {
+    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.3}") }
+}
+
+const CSS: &str = "
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;margin:0;background:#fff}
+main{max-width:1180px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}
+h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.sub{color:#666;margin:0 0 16px}
+.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(210px,1fr));gap:8px 16px;margin:0 0 8px}
+.facts div{border:1px solid #e2e2e2;border-radius:6px;padding:8px 10px}
+.facts dt{color:#666;font-size:12px}
+.facts dd{margin:2px 0 0;font-size:16px;font-weight:600}
+.chart{display:block;width:100%;height:auto;max-width:1132px;border:1px solid #e2e2e2;border-radius:6px}
+table{border-collapse:collapse;width:100%;table-layout:auto}
+th,td{border-bottom:1px solid #e2e2e2;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+td code{white-space:nowrap}
+th{background:#f6f6f6;font-weight:600}
+.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.nowrap{white-space:nowrap}
+.critical{color:#b00;font-weight:600}.warning{color:#a60;font-weight:600}.info{color:#357}
+.critical,.warning,.info{white-space:nowrap}
+.zero td{color:#999}
+code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f8f8f8;border:1px solid #eee;border-radius:4px;padding:6px 8px;margin:4px 0}
+.fix{border:1px solid #e2e2e2;border-radius:6px;padding:8px 12px;margin:10px 0}
+.fix h3{font-size:15px;margin:0 0 4px}
+.muted{color:#666}
+.onset{font-size:15px;background:#fff7e6;border-left:4px solid #d58512;padding:8px 12px;margin:12px 0}
+@page{size:A4 landscape;margin:12mm}
+@media print{main{max-width:none;padding:0}.chart{max-width:100%;border:none}
+h2{break-after:avoid}.fix,tr,.facts div,svg,.onset{break-inside:avoid}}
+";
+
+/// The whole page.
+pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
+    let tally = r.tally;
+    let w = &tally.windows;
+    let q = r.catalogue.index_of(Q45011);
+    let history = q.map(|q| w.history(q)).unwrap_or_default();
+    let onset = q.and_then(|q| w.onset(q));
+    let skipped = q.map(|q| w.skipped_partial(q)).unwrap_or_default();
+    let peak = history.iter().filter(|m| m.count > 0).max_by_key(|m| (m.count, -m.start_ms));
+    let peak_attempts = history.iter().max_by_key(|m| (m.login_attempts, -m.start_ms));
+    let failed: u64 = tally.per_pattern.iter().map(|p| p.count).sum();
+    let transitions = alert_transitions(r.rules, r.catalogue, w)?;
+    let episodes = episodes(&transitions);
+    let fired: Vec<&Episode> = episodes.iter().filter(|e| e.firing_ms.is_some()).collect();
+
+    let mut h = String::with_capacity(64 * 1024);
+    let _ = write!(
+        h,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>authwatch load-test report</title><style>{CSS}</style></head><body><main>"#
+    );
+    let range = match (tally.first_ms, tally.last_ms) {
+        (Some(a), Some(b)) => format!("{} to {} UTC", utc(Some(a)), utc(Some(b))),
+        _ => "no timed errors or login attempts".to_string(),
+    };
+    let _ = write!(
+        h,
+        r#"<h1>authwatch load-test report</h1><p class="sub">{} input(s), {}. Made by <code>authwatch check --report</code> at {} UTC.</p>"#,
+        r.inputs.len(),
+        esc(&range),
+        utc(Some(r.generated_ms))
+    );
+
+    // Facts at a glance.
+    h.push_str(r#"<dl class="facts" id="facts">"#);
+    let fact = |h: &mut String, id: &str, k: &str, v: String| {
+        let _ = write!(h, r#"<div id="{id}"><dt>{k}</dt><dd>{v}</dd></div>"#);
+    };
+    fact(
+        &mut h,
+        "fact-onset",
+        "45011 onset",
+        match onset {
+            Some((ms, a)) if a > 0 => format!("{} UTC · {a} attempts/min", time_el(ms, &hhmm(ms))),
+            Some((ms, _)) => format!("{} UTC · attempts unknown", time_el(ms, &hhmm(ms))),
+            None => "none".into(),
+        },
+    );
+    fact(
+        &mut h,
+        "fact-peak",
+        "45011 peak",
+        match peak {
+            Some(m) => format!("{} / min at {} UTC", m.count, hhmm(m.start_ms)),
+            None => "none".into(),
+        },
+    );
+    fact(
+        &mut h,
+        "fact-attempts",
+        "login attempts",
+        match peak_attempts {
+            Some(m) => {
+                format!("{} · peak {} / min at {}", thousands(tally.login_attempts), m.login_attempts, hhmm(m.start_ms))
+            }
+            None => thousands(tally.login_attempts),
+        },
+    );
+    fact(&mut h, "fact-failed", "failed calls (all ids)", thousands(failed));
+    fact(
+        &mut h,
+        "fact-alerts",
+        "alerts that would have fired",
+        if fired.is_empty() { "none".into() } else { fired.len().to_string() },
+    );
+    h.push_str("</dl>");
+
+    // The onset in words.
+    h.push_str(r#"<p class="onset" id="onset">"#);
+    match onset {
+        Some((ms, attempts)) => {
+            let _ = write!(
+                h,
+                "WeChat began refusing logins with 45011 in the minute starting {} UTC, the first whole minute with a refusal",
+                time_el(ms, &date_hhmm_words(ms))
+            );
+            if attempts > 0 {
+                let _ = write!(
+                    h,
+                    r#", at <strong id="onset-attempts">{attempts}</strong> login attempts per minute (calls of <code>{}</code>)."#,
+                    t(r.login_function)
+                );
+            } else {
+                h.push_str(": the login attempts in that minute are unknown (no START line of the login function was seen in it).");
+            }
+            if let Some(m) = history.iter().find(|m| m.start_ms == ms) {
+                let _ = write!(h, " {} calls were refused in that minute.", m.count);
+            }
+        }
+        None if !skipped.is_empty() => {
+            let _ = write!(
+                h,
+                "45011 appears only in partial minutes (cut by the start of an input: {}), so no onset rate can be given.",
+                skipped.iter().map(|&ms| hhmm(ms)).collect::<Vec<_>>().join(", ")
+            );
+        }
+        None => h.push_str("No 45011 in these inputs: WeChat's minute quota was not reached."),
+    }
+    if onset.is_some() && !skipped.is_empty() {
+        let _ = write!(
+            h,
+            " Earlier refusals in partial minutes ({}: an input began mid-minute, so their rate is not known) are not the onset.",
+            skipped.iter().map(|&ms| hhmm(ms)).collect::<Vec<_>>().join(", ")
+        );
+    }
+    if let Some(m) = peak {
+        let _ = write!(
+            h,
+            r#" The peak was <strong id="peak">{}</strong> refusals in the minute starting {} UTC, at {} login attempts."#,
+            m.count,
+            hhmm(m.start_ms),
+            m.login_attempts
+        );
+    }
+    if let Some((ms, _)) = onset.filter(|(ms, _)| !history.iter().any(|m| m.start_ms == *ms)) {
+        let _ = write!(
+            h,
+            r#" <span id="onset-outside">The chart cannot show the onset minute ({}): it keeps the newest {} minutes of event time, and the inputs reach to {}{}.</span>"#,
+            date_hhmm_words(ms),
+            w.retention_minutes(),
+            utc(tally.last_ms),
+            if tally.arrival > 0 {
+                format!(
+                    " because {} errors or attempts had no time of their own (nor their call's or their input's) and were placed at the time they were read",
+                    tally.arrival
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    h.push_str("</p>");
+
+    // The chart.
+    h.push_str("<h2>45011 per minute against login attempts per minute</h2>");
+    let minutes: Vec<Minute> = history
+        .iter()
+        .map(|m| Minute { start_ms: m.start_ms, errors: m.count, attempts: m.login_attempts, partial: m.partial })
+        .collect();
+    let chart = Chart {
+        id: "rate-chart",
+        width: 1132.0,
+        minutes: &minutes,
+        onset: onset.map(|(ms, a)| (ms, (a > 0).then_some(a))),
+        quota_per_minute: (r.quota_per_minute > 0).then_some(r.quota_per_minute),
+        note: Some(
+            "Counts are calls, by each call's own time: a call that prints its error several times counts once.".into(),
+        ),
+    };
+    h.push_str(&chart.svg());
+
+    // Alerts.
+    h.push_str(r#"<h2>Alerts that would have fired</h2>"#);
+    let _ = write!(
+        h,
+        r#"<p class="muted">{} rule(s) ({}), evaluated at the end of every minute of the input as a replay with the event clock does; after the last minute the clock runs on with no new data so that alerts can resolve.</p>"#,
+        r.rules.len(),
+        if r.rules == crate::alerts::default_rules().as_slice() { "the guide's defaults" } else { "from the config" }
+    );
+    if episodes.is_empty() {
+        h.push_str(r#"<p id="alerts">No alert would have been pending or firing.</p>"#);
+    } else {
+        h.push_str(r#"<table id="alerts"><tr><th>alert</th><th>severity</th><th>pattern</th><th>pending (UTC)</th><th>firing (UTC)</th><th class="n">value</th><th>resolved (UTC)</th></tr>"#);
+        for e in &episodes {
+            let resolved = match (e.resolved_ms, e.firing_ms) {
+                (Some(ms), _) if e.resolved_after_input => {
+                    format!("{} (after the input ended, no new data)", utc(Some(ms)))
+                }
+                (Some(ms), Some(_)) => utc(Some(ms)),
+                (Some(ms), None) => format!("{} (pending only, never fired)", utc(Some(ms))),
+                (None, _) => "still firing at the end".into(),
+            };
+            let _ = write!(
+                h,
+                r#"<tr class="alert-row"><td>{}</td><td class="{}">{}</td><td><code>{}</code></td><td class="nowrap">{}</td><td class="nowrap">{}</td><td class="n">{}</td><td>{}</td></tr>"#,
+                t(&e.alert),
+                t(&e.severity),
+                t(&e.severity),
+                t(&e.pattern),
+                utc(e.pending_ms),
+                utc(e.firing_ms),
+                value(e.value_at_firing),
+                esc(&resolved)
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    // Every id.
+    h.push_str(r#"<h2>Errors by pattern</h2><table id="patterns"><tr><th>pattern</th><th>title</th><th>severity</th><th class="n">calls</th><th class="n">lines</th><th>first seen (UTC)</th><th>last seen (UTC)</th><th>fix</th></tr>"#);
+    for (i, (p, c)) in r.catalogue.patterns().iter().zip(&tally.per_pattern).enumerate() {
+        let _ = write!(
+            h,
+            r#"<tr id="p-{}"{}><td><code>{}</code></td><td>{}</td><td class="{}">{}</td><td class="n">{}</td><td class="n">{}</td><td class="nowrap">{}</td><td class="nowrap">{}</td><td>{}{}</td></tr>"#,
+            i,
+            if c.count == 0 { r#" class="zero""# } else { "" },
+            t(&p.id),
+            t(&p.title),
+            p.severity.as_str(),
+            p.severity.as_str(),
+            thousands(c.count),
+            thousands(c.lines),
+            utc(c.first_ms),
+            utc(c.last_ms),
+            t(&p.fix_summary),
+            if c.count > 0 { format!(r##" <a href="#fix-{i}">details</a>"##) } else { String::new() }
+        );
+    }
+    h.push_str("</table>");
+
+    // The guide's fix for what was seen.
+    let seen: Vec<usize> = (0..tally.per_pattern.len()).filter(|&i| tally.per_pattern[i].count > 0).collect();
+    if !seen.is_empty() {
+        h.push_str("<h2>What to do: the guide's fix for each error seen</h2>");
+        for i in seen {
+            let p = r.catalogue.get(i);
+            let guide = p.guide_error.map_or_else(|| "not in the guide".to_string(), |n| format!("guide error {n}"));
+            let _ = write!(
+                h,
+                r#"<div class="fix" id="fix-{i}"><h3><code>{}</code> — {} <span class="muted">({}, {} calls)</span></h3><p><strong>Root cause:</strong> {}</p><p><strong>Fix:</strong></p><pre>{}</pre><p><strong>Prevention:</strong> {}</p>"#,
+                t(&p.id),
+                t(&p.title),
+                esc(&guide),
+                tally.per_pattern[i].count,
+                t(&p.root_cause),
+                t(&p.fix),
+                t(&p.prevention)
+            );
+            if let Some(Some(sample)) = r.samples.get(i) {
+                let _ = write!(
+                    h,
+                    r#"<p class="muted">First line seen (redacted):</p><pre class="sample">{}</pre>"#,
+                    t(sample)
+                );
+            }
+            h.push_str("</div>");
+        }
+    }
+
+    // Inputs.
+    h.push_str(r#"<h2>Inputs</h2><table id="inputs"><tr><th>input</th><th>form</th><th class="n">lines</th><th class="n">bytes</th><th>status</th></tr>"#);
+    for i in r.inputs {
+        let _ = write!(
+            h,
+            r#"<tr><td><code>{}</code></td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td>{}</td></tr>"#,
+            t(&i.name),
+            form_name(i.form),
+            thousands(i.lines),
+            thousands(i.bytes),
+            i.error.as_deref().map_or_else(|| "read".to_string(), t)
+        );
+    }
+    let _ = write!(
+        h,
+        r#"<tr><th>total</th><th></th><th class="n">{}</th><th class="n">{}</th><th></th></tr></table>"#,
+        thousands(tally.scan.lines),
+        thousands(tally.scan.bytes)
+    );
+    let _ = write!(
+        h,
+        r#"<p class="muted" id="counting">Time range of errors and attempts: {}. Login attempts: {} (calls of <code>{}</code>, from their START lines); failed calls: {} in {} lines. {} lines cut at {} bytes, {} malformed records, {} records read twice (overlapping inputs) counted once, {} stamped in the future, {} placed at reading time (no trustworthy time of their own or of their call).</p>"#,
+        esc(&range),
+        thousands(tally.login_attempts),
+        t(r.login_function),
+        thousands(failed),
+        thousands(tally.per_pattern.iter().map(|p| p.lines).sum()),
+        thousands(tally.scan.lines_truncated),
+        r.max_line_bytes,
+        thousands(tally.malformed),
+        thousands(tally.duplicates),
+        thousands(tally.future),
+        thousands(tally.arrival),
+    );
+    h.push_str("</main></body></html>\n");
+    Ok(h)
+}
+
+/// `2025-03-14 01:02`.
+fn date_hhmm_words(ms: i64) -> String {
+    chart::date_hhmm(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::default_rules;
+
+    const T0: i64 = 1_741_914_000_000;
+
+    #[test]
+    fn a_burst_in_the_middle_fires_then_resolves_after_it() {
+        let c = Catalogue::builtin().unwrap();
+        let q = c.index_of(Q45011).unwrap();
+        let mut w = Windows::new(c.patterns().len(), 600);
+        for m in 0..20 {
+            w.add_attempt(T0 + m * MINUTE_MS);
+        }
+        for m in 5..8 {
+            for i in 0..30 {
+                w.add(q, T0 + m * MINUTE_MS + i * 100);
+            }
+        }
+        let tr = alert_transitions(&default_rules(), &c, &w).unwrap();
+        let e = episodes(&tr);
+        let warn = e.iter().find(|e| e.alert == "WeChatMinuteQuota").unwrap();
+        assert_eq!(warn.firing_ms, Some(T0 + 6 * MINUTE_MS - 1), "fires in the burst's first minute");
+        // Last 45011 in minute 7; per-minute value holds through minute 8, clears from 9, resolves 60 s on.
+        assert_eq!(warn.resolved_ms, Some(T0 + 11 * MINUTE_MS - 1));
+        assert!(!warn.resolved_after_input);
+        assert!(e.iter().any(|e| e.alert == "WeChatMinuteQuotaCritical" && e.value_at_firing == 30.0));
+        assert!(!e.iter().any(|e| e.alert == "SignParamInvalid"));
+        // A burst at the very end resolves after the input, with no new data.
+        let mut w2 = Windows::new(c.patterns().len(), 600);
+        w2.add(q, T0);
+        let e2 = episodes(&alert_transitions(&default_rules(), &c, &w2).unwrap());
+        assert!(e2[0].resolved_after_input && e2[0].resolved_ms.is_some(), "{e2:?}");
+        assert!(alert_transitions(&default_rules(), &c, &Windows::new(1, 10)).unwrap().is_empty());
+    }
+}
