@@ -162,8 +162,11 @@ pub fn minute_end(start_ms: i64) -> i64 {
 }
 
 /// The rules evaluated minute by minute over a finished history, from its first minute to its last,
-/// as the daemon's event clock would have: every transition, in order. `check --report` uses it to
-/// say which alerts would have fired and when.
+/// as the daemon's event clock would have: every transition, in order. After the last minute the clock
+/// runs on without new data, while any alert is still pending or firing, for at most the longest
+/// window + `for` + `keep_firing_for` (plus two minutes), so conditions that need "no more 45011"
+/// resolve: those transitions fall after the history's last minute. `check --report` uses it to say
+/// which alerts would have fired and when.
 pub fn replay_transitions(
     rules: &[RuleConfig],
     catalogue: &Catalogue,
@@ -171,12 +174,20 @@ pub fn replay_transitions(
 ) -> Result<Vec<Transition>, RuleError> {
     let mut engine = Engine::new(rules, catalogue)?;
     let mut out = Vec::new();
-    if let (Some(first), Some(last)) = (windows.first_minute_ms(), windows.watermark_ms()) {
-        let mut m = first;
-        while m <= last {
-            out.extend(engine.close_minute(m, windows));
-            m += MINUTE_MS;
+    let (Some(first), Some(last)) = (windows.first_minute_ms(), windows.watermark_ms()) else { return Ok(out) };
+    let run_on_minutes = rules
+        .iter()
+        .map(|r| (r.window_secs + r.for_secs + r.keep_firing_for_secs) as i64 * 1000 / MINUTE_MS + 2)
+        .max()
+        .unwrap_or(0);
+    let last = last.div_euclid(MINUTE_MS) * MINUTE_MS;
+    let mut m = first.div_euclid(MINUTE_MS) * MINUTE_MS;
+    while m <= last + run_on_minutes * MINUTE_MS {
+        if m > last && engine.alerts.iter().all(|a| a.state == State::Inactive) {
+            break;
         }
+        out.extend(engine.close_minute(m, windows));
+        m += MINUTE_MS;
     }
     Ok(out)
 }

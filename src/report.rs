@@ -12,7 +12,7 @@
 
 use std::fmt::Write;
 
-use crate::alerts::{Engine, RuleConfig, RuleError, State};
+use crate::alerts::{RuleConfig, RuleError, State};
 use crate::chart::{self, Chart, Minute, hhmm};
 use crate::check::Tally;
 use crate::observe::Q45011;
@@ -20,7 +20,7 @@ use crate::patterns::Catalogue;
 use crate::record::Format;
 use crate::redact;
 use crate::timefmt;
-use crate::window::{MINUTE_MS, Windows};
+use crate::window::Windows;
 
 /// One input as `check` read it.
 #[derive(Debug, Clone)]
@@ -63,52 +63,28 @@ pub struct Transition {
     pub after_input: bool,
 }
 
-/// Which alerts would have fired, and when: the rules evaluated minute by minute over the per-minute
-/// history, at the end of each minute from the first to the last, as a replay with the event clock
-/// does; after the last minute the clock runs on (without new data) until every alert has resolved or
-/// the longest window plus `for` plus `keep_firing_for` has passed. It is a pure function of the minute
-/// history and the rules: the state machine is `alerts::Engine`'s own. The `replay` work adds the same
-/// evaluation as a public function of `src/alerts.rs`; this function's body becomes that one call.
+/// Which alerts would have fired, and when: `alerts::replay_transitions` (the daemon's event-clock
+/// evaluation, minute by minute, running on past the last minute until alerts resolve), each
+/// transition marked when it falls after the input's last minute.
 pub fn alert_transitions(
     rules: &[RuleConfig],
     catalogue: &Catalogue,
     windows: &Windows,
 ) -> Result<Vec<Transition>, RuleError> {
-    let mut engine = Engine::new(rules, catalogue)?;
-    let history = windows.history(0);
-    let (Some(first), Some(last)) = (history.first(), history.last()) else { return Ok(Vec::new()) };
-    let run_on = rules
-        .iter()
-        .map(|r| (r.window_secs + r.for_secs + r.keep_firing_for_secs) as i64 * 1000 / MINUTE_MS + 2)
-        .max()
-        .unwrap_or(0);
-    let mut out = Vec::new();
-    let mut minute = first.start_ms;
-    while minute <= last.start_ms + run_on * MINUTE_MS {
-        let after_input = minute > last.start_ms;
-        if after_input && engine.alerts.iter().all(|a| a.state == State::Inactive) {
-            break;
-        }
-        let before: Vec<State> = engine.alerts.iter().map(|a| a.state).collect();
-        let now = minute + MINUTE_MS - 1;
-        engine.evaluate(now, windows);
-        for (a, from) in engine.alerts.iter().zip(before) {
-            if a.state != from {
-                out.push(Transition {
-                    alert: a.rule.alert.clone(),
-                    severity: a.rule.severity.clone(),
-                    pattern: a.rule.pattern.clone(),
-                    from,
-                    to: a.state,
-                    at_ms: now,
-                    value: a.value,
-                    after_input,
-                });
-            }
-        }
-        minute += MINUTE_MS;
-    }
-    Ok(out)
+    let last_end = windows.watermark_ms().map(crate::alerts::minute_end);
+    Ok(crate::alerts::replay_transitions(rules, catalogue, windows)?
+        .into_iter()
+        .map(|t| Transition {
+            after_input: last_end.is_some_and(|end| t.at_ms > end),
+            alert: t.alert,
+            severity: t.severity,
+            pattern: t.pattern,
+            from: t.from,
+            to: t.to,
+            at_ms: t.at_ms,
+            value: t.value,
+        })
+        .collect())
 }
 
 /// One stretch of an alert from pending or firing to resolved.
@@ -532,6 +508,7 @@ fn date_hhmm_words(ms: i64) -> String {
 mod tests {
     use super::*;
     use crate::alerts::default_rules;
+    use crate::window::MINUTE_MS;
 
     const T0: i64 = 1_741_914_000_000;
 
