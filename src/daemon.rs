@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub paths: Vec<String>,
     /// exporter-toolkit web config (TLS, basic auth); overrides `[http] web_config_file`.
     pub web_config: Option<PathBuf>,
+    /// The login Cloud Function; overrides `login_function`.
+    pub login_function: Option<String>,
 }
 
 /// What a reload hands the tailer thread: the follower's setup and the Event stage's.
@@ -80,6 +82,12 @@ pub fn effective_config(opts: &RunOptions) -> Result<Config, String> {
     if let Some(w) = &opts.web_config {
         config.http.web_config_file = Some(w.clone());
     }
+    if let Some(f) = &opts.login_function {
+        config.login_function = f.clone();
+    }
+    if opts.paths.iter().any(|p| p == crate::inputs::STDIN) {
+        return Err("`-` (standard input) is for `authwatch check`; `run` follows files: give PATH… of files, directories or globs".into());
+    }
     config.pattern_dirs.extend(opts.pattern_dirs.iter().cloned());
     config.no_default_patterns |= opts.no_default_patterns;
     config.add_cli_paths(&opts.paths, opts.format, opts.from.unwrap_or_default());
@@ -90,6 +98,11 @@ pub fn effective_config(opts: &RunOptions) -> Result<Config, String> {
 }
 
 pub fn setup_for(config: &Config) -> Result<Reload, String> {
+    for s in &config.sources {
+        for p in &s.paths {
+            crate::inputs::refuse_compressed(&s.name, p)?;
+        }
+    }
     let catalogue = Catalogue::load(&config.pattern_dirs, !config.no_default_patterns).map_err(|e| e.to_string())?;
     // Rules name patterns: check them against this catalogue now, so a bad rule is a config error.
     crate::alerts::Engine::new(&config.alerts, &catalogue).map_err(|e| format!("alerts: {e}"))?;

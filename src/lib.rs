@@ -18,6 +18,7 @@ pub mod demo;
 pub mod event;
 pub mod formats;
 pub mod http;
+pub mod inputs;
 pub mod lines;
 pub mod metrics;
 pub mod observe;

@@ -70,6 +70,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use memchr::memrchr;
 
 use crate::config::{Limits, Source, StartAt};
+use crate::inputs::{self, NoFile};
 use crate::lines::{LineSink, Splitter};
 use checkpoint::{Checkpoint, Entry};
 
@@ -274,12 +275,17 @@ pub struct SourceHealth {
     pub lag_bytes: i64,
     /// When the newest line was read, Unix ms.
     pub last_line_ms: Option<u64>,
+    /// Files whose first block held a NUL (`lines::looks_binary`), read as text anyway.
+    pub binary_files: u64,
+    /// The source's PATHs that matched no file at the last discovery, and why.
+    pub unmatched: Vec<(String, NoFile)>,
 }
 
 struct SourceRt {
     config: Source,
     excludes: Vec<glob::Pattern>,
     health: SourceHealth,
+    unmatched: Vec<(String, NoFile)>,
 }
 
 impl SourceRt {
@@ -287,6 +293,7 @@ impl SourceRt {
         SourceRt {
             excludes: config.exclude.iter().filter_map(|e| glob::Pattern::new(e).ok()).collect(),
             health: SourceHealth::default(),
+            unmatched: Vec::new(),
             config,
         }
     }
@@ -605,7 +612,8 @@ impl Tailer {
             .map(|(i, s)| {
                 let last_line_ms = s.health.last_line_ms;
                 let h = std::mem::replace(&mut s.health, SourceHealth { last_line_ms, ..SourceHealth::default() });
-                (s.config.name.clone(), SourceHealth { files: count[i], lag_bytes: lag[i], ..h })
+                let unmatched = s.unmatched.clone();
+                (s.config.name.clone(), SourceHealth { files: count[i], lag_bytes: lag[i], unmatched, ..h })
             })
             .collect()
     }
@@ -615,23 +623,20 @@ impl Tailer {
         self.next_stream
     }
 
-    fn expand(&self, source: usize) -> Vec<(PathBuf, Metadata)> {
+    /// The source's files by the one path grammar (`inputs::expand`); PATHs that yield none are kept,
+    /// with why, for the source's health.
+    fn expand(&mut self, source: usize) -> Vec<(PathBuf, Metadata)> {
         let mut out = Vec::new();
-        for p in &self.sources[source].config.paths {
-            let candidates: Vec<PathBuf> = if p.contains(['*', '?', '[']) {
-                glob::glob(p).map(|g| g.filter_map(Result::ok).collect()).unwrap_or_default()
-            } else if Path::new(p).is_dir() {
-                std::fs::read_dir(p).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default()
-            } else {
-                vec![PathBuf::from(p)]
-            };
-            for path in candidates {
-                let Ok(meta) = std::fs::metadata(&path) else { continue };
-                if meta.is_file() && !self.sources[source].excluded(&path) {
-                    out.push((path, meta));
-                }
+        let mut unmatched = Vec::new();
+        let src = &self.sources[source];
+        for p in &src.config.paths {
+            let e = inputs::expand(p, inputs::Mode::Follow, &|path| src.excluded(path));
+            out.extend(e.files);
+            if let Some(why) = e.problem {
+                unmatched.push((p.clone(), why));
             }
         }
+        self.sources[source].unmatched = unmatched;
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
@@ -1222,6 +1227,8 @@ impl Tailer {
         let src = &mut self.sources[f.source];
         let mut splitter = Splitter::resume(max_line, f.skipping);
         let mut sink = Lines { consumer, stream };
+        // A file's first block is looked at once for NULs: once past offset 0 it is not again.
+        let mut probe = f.offset == 0;
         while f.offset < size {
             let want = ((size - f.offset) as usize).min(self.buf.len());
             let n = match f.file.read_at(&mut self.buf[..want], f.offset) {
@@ -1236,6 +1243,10 @@ impl Tailer {
             };
             let at_end = f.offset + n as u64 >= size;
             let split = splitter.split(&self.buf[..n], at_end && finish, find, &mut sink);
+            if std::mem::take(&mut probe) && split.consumed > 0 && crate::lines::looks_binary(&self.buf[..n]) {
+                src.health.binary_files += 1;
+                tracing::warn!(path = %f.path.display(), "file looks binary (a NUL in its first block); reading it as text");
+            }
             stats.lines += split.lines;
             src.health.lines_truncated += split.cut;
             f.offset += split.consumed as u64;
