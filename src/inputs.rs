@@ -158,6 +158,17 @@ pub fn expand(spec: &str, mode: Mode, excluded: &dyn Fn(&Path) -> bool) -> Expan
     out
 }
 
+/// Whether a source's `exclude` globs skip this file: a glob matches its path or its file name.
+pub fn excluded_by(excludes: &[glob::Pattern], path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    excludes.iter().any(|p| p.matches_path(path) || p.matches(&name))
+}
+
+/// A source's `exclude` globs, compiled (a bad one was refused when the config was read).
+pub fn compile_excludes(exclude: &[String]) -> Vec<glob::Pattern> {
+    exclude.iter().filter_map(|e| glob::Pattern::new(e).ok()).collect()
+}
+
 /// The compression a file name says (`gz`, `xz`, …), if any.
 pub fn compressed_extension(path: &Path) -> Option<&'static str> {
     let ext = path.extension()?.to_str()?;

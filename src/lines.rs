@@ -7,7 +7,8 @@
 //! says so and gets every line until it says otherwise. A line longer than `max_line_bytes` is cut: its
 //! first `max_line_bytes` bytes are still looked at (flagged cut), the rest is skipped up to its newline.
 //! A trailing `\r` is dropped. A partial last line waits for its newline unless the stream ends (`eof`).
-//! `scan` (one-shot reading) and the tailer both use this splitter; nothing else splits lines.
+//! `scan` (one-shot reading) and the tailer both use this splitter; nothing else splits lines. Whether a
+//! stream looks binary (a NUL in its first block) is decided here too (`looks_binary`), for both.
 
 use std::io::{self, Read};
 

@@ -288,12 +288,8 @@ fn execute(command: Command) -> Result<u8, String> {
             // The paths as `run` would see them now: the same expansion and exclude globs.
             let mut unmatched = Vec::new();
             for s in &c.sources {
-                let excludes: Vec<glob::Pattern> =
-                    s.exclude.iter().filter_map(|e| glob::Pattern::new(e).ok()).collect();
-                let excluded = |p: &std::path::Path| {
-                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    excludes.iter().any(|e| e.matches_path(p) || e.matches(&name))
-                };
+                let excludes = authwatch::inputs::compile_excludes(&s.exclude);
+                let excluded = |p: &std::path::Path| authwatch::inputs::excluded_by(&excludes, p);
                 for (path, why) in authwatch::inputs::unmatched(&s.paths, &excluded) {
                     unmatched.push(format!("  source {:?}: {path}: {why}", s.name));
                 }

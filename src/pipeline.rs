@@ -4,7 +4,8 @@
 //! (the counters sink) and is kept in a batch that goes to the windows + alerts sink (`Observed`) in
 //! one lock, at the end of a poll or every `BATCH_EVENTS` Events, whichever comes first: a poll that
 //! reads 200 MB of errors must not hold them all in memory. The follower's own health is turned into metrics here
-//! too (`apply_health`), so neither the follower nor the stage knows Prometheus.
+//! too (`apply_health`), so neither the follower nor the stage knows Prometheus; so are its warnings
+//! about PATHs that match no file (at once, then at most every `UNMATCHED_WARN_EVERY_MS` per PATH).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -50,6 +50,9 @@
 //!   never leaves a counted one behind it.
 //! - **Unreadable files** are logged (once until they recover), counted as read errors, retried on
 //!   every poll.
+//! - **Which files**: a source's PATHs are expanded by `inputs::expand`, the path grammar `check` uses
+//!   too; PATHs that yield no file are handed out with why in the source's health (`unmatched`). A file
+//!   whose first block looks binary (`lines::looks_binary`) is logged once and counted in the health.
 //!
 //! What it owns and what it does not: which bytes of which file are new, identity, rotation, offsets and
 //! checkpoints. Lines go through the one splitter (`lines::Splitter`) to a `Consumer`, one stream per
@@ -291,7 +294,7 @@ struct SourceRt {
 impl SourceRt {
     fn new(config: Source) -> SourceRt {
         SourceRt {
-            excludes: config.exclude.iter().filter_map(|e| glob::Pattern::new(e).ok()).collect(),
+            excludes: inputs::compile_excludes(&config.exclude),
             health: SourceHealth::default(),
             unmatched: Vec::new(),
             config,
@@ -299,8 +302,7 @@ impl SourceRt {
     }
 
     fn excluded(&self, path: &Path) -> bool {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        self.excludes.iter().any(|p| p.matches_path(path) || p.matches(&name))
+        inputs::excluded_by(&self.excludes, path)
     }
 }
 
