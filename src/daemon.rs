@@ -25,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::observe::{Observed, Shared};
 use crate::patterns::Catalogue;
 use crate::pipeline::{self, Pipeline};
+use crate::read_once::ReadOnce;
 use crate::record::FormatChoice;
 use crate::tail::{Setup, SystemClock, Tailer};
 
@@ -159,6 +160,11 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         metrics.checkpoint_load_failures_total.inc();
         tracing::error!("{}", w.0);
     }
+    let (once, warning) = ReadOnce::new(&config.state_dir, &config.sources, config.limits.max_line_bytes as usize);
+    if let Some(w) = warning {
+        metrics.checkpoint_load_failures_total.inc();
+        tracing::error!("{w}");
+    }
     let pipeline = Pipeline::new(
         setup.classifier.clone(),
         setup.stage.clone(),
@@ -177,7 +183,7 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
     };
     let tailer_thread = std::thread::Builder::new()
         .name("tailer".into())
-        .spawn(move || tailer_loop(tailer, pipeline, rx, watcher, &limits, &tailer_ready, &eval))
+        .spawn(move || tailer_loop(tailer, once, pipeline, rx, watcher, &limits, &tailer_ready, &eval))
         .map_err(|e| format!("cannot start the tailer thread: {e}"))?;
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -293,9 +299,11 @@ struct Evaluator {
 
 impl Evaluator {
     /// Hands the poll's Events over (one lock), applies the follower's health, evaluates alerts.
-    fn run(&self, tailer: &mut Tailer, pipeline: &mut Pipeline) {
+    fn run(&self, tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline) {
         pipeline.tick();
-        pipeline.apply_health(tailer.take_health());
+        let mut health = tailer.take_health();
+        once.add_health(&mut health);
+        pipeline.apply_health(health);
         let lookalikes = &self.metrics.file_lookalike_decisions_total;
         lookalikes.inc_by(tailer.lookalike_decisions().saturating_sub(lookalikes.get()));
         pipeline.hand_over();
@@ -327,15 +335,21 @@ impl Evaluator {
     }
 }
 
-fn poll(tailer: &mut Tailer, pipeline: &mut Pipeline, rescan: bool) {
+fn poll(tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline, rescan: bool) {
     let classifier = pipeline.classifier();
     let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
     pipeline.set_now(wall_ms());
     tailer.poll(rescan, &find, pipeline);
+    if rescan {
+        // Gzip files named explicitly: read once, when first found (or at start).
+        once.poll(u64::try_from(wall_ms()).unwrap_or(0), &find, pipeline);
+    }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn tailer_loop(
     mut tailer: Tailer,
+    mut once: ReadOnce,
     mut pipeline: Pipeline,
     rx: Receiver<Wake>,
     mut watcher: impl Watcher,
@@ -346,8 +360,8 @@ fn tailer_loop(
     let poll_every = Duration::from_millis(limits.poll_interval_ms);
     let mut checkpoint_every = Duration::from_millis(limits.checkpoint_interval_ms);
     watch_all(&tailer, &mut watcher);
-    poll(&mut tailer, &mut pipeline, true);
-    eval.run(&mut tailer, &mut pipeline);
+    poll(&mut tailer, &mut once, &mut pipeline, true);
+    eval.run(&mut tailer, &mut once, &mut pipeline);
     eval.save(&mut tailer);
     ready.store(true, Ordering::Release);
     tracing::info!(files = tailer.files().len(), "initial scan done");
@@ -356,19 +370,20 @@ fn tailer_loop(
         let due = (last_rescan + poll_every).min(last_checkpoint + checkpoint_every);
         let mut rescan = false;
         let mut stop = false;
-        let mut handle = |w: Wake, tailer: &mut Tailer, pipeline: &mut Pipeline| match w {
+        let mut handle = |w: Wake, tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline| match w {
             Wake::Fs { rescan: r } => rescan |= r,
             Wake::Shutdown => stop = true,
             Wake::Reload(r) => {
                 checkpoint_every = checkpoint_every.min(Duration::from_millis(r.setup.limits.checkpoint_interval_ms));
                 pipeline.reload(r.classifier, r.stage, &r.setup.sources);
+                once.reload(&r.setup.sources, r.setup.limits.max_line_bytes as usize);
                 tailer.reload(r.setup);
                 rescan = true;
             }
         };
         let disconnected = match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
             Ok(w) => {
-                handle(w, &mut tailer, &mut pipeline);
+                handle(w, &mut tailer, &mut once, &mut pipeline);
                 false
             }
             Err(RecvTimeoutError::Timeout) => false,
@@ -376,7 +391,7 @@ fn tailer_loop(
         };
         // Coalesce a burst of inotify events into one read.
         while let Ok(w) = rx.try_recv() {
-            handle(w, &mut tailer, &mut pipeline);
+            handle(w, &mut tailer, &mut once, &mut pipeline);
         }
         if stop || disconnected {
             break;
@@ -388,8 +403,8 @@ fn tailer_loop(
             last_rescan = Instant::now();
             watch_all(&tailer, &mut watcher);
         }
-        poll(&mut tailer, &mut pipeline, rescan);
-        eval.run(&mut tailer, &mut pipeline);
+        poll(&mut tailer, &mut once, &mut pipeline, rescan);
+        eval.run(&mut tailer, &mut once, &mut pipeline);
         // Offsets may only cover counted lines: while Events wait for their call's time (at most
         // hold_ms), the checkpoint waits too.
         if last_checkpoint.elapsed() >= checkpoint_every && !pipeline.holding() {
@@ -403,7 +418,7 @@ fn tailer_loop(
     pipeline.set_now(wall_ms());
     let done = tailer.shutdown(&find, &mut pipeline);
     pipeline.flush();
-    eval.run(&mut tailer, &mut pipeline);
+    eval.run(&mut tailer, &mut once, &mut pipeline);
     match eval.saved(done) {
         Ok(_) => tracing::info!("final checkpoint written; tailer stopped"),
         Err(e) => {

@@ -7,8 +7,9 @@
 //! follower's discovery (`tail`) and `check` call it, so both read the same files for the same PATH;
 //! what they then do differs only where a one-shot read and a live follow must: `check` decompresses
 //! gzip and reads any file it is given (a pipe from `<(zcat …)` too), the follower follows regular files
-//! only and skips its source's `exclude` globs (compressed rotations by default). `run` refuses an
-//! explicitly named compressed file (`refuse_compressed`) rather than skipping it without a word.
+//! only and skips its source's `exclude` globs (compressed rotations by default). A gzip file named
+//! explicitly to `run` is read once (`is_read_once`, `read_once`); another compression named explicitly
+//! is refused (`refuse_compressed`) rather than skipped without a word.
 //! `UnmatchedLog` decides when a PATH that still matches nothing is warned about again.
 
 use std::collections::HashMap;
@@ -175,16 +176,22 @@ pub fn compressed_extension(path: &Path) -> Option<&'static str> {
     COMPRESSED_EXTENSIONS.iter().copied().find(|c| c.eq_ignore_ascii_case(ext))
 }
 
-/// `run` follows growing plain-text logs: a compressed file named explicitly (not found through a
-/// directory or glob, where compressed rotations are excluded) is refused, naming it and what to do.
+/// Whether `run` reads this PATH once (`read_once`) instead of following it: a file path (not a glob or
+/// directory, where compressed rotations are excluded as copies of lines already read) ending in `.gz`.
+pub fn is_read_once(spec: &str) -> bool {
+    !is_glob(spec) && compressed_extension(Path::new(spec)) == Some("gz")
+}
+
+/// `run` reads gzip files named explicitly once (`is_read_once`); a file named explicitly with another
+/// compression is refused, naming it and what to do, rather than skipped without a word.
 pub fn refuse_compressed(source: &str, spec: &str) -> Result<(), String> {
-    if is_glob(spec) || spec == STDIN {
+    if is_glob(spec) || spec == STDIN || is_read_once(spec) {
         return Ok(());
     }
     match compressed_extension(Path::new(spec)) {
         Some(ext) => Err(format!(
-            "source {source:?}: {spec} is compressed ({ext}): `run` follows growing plain-text logs and never \
-             decompresses; read it once with `authwatch check {spec}`, or name the uncompressed log"
+            "source {source:?}: {spec} is compressed ({ext}), which authwatch does not decompress (gzip only): \
+             decompress it, or pipe it into `authwatch check -`"
         )),
         None => Ok(()),
     }
@@ -192,7 +199,14 @@ pub fn refuse_compressed(source: &str, spec: &str) -> Result<(), String> {
 
 /// For one source: the PATHs that yield no file now, and why.
 pub fn unmatched(specs: &[String], excluded: &dyn Fn(&Path) -> bool) -> Vec<(String, NoFile)> {
-    specs.iter().filter_map(|s| expand(s, Mode::Follow, excluded).problem.map(|why| (s.clone(), why))).collect()
+    specs
+        .iter()
+        .filter_map(|s| {
+            // A gzip file named explicitly is read once, whatever the exclude globs say.
+            let excluded: &dyn Fn(&Path) -> bool = if is_read_once(s) { &|_| false } else { excluded };
+            expand(s, Mode::Follow, excluded).problem.map(|why| (s.clone(), why))
+        })
+        .collect()
 }
 
 /// When to warn about PATHs that match nothing: at once the first time, then again at most every
@@ -302,14 +316,19 @@ mod tests {
     }
 
     #[test]
-    fn compressed_files_named_to_run_are_refused_by_name() {
+    fn gzip_named_to_run_is_read_once_other_compressions_refused_by_name() {
         assert!(refuse_compressed("default", "/var/log/app.log").is_ok());
-        assert!(refuse_compressed("default", "/var/log/*.gz").is_ok(), "a glob: excluded, not refused");
-        let e = refuse_compressed("default", "/x/app.log.1.GZ").unwrap_err();
-        assert!(
-            e.contains("/x/app.log.1.GZ is compressed (gz)") && e.contains("authwatch check /x/app.log.1.GZ"),
-            "{e}"
-        );
+        assert!(refuse_compressed("default", "/var/log/*.xz").is_ok(), "a glob: excluded, not refused");
+        assert!(refuse_compressed("default", "/x/app.log.1.GZ").is_ok() && is_read_once("/x/app.log.1.GZ"));
+        assert!(!is_read_once("/x/*.gz") && !is_read_once("/x/app.log"));
+        let e = refuse_compressed("default", "/x/app.log.1.xz").unwrap_err();
+        assert!(e.contains("/x/app.log.1.xz is compressed (xz)") && e.contains("authwatch check -"), "{e}");
+        // Named explicitly and excluded by *.gz: still not unmatched (it is read once).
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("a.log.gz");
+        std::fs::write(&gz, "x").unwrap();
+        let all = |_: &Path| true;
+        assert!(unmatched(&[gz.display().to_string()], &all).is_empty());
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod observe;
 pub mod pattern_tests;
 pub mod patterns;
 pub mod pipeline;
+pub mod read_once;
 pub mod record;
 pub mod redact;
 pub mod status;

@@ -89,7 +89,7 @@ enum Command {
         #[command(flatten)]
         patterns: PatternArgs,
         /// Files, directories (every file directly in them) or quoted globs, as the source named
-        /// "default"; compressed files are refused (read them with check).
+        /// "default"; a .gz file named here is read once.
         #[arg(value_name = "PATH")]
         paths: Vec<String>,
     },

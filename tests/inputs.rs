@@ -1,7 +1,7 @@
 //! One path grammar for `check` and `run`, and nothing silent: directories and quoted globs read by
 //! both, every PATH that yields no file named (check's stderr and summary, the daemon's log,
-//! `validate`, `authwatch_paths_unmatched`), binary files warned and counted, compressed files named
-//! to `run` refused by name.
+//! `validate`, `authwatch_paths_unmatched`), binary files warned and counted, a gzip file named to
+//! `run` read once (and not again after a restart), other compressions refused by name.
 
 mod common;
 use common::daemon::*;
@@ -226,26 +226,79 @@ fn validate_lists_paths_that_match_nothing_and_strict_fails_on_them() {
     assert!(stdout(&o).contains(": ok (2 sources"), "{}", stdout(&o));
 }
 
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, bytes).unwrap();
+    enc.finish().unwrap()
+}
+
 #[test]
-fn run_refuses_a_named_compressed_file_and_stdin_by_name() {
+fn run_reads_a_named_gzip_file_once_like_check_and_not_again_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let gz = dir.path().join("export.log.gz");
-    write(&gz, b"\x1f\x8b");
+    let plain = std::fs::read(golden("cloud-function.log")).unwrap();
+    write(&gz, &gzip(&plain));
+    // Older than the quiet period: a finished file.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::options().write(true).open(&gz).unwrap().set_modified(old).unwrap();
+    let live = dir.path().join("live.log");
+    write(&live, b"");
+    let want = json(&run(&["check", "-o", "json", gz.to_str().unwrap()]));
+    let state = dir.path().join("state");
+    let args = [gz.to_str().unwrap(), live.to_str().unwrap()];
+    let d = Daemon::start(&args, &state);
+    // Read at start, before ready: the lines and the errors of check, through the same stage.
+    assert_eq!(d.lines(), want["lines"].as_u64().unwrap(), "{}", d.log_text());
+    for (id, n) in want["matches"].as_object().unwrap() {
+        assert_eq!(d.errors(id) as i64, n.as_i64().unwrap(), "{id}");
+    }
+    assert!(d.log_text().contains("compressed file read once"), "{}", d.log_text());
+    assert_eq!(d.metric("authwatch_paths_unmatched{source=\"default\"}"), Some(0.0), "named, so not unmatched");
+    d.stop();
+    let record = std::fs::read_to_string(state.join("read-once.json")).unwrap();
+    assert!(record.contains(&format!("\"path\": \"{}\"", gz.display())), "{record}");
+
+    // Restarted: not counted again; the live file is still followed.
+    let d = Daemon::start(&args, &state);
+    append(&live, &lines("live", 2, 1));
+    d.wait_lines(2);
+    assert_eq!(d.errors("wx_45011_minute_quota"), 2, "only the live file's two");
+    assert!(!d.log_text().contains("compressed file read once"), "{}", d.log_text());
+    d.stop();
+}
+
+#[test]
+fn run_refuses_other_compressions_and_stdin_by_name_and_names_a_missing_gzip() {
+    let dir = tempfile::tempdir().unwrap();
+    let xz = dir.path().join("export.log.xz");
+    write(&xz, b"\xfd7zXZ\x00");
     let state = dir.path().join("state");
     let s = state.to_str().unwrap();
-    let o = run(&["run", "--state-dir", s, "--listen", "127.0.0.1:0", gz.to_str().unwrap()]);
+    let o = run(&["run", "--state-dir", s, "--listen", "127.0.0.1:0", xz.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains(&format!("{} is compressed (gz)", gz.display())), "{err}");
-    assert!(err.contains(&format!("authwatch check {}", gz.display())), "{err}");
+    assert!(
+        err.contains(&format!("{} is compressed (xz), which authwatch does not decompress", xz.display())),
+        "{err}"
+    );
     // The same in a config file, so validate says it too.
-    let config = config_with_source(dir.path(), "", gz.to_str().unwrap());
+    let config = config_with_source(dir.path(), "", xz.to_str().unwrap());
     let o = run(&["validate", "--config", config.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("is compressed (gz)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is compressed (xz)"), "{}", stderr(&o));
     let o = run(&["run", "--state-dir", s, "--listen", "127.0.0.1:0", "-"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("`-` (standard input) is for `authwatch check`"), "{}", stderr(&o));
+    // A gzip file named but missing is a path that matches nothing, like any other.
+    let gz = dir.path().join("later.log.gz");
+    let d = Daemon::start(&[gz.to_str().unwrap()], &state);
+    d.wait_eq("authwatch_paths_unmatched{source=\"default\"}", 1.0);
+    wait_until("the missing gzip named", || {
+        logged(&d.log.lock().unwrap(), "path matches no file; looking again on every rescan")
+            .iter()
+            .any(|v| v["path"] == gz.to_str().unwrap() && v["reason"] == "no such file or directory")
+    });
+    d.stop();
 }
 
 #[test]

@@ -632,6 +632,9 @@ impl Tailer {
         let mut unmatched = Vec::new();
         let src = &self.sources[source];
         for p in &src.config.paths {
+            if inputs::is_read_once(p) {
+                continue; // Not followed: `read_once` reads it, and reports it if missing.
+            }
             let e = inputs::expand(p, inputs::Mode::Follow, &|path| src.excluded(path));
             out.extend(e.files);
             if let Some(why) = e.problem {
