@@ -222,8 +222,12 @@ fn version() -> String {
 }
 
 fn main() -> ExitCode {
-    let version: &'static str = Box::leak(version().into_boxed_str());
-    let cli = match Cli::from_arg_matches(&Cli::command().version(version).get_matches()) {
+    // Loading the catalogue to name it costs start-up time: only when the version is asked for.
+    let mut command = Cli::command();
+    if std::env::args_os().skip(1).any(|a| a == "--version" || a == "-V") {
+        command = command.version(&*Box::leak(version().into_boxed_str()));
+    }
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
