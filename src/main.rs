@@ -442,11 +442,7 @@ fn patterns_command(command: PatternsCommand, out: &mut dyn Write) -> Result<u8,
         }
         PatternsCommand::List { patterns } => {
             let catalogue = patterns.catalogue()?;
-            writeln!(
-                out,
-                "{:<26} {:>5}  {:<14} {:<8} {:>10}  {}",
-                "ID", "GUIDE", "SIDE", "SEVERITY", "PRECEDENCE", "TITLE"
-            )?;
+            writeln!(out, "{:<26} {:>5}  {:<14} {:<8} {:>10}  TITLE", "ID", "GUIDE", "SIDE", "SEVERITY", "PRECEDENCE")?;
             for p in catalogue.patterns() {
                 let guide = p.guide_error.map_or_else(|| "-".to_string(), |n| n.to_string());
                 let precedence = if p.fallback { "fallback".to_string() } else { p.priority.to_string() };

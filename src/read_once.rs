@@ -211,7 +211,7 @@ impl ReadOnce {
             Err(e) => return (stats, Some(e.to_string())),
         };
         match reader.fill_buf() {
-            Ok(head) if head.starts_with(&[0x1f, 0x8b]) => {}
+            Ok([0x1f, 0x8b, ..]) => {}
             Ok(_) => return (stats, Some("not a gzip file (no gzip magic bytes)".into())),
             Err(e) => return (stats, Some(e.to_string())),
         }

@@ -8,7 +8,7 @@ use common::daemon::*;
 use common::*;
 
 /// Log lines of the daemon (JSON) with this message.
-fn logged<'a>(log: &'a [String], message: &str) -> Vec<serde_json::Value> {
+fn logged(log: &[String], message: &str) -> Vec<serde_json::Value> {
     log.iter()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["message"] == message)
