@@ -1,10 +1,14 @@
 //! `authwatch check`: the one-shot mode (like `mtail --one_shot`). Reads files, `.gz` files or stdin
 //! to their end through the same splitter and Event stage as the daemon, and prints one report: the
-//! tally is this mode's sink. Each input is one stream; overlapping inputs count once.
+//! tally is this mode's sink. Each input is one stream; overlapping inputs count once. PATHs follow
+//! the one path grammar (`inputs`): files, directories, quoted globs, `-`.
 //!
-//! Contract: an input that cannot be opened or read is reported on stderr and makes the exit code 2,
-//! the other inputs are still read and reported. `--fail-on` makes the exit code 1 when a match of that
-//! severity or above was found (2 wins over 1). Output goes to the writer given; nothing here prints a
+//! Contract: every input is accounted for in the report (`inputs` in JSON, the table's input lines):
+//! read (with its lines, bytes, whether gzip, whether it looks binary), or not read and why. A PATH that
+//! yields no file, or an input that cannot be opened or read to its end, is also named on stderr and
+//! makes the exit code 2; the other inputs are still read and reported. `--fail-on` makes the exit code
+//! 1 when a match of that severity or above was found (2 wins over 1). An input that looks binary is
+//! read as text and warned about on stderr. Output goes to the writer given; nothing here prints a
 //! matched line, so no secret it holds can leak through this mode. `--report` also writes an HTML page
 //! (`crate::report`), which shows one line per pattern only redacted.
 
@@ -17,11 +21,12 @@ use std::sync::Arc;
 
 use crate::classify::Classifier;
 use crate::event::{Event, Kind, Note, Sink, Stage, StageConfig};
+use crate::inputs;
 use crate::lines::{self, LineSink, ScanStats};
 use crate::metrics::Metrics;
 use crate::observe::onset_json;
 use crate::patterns::Severity;
-use crate::report::{self, InputSummary};
+use crate::report;
 use crate::timefmt;
 use crate::window::{MINUTE_MS, Windows};
 
@@ -62,6 +67,27 @@ pub struct CheckOptions {
     pub quota_per_minute: u64,
 }
 
+/// One input of a check: a file a PATH named (itself, or through a directory or glob), standard input,
+/// or a PATH that yielded nothing to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputReport {
+    /// The file as shown (its path, or `(standard input)`), or the PATH that yielded nothing.
+    pub name: String,
+    /// The PATH it was found through, when that was a directory or a glob.
+    pub from: Option<String>,
+    /// Whether any of it was read.
+    pub read: bool,
+    pub lines: u64,
+    pub bytes: u64,
+    pub gzip: bool,
+    /// Its first block held a NUL.
+    pub binary: bool,
+    /// Why it was not read, or not to its end.
+    pub error: Option<String>,
+    /// The form detected (or forced); None when nothing was read from it.
+    pub form: Option<crate::record::Format>,
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PatternTally {
     /// Failed calls (a line outside any call counts once).
@@ -93,6 +119,10 @@ pub struct Tally {
     /// For `--report`: the first line that showed each pattern (raw; the report redacts it).
     pub samples: Vec<Option<Vec<u8>>>,
     keep_samples: bool,
+    /// Every input, read or not, in the order read.
+    pub inputs: Vec<InputReport>,
+    /// Inputs that looked binary.
+    pub binary: u64,
     /// For `--output matches`: (input, line number) of the line being read, and the lines found.
     at: (usize, u64),
     matched: Vec<(usize, u64, usize)>,
@@ -168,15 +198,95 @@ impl LineSink for Feed<'_> {
 
 const STDIN_NAME: &str = "(standard input)";
 
-/// Opens a path (`-` is stdin); gzip is recognised by its magic bytes, whatever the name.
-fn open(path: &str) -> io::Result<Box<dyn Read>> {
-    let raw: Box<dyn Read> = if path == "-" { Box::new(io::stdin().lock()) } else { Box::new(File::open(path)?) };
-    let mut reader = BufReader::new(raw);
-    if reader.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(MultiGzDecoder::new(reader)))
-    } else {
-        Ok(Box::new(reader))
+/// What one planned input is.
+enum Target {
+    Stdin,
+    File(std::path::PathBuf),
+    /// A PATH that yielded nothing to read, and why.
+    Nothing(String),
+}
+
+/// Every PATH expanded by the one path grammar, in order: (name, the PATH if a directory or glob, what).
+fn plan(paths: &[String]) -> Vec<(String, Option<String>, Target)> {
+    let mut plan = Vec::new();
+    for spec in paths {
+        if spec == inputs::STDIN {
+            plan.push((STDIN_NAME.to_string(), None, Target::Stdin));
+            continue;
+        }
+        let e = inputs::expand(spec, inputs::Mode::ReadOnce, &|_| false);
+        if let Some(why) = e.problem {
+            plan.push((spec.clone(), None, Target::Nothing(why.to_string())));
+            continue;
+        }
+        for (path, _) in e.files {
+            let name = path.display().to_string();
+            let from = (name != *spec).then(|| spec.clone());
+            plan.push((name, from, Target::File(path)));
+        }
     }
+    plan
+}
+
+/// Compressions recognised by their magic bytes that `check` does not decompress: (name, command).
+fn other_compression(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    if head.starts_with(b"BZh") && head.get(3).is_some_and(u8::is_ascii_digit) {
+        Some(("bzip2", "bzip2 -dc"))
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some(("xz", "xz -dc"))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some(("zstd", "zstd -dc"))
+    } else if head.starts_with(b"PK\x03\x04") {
+        Some(("zip", "unzip -p"))
+    } else {
+        None
+    }
+}
+
+/// Opens an input; gzip is recognised by its magic bytes, whatever the name (true: gzip). Another
+/// compression is refused by name: its bytes are not lines.
+fn open(target: &Target) -> io::Result<(Box<dyn Read>, bool)> {
+    let raw: Box<dyn Read> = match target {
+        Target::Stdin => Box::new(io::stdin().lock()),
+        Target::File(path) => Box::new(File::open(path)?),
+        Target::Nothing(why) => return Err(io::Error::other(why.clone())),
+    };
+    let mut reader = BufReader::new(raw);
+    let head = reader.fill_buf()?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok((Box::new(MultiGzDecoder::new(reader)), true));
+    }
+    if let Some((name, command)) = other_compression(head) {
+        return Err(io::Error::other(format!(
+            "compressed with {name}, which authwatch does not decompress: pipe it in ({command} FILE | authwatch check -)"
+        )));
+    }
+    Ok((Box::new(reader), false))
+}
+
+/// The pattern a `--timeline` key names: any key `explain` takes (id, errcode, SDK code); a code that
+/// only `unlisted` counts names `unlisted`. Err: why not.
+pub fn timeline_index(catalogue: &crate::patterns::Catalogue, key: &str) -> Result<(usize, Option<String>), String> {
+    if let Some(p) = catalogue.find(key) {
+        return match catalogue.index_of(&p.id) {
+            Some(i) => Ok((i, None)),
+            None => {
+                Err(format!("{} counts login attempts, not errors: every timeline shows them beside its pattern", p.id))
+            }
+        };
+    }
+    if crate::patterns::unlisted_code(key).is_some() {
+        if let Some(i) = catalogue.patterns().iter().position(|p| p.fallback) {
+            let id = &catalogue.get(i).id;
+            return Ok((
+                i,
+                Some(format!(
+                    "{key} is not one of the ten: the timeline shows `{id}`, which counts it with every other error none of the ten matches"
+                )),
+            ));
+        }
+    }
+    Err("no pattern answers to it; give an id, an errcode or an SDK code (authwatch patterns list, authwatch explain KEY)".into())
 }
 
 /// Runs the check and returns the process exit code.
@@ -189,10 +299,15 @@ pub fn run(
 ) -> i32 {
     let catalogue = classifier.catalogue();
     let timeline = match &opts.timeline {
-        Some(id) => match catalogue.index_of(id) {
-            Some(i) => Some(i),
-            None => {
-                let _ = writeln!(err, "authwatch: --timeline {id:?}: no such pattern");
+        Some(key) => match timeline_index(catalogue, key) {
+            Ok((i, note)) => {
+                if let Some(note) = note {
+                    let _ = writeln!(err, "authwatch: --timeline {key}: {note}");
+                }
+                Some(i)
+            }
+            Err(why) => {
+                let _ = writeln!(err, "authwatch: --timeline {key:?}: {why}");
                 return 2;
             }
         },
@@ -214,6 +329,8 @@ pub fn run(
         last_ms: None,
         samples: vec![None; catalogue.patterns().len()],
         keep_samples: opts.report.is_some(),
+        inputs: Vec::new(),
+        binary: 0,
         at: (0, 0),
         matched: Vec::new(),
         keep_matches: opts.output == Output::Matches,
@@ -226,32 +343,21 @@ pub fn run(
     };
     let mut stage = Stage::new(classifier.clone(), config);
     stage.set_now(wall_ms());
-    let names: Vec<&str> = paths.iter().map(|p| if p == "-" { STDIN_NAME } else { p.as_str() }).collect();
-    let mut inputs: Vec<InputSummary> = Vec::new();
-    let summary = |name: &str, error: Option<String>| InputSummary {
-        name: name.to_string(),
-        form: None,
-        lines: 0,
-        bytes: 0,
-        error,
-    };
-    for (index, path) in paths.iter().enumerate() {
-        let name = names[index];
-        if std::path::Path::new(path).is_dir() {
-            let _ = writeln!(err, "authwatch: {name}: is a directory");
-            inputs.push(summary(name, Some("is a directory".into())));
-            tally.unreadable += 1;
-            continue;
-        }
-        let mut reader = match open(path) {
+    let planned = plan(paths);
+    let names: Vec<&str> = planned.iter().map(|(name, _, _)| name.as_str()).collect();
+    for (index, (name, from, target)) in planned.iter().enumerate() {
+        let mut report = InputReport { name: name.clone(), from: from.clone(), ..InputReport::default() };
+        let (mut reader, gzip) = match open(target) {
             Ok(r) => r,
             Err(e) => {
                 let _ = writeln!(err, "authwatch: {name}: {e}");
-                inputs.push(summary(name, Some(e.to_string())));
                 tally.unreadable += 1;
+                report.error = Some(e.to_string());
+                tally.inputs.push(report);
                 continue;
             }
         };
+        report.gzip = gzip;
         tally.files += 1;
         tally.at = (index, 0);
         let stream = index as u64;
@@ -261,22 +367,28 @@ pub fn run(
         let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
         let mut feed = Feed { stage: &mut stage, tally: &mut tally, stream };
         let result = lines::scan(&mut reader, opts.max_line_bytes, &mut file_stats, &find, &mut feed);
-        let form = stage.detected_format(stream);
+        report.form = stage.detected_format(stream);
         stage.close(stream, &mut tally);
-        inputs.push(InputSummary {
-            form,
-            lines: file_stats.lines,
-            bytes: file_stats.bytes,
-            error: result.as_ref().err().map(|e| format!("read error after {} lines: {e}", file_stats.lines)),
-            ..summary(name, None)
-        });
         tally.scan.lines += file_stats.lines;
         tally.scan.bytes += file_stats.bytes;
         tally.scan.lines_truncated += file_stats.lines_truncated;
-        if let Err(e) = result {
-            let _ = writeln!(err, "authwatch: {name}: read error after {} lines: {e}", file_stats.lines);
-            tally.unreadable += 1;
+        (report.read, report.lines, report.bytes, report.binary) =
+            (true, file_stats.lines, file_stats.bytes, file_stats.binary);
+        if file_stats.binary {
+            tally.binary += 1;
+            let _ = writeln!(
+                err,
+                "authwatch: warning: {name} looks binary (a NUL in its first {} bytes); read as text",
+                lines::BINARY_PROBE_BYTES
+            );
         }
+        if let Err(e) = result {
+            let why = format!("read error after {} lines: {e}", file_stats.lines);
+            let _ = writeln!(err, "authwatch: {name}: {why}");
+            tally.unreadable += 1;
+            report.error = Some(why);
+        }
+        tally.inputs.push(report);
     }
     stage.flush(&mut tally);
     let report = match opts.output {
@@ -295,7 +407,7 @@ pub fn run(
         }
     }
     if let Some(path) = &opts.report {
-        if let Err(e) = write_report(classifier, &tally, &inputs, opts, path) {
+        if let Err(e) = write_report(classifier, &tally, opts, path) {
             let _ = writeln!(err, "authwatch: --report {}: {e}", path.display());
             return 2;
         }
@@ -313,7 +425,6 @@ pub fn run(
 fn write_report(
     classifier: &Classifier,
     tally: &Tally,
-    inputs: &[InputSummary],
     opts: &CheckOptions,
     path: &std::path::Path,
 ) -> Result<(), String> {
@@ -321,7 +432,7 @@ fn write_report(
         tally.samples.iter().map(|s| s.as_ref().map(|l| crate::redact::redact(&String::from_utf8_lossy(l)))).collect();
     let html = report::render(&report::Report {
         catalogue: classifier.catalogue(),
-        inputs,
+        inputs: &tally.inputs,
         tally,
         samples: &samples,
         rules: &opts.alert_rules,
@@ -406,6 +517,8 @@ fn write_json(
         "join_evictions": tally.evicted,
         "files": tally.files,
         "unreadable_files": tally.unreadable,
+        "binary_files": tally.binary,
+        "inputs": tally.inputs.iter().map(input_json).collect::<Vec<_>>(),
     });
     if opts.count_attempts {
         doc["login_attempts"] = tally.login_attempts.into();
@@ -426,6 +539,59 @@ fn write_json(
     }
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+/// One input in `--output json`: path, from (a directory or glob), read, lines, bytes, gzip, binary,
+/// and error when it was not read (or not to its end).
+fn input_json(i: &InputReport) -> serde_json::Value {
+    let mut v = serde_json::json!({"path": i.name, "read": i.read});
+    if let Some(from) = &i.from {
+        v["from"] = from.as_str().into();
+    }
+    if i.read {
+        v["lines"] = i.lines.into();
+        v["bytes"] = i.bytes.into();
+        v["gzip"] = i.gzip.into();
+        v["binary"] = i.binary.into();
+    }
+    if let Some(e) = &i.error {
+        v["error"] = e.as_str().into();
+    }
+    v
+}
+
+/// Inputs named in the table at most; JSON lists them all.
+const TABLE_INPUTS: usize = 10;
+
+/// The table's input lines: which inputs were read, which were not and why, which look binary.
+fn write_inputs(tally: &Tally, out: &mut dyn Write) -> io::Result<()> {
+    let read: Vec<String> = tally
+        .inputs
+        .iter()
+        .filter(|i| i.read)
+        .map(|i| if i.gzip { format!("{} (gzip)", i.name) } else { i.name.clone() })
+        .collect();
+    let shown = read.len().min(TABLE_INPUTS);
+    let more = if read.len() > shown {
+        format!(" and {} more (--output json lists every input)", read.len() - shown)
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "Read {} input(s): {}{more}",
+        read.len(),
+        if read.is_empty() { "none".to_string() } else { read[..shown].join(", ") }
+    )?;
+    for i in tally.inputs.iter().filter(|i| i.error.is_some()) {
+        let verb = if i.read { "Not read to its end" } else { "Not read" };
+        writeln!(out, "{verb}: {}: {}", i.name, i.error.as_deref().unwrap_or_default())?;
+    }
+    let binary: Vec<&str> = tally.inputs.iter().filter(|i| i.binary).map(|i| i.name.as_str()).collect();
+    if !binary.is_empty() {
+        writeln!(out, "Looks binary (a NUL in its first block), read as text: {}", binary.join(", "))?;
+    }
+    Ok(())
 }
 
 fn write_table(classifier: &Classifier, tally: &Tally, opts: &CheckOptions, out: &mut dyn Write) -> io::Result<()> {
@@ -472,6 +638,7 @@ fn write_table(classifier: &Classifier, tally: &Tally, opts: &CheckOptions, out:
         tally.future,
     )?;
     writeln!(out, "COUNT is failed calls (each call once, however many lines print it); LINES is every line.")?;
+    write_inputs(tally, out)?;
     writeln!(out)?;
     for row in std::iter::once(header.map(str::to_string)).chain(rows) {
         let mut line = String::new();

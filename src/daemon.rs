@@ -1,7 +1,8 @@
 //! `authwatch run`: the long-running job. Wires the tailer thread, inotify, signals and HTTP.
 //!
-//! Contract: one thread owns the tailer (all file state); it wakes on inotify events, on the poll
-//! interval and on control messages, and is the only writer of checkpoints. The async side serves HTTP
+//! Contract: one thread owns the tailer (all file state) and the one-shot reader of gzip files named
+//! explicitly (`read_once`, on every rescan); it wakes on inotify events, on the poll interval and on
+//! control messages, and is the only writer of checkpoints. The async side serves HTTP
 //! and turns signals into messages. SIGHUP reloads config and patterns (a bad one is refused, the
 //! last good one kept, the reason logged and counted). SIGTERM/SIGINT stop in a fixed order: stop
 //! taking wake-ups, drain what the files hold now, final checkpoint, stop HTTP.
@@ -25,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::observe::{Observed, Shared};
 use crate::patterns::Catalogue;
 use crate::pipeline::{self, Pipeline};
+use crate::read_once::ReadOnce;
 use crate::record::FormatChoice;
 use crate::tail::{Setup, SystemClock, Tailer};
 
@@ -41,6 +43,8 @@ pub struct RunOptions {
     pub paths: Vec<String>,
     /// exporter-toolkit web config (TLS, basic auth); overrides `[http] web_config_file`.
     pub web_config: Option<PathBuf>,
+    /// The login Cloud Function; overrides `login_function`.
+    pub login_function: Option<String>,
 }
 
 /// What a reload hands the tailer thread: the follower's setup and the Event stage's.
@@ -80,6 +84,12 @@ pub fn effective_config(opts: &RunOptions) -> Result<Config, String> {
     if let Some(w) = &opts.web_config {
         config.http.web_config_file = Some(w.clone());
     }
+    if let Some(f) = &opts.login_function {
+        config.login_function = f.clone();
+    }
+    if opts.paths.iter().any(|p| p == crate::inputs::STDIN) {
+        return Err("`-` (standard input) is for `authwatch check`; `run` follows files: give PATH… of files, directories or globs".into());
+    }
     config.pattern_dirs.extend(opts.pattern_dirs.iter().cloned());
     config.no_default_patterns |= opts.no_default_patterns;
     config.add_cli_paths(&opts.paths, opts.format, opts.from.unwrap_or_default());
@@ -90,6 +100,11 @@ pub fn effective_config(opts: &RunOptions) -> Result<Config, String> {
 }
 
 pub fn setup_for(config: &Config) -> Result<Reload, String> {
+    for s in &config.sources {
+        for p in &s.paths {
+            crate::inputs::refuse_compressed(&s.name, p)?;
+        }
+    }
     let catalogue = Catalogue::load(&config.pattern_dirs, !config.no_default_patterns).map_err(|e| e.to_string())?;
     // Rules name patterns: check them against this catalogue now, so a bad rule is a config error.
     crate::alerts::Engine::new(&config.alerts, &catalogue).map_err(|e| format!("alerts: {e}"))?;
@@ -147,6 +162,11 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         metrics.checkpoint_load_failures_total.inc();
         tracing::error!("{}", w.0);
     }
+    let (once, warning) = ReadOnce::new(&config.state_dir, &config.sources, config.limits.max_line_bytes as usize);
+    if let Some(w) = warning {
+        metrics.checkpoint_load_failures_total.inc();
+        tracing::error!("{w}");
+    }
     let pipeline = Pipeline::new(
         setup.classifier.clone(),
         setup.stage.clone(),
@@ -167,7 +187,7 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
     };
     let tailer_thread = std::thread::Builder::new()
         .name("tailer".into())
-        .spawn(move || tailer_loop(tailer, pipeline, rx, watcher, &limits, &tailer_ready, &eval))
+        .spawn(move || tailer_loop(tailer, once, pipeline, rx, watcher, &limits, &tailer_ready, &eval))
         .map_err(|e| format!("cannot start the tailer thread: {e}"))?;
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -313,9 +333,11 @@ fn restore_history(config: &Config, observed: &Shared, metrics: &Metrics) {
 
 impl Evaluator {
     /// Hands the poll's Events over (one lock), applies the follower's health, evaluates alerts.
-    fn run(&self, tailer: &mut Tailer, pipeline: &mut Pipeline) {
+    fn run(&self, tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline) {
         pipeline.tick();
-        pipeline.apply_health(tailer.take_health());
+        let mut health = tailer.take_health();
+        once.add_health(&mut health);
+        pipeline.apply_health(health);
         let lookalikes = &self.metrics.file_lookalike_decisions_total;
         lookalikes.inc_by(tailer.lookalike_decisions().saturating_sub(lookalikes.get()));
         pipeline.hand_over();
@@ -364,15 +386,21 @@ impl Evaluator {
     }
 }
 
-fn poll(tailer: &mut Tailer, pipeline: &mut Pipeline, rescan: bool) {
+fn poll(tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline, rescan: bool) {
     let classifier = pipeline.classifier();
     let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
     pipeline.set_now(wall_ms());
     tailer.poll(rescan, &find, pipeline);
+    if rescan {
+        // Gzip files named explicitly: read once, when first found (or at start).
+        once.poll(u64::try_from(wall_ms()).unwrap_or(0), &find, pipeline);
+    }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn tailer_loop(
     mut tailer: Tailer,
+    mut once: ReadOnce,
     mut pipeline: Pipeline,
     rx: Receiver<Wake>,
     mut watcher: impl Watcher,
@@ -383,8 +411,8 @@ fn tailer_loop(
     let poll_every = Duration::from_millis(limits.poll_interval_ms);
     let mut checkpoint_every = Duration::from_millis(limits.checkpoint_interval_ms);
     watch_all(&tailer, &mut watcher);
-    poll(&mut tailer, &mut pipeline, true);
-    eval.run(&mut tailer, &mut pipeline);
+    poll(&mut tailer, &mut once, &mut pipeline, true);
+    eval.run(&mut tailer, &mut once, &mut pipeline);
     eval.save(&mut tailer);
     ready.store(true, Ordering::Release);
     tracing::info!(files = tailer.files().len(), "initial scan done");
@@ -393,19 +421,20 @@ fn tailer_loop(
         let due = (last_rescan + poll_every).min(last_checkpoint + checkpoint_every);
         let mut rescan = false;
         let mut stop = false;
-        let mut handle = |w: Wake, tailer: &mut Tailer, pipeline: &mut Pipeline| match w {
+        let mut handle = |w: Wake, tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline| match w {
             Wake::Fs { rescan: r } => rescan |= r,
             Wake::Shutdown => stop = true,
             Wake::Reload(r) => {
                 checkpoint_every = checkpoint_every.min(Duration::from_millis(r.setup.limits.checkpoint_interval_ms));
                 pipeline.reload(r.classifier, r.stage, &r.setup.sources);
+                once.reload(&r.setup.sources, r.setup.limits.max_line_bytes as usize);
                 tailer.reload(r.setup);
                 rescan = true;
             }
         };
         let disconnected = match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
             Ok(w) => {
-                handle(w, &mut tailer, &mut pipeline);
+                handle(w, &mut tailer, &mut once, &mut pipeline);
                 false
             }
             Err(RecvTimeoutError::Timeout) => false,
@@ -413,7 +442,7 @@ fn tailer_loop(
         };
         // Coalesce a burst of inotify events into one read.
         while let Ok(w) = rx.try_recv() {
-            handle(w, &mut tailer, &mut pipeline);
+            handle(w, &mut tailer, &mut once, &mut pipeline);
         }
         if stop || disconnected {
             break;
@@ -425,8 +454,8 @@ fn tailer_loop(
             last_rescan = Instant::now();
             watch_all(&tailer, &mut watcher);
         }
-        poll(&mut tailer, &mut pipeline, rescan);
-        eval.run(&mut tailer, &mut pipeline);
+        poll(&mut tailer, &mut once, &mut pipeline, rescan);
+        eval.run(&mut tailer, &mut once, &mut pipeline);
         // Offsets may only cover counted lines: while Events wait for their call's time (at most
         // hold_ms), the checkpoint waits too.
         if last_checkpoint.elapsed() >= checkpoint_every && !pipeline.holding() {
@@ -440,7 +469,7 @@ fn tailer_loop(
     pipeline.set_now(wall_ms());
     let done = tailer.shutdown(&find, &mut pipeline);
     pipeline.flush();
-    eval.run(&mut tailer, &mut pipeline);
+    eval.run(&mut tailer, &mut once, &mut pipeline);
     match eval.saved(done) {
         Ok(_) => {
             eval.save_history(tailer.checkpoint_path());

@@ -7,7 +7,8 @@
 //! says so and gets every line until it says otherwise. A line longer than `max_line_bytes` is cut: its
 //! first `max_line_bytes` bytes are still looked at (flagged cut), the rest is skipped up to its newline.
 //! A trailing `\r` is dropped. A partial last line waits for its newline unless the stream ends (`eof`).
-//! `scan` (one-shot reading) and the tailer both use this splitter; nothing else splits lines.
+//! `scan` (one-shot reading) and the tailer both use this splitter; nothing else splits lines. Whether a
+//! stream looks binary (a NUL in its first block) is decided here too (`looks_binary`), for both.
 
 use std::io::{self, Read};
 
@@ -17,12 +18,23 @@ use memchr::{memchr, memchr_iter, memrchr};
 pub const CHUNK_BYTES: usize = 256 * 1024;
 /// Default cap for one line.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+/// A stream whose first this many bytes hold a NUL looks binary (the rule of git and grep).
+pub const BINARY_PROBE_BYTES: usize = 8192;
+
+/// Whether the first block of a stream looks binary: a NUL in its first `BINARY_PROBE_BYTES`. Such a
+/// stream is still read as lines (a log with one NUL-padded record must not be lost); its readers warn
+/// once and count it.
+pub fn looks_binary(first_block: &[u8]) -> bool {
+    memchr(0, &first_block[..first_block.len().min(BINARY_PROBE_BYTES)]).is_some()
+}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ScanStats {
     pub lines: u64,
     pub bytes: u64,
     pub lines_truncated: u64,
+    /// The stream's first block looked binary (`looks_binary`).
+    pub binary: bool,
 }
 
 /// Where lines go.
@@ -201,12 +213,19 @@ pub fn scan<R: Read + ?Sized>(
     let mut splitter = Splitter::new(max_line_bytes);
     let mut buf = vec![0u8; splitter.max_line_bytes + CHUNK_BYTES];
     let mut filled = 0;
+    // Bytes of the stream seen so far, for the binary probe over its first block.
+    let mut seen = 0usize;
     loop {
         let n = match reader.read(&mut buf[filled..]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        if seen < BINARY_PROBE_BYTES {
+            let probe = n.min(BINARY_PROBE_BYTES - seen);
+            stats.binary |= looks_binary(&buf[filled..filled + probe]);
+            seen += probe;
+        }
         stats.bytes += n as u64;
         filled += n;
         let s = splitter.split(&buf[..filled], n == 0, find, sink);
@@ -251,7 +270,11 @@ mod tests {
         let input = b"a\nERR 1\nb\r\nc\nERR 2\r\nERR 3";
         for step in [1, 2, 3, 7, 1000] {
             let (stats, seen) = run(input, 64, step);
-            assert_eq!(stats, ScanStats { lines: 6, bytes: input.len() as u64, lines_truncated: 0 }, "step {step}");
+            assert_eq!(
+                stats,
+                ScanStats { lines: 6, bytes: input.len() as u64, lines_truncated: 0, binary: false },
+                "step {step}"
+            );
             assert_eq!(
                 seen,
                 vec![(2, "ERR 1".into(), false), (5, "ERR 2".into(), false), (6, "ERR 3".into(), false)],
@@ -272,6 +295,27 @@ mod tests {
         assert_eq!(seen.len(), 2);
         assert_eq!((seen[0].0, seen[0].1.len(), seen[0].2), (2, 1000, true));
         assert_eq!(seen[1], (3, "ERR after".into(), false));
+    }
+
+    #[test]
+    fn scan_flags_a_nul_in_the_first_block_however_it_arrives() {
+        let mut input = b"a\nb\0c\n".to_vec();
+        for step in [1, 2, 1000] {
+            assert!(run(&input, 64, step).0.binary, "step {step}");
+        }
+        input = vec![b'x'; BINARY_PROBE_BYTES + 10];
+        input.extend(b"\0\n");
+        assert!(!run(&input, 1 << 20, 3).0.binary, "past the probe");
+    }
+
+    #[test]
+    fn a_nul_in_the_first_block_looks_binary() {
+        assert!(!looks_binary(b"2025-03-14T01:22:05Z plain text\n"));
+        assert!(looks_binary(b"ELF\0\0\x01"));
+        let mut late = vec![b'x'; BINARY_PROBE_BYTES];
+        late.push(0);
+        assert!(!looks_binary(&late), "a NUL past the probe is not looked at");
+        assert!(!looks_binary(b""));
     }
 
     #[test]

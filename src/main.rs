@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use std::net::SocketAddr;
 
@@ -76,34 +76,48 @@ enum Command {
         /// Line format of PATHs given here.
         #[arg(long, value_enum, default_value_t = FormatChoice::Auto)]
         format: FormatChoice,
+        /// How authwatch's own log lines (on standard error) are written.
         #[arg(long, value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
+        /// The login Cloud Function, whose START lines are login attempts [default: the config's
+        /// login_function, else getLoginTicket].
+        #[arg(long, value_name = "NAME")]
+        login_function: Option<String>,
         /// Prometheus exporter-toolkit web config (YAML: tls_server_config, basic_auth_users); re-read on change.
         #[arg(long = "web.config.file", value_name = "FILE")]
         web_config: Option<PathBuf>,
         #[command(flatten)]
         patterns: PatternArgs,
-        /// Files, directories or globs (quote globs), as the source named "default".
+        /// Files, directories (every file directly in them) or quoted globs, as the source named
+        /// "default"; a .gz file named here is read once.
         #[arg(value_name = "PATH")]
         paths: Vec<String>,
     },
     /// Check a config file (and the pattern directories it names) without starting anything.
     Validate {
+        /// The TOML config file to check.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        /// Exit 1 when a configured path, directory or glob matches no file now (it is always listed).
+        #[arg(long)]
+        strict: bool,
     },
     /// Write realistic logs (with a 45011 burst) into a temporary directory while tailing it.
     Demo {
+        /// Address for /metrics and the status page [default: 127.0.0.1:9471].
         #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
+        /// How authwatch's own log lines (on standard error) are written.
         #[arg(long, value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
     },
-    /// Read log files (or - for stdin, .gz allowed) once and report what they hold, like mtail --one_shot.
+    /// Read log files once and report what they hold, like mtail --one_shot (exit 0 ok, 1 --fail-on
+    /// matched, 2 an input not read or bad arguments).
     Check {
         /// Line format: detected per line, or forced.
         #[arg(long, value_enum, default_value_t = FormatChoice::Auto)]
         format: FormatChoice,
+        /// What to print: a table per pattern, JSON, PATH:LINE:ID per match, or Prometheus exposition.
         #[arg(long, short, value_enum, default_value_t = Output::Table)]
         output: Output,
         /// Exit 1 when a match of this severity or above is found.
@@ -115,8 +129,9 @@ enum Command {
         /// The source label in --output prometheus.
         #[arg(long, default_value = "default")]
         source: String,
-        /// Also print the per-minute history of a pattern against login attempts, the onset marked.
-        #[arg(long, value_name = "PATTERN", num_args = 0..=1, require_equals = true, default_missing_value = "wx_45011_minute_quota")]
+        /// Also print the per-minute history of a pattern against login attempts, the onset marked; any
+        /// key explain takes (id, errcode like 45011, SDK code) [default: wx_45011_minute_quota].
+        #[arg(long, value_name = "KEY", num_args = 0..=1, require_equals = true, default_missing_value = "wx_45011_minute_quota")]
         timeline: Option<String>,
         /// The login Cloud Function, whose START lines are login attempts (for --timeline).
         #[arg(long, default_value = authwatch::config::DEFAULT_LOGIN_FUNCTION)]
@@ -129,13 +144,15 @@ enum Command {
         report_config: Option<PathBuf>,
         #[command(flatten)]
         patterns: PatternArgs,
-        /// Files to read; - is standard input.
+        /// Files, directories (every file directly in them) or quoted globs; .gz is decompressed; - is
+        /// standard input.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<String>,
     },
-    /// Symptom, root cause, fix and prevention for a pattern id, a WeChat errcode or an SDK code.
+    /// Symptom, root cause, fix and prevention for a pattern id, a WeChat errcode or an SDK code; for a
+    /// code none of the ten answers to, what it is and that it counts as unlisted.
     Explain {
-        /// e.g. wx_45011_minute_quota, 45011, SIGN_PARAM_INVALID
+        /// e.g. wx_45011_minute_quota, 45011, SIGN_PARAM_INVALID, 40226
         key: String,
         #[command(flatten)]
         patterns: PatternArgs,
@@ -159,6 +176,7 @@ enum PatternsCommand {
     Test {
         /// A directory of pattern files to test together with the bundled ones (as --patterns DIR would).
         dir: Option<PathBuf>,
+        /// Test only the patterns of DIR, not the bundled ones.
         #[arg(long)]
         no_default_patterns: bool,
         /// Also score a labelled corpus (DIR/*.jsonl: {"label","source","line"} a line): per id true
@@ -167,13 +185,14 @@ enum PatternsCommand {
         #[arg(long, value_name = "DIR")]
         corpus: Option<PathBuf>,
     },
-    /// One line per pattern: id, guide error, side, severity, precedence, title.
+    /// A header row, then one line per pattern: id, guide error, side, severity, precedence, title.
     List {
         #[command(flatten)]
         patterns: PatternArgs,
     },
     /// Print the patterns' regexes for another tool (used by bench/run.sh to build fair baselines).
     Export {
+        /// The tool to write for.
         #[arg(long = "as", value_enum)]
         target: ExportTarget,
         #[command(flatten)]
@@ -189,8 +208,35 @@ enum ExportTarget {
     Rg,
 }
 
+/// `--version`: the build and the pattern set it carries.
+fn version() -> String {
+    let set = authwatch::patterns::builtin_set_id();
+    match Catalogue::builtin() {
+        Ok(c) => {
+            let guide = c.patterns().iter().filter(|p| p.guide_error.is_some()).count();
+            let others: Vec<&str> =
+                c.patterns().iter().filter(|p| p.guide_error.is_none()).map(|p| p.id.as_str()).collect();
+            let ids = c.patterns().len();
+            format!(
+                "{} (patterns: {set}, {ids} ids: the guide's {guide} + {})",
+                env!("CARGO_PKG_VERSION"),
+                others.join(" + ")
+            )
+        }
+        Err(e) => format!("{} (patterns: {set}, not loadable: {e})", env!("CARGO_PKG_VERSION")),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Loading the catalogue to name it costs start-up time: only when the version is asked for.
+    let mut command = Cli::command();
+    if std::env::args_os().skip(1).any(|a| a == "--version" || a == "-V") {
+        command = command.version(&*Box::leak(version().into_boxed_str()));
+    }
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match execute(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(message) => {
@@ -215,7 +261,18 @@ fn execute(command: Command) -> Result<u8, String> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     match command {
-        Command::Run { config, listen, state_dir, from, format, log_format, web_config, patterns, paths } => {
+        Command::Run {
+            config,
+            listen,
+            state_dir,
+            from,
+            format,
+            log_format,
+            login_function,
+            web_config,
+            patterns,
+            paths,
+        } => {
             init_logging(log_format);
             let opts = RunOptions {
                 config,
@@ -227,28 +284,45 @@ fn execute(command: Command) -> Result<u8, String> {
                 no_default_patterns: patterns.no_default_patterns,
                 paths,
                 web_config,
+                login_function,
             };
             daemon::run(opts, |_| {})?;
             Ok(0)
         }
-        Command::Validate { config } => {
+        Command::Validate { config, strict } => {
             let c = Config::load(&config).map_err(|e| e.to_string())?;
             let setup = daemon::setup_for(&c)?;
             if let Some(web) = &c.http.web_config_file {
                 authwatch::web::WebConfig::load(web).map_err(|e| e.to_string())?;
             }
-            writeln!(
-                out,
-                "{}: ok ({} sources, {} patterns, listen {}, state_dir {})",
-                config.display(),
+            // The paths as `run` would see them now: the same expansion and exclude globs.
+            let mut unmatched = Vec::new();
+            for s in &c.sources {
+                let excludes = authwatch::inputs::compile_excludes(&s.exclude);
+                let excluded = |p: &std::path::Path| authwatch::inputs::excluded_by(&excludes, p);
+                for (path, why) in authwatch::inputs::unmatched(&s.paths, &excluded) {
+                    unmatched.push(format!("  source {:?}: {path}: {why}", s.name));
+                }
+            }
+            let summary = format!(
+                "{} sources, {} patterns, listen {}, state_dir {}",
                 c.sources.len(),
                 setup.classifier.catalogue().patterns().len(),
                 c.listen,
                 c.state_dir.display()
-            )
-            .and_then(|()| out.flush())
-            .map_err(|e| e.to_string())?;
-            Ok(0)
+            );
+            let report = if unmatched.is_empty() {
+                format!("{}: ok ({summary})\n", config.display())
+            } else {
+                format!(
+                    "{}: valid ({summary}), but {} path(s) match no file now; run warns about them and looks again on every rescan:\n{}\n",
+                    config.display(),
+                    unmatched.len(),
+                    unmatched.join("\n")
+                )
+            };
+            out.write_all(report.as_bytes()).and_then(|()| out.flush()).map_err(|e| e.to_string())?;
+            Ok(u8::from(strict && !unmatched.is_empty()))
         }
         Command::Demo { listen, log_format } => {
             init_logging(log_format);
@@ -303,6 +377,14 @@ fn execute(command: Command) -> Result<u8, String> {
         Command::Explain { key, patterns } => {
             let catalogue = patterns.catalogue()?;
             let Some(p) = catalogue.find(&key) else {
+                if let (Some(code), Some(unlisted)) =
+                    (authwatch::patterns::unlisted_code(&key), catalogue.patterns().iter().find(|p| p.fallback))
+                {
+                    out.write_all(explain_unlisted(&code, unlisted).as_bytes())
+                        .and_then(|()| out.flush())
+                        .map_err(|e| e.to_string())?;
+                    return Ok(0);
+                }
                 let ids: Vec<&str> = catalogue.patterns().iter().map(|p| p.id.as_str()).collect();
                 return Err(format!(
                     "no pattern answers to {key:?}; try an id ({}), an errcode or an SDK code",
@@ -378,12 +460,13 @@ fn patterns_command(command: PatternsCommand, out: &mut dyn Write) -> Result<u8,
         }
         PatternsCommand::List { patterns } => {
             let catalogue = patterns.catalogue()?;
+            writeln!(out, "{:<26} {:>5}  {:<14} {:<8} {:>10}  TITLE", "ID", "GUIDE", "SIDE", "SEVERITY", "PRECEDENCE")?;
             for p in catalogue.patterns() {
                 let guide = p.guide_error.map_or_else(|| "-".to_string(), |n| n.to_string());
                 let precedence = if p.fallback { "fallback".to_string() } else { p.priority.to_string() };
                 writeln!(
                     out,
-                    "{:<26} {guide:>2}  {:<14} {:<8} {precedence:>8}  {}",
+                    "{:<26} {guide:>5}  {:<14} {:<8} {precedence:>10}  {}",
                     p.id,
                     p.side.as_str(),
                     p.severity,
@@ -418,5 +501,60 @@ fn patterns_command(command: PatternsCommand, out: &mut dyn Write) -> Result<u8,
             out.flush()?;
             Ok(0)
         }
+    }
+}
+
+/// `explain CODE` for a code none of the ten answers to but `unlisted` counts.
+fn explain_unlisted(code: &authwatch::patterns::UnlistedCode, unlisted: &authwatch::patterns::Pattern) -> String {
+    let what = code.what.map_or_else(
+        || format!("authwatch does not know this {}; the documentation of the API or SDK that returned it says what it means.", code.kind),
+        str::to_string,
+    );
+    format!(
+        "{code} — not one of the guide's ten errors: counted as `{id}`\n({kind}; severity of {id}: {sev})\n\n{what}\n\n\
+         authwatch counts a failed call that carries it under `{id}` (authwatch_errors_total{{pattern=\"{id}\"}}, the `{id}` row of check), \
+         not under one of the ten.\n\nWhere to look: {fix}\n\nSee also: authwatch explain {id}\n",
+        code = code.code,
+        id = unlisted.id,
+        kind = code.kind,
+        sev = unlisted.severity,
+        fix = unlisted.fix,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every flag and argument of every subcommand says what it is for in --help.
+    #[test]
+    fn every_argument_of_every_subcommand_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>, seen: &mut usize) {
+            for arg in cmd.get_arguments() {
+                *seen += 1;
+                let has = arg.get_help().is_some_and(|h| !h.to_string().trim().is_empty())
+                    || arg.get_long_help().is_some_and(|h| !h.to_string().trim().is_empty());
+                if !has {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing, seen);
+            }
+        }
+        let mut cmd = Cli::command();
+        // Built-in --help and --version get their help text when the command is built.
+        cmd.build();
+        let (mut missing, mut seen) = (Vec::new(), 0);
+        walk(&cmd, "authwatch", &mut missing, &mut seen);
+        assert!(seen > 40, "only {seen} arguments walked");
+        assert!(missing.is_empty(), "arguments without help: {missing:?}");
+    }
+
+    #[test]
+    fn the_version_names_the_pattern_set() {
+        let v = version();
+        assert!(v.starts_with(env!("CARGO_PKG_VERSION")), "{v}");
+        assert!(v.contains("(patterns: bundled-") && v.contains("11 ids: the guide's 10 + unlisted)"), "{v}");
     }
 }

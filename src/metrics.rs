@@ -63,6 +63,8 @@ pub struct Metrics {
     pub history_writes_total: IntCounter,
     pub history_failures_total: IntCounter,
     pub history_load_failures_total: IntCounter,
+    pub paths_unmatched: IntGaugeVec,
+    pub binary_files_total: IntCounterVec,
     sources_cap: LabelCap,
     functions_cap: LabelCap,
 }
@@ -384,6 +386,18 @@ impl Metrics {
                 "history_load_failures_total",
                 "History files found unreadable, of another version, or not matching the checkpoint at start-up; the daemon began without history.",
             )?,
+            paths_unmatched: gauge(
+                &registry,
+                "paths_unmatched",
+                "Configured paths, directories or globs that match no file to follow at the last rescan (each is named in a warning), by source.",
+                &["source"],
+            )?,
+            binary_files_total: counter(
+                &registry,
+                "binary_files_total",
+                "Files whose first block held NUL bytes, read as text anyway (each is named in a warning once), by source.",
+                &["source"],
+            )?,
             sources_cap: LabelCap::new(caps.max_sources),
             functions_cap: LabelCap::new(caps.max_functions),
             registry,
@@ -512,10 +526,12 @@ impl Metrics {
                 &self.duplicate_records_total,
                 &self.future_timestamps_total,
                 &self.arrival_time_events_total,
+                &self.binary_files_total,
             ] {
                 c.with_label_values(&[source]);
             }
             self.files_watched.with_label_values(&[source]);
+            self.paths_unmatched.with_label_values(&[source]);
             self.lag_bytes.with_label_values(&[source]);
             self.last_line_timestamp_seconds.with_label_values(&[source]);
         }

@@ -387,6 +387,78 @@ impl Catalogue {
     }
 }
 
+/// The bundled pattern set's name: `bundled-` and a hash (FNV-1a, 32 bits shown) of every bundled
+/// file's name and text, so two builds with the same patterns say the same.
+pub fn builtin_set_id() -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (name, text) in BUILTIN {
+        for b in name.bytes().chain([0]).chain(text.bytes()).chain([0]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("bundled-{:08x}", h >> 32)
+}
+
+/// Codes that none of the ten answers to but `unlisted` counts when a log line carries them: what each
+/// is, from WeChat's and CloudBase's documentation (log-formats facts), and where to look.
+pub const UNLISTED_CODES: [(&str, &str); 10] = [
+    ("-1", "WeChat: system busy. Retry the call after a moment; persistent -1 is on WeChat's side."),
+    (
+        "40226",
+        "WeChat jscode2session: code blocked, a high-risk user. WeChat refuses to log this user in; nothing in your code can fix it for that user.",
+    ),
+    (
+        "40013",
+        "WeChat: invalid AppID. The Cloud Function calls jscode2session with an AppID that is not this Mini Program's.",
+    ),
+    (
+        "40125",
+        "WeChat: invalid AppSecret. The secret the Cloud Function sends to jscode2session is wrong or was reset.",
+    ),
+    ("41008", "WeChat jscode2session: missing code. The event reached the Cloud Function without the wx.login code."),
+    ("45009", "WeChat: the API's daily quota is reached (45011 is the per-minute one)."),
+    ("40001", "WeChat: invalid credential, an access_token that is wrong or not the latest."),
+    ("42001", "WeChat: access_token expired. Refresh it before calling the API."),
+    ("-502005", "wx-server-sdk / CloudBase database: the collection does not exist (create it, or check the env)."),
+    ("-504002", "wx-server-sdk: the called Cloud Function failed (functions execute fail); its own logs say why."),
+];
+
+/// A key no pattern answers to, but that `unlisted` counts where a log line carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnlistedCode {
+    pub code: String,
+    /// "WeChat errcode" or "CloudBase SDK code": how a log line carries it.
+    pub kind: &'static str,
+    /// What it is, where known (`UNLISTED_CODES`).
+    pub what: Option<&'static str>,
+}
+
+/// For `explain KEY` when no pattern answers: a known code (`UNLISTED_CODES`), any other non-zero
+/// number (an errcode, which `unlisted` counts), or an upper-case SDK code (`[@cloudbase/js-sdk][CODE]`,
+/// `code: CODE`). None: the key is not a code at all.
+pub fn unlisted_code(key: &str) -> Option<UnlistedCode> {
+    let key = key.trim();
+    let errcode = "WeChat errcode (or wx-server-sdk errCode)";
+    if let Some((code, what)) = UNLISTED_CODES.iter().find(|(c, _)| *c == key) {
+        let kind = if code.starts_with("-50") { "wx-server-sdk errCode" } else { errcode };
+        return Some(UnlistedCode { code: code.to_string(), kind, what: Some(what) });
+    }
+    let digits = key.strip_prefix('-').unwrap_or(key);
+    // `unlisted` counts a non-zero errcode: 0 is success, never an error.
+    if !digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return digits.bytes().any(|b| b != b'0').then(|| UnlistedCode {
+            code: key.to_string(),
+            kind: errcode,
+            what: None,
+        });
+    }
+    let sdk = key.len() >= 3
+        && key.len() <= 64
+        && key.starts_with(|c: char| c.is_ascii_uppercase())
+        && key.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    sdk.then(|| UnlistedCode { code: key.to_string(), kind: "CloudBase SDK code", what: None })
+}
+
 fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, PatternError> {
     let io = |source| PatternError::Io { file: dir.display().to_string(), source };
     let mut files = Vec::new();
@@ -403,6 +475,27 @@ fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, PatternError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_that_unlisted_counts_are_explained() {
+        let c = unlisted_code("40226").unwrap();
+        assert!(c.what.unwrap().contains("high-risk user"), "{c:?}");
+        assert_eq!(
+            unlisted_code(" 99999 ").unwrap(),
+            UnlistedCode { code: "99999".into(), kind: "WeChat errcode (or wx-server-sdk errCode)", what: None }
+        );
+        assert_eq!(unlisted_code("-502005").unwrap().kind, "wx-server-sdk errCode");
+        assert_eq!(unlisted_code("OPERATION_FAIL").unwrap().kind, "CloudBase SDK code");
+        for not_a_code in ["0", "-0", "", "hello", "ticket length", "1234567890"] {
+            assert_eq!(unlisted_code(not_a_code), None, "{not_a_code:?}");
+        }
+        // None of the listed codes is one a pattern of the ten answers to.
+        let cat = Catalogue::builtin().unwrap();
+        for (code, _) in UNLISTED_CODES {
+            assert!(cat.find(code).is_none(), "{code} belongs to a pattern");
+        }
+        assert!(builtin_set_id().starts_with("bundled-") && builtin_set_id().len() == 16);
+    }
 
     const MINIMAL: &str = r#"
 id = "my_error"

@@ -4,7 +4,8 @@
 //! (the counters sink) and is kept in a batch that goes to the windows + alerts sink (`Observed`) in
 //! one lock, at the end of a poll or every `BATCH_EVENTS` Events, whichever comes first: a poll that
 //! reads 200 MB of errors must not hold them all in memory. The follower's own health is turned into metrics here
-//! too (`apply_health`), so neither the follower nor the stage knows Prometheus.
+//! too (`apply_health`), so neither the follower nor the stage knows Prometheus; so are its warnings
+//! about PATHs that match no file (at once, then at most every `UNMATCHED_WARN_EVERY_MS` per PATH).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use prometheus::IntCounter;
 use crate::classify::Classifier;
 use crate::config::{Config, Source};
 use crate::event::{Event, Kind, Note, Sink, Stage, StageConfig};
+use crate::inputs::{UNMATCHED_WARN_EVERY_MS, UnmatchedLog};
 use crate::metrics::Metrics;
 use crate::observe::Shared;
 use crate::tail::{Consumer, SourceHealth};
@@ -115,6 +117,9 @@ impl Sink for Sinks {
 pub struct Pipeline {
     stage: Stage,
     sinks: Sinks,
+    /// When to warn again about PATHs that match nothing.
+    unmatched_log: UnmatchedLog,
+    now_ms: i64,
 }
 
 fn counters(metrics: &Metrics, classifier: &Classifier, sources: &[Source]) -> Vec<SourceCounters> {
@@ -155,11 +160,18 @@ impl Pipeline {
             batch: Vec::with_capacity(BATCH_EVENTS),
             observed,
         };
-        Pipeline { stage: Stage::new(classifier, config), sinks }
+        Pipeline {
+            stage: Stage::new(classifier, config),
+            sinks,
+            unmatched_log: UnmatchedLog::new(UNMATCHED_WARN_EVERY_MS),
+            now_ms: 0,
+        }
     }
 
     pub fn reload(&mut self, classifier: Arc<Classifier>, config: StageConfig, sources: &[Source]) {
         self.sinks.sources = counters(&self.sinks.metrics, &classifier, sources);
+        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        self.unmatched_log.retain_sources(&names);
         self.sinks.pattern_ids = classifier.catalogue().patterns().iter().map(|p| p.id.clone()).collect();
         self.stage.reload(classifier, config);
     }
@@ -170,6 +182,7 @@ impl Pipeline {
 
     /// The wall clock for the next poll (arrival time, the future-time bound): set before reading.
     pub fn set_now(&mut self, now_ms: i64) {
+        self.now_ms = now_ms;
         self.stage.set_now(now_ms);
     }
 
@@ -197,10 +210,21 @@ impl Pipeline {
     }
 
     /// The follower's health, as metrics. Sources past `max_sources` share one label: its gauges are
-    /// their sums.
-    pub fn apply_health(&self, health: Vec<(String, SourceHealth)>) {
+    /// their sums. PATHs that match nothing are warned about here (at once, then at most every
+    /// `UNMATCHED_WARN_EVERY_MS` while they still match nothing).
+    pub fn apply_health(&mut self, health: Vec<(String, SourceHealth)>) {
+        let now = u64::try_from(self.now_ms).unwrap_or(0);
+        for (name, h) in &health {
+            let due = self.unmatched_log.due(now, name, &h.unmatched);
+            for (path, why) in due.warn {
+                tracing::warn!(source = %name, path = %path, reason = %why, "path matches no file; looking again on every rescan");
+            }
+            for path in due.resolved {
+                tracing::info!(source = %name, path = %path, "path matches files now");
+            }
+        }
         let m = &self.sinks.metrics;
-        let mut by_label: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        let mut by_label: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
         for (name, h) in health {
             let label = m.source_label(&name);
             let l = [label.as_str()];
@@ -210,16 +234,19 @@ impl Pipeline {
             m.file_rotations_total.with_label_values(&l).inc_by(h.rotations);
             m.file_truncations_total.with_label_values(&l).inc_by(h.truncations);
             m.read_errors_total.with_label_values(&l).inc_by(h.read_errors);
+            m.binary_files_total.with_label_values(&l).inc_by(h.binary_files);
             if let Some(ms) = h.last_line_ms {
                 let g = m.last_line_timestamp_seconds.with_label_values(&l);
                 g.set(g.get().max(ms as f64 / 1000.0));
             }
-            let e = by_label.entry(label).or_insert((0, 0));
+            let e = by_label.entry(label).or_insert((0, 0, 0));
             e.0 += h.files;
             e.1 += h.lag_bytes;
+            e.2 += h.unmatched.len() as i64;
         }
-        for (label, (files, lag)) in by_label {
+        for (label, (files, lag, unmatched)) in by_label {
             m.files_watched.with_label_values(&[&label]).set(files);
+            m.paths_unmatched.with_label_values(&[&label]).set(unmatched);
             m.lag_bytes.with_label_values(&[&label]).set(lag);
         }
     }

@@ -22,22 +22,10 @@ use crate::redact;
 use crate::timefmt;
 use crate::window::Windows;
 
-/// One input as `check` read it.
-#[derive(Debug, Clone)]
-pub struct InputSummary {
-    pub name: String,
-    /// The form detected (or forced); None when nothing was read from it.
-    pub form: Option<Format>,
-    pub lines: u64,
-    pub bytes: u64,
-    /// Why it could not be read (wholly or in part).
-    pub error: Option<String>,
-}
-
 /// Everything the page shows.
 pub struct Report<'a> {
     pub catalogue: &'a Catalogue,
-    pub inputs: &'a [InputSummary],
+    pub inputs: &'a [crate::check::InputReport],
     pub tally: &'a Tally,
     /// Redacted first line of each pattern (by pattern index), when `check` kept them.
     pub samples: &'a [Option<String>],

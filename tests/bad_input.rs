@@ -100,15 +100,44 @@ fn an_empty_file_is_zero_lines() {
 fn a_missing_file_is_exit_2_and_the_others_are_still_read() {
     let o = run(&["check", "-o", "json", "tests/golden/no-such-file.log", "tests/golden/cls-export.jsonl"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("tests/golden/no-such-file.log: No such file or directory"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("tests/golden/no-such-file.log: no such file or directory"), "{}", stderr(&o));
     let v = json(&o);
     assert_eq!(
         (v["files"].as_u64(), v["unreadable_files"].as_u64(), v["lines"].as_u64()),
         (Some(1), Some(1), Some(11))
     );
-    let o = run(&["check", "tests/golden"]);
+    assert_eq!(v["inputs"][0]["error"], "no such file or directory");
+    assert_eq!(v["inputs"][1]["read"], true);
+}
+
+#[test]
+fn an_unreadable_file_is_named_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let chmod = |p: &std::path::Path, mode| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    chmod(dir.path(), 0o755);
+    let (locked, open) = (dir.path().join("locked.log"), dir.path().join("open.log"));
+    write(&locked, b"x\n");
+    chmod(&locked, 0o000);
+    write(&open, b"y\n");
+    chmod(&open, 0o644);
+    // As root (CI) permissions do not apply: check runs as nobody, from a copy nobody may run.
+    let program = dir.path().join("authwatch");
+    std::fs::copy(bin(), &program).unwrap();
+    chmod(&program, 0o755);
+    let mut cmd = std::process::Command::new(&program);
+    cmd.args(["check", "-o", "json", dir.path().join("*.log").to_str().unwrap()]);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        cmd.uid(65534).gid(65534);
+    }
+    let o = cmd.output().unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("tests/golden: is a directory"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("{}: Permission denied", locked.display())), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!((v["inputs"][0]["read"].as_bool(), v["inputs"][1]["read"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(v["lines"], 1);
 }
 
 #[test]

@@ -7,7 +7,10 @@ use common::*;
 fn stdin_and_gzip_give_the_same_counts_as_the_plain_file() {
     let plain = json(&run(&["check", "-o", "json", "tests/golden/cloud-function.log"]));
     let bytes = std::fs::read(golden("cloud-function.log")).unwrap();
-    let from_stdin = json(&run_stdin(&["check", "-o", "json", "-"], &bytes));
+    let mut from_stdin = json(&run_stdin(&["check", "-o", "json", "-"], &bytes));
+    // Everything but the input's name is the same.
+    assert_eq!(from_stdin["inputs"][0]["path"], "(standard input)");
+    from_stdin["inputs"][0]["path"] = plain["inputs"][0]["path"].clone();
     assert_eq!(from_stdin, plain);
 
     let dir = tempfile::tempdir().unwrap();
@@ -19,6 +22,8 @@ fn stdin_and_gzip_give_the_same_counts_as_the_plain_file() {
     let from_gz = json(&run(&["check", "-o", "json", gz.to_str().unwrap()]));
     assert_eq!(from_gz["matches"], plain["matches"]);
     assert_eq!(from_gz["lines"], plain["lines"]);
+    assert_eq!(from_gz["inputs"][0]["gzip"], true);
+    assert_eq!(plain["inputs"][0]["gzip"], false);
     // gzip piped in is recognised by its magic bytes too.
     assert_eq!(json(&run_stdin(&["check", "-o", "json", "-"], &compressed))["matches"], plain["matches"]);
 
@@ -113,9 +118,92 @@ fn explain_answers_ids_errcodes_and_codes() {
     assert!(stdout(&run(&["explain", "SIGN_PARAM_INVALID"])).starts_with("sign_param_invalid — "));
     assert!(stdout(&run(&["explain", "ticket_invalid"])).starts_with("ticket_invalid — "));
     assert!(stdout(&run(&["explain", "40163"])).starts_with("wx_40029_invalid_code — "));
-    let o = run(&["explain", "99999"]);
+    let o = run(&["explain", "not a code"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no pattern answers to \"99999\""), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no pattern answers to \"not a code\""), "{}", stderr(&o));
+}
+
+#[test]
+fn explain_answers_every_code_that_unlisted_counts() {
+    // A known one: what it is, that it is not one of the ten, that it counts as unlisted, where to look.
+    let o = run(&["explain", "40226"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(t.starts_with("40226 — not one of the guide's ten errors: counted as `unlisted`\n"), "{t}");
+    assert!(t.contains("high-risk user"), "{t}");
+    assert!(t.contains("Where to look: Self-check in this order: Cloud Function logs"), "{t}");
+    // And it really is counted so.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("blocked.log");
+    write(&log, br#"{"errcode":40226,"errmsg":"code blocked, rid: 67d3855a-3d4e5f60-71829304"}"#);
+    assert_eq!(json(&run(&["check", "-o", "json", log.to_str().unwrap()]))["matches"]["unlisted"], 1);
+    // Any other non-zero errcode, and an SDK code: not known, still unlisted's.
+    let t = stdout(&run(&["explain", "99999"]));
+    assert!(t.starts_with("99999 — not one of the guide's ten errors: counted as `unlisted`\n"), "{t}");
+    assert!(t.contains("authwatch does not know this WeChat errcode"), "{t}");
+    assert!(stdout(&run(&["explain", "OPERATION_FAIL"])).contains("CloudBase SDK code"));
+    // A pattern's own code is still that pattern's.
+    assert!(stdout(&run(&["explain", "45011"])).starts_with("wx_45011_minute_quota — "));
+}
+
+#[test]
+fn timeline_takes_the_keys_explain_takes() {
+    let by_id = run(&["check", "--timeline=wx_45011_minute_quota", "tests/golden/loadtest-getLoginTicket.log"]);
+    assert_eq!(by_id.status.code(), Some(0));
+    assert!(stdout(&by_id).contains("<- onset"), "{}", stdout(&by_id));
+    for key in ["45011", "minute-quota"] {
+        let o = run(&["check", &format!("--timeline={key}"), "tests/golden/loadtest-getLoginTicket.log"]);
+        assert_eq!(o.status.code(), Some(0), "{key}: {}", stderr(&o));
+        assert_eq!(stdout(&o), stdout(&by_id), "{key}");
+    }
+    let v = json(&run(&["check", "-o", "json", "--timeline=SIGN_PARAM_INVALID", "tests/golden/cls-export.jsonl"]));
+    assert_eq!(v["timeline"]["pattern"], "sign_param_invalid");
+    // A code only unlisted counts: unlisted's timeline, said so.
+    let o = run(&["check", "-o", "json", "--timeline=40226", "tests/golden/cls-export.jsonl"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(json(&o)["timeline"]["pattern"], "unlisted");
+    assert!(stderr(&o).contains("40226 is not one of the ten: the timeline shows `unlisted`"), "{}", stderr(&o));
+    let o = run(&["check", "--timeline=nonsense words", "tests/golden/cls-export.jsonl"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no pattern answers to it"), "{}", stderr(&o));
+}
+
+#[test]
+fn patterns_list_has_a_header_row_over_its_columns() {
+    let t = stdout(&run(&["patterns", "list"]));
+    let mut rows = t.lines();
+    let header = rows.next().unwrap();
+    let cols: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(cols, ["ID", "GUIDE", "SIDE", "SEVERITY", "PRECEDENCE", "TITLE"]);
+    let row = rows.find(|l| l.starts_with("wx_45011_minute_quota ")).unwrap();
+    // Columns line up: each value ends (right-aligned) or starts (left-aligned) under its heading.
+    let at = |s: &str, w: &str| s.find(w).unwrap();
+    assert_eq!(at(row, " 3 ") + 2, at(header, "GUIDE") + "GUIDE".len(), "{header}\n{row}");
+    assert_eq!(at(row, "cloud_function"), at(header, "SIDE"), "{header}\n{row}");
+    assert_eq!(at(row, "warning"), at(header, "SEVERITY"), "{header}\n{row}");
+    assert_eq!(t.lines().count(), 12, "header + 11 patterns: {t}");
+}
+
+#[test]
+fn version_names_the_pattern_set() {
+    let o = run(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v = stdout(&o);
+    let re = regex::Regex::new(
+        r"^authwatch \d+\.\d+\.\d+ \(patterns: bundled-[0-9a-f]{8}, 11 ids: the guide's 10 \+ unlisted\)\n$",
+    )
+    .unwrap();
+    assert!(re.is_match(&v), "{v}");
+}
+
+#[test]
+fn every_flag_has_help_text_in_help_output() {
+    // The unit test in src/main.rs walks clap's tree; here, what a user sees for the one the issue named.
+    let t = stdout(&run(&["demo", "--help"]));
+    let listen = t.lines().find(|l| l.trim_start().starts_with("--listen")).unwrap();
+    assert!(listen.trim_end().len() > "--listen <ADDR>".len() + 4, "{t}");
+    let t = stdout(&run(&["run", "--help"]));
+    assert!(t.contains("--login-function <NAME>"), "{t}");
 }
 
 #[test]

@@ -9,7 +9,10 @@ use common::*;
 fn validate_accepts_the_example_and_names_errors() {
     let o = run(&["validate", "--config", "deploy/authwatch.example.toml"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("ok (2 sources, 11 patterns"), "{}", stdout(&o));
+    // Its paths (/var/log/cloudbase/…) do not exist here: valid, and each named.
+    let t = stdout(&o);
+    assert!(t.contains("valid (2 sources, 11 patterns") && t.contains("but 2 path(s) match no file now"), "{t}");
+    assert!(t.contains("  source \"cls-export\": /var/log/cloudbase/cls/: no such file or directory"), "{t}");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     write(&bad, b"listen = \"127.0.0.1:9471\"\n[limits]\nmax_line_byte = 5\n");

@@ -50,6 +50,9 @@
 //!   never leaves a counted one behind it.
 //! - **Unreadable files** are logged (once until they recover), counted as read errors, retried on
 //!   every poll.
+//! - **Which files**: a source's PATHs are expanded by `inputs::expand`, the path grammar `check` uses
+//!   too; PATHs that yield no file are handed out with why in the source's health (`unmatched`). A file
+//!   whose first block looks binary (`lines::looks_binary`) is logged once and counted in the health.
 //!
 //! What it owns and what it does not: which bytes of which file are new, identity, rotation, offsets and
 //! checkpoints. Lines go through the one splitter (`lines::Splitter`) to a `Consumer`, one stream per
@@ -70,6 +73,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use memchr::memrchr;
 
 use crate::config::{Limits, Source, StartAt};
+use crate::inputs::{self, NoFile};
 use crate::lines::{LineSink, Splitter};
 use checkpoint::{Checkpoint, Entry};
 
@@ -274,26 +278,31 @@ pub struct SourceHealth {
     pub lag_bytes: i64,
     /// When the newest line was read, Unix ms.
     pub last_line_ms: Option<u64>,
+    /// Files whose first block held a NUL (`lines::looks_binary`), read as text anyway.
+    pub binary_files: u64,
+    /// The source's PATHs that matched no file at the last discovery, and why.
+    pub unmatched: Vec<(String, NoFile)>,
 }
 
 struct SourceRt {
     config: Source,
     excludes: Vec<glob::Pattern>,
     health: SourceHealth,
+    unmatched: Vec<(String, NoFile)>,
 }
 
 impl SourceRt {
     fn new(config: Source) -> SourceRt {
         SourceRt {
-            excludes: config.exclude.iter().filter_map(|e| glob::Pattern::new(e).ok()).collect(),
+            excludes: inputs::compile_excludes(&config.exclude),
             health: SourceHealth::default(),
+            unmatched: Vec::new(),
             config,
         }
     }
 
     fn excluded(&self, path: &Path) -> bool {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        self.excludes.iter().any(|p| p.matches_path(path) || p.matches(&name))
+        inputs::excluded_by(&self.excludes, path)
     }
 }
 
@@ -605,7 +614,8 @@ impl Tailer {
             .map(|(i, s)| {
                 let last_line_ms = s.health.last_line_ms;
                 let h = std::mem::replace(&mut s.health, SourceHealth { last_line_ms, ..SourceHealth::default() });
-                (s.config.name.clone(), SourceHealth { files: count[i], lag_bytes: lag[i], ..h })
+                let unmatched = s.unmatched.clone();
+                (s.config.name.clone(), SourceHealth { files: count[i], lag_bytes: lag[i], unmatched, ..h })
             })
             .collect()
     }
@@ -615,23 +625,23 @@ impl Tailer {
         self.next_stream
     }
 
-    fn expand(&self, source: usize) -> Vec<(PathBuf, Metadata)> {
+    /// The source's files by the one path grammar (`inputs::expand`); PATHs that yield none are kept,
+    /// with why, for the source's health.
+    fn expand(&mut self, source: usize) -> Vec<(PathBuf, Metadata)> {
         let mut out = Vec::new();
-        for p in &self.sources[source].config.paths {
-            let candidates: Vec<PathBuf> = if p.contains(['*', '?', '[']) {
-                glob::glob(p).map(|g| g.filter_map(Result::ok).collect()).unwrap_or_default()
-            } else if Path::new(p).is_dir() {
-                std::fs::read_dir(p).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default()
-            } else {
-                vec![PathBuf::from(p)]
-            };
-            for path in candidates {
-                let Ok(meta) = std::fs::metadata(&path) else { continue };
-                if meta.is_file() && !self.sources[source].excluded(&path) {
-                    out.push((path, meta));
-                }
+        let mut unmatched = Vec::new();
+        let src = &self.sources[source];
+        for p in &src.config.paths {
+            if inputs::is_read_once(p) {
+                continue; // Not followed: `read_once` reads it, and reports it if missing.
+            }
+            let e = inputs::expand(p, inputs::Mode::Follow, &|path| src.excluded(path));
+            out.extend(e.files);
+            if let Some(why) = e.problem {
+                unmatched.push((p.clone(), why));
             }
         }
+        self.sources[source].unmatched = unmatched;
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
@@ -1222,6 +1232,8 @@ impl Tailer {
         let src = &mut self.sources[f.source];
         let mut splitter = Splitter::resume(max_line, f.skipping);
         let mut sink = Lines { consumer, stream };
+        // A file's first block is looked at once for NULs: once past offset 0 it is not again.
+        let mut probe = f.offset == 0;
         while f.offset < size {
             let want = ((size - f.offset) as usize).min(self.buf.len());
             let n = match f.file.read_at(&mut self.buf[..want], f.offset) {
@@ -1236,6 +1248,10 @@ impl Tailer {
             };
             let at_end = f.offset + n as u64 >= size;
             let split = splitter.split(&self.buf[..n], at_end && finish, find, &mut sink);
+            if std::mem::take(&mut probe) && split.consumed > 0 && crate::lines::looks_binary(&self.buf[..n]) {
+                src.health.binary_files += 1;
+                tracing::warn!(path = %f.path.display(), "file looks binary (a NUL in its first block); reading it as text");
+            }
             stats.lines += split.lines;
             src.health.lines_truncated += split.cut;
             f.offset += split.consumed as u64;
