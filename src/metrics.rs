@@ -55,6 +55,7 @@ pub struct Metrics {
     pub http_requests_total: IntCounterVec,
     pub http_connections_open: IntGauge,
     pub http_connections_rejected_total: IntCounter,
+    pub http_connections_evicted_total: IntCounter,
     pub tls_handshake_failures_total: IntCounter,
     pub web_config_reloads_total: IntCounterVec,
     pub web_config_last_reload_successful: IntGauge,
@@ -343,7 +344,12 @@ impl Metrics {
             http_connections_rejected_total: plain_counter(
                 &registry,
                 "http_connections_rejected_total",
-                "HTTP connections closed at once because max_connections were open.",
+                "HTTP connections closed at once because max_connections were open, every one answering a request.",
+            )?,
+            http_connections_evicted_total: plain_counter(
+                &registry,
+                "http_connections_evicted_total",
+                "HTTP connections closed at max_connections to admit a new one because no request was in flight on them (idle keep-alive, or headers or TLS handshake unfinished), oldest first.",
             )?,
             tls_handshake_failures_total: plain_counter(
                 &registry,
