@@ -67,7 +67,8 @@ struct ConfigFile {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Http {
-    /// Connections open at once; more are answered 503 and closed (counted).
+    /// Connections open at once. Past it the oldest connection with no request in flight is closed to
+    /// admit the new one; only when every slot is answering a request is the new one refused (503).
     pub max_connections: u64,
     /// A request's headers must arrive within this, and an idle keep-alive connection is closed after
     /// it (slow-loris).
