@@ -140,7 +140,11 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
             !matches!(&event, Ok(e) if matches!(e.kind, EventKind::Modify(ModifyKind::Data(_)) | EventKind::Access(_)));
         let _ = fs_tx.send(Wake::Fs { rescan });
     })
-    .map_err(|e| format!("cannot start inotify: {e}"))?;
+    .map_err(|e| {
+        // fs.inotify.max_user_instances reached, or no inotify: the poll interval's rescan covers it.
+        tracing::warn!(error = %e, poll_interval_ms = config.limits.poll_interval_ms, "cannot start inotify; falling back to polling");
+    })
+    .ok();
     let (tailer, warning) = Tailer::new(setup.setup.clone(), &config.state_dir, Arc::new(SystemClock));
     if let Some(w) = warning {
         metrics.checkpoint_load_failures_total.inc();
@@ -261,11 +265,20 @@ fn reload(
     }
 }
 
-fn watch_all(tailer: &Tailer, watcher: &mut impl Watcher) {
+/// Directory watches (never one per file). When `fs.inotify.max_user_watches` is exhausted this says
+/// so once (`warned`) and the poll interval's rescan covers those directories.
+fn watch_all(tailer: &Tailer, watcher: Option<&mut impl Watcher>, warned: &mut bool) {
+    let Some(watcher) = watcher else { return };
     for (dir, recursive) in tailer.watch_dirs() {
         let mode = if recursive { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
-        if let Err(e) = watcher.watch(Path::new(&dir), mode) {
-            tracing::debug!(dir = %dir.display(), error = %e, "cannot watch directory yet; polling covers it");
+        match watcher.watch(Path::new(&dir), mode) {
+            Ok(()) => {}
+            Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
+                if !std::mem::replace(warned, true) {
+                    tracing::warn!(dir = %dir.display(), "inotify watch limit reached (fs.inotify.max_user_watches); these directories are polled every poll_interval_ms instead");
+                }
+            }
+            Err(e) => tracing::debug!(dir = %dir.display(), error = %e, "cannot watch directory yet; polling covers it"),
         }
     }
 }
@@ -314,33 +327,36 @@ impl Evaluator {
     }
 }
 
-fn poll(tailer: &mut Tailer, pipeline: &mut Pipeline, rescan: bool) {
+/// One poll; true when a file had more to read than the poll's rounds took (poll again at once).
+fn poll(tailer: &mut Tailer, pipeline: &mut Pipeline, rescan: bool) -> bool {
     let classifier = pipeline.classifier();
     let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
     pipeline.set_now(wall_ms());
-    tailer.poll(rescan, &find, pipeline);
+    tailer.poll(rescan, &find, pipeline).backlog
 }
 
 fn tailer_loop(
     mut tailer: Tailer,
     mut pipeline: Pipeline,
     rx: Receiver<Wake>,
-    mut watcher: impl Watcher,
+    mut watcher: Option<impl Watcher>,
     limits: &crate::config::Limits,
     ready: &AtomicBool,
     eval: &Evaluator,
 ) {
     let poll_every = Duration::from_millis(limits.poll_interval_ms);
     let mut checkpoint_every = Duration::from_millis(limits.checkpoint_interval_ms);
-    watch_all(&tailer, &mut watcher);
-    poll(&mut tailer, &mut pipeline, true);
+    let mut watch_warned = false;
+    watch_all(&tailer, watcher.as_mut(), &mut watch_warned);
+    let mut backlog = poll(&mut tailer, &mut pipeline, true);
     eval.run(&mut tailer, &mut pipeline);
     eval.save(&mut tailer);
     ready.store(true, Ordering::Release);
     tracing::info!(files = tailer.files().len(), "initial scan done");
     let (mut last_rescan, mut last_checkpoint) = (Instant::now(), Instant::now());
     loop {
-        let due = (last_rescan + poll_every).min(last_checkpoint + checkpoint_every);
+        // A file with more to read than one poll takes: read on at once (after the wake-ups waiting).
+        let due = if backlog { Instant::now() } else { (last_rescan + poll_every).min(last_checkpoint + checkpoint_every) };
         let mut rescan = false;
         let mut stop = false;
         let mut handle = |w: Wake, tailer: &mut Tailer, pipeline: &mut Pipeline| match w {
@@ -373,9 +389,9 @@ fn tailer_loop(
         }
         if rescan {
             last_rescan = Instant::now();
-            watch_all(&tailer, &mut watcher);
+            watch_all(&tailer, watcher.as_mut(), &mut watch_warned);
         }
-        poll(&mut tailer, &mut pipeline, rescan);
+        backlog = poll(&mut tailer, &mut pipeline, rescan);
         eval.run(&mut tailer, &mut pipeline);
         // Offsets may only cover counted lines: while Events wait for their call's time (at most
         // hold_ms), the checkpoint waits too.

@@ -60,6 +60,7 @@ pub struct Metrics {
     pub web_config_last_reload_successful: IntGauge,
     pub checkpoint_healthy: IntGauge,
     pub checkpoint_load_failures_total: IntCounter,
+    pub files_open: IntGaugeVec,
     sources_cap: LabelCap,
     functions_cap: LabelCap,
 }
@@ -366,6 +367,12 @@ impl Metrics {
                 "checkpoint_load_failures_total",
                 "Checkpoint files found unreadable or corrupt at start-up, moved aside; reading began without them.",
             )?,
+            files_open: gauge(
+                &registry,
+                "files_open",
+                "Followed files holding an open descriptor now, by source (quiet ones are closed; at most limits.max_open_files in all).",
+                &["source"],
+            )?,
             sources_cap: LabelCap::new(caps.max_sources),
             functions_cap: LabelCap::new(caps.max_functions),
             registry,
@@ -498,6 +505,7 @@ impl Metrics {
                 c.with_label_values(&[source]);
             }
             self.files_watched.with_label_values(&[source]);
+            self.files_open.with_label_values(&[source]);
             self.lag_bytes.with_label_values(&[source]);
             self.last_line_timestamp_seconds.with_label_values(&[source]);
         }
