@@ -51,7 +51,9 @@ pub struct Reload {
 }
 
 enum Wake {
-    Fs { rescan: bool },
+    /// `written`: the files a data write was reported for (a closed quiet file among them is read
+    /// at once, not at the next rescan).
+    Fs { rescan: bool, written: Vec<PathBuf> },
     Reload(Box<Reload>),
     Shutdown,
 }
@@ -138,7 +140,11 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         // Data written to a followed file needs a read only; anything else may be a new or renamed file.
         let rescan =
             !matches!(&event, Ok(e) if matches!(e.kind, EventKind::Modify(ModifyKind::Data(_)) | EventKind::Access(_)));
-        let _ = fs_tx.send(Wake::Fs { rescan });
+        let written = match event {
+            Ok(e) if matches!(e.kind, EventKind::Modify(ModifyKind::Data(_))) => e.paths,
+            _ => Vec::new(),
+        };
+        let _ = fs_tx.send(Wake::Fs { rescan, written });
     })
     .map_err(|e| {
         // fs.inotify.max_user_instances reached, or no inotify: the poll interval's rescan covers it.
@@ -360,7 +366,10 @@ fn tailer_loop(
         let mut rescan = false;
         let mut stop = false;
         let mut handle = |w: Wake, tailer: &mut Tailer, pipeline: &mut Pipeline| match w {
-            Wake::Fs { rescan: r } => rescan |= r,
+            Wake::Fs { rescan: r, written } => {
+                rescan |= r;
+                tailer.touched(written);
+            }
             Wake::Shutdown => stop = true,
             Wake::Reload(r) => {
                 checkpoint_every = checkpoint_every.min(Duration::from_millis(r.setup.limits.checkpoint_interval_ms));

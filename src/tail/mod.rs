@@ -535,6 +535,10 @@ pub struct Tailer {
     last_saved: Option<u64>,
     /// Followed files holding a descriptor now.
     n_open: usize,
+    /// Paths inotify said were written to, since the last poll (see `touched`).
+    touched: std::collections::HashSet<PathBuf>,
+    /// Followed files by a hash of their path, for `touched`; None after files came, went or moved.
+    by_path: Option<HashMap<u64, Vec<usize>>>,
     /// Until the first discovery, `start_at = end` applies to files without a checkpoint.
     started: bool,
     /// Paths that failed to open, and whether that was already logged.
@@ -676,6 +680,8 @@ impl Tailer {
             state_path,
             last_saved: None,
             n_open: 0,
+            touched: std::collections::HashSet::new(),
+            by_path: None,
             started: false,
             failing: HashMap::new(),
             buf: vec![0; buf_len],
@@ -715,6 +721,7 @@ impl Tailer {
             }
         }
         self.files = kept;
+        self.by_path = None;
         for (id, offset, skipping) in gone {
             self.freeze_copies(id, offset, skipping);
         }
@@ -754,6 +761,35 @@ impl Tailer {
         self.poll_rounds(rescan, false, find, consumer)
     }
 
+    /// Paths inotify reported written to: closed files among them are read at the next poll, without
+    /// waiting for a rescan to see them change.
+    pub fn touched(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        self.touched.extend(paths);
+    }
+
+    /// Marks the closed files named by `touched` to be read.
+    fn apply_touched(&mut self) {
+        if self.touched.is_empty() {
+            return;
+        }
+        let files = &self.files;
+        let index = self.by_path.get_or_insert_with(|| {
+            let mut m: HashMap<u64, Vec<usize>> = HashMap::with_capacity(files.len());
+            for (i, f) in files.iter().enumerate() {
+                m.entry(path_key(&f.path)).or_default().push(i);
+            }
+            m
+        });
+        for path in self.touched.drain() {
+            for &i in index.get(&path_key(&path)).into_iter().flatten() {
+                let f = &mut self.files[i];
+                if f.path == path && f.file.is_none() {
+                    f.dirty = true;
+                }
+            }
+        }
+    }
+
     fn poll_rounds(
         &mut self,
         rescan: bool,
@@ -763,9 +799,11 @@ impl Tailer {
     ) -> PollStats {
         self.n_open = self.files.iter().filter(|f| f.file.is_some()).count();
         if rescan || !self.started {
+            self.by_path = None;
             self.discover(find, consumer);
             self.started = true;
         }
+        self.apply_touched();
         self.tell(consumer);
         let budget = if drain { u64::MAX } else { self.limits.read_budget_bytes.max(1) };
         // Open files that may give their descriptor to a closed one that changed, least recently
