@@ -360,14 +360,20 @@ fn tailer_loop(
     ready.store(true, Ordering::Release);
     tracing::info!(files = tailer.files().len(), "initial scan done");
     let (mut last_rescan, mut last_checkpoint) = (Instant::now(), Instant::now());
+    // A rescan stats every matching file (0.3 s for 100,000 here): rescans are kept ten times their
+    // own duration apart, so they take at most a tenth of the thread whatever the directory holds.
+    // Growth of a quiet file does not wait for them: inotify names the file written.
+    let (mut rescan_cost, mut rescan_wanted) = (Duration::ZERO, false);
     loop {
+        let gap = rescan_cost * 10;
+        let periodic = last_rescan + poll_every.max(gap);
+        let next_rescan = if rescan_wanted { last_rescan + gap } else { periodic };
         // A file with more to read than one poll takes: read on at once (after the wake-ups waiting).
-        let due = if backlog { Instant::now() } else { (last_rescan + poll_every).min(last_checkpoint + checkpoint_every) };
-        let mut rescan = false;
+        let due = if backlog { Instant::now() } else { next_rescan.min(last_checkpoint + checkpoint_every) };
         let mut stop = false;
         let mut handle = |w: Wake, tailer: &mut Tailer, pipeline: &mut Pipeline| match w {
             Wake::Fs { rescan: r, written } => {
-                rescan |= r;
+                rescan_wanted |= r;
                 tailer.touched(written);
             }
             Wake::Shutdown => stop = true,
@@ -375,7 +381,7 @@ fn tailer_loop(
                 checkpoint_every = checkpoint_every.min(Duration::from_millis(r.setup.limits.checkpoint_interval_ms));
                 pipeline.reload(r.classifier, r.stage, &r.setup.sources);
                 tailer.reload(r.setup);
-                rescan = true;
+                rescan_wanted = true;
             }
         };
         let disconnected = match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
@@ -393,14 +399,20 @@ fn tailer_loop(
         if stop || disconnected {
             break;
         }
-        if last_rescan.elapsed() >= poll_every {
-            rescan = true;
+        if last_rescan.elapsed() >= poll_every.max(gap) {
+            rescan_wanted = true;
         }
+        let rescan = rescan_wanted && last_rescan.elapsed() >= gap;
         if rescan {
+            rescan_wanted = false;
             last_rescan = Instant::now();
             watch_all(&tailer, watcher.as_mut(), &mut watch_warned);
         }
+        let started = Instant::now();
         backlog = poll(&mut tailer, &mut pipeline, rescan);
+        if rescan {
+            rescan_cost = started.elapsed();
+        }
         eval.run(&mut tailer, &mut pipeline);
         // Offsets may only cover counted lines: while Events wait for their call's time (at most
         // hold_ms), the checkpoint waits too.

@@ -50,6 +50,29 @@
 //!   never leaves a counted one behind it.
 //! - **Unreadable files** are logged (once until they recover), counted as read errors, retried on
 //!   every poll.
+//! - **Many files: closed, not capped.** Every matching file is followed however many there are; at
+//!   most `limits.open_files_bound()` (`max_open_files`, default 1,024) hold a descriptor, less 2 kept
+//!   for files opened for a moment. A file that has not grown for `close_idle_secs`, or the least
+//!   recently active one when a closed file needs the room, is *closed*: it stays followed (offset,
+//!   identity, stream), is looked at by the stat of every rescan (size and mtime against what was last
+//!   seen) and by the paths inotify reports written (`touched`), and is opened again when it changed.
+//!   Reopening checks identity: same device, inode and birth time (a closed file's inode can be freed
+//!   and reused), then its fingerprint: other first bytes mean it was rewritten while closed, read
+//!   from 0 as a truncation. Without room to keep it open, it is read and closed again at once.
+//!   A closed file whose path no longer names it is looked for by inode in its own directory (one
+//!   listing per rescan): found (renamed out of the glob), it is read like any rotated-away file,
+//!   until quiet if a descriptor is free, else to its end at once; not found (deleted, moved
+//!   elsewhere), it is let go: lines written to it after its last read, or its partial last line,
+//!   are then not read (Filebeat's `close_inactive` has the same limit).
+//! - **Fair reading**: a poll reads in rounds, at most `read_budget_bytes` from each file per round,
+//!   at most `ROUNDS_PER_POLL` rounds; a file with more left sets `PollStats::backlog` (the daemon
+//!   polls again at once, rescanning and checkpointing on time in between), so a line appended to a
+//!   quiet file waits for at most one round of the others, not for a file streaming.
+//! - **Scale**: discovery, identity and restart never compare every file with every other: followed
+//!   files are found by inode and path in maps, a file that appears is compared only with the followed
+//!   files whose first `KEY_BYTES` bytes hash alike (`Index`) or that changed since last read (a file
+//!   shorter than `KEY_BYTES` is compared with all), checkpoint entries are looked up by inode. The
+//!   checkpoint is streamed to disk entry by entry and not written when its hash is unchanged.
 //!
 //! What it owns and what it does not: which bytes of which file are new, identity, rotation, offsets and
 //! checkpoints. Lines go through the one splitter (`lines::Splitter`) to a `Consumer`, one stream per
@@ -953,20 +976,21 @@ impl Tailer {
 
     fn discover(&mut self, find: &impl Fn(&[u8], usize) -> Option<usize>, consumer: &mut impl Consumer) {
         // Every candidate once, first source wins; one inode under two names is one file.
+        // (A path names one inode: the same path twice is the same inode.)
         let mut candidates: Vec<(usize, PathBuf, Metadata)> = Vec::new();
-        let mut by_path: HashMap<PathBuf, usize> = HashMap::new();
         let mut by_inode: HashMap<(u64, u64), usize> = HashMap::new();
         for s in 0..self.sources.len() {
             for (path, meta) in self.expand(s) {
                 let inode = (meta.dev(), meta.ino());
-                if by_path.contains_key(&path) || by_inode.contains_key(&inode) {
+                if by_inode.contains_key(&inode) {
                     continue;
                 }
-                by_path.insert(path.clone(), candidates.len());
                 by_inode.insert(inode, candidates.len());
                 candidates.push((s, path, meta));
             }
         }
+        let by_path: HashMap<&std::ffi::OsStr, usize> =
+            candidates.iter().enumerate().map(|(c, (_, p, _))| (p.as_os_str(), c)).collect();
         // Followed files whose path no longer names them: renamed within the set, or let go.
         let mut listings: HashMap<PathBuf, HashMap<u64, PathBuf>> = HashMap::new();
         let mut i = 0;
@@ -974,20 +998,25 @@ impl Tailer {
             let f = &self.files[i];
             let same = |m: &Metadata| is_same(m, f.identity());
             // The scan's own stat where it has one (a followed file is not stat'ed twice).
-            let at_path = match by_path.get(&f.path) {
+            let at_path = match by_path.get(f.path.as_os_str()) {
                 Some(&c) => Some(candidates[c].2.clone()),
                 None => std::fs::metadata(&f.path).ok(),
             };
             // Renamed within the set: the same inode (and birth) elsewhere; for a closed file, whose
             // inode may have been freed and reused, also its first bytes.
-            let renamed = by_inode.get(&(f.dev, f.ino)).copied().filter(|&c| {
-                same(&candidates[c].2)
-                    && (f.file.is_some()
-                        || reopen(&candidates[c].1, f.identity()).ok().flatten().is_some_and(|h| still_starts_with(&h, f.fp)))
-            });
+            let renamed = || {
+                by_inode.get(&(f.dev, f.ino)).copied().filter(|&c| {
+                    same(&candidates[c].2)
+                        && (f.file.is_some()
+                            || reopen(&candidates[c].1, f.identity())
+                                .ok()
+                                .flatten()
+                                .is_some_and(|h| still_starts_with(&h, f.fp)))
+                })
+            };
             let found = match at_path.filter(|m| same(m)) {
                 Some(m) => Some(m),
-                None => renamed.map(|c| {
+                None => renamed().map(|c| {
                     let new_path = candidates[c].1.clone();
                     let f = &mut self.files[i];
                     tracing::info!(from = %f.path.display(), to = %new_path.display(), "followed file renamed within the watched set");
@@ -1086,15 +1115,19 @@ impl Tailer {
             records.peek().is_some()
                 && File::open(path).is_ok_and(|f| records.any(|r| still_starts_with(&f, r.fp)))
         };
+        // Only files not followed yet are ordered (and looked at below).
         let mut keyed: Vec<_> = candidates
             .into_iter()
+            .filter(|(_, _, m)| !followed.contains(&(m.dev(), m.ino())))
             .map(|(s, p, m)| ((!known(&p, &m), m.created().ok(), std::cmp::Reverse(m.len())), (s, p, m)))
             .collect();
         keyed.sort_by_key(|(k, _)| *k);
         let candidates: Vec<(usize, PathBuf, Metadata)> = keyed.into_iter().map(|(_, c)| c).collect();
         let mut index = Index::default();
-        for (j, f) in self.files.iter().enumerate() {
-            index.add(j, f);
+        if !candidates.is_empty() {
+            for (j, f) in self.files.iter().enumerate() {
+                index.add(j, f);
+            }
         }
         let mut followed = followed;
         for (source, path, meta) in candidates {
