@@ -824,6 +824,16 @@ impl Tailer {
         if rescan || !self.started {
             self.by_path = None;
             self.discover(find, consumer);
+            if !self.started {
+                // What the checkpoint named and the first look found is followed now: give the room
+                // the lookup tables took back.
+                self.resume.shrink_to_fit();
+                self.resume_paths.retain(|_, v| {
+                    v.retain(|k| self.resume.contains_key(k));
+                    !v.is_empty()
+                });
+                self.resume_paths.shrink_to_fit();
+            }
             self.started = true;
         }
         self.apply_touched();
