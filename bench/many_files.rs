@@ -120,7 +120,7 @@ fn run_daemon(args: &[&str], state: &Path, quiet: &Path, hot: &Path, files: usiz
     let total = (files * LINES_PER_FILE) as f64;
     // Cold start.
     let t = Instant::now();
-    let d = daemon::Daemon::start_listening(&args, &state);
+    let d = daemon::Daemon::start_listening(args, state);
     let pid = d.pid();
     let mut peak = 0;
     wait("every line counted", Duration::from_secs(600), &mut peak, pid, || d.metric(QUIET) == Some(total));
@@ -170,7 +170,7 @@ fn run_daemon(args: &[&str], state: &Path, quiet: &Path, hot: &Path, files: usiz
         let i = ((seed >> 33) as usize % growing) * (files / growing);
         let before_hot = written.load(Ordering::Relaxed);
         let t = Instant::now();
-        daemon::append(&path(&quiet, i), line(i, LINES_PER_FILE + k).as_bytes());
+        daemon::append(&path(quiet, i), line(i, LINES_PER_FILE + k).as_bytes());
         counted += 1.0;
         wait("a quiet line", Duration::from_secs(60), &mut peak, pid, || d.metric(QUIET) == Some(counted));
         took.push(t.elapsed());
@@ -203,7 +203,7 @@ fn run_daemon(args: &[&str], state: &Path, quiet: &Path, hot: &Path, files: usiz
 
     // Restart from the checkpoint.
     let t = Instant::now();
-    let d = daemon::Daemon::start_listening(&args, &state);
+    let d = daemon::Daemon::start_listening(args, state);
     let mut peak = 0;
     let want = files as f64;
     wait("files resumed", Duration::from_secs(600), &mut peak, d.pid(), || {

@@ -631,6 +631,13 @@ impl Index {
     }
 }
 
+/// Who asks `identify` what a file is: the discovery of a file not followed yet (with the rescan's
+/// index), or a followed file still undecided (its own index in `files`, looked at against all).
+enum Asker<'a> {
+    Found(&'a Index),
+    Followed(usize),
+}
+
 fn path_key(path: &Path) -> u64 {
     fnv1a(path.as_os_str().as_encoded_bytes())
 }
@@ -1297,7 +1304,7 @@ impl Tailer {
                 self.resume.insert(inode, kept);
             }
         }
-        let (identity, note) = self.identify(source, path, file, size, (meta.dev(), meta.ino()), None, Some(index));
+        let (identity, note) = self.identify(source, path, file, size, (meta.dev(), meta.ino()), Asker::Found(index));
         match identity {
             Identity::Wait => return Start { undecided: true, ..new(0) },
             Identity::Copy { origin, offset, skipping, verified } => {
@@ -1336,7 +1343,7 @@ impl Tailer {
         (2 * self.limits.poll_interval_ms).div_ceil(1000) + 1
     }
 
-    /// Decides what a file that appeared is (`except`: its own index when it is already followed).
+    /// Decides what a file that appeared is (`asker`: see `Asker`).
     ///
     /// Identity is settled by inode before this is asked. A file can be a copy of a followed file of its
     /// own source, or of a record of content of its source truncated within the last seconds
@@ -1353,9 +1360,12 @@ impl Tailer {
         file: &File,
         size: u64,
         (dev, ino): (u64, u64),
-        except: Option<usize>,
-        index: Option<&Index>,
+        asker: Asker<'_>,
     ) -> (Identity, Option<(PathBuf, String)>) {
+        let (except, index) = match asker {
+            Asker::Found(ix) => (None, Some(ix)),
+            Asker::Followed(i) => (Some(i), None),
+        };
         let source_name = &self.sources[source].config.name;
         if size == 0 {
             return (Identity::Wait, None);
@@ -1556,7 +1566,7 @@ impl Tailer {
             }
             let f = &self.files[i];
             let Some(file) = &f.file else { return true };
-            let (identity, note) = self.identify(f.source, &f.path, file, size, (f.dev, f.ino), Some(i), None);
+            let (identity, note) = self.identify(f.source, &f.path, file, size, (f.dev, f.ino), Asker::Followed(i));
             let grace = self.orphan_grace();
             let now = self.clock.now_ms();
             let f = &mut self.files[i];
