@@ -658,4 +658,18 @@ mod tests {
         assert_eq!(c.state_dir, PathBuf::from("/etc/aw/st"));
         assert_eq!(c.sources[0].paths, ["/etc/aw/logs/*.log"]);
     }
+
+    #[test]
+    fn max_files_still_loads_as_the_open_files_bound() {
+        let limits = |text: &str| Config::from_toml("c.toml", text, None).unwrap().limits;
+        assert_eq!(limits("").open_files_bound(), DEFAULT_MAX_OPEN_FILES);
+        assert_eq!(limits("[limits]\nmax_files = 50\n").open_files_bound(), 50);
+        assert_eq!(limits("[limits]\nmax_files = 50\nmax_open_files = 200\n").open_files_bound(), 200);
+        // An old config's tiny max_files loads; the follower keeps the few descriptors it needs.
+        assert_eq!(limits("[limits]\nmax_files = 1\n").open_files_bound(), 4);
+        let l = limits("[limits]\nclose_idle_secs = 60\nread_budget_bytes = 65536\n");
+        assert_eq!((l.close_idle_secs, l.read_budget_bytes), (60, 65536));
+        assert!(err("[limits]\nmax_open_files = 2\n").contains("limits.max_open_files: must be at least 4"));
+        assert!(err("[limits]\nclose_idle_secs = 0\n").contains("limits.close_idle_secs: must be at least 1"));
+    }
 }

@@ -106,6 +106,13 @@ pub fn setup_for(config: &Config) -> Result<Reload, String> {
 /// Runs until SIGTERM or SIGINT. `on_listening` gets the bound address (the demo prints it).
 pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<(), String> {
     let config = effective_config(&opts)?;
+    if let Some(n) = config.limits.max_files {
+        tracing::warn!(
+            max_files = n,
+            max_open_files = config.limits.open_files_bound(),
+            "limits.max_files is deprecated: every matching file is followed; it is read as max_open_files (descriptors held at once)"
+        );
+    }
     let setup = setup_for(&config)?;
     let web = match &config.http.web_config_file {
         Some(path) => crate::web::WebWatch::load(path).map_err(|e| e.to_string())?,
