@@ -106,6 +106,102 @@ pub fn load(path: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
     Ok(Some(Checkpoint { version: VERSION, ..c }))
 }
 
+/// `load`, entry by entry: `each` gets every entry as it is parsed (from a buffered reader), so a
+/// checkpoint of 100,000 files is never held whole in memory. Ok(false) when there is no file. On an
+/// error, the entries already handed over are to be discarded (the file cannot be trusted).
+pub fn load_each(path: &Path, mut each: impl FnMut(Entry)) -> Result<bool, CheckpointError> {
+    let shown = path.display().to_string();
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(source) => return Err(CheckpointError::Io { path: shown, source }),
+    };
+    let corrupt = |source| CheckpointError::Corrupt { path: shown.clone(), source };
+    let mut de = serde_json::Deserializer::from_reader(io::BufReader::with_capacity(256 * 1024, file));
+    let version = serde::de::DeserializeSeed::deserialize(Stream { each: &mut each }, &mut de).map_err(corrupt)?;
+    de.end().map_err(corrupt)?;
+    if !(OLDEST_VERSION..=VERSION).contains(&version) {
+        return Err(CheckpointError::Version { path: shown, found: version });
+    }
+    Ok(true)
+}
+
+fn readable(version: u32) -> bool {
+    (OLDEST_VERSION..=VERSION).contains(&version)
+}
+
+/// The checkpoint object, its entries handed to `each` as they are parsed (buffered only in a file
+/// whose `version` comes after its `files`); its value is the version.
+struct Stream<'a, F> {
+    each: &'a mut F,
+}
+
+impl<'de, F: FnMut(Entry)> serde::de::DeserializeSeed<'de> for Stream<'_, F> {
+    type Value = u32;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<u32, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(Entry)> serde::de::Visitor<'de> for Stream<'_, F> {
+    type Value = u32;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a checkpoint object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<u32, A::Error> {
+        use serde::de::Error;
+        let (mut version, mut files, mut early) = (None, false, Vec::new());
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "version" => version = Some(map.next_value::<u32>()?),
+                "files" => {
+                    let stream = version.is_some_and(readable);
+                    let buffer = if stream { None } else { Some(&mut early) };
+                    map.next_value_seed(Entries { each: &mut *self.each, buffer })?;
+                    files = true;
+                }
+                other => return Err(A::Error::unknown_field(other, &["version", "files"])),
+            }
+        }
+        let version = version.ok_or_else(|| A::Error::missing_field("version"))?;
+        if !files {
+            return Err(A::Error::missing_field("files"));
+        }
+        if readable(version) {
+            early.into_iter().for_each(&mut *self.each);
+        }
+        Ok(version)
+    }
+}
+
+struct Entries<'a, 'b, F> {
+    each: &'a mut F,
+    buffer: Option<&'b mut Vec<Entry>>,
+}
+
+impl<'de, F: FnMut(Entry)> serde::de::DeserializeSeed<'de> for Entries<'_, '_, F> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(Entry)> serde::de::Visitor<'de> for Entries<'_, '_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of checkpoint entries")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(e) = seq.next_element::<Entry>()? {
+            match &mut self.buffer {
+                Some(b) => b.push(e),
+                None => (self.each)(e),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.
 pub fn save_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -236,7 +332,25 @@ mod tests {
         let text = String::from_utf8(streamed(&plain)).unwrap();
         assert!(!text.contains("skipping") && !text.contains("copy"), "{text}");
         save_with(&p, |w| w.write_all(text.as_bytes())).unwrap();
-        assert_eq!(load(&p).unwrap(), Some(plain));
+        assert_eq!(load(&p).unwrap(), Some(plain.clone()));
+        // Entry by entry, the same entries; with `version` last too.
+        let each = |p: &Path| {
+            let mut got = Vec::new();
+            load_each(p, |e| got.push(e)).map(|found| (found, got))
+        };
+        assert_eq!(each(&p).unwrap(), (true, plain.files.clone()));
+        let last = format!("{{\"files\":{},\"version\":1}}", serde_json::to_string(&plain.files).unwrap());
+        fs::write(&p, last).unwrap();
+        assert_eq!(each(&p).unwrap(), (true, plain.files.clone()));
+        fs::write(&p, b"{\"version\": 9, \"files\": []}").unwrap();
+        assert!(matches!(each(&p), Err(CheckpointError::Version { found: 9, .. })));
+        fs::write(&p, b"{\"version\": 2, \"files\": [").unwrap();
+        assert!(matches!(each(&p), Err(CheckpointError::Corrupt { .. })));
+        fs::write(&p, b"{\"version\": 2, \"files\": [], \"extra\": 1}").unwrap();
+        assert!(matches!(each(&p), Err(CheckpointError::Corrupt { .. })));
+        fs::write(&p, b"{\"version\": 2}").unwrap();
+        assert!(matches!(each(&p), Err(CheckpointError::Corrupt { .. })));
+        assert_eq!(each(&dir.path().join("none.json")).unwrap(), (false, Vec::new()));
         assert!(!dir.path().join(format!(".{FILE_NAME}.tmp")).exists());
         fs::write(&p, b"{\"version\": 1, \"files\": [").unwrap();
         assert!(matches!(load(&p), Err(CheckpointError::Corrupt { .. })));

@@ -652,39 +652,40 @@ impl Tailer {
         let mut retired = VecDeque::new();
         let mut resume: HashMap<(u64, u64), Vec<Retired>> = HashMap::new();
         let mut resume_paths: HashMap<u64, Vec<(u64, u64)>> = HashMap::new();
-        match checkpoint::load(&state_path) {
-            Ok(Some(c)) => {
-                for e in c.files {
-                    let Ok(hash) = u64::from_str_radix(&e.fingerprint, 16) else { continue };
-                    let copy_of = e.copy_of.and_then(|o| {
-                        let hash = u64::from_str_radix(&o.fingerprint, 16).ok()?;
-                        let len = o.fingerprint_bytes.min(FINGERPRINT_BYTES as u32);
-                        Some((o.dev, o.ino, Fingerprint::bare(len, hash)))
-                    });
-                    let fp = Fingerprint::bare(e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash);
-                    let r = Retired {
-                        source: e.source,
-                        path: PathBuf::from(e.path),
-                        dev: e.dev,
-                        ino: e.ino,
-                        fp,
-                        offset: e.offset,
-                        skipping: e.skipping,
-                        at: e.retired_at.unwrap_or(now_secs),
-                        copy: e.copy,
-                        copy_of,
-                        former: e.former_paths.into_iter().map(PathBuf::from).collect(),
-                    };
-                    if r.is_content() {
-                        retired.push_back(r);
-                    } else {
-                        resume_paths.entry(path_key(&r.path)).or_default().push((r.dev, r.ino));
-                        resume.entry((r.dev, r.ino)).or_default().push(r);
-                    }
-                }
+        // Entry by entry (see `checkpoint::load_each`): 100,000 entries are never parsed into one list.
+        let loaded = checkpoint::load_each(&state_path, |e| {
+            let Ok(hash) = u64::from_str_radix(&e.fingerprint, 16) else { return };
+            let copy_of = e.copy_of.and_then(|o| {
+                let hash = u64::from_str_radix(&o.fingerprint, 16).ok()?;
+                let len = o.fingerprint_bytes.min(FINGERPRINT_BYTES as u32);
+                Some((o.dev, o.ino, Fingerprint::bare(len, hash)))
+            });
+            let fp = Fingerprint::bare(e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash);
+            let r = Retired {
+                source: e.source,
+                path: PathBuf::from(e.path),
+                dev: e.dev,
+                ino: e.ino,
+                fp,
+                offset: e.offset,
+                skipping: e.skipping,
+                at: e.retired_at.unwrap_or(now_secs),
+                copy: e.copy,
+                copy_of,
+                former: e.former_paths.into_iter().map(PathBuf::from).collect(),
+            };
+            if r.is_content() {
+                retired.push_back(r);
+            } else {
+                resume_paths.entry(path_key(&r.path)).or_default().push((r.dev, r.ino));
+                resume.entry((r.dev, r.ino)).or_default().push(r);
             }
-            Ok(None) => {}
+        });
+        match loaded {
+            Ok(_) => {}
             Err(e) => {
+                // Nothing of a checkpoint that cannot be trusted is used.
+                (retired, resume, resume_paths) = Default::default();
                 let aside = state_path.with_extension(format!("corrupt-{now_secs}"));
                 let moved = std::fs::rename(&state_path, &aside).is_ok();
                 warning = Some(LoadWarning(if moved {
