@@ -606,7 +606,7 @@ impl Index {
             self.changed.push(i);
         }
         if let Some((n, h)) = f.fp.key {
-            self.groups.entry((f.source, n, h)).or_default().push(i);
+            self.groups.entry((f.source, n, h)).or_insert_with(|| Vec::with_capacity(1)).push(i);
             self.lens.insert(n);
         } else {
             self.changed.push(i);
@@ -677,8 +677,9 @@ impl Tailer {
             if r.is_content() {
                 retired.push_back(r);
             } else {
-                resume_paths.entry(path_key(&r.path)).or_default().push((r.dev, r.ino));
-                resume.entry((r.dev, r.ino)).or_default().push(r);
+                // One entry per inode and path as a rule: a Vec's first push would reserve four.
+                resume_paths.entry(path_key(&r.path)).or_insert_with(|| Vec::with_capacity(1)).push((r.dev, r.ino));
+                resume.entry((r.dev, r.ino)).or_insert_with(|| Vec::with_capacity(1)).push(r);
             }
         });
         match loaded {
@@ -807,7 +808,7 @@ impl Tailer {
         let index = self.by_path.get_or_insert_with(|| {
             let mut m: HashMap<u64, Vec<usize>> = HashMap::with_capacity(files.len());
             for (i, f) in files.iter().enumerate() {
-                m.entry(path_key(&f.path)).or_default().push(i);
+                m.entry(path_key(&f.path)).or_insert_with(|| Vec::with_capacity(1)).push(i);
             }
             m
         });
