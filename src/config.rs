@@ -231,8 +231,8 @@ pub struct Limits {
     pub poll_interval_ms: u64,
     /// How often read offsets are written to the state directory (and at shutdown).
     pub checkpoint_interval_ms: u64,
-    /// At most this many files are followed at once; more are skipped, counted and logged.
-    pub max_files: u64,
+    /// Deprecated (it capped the files followed): read as `max_open_files` when that is not set.
+    pub max_files: Option<u64>,
     /// Per-minute history kept for the 45011 curve and alerts; lines older than this behind the newest
     /// are counted as late.
     pub retention_minutes: u64,
@@ -249,9 +249,30 @@ pub struct Limits {
     pub max_invocations: u64,
     /// Records remembered at most for overlapping exports; past it the oldest are forgotten (counted).
     pub max_seen_records: u64,
+    /// Followed files holding an open descriptor at most (default 1,024); quiet files are closed and
+    /// reopened when they grow, so every matching file is read however many there are.
+    pub max_open_files: Option<u64>,
+    /// A followed file that has not grown for this long gives its descriptor back (it stays followed).
+    pub close_idle_secs: u64,
+    /// Bytes read from one file before the next file's turn (one round); a poll reads in rounds, so a
+    /// file growing at full speed does not hold up a line appended to another.
+    pub read_budget_bytes: u64,
 }
 
+/// Open descriptors for followed files when neither `max_open_files` nor `max_files` is set.
+pub const DEFAULT_MAX_OPEN_FILES: u64 = 1024;
+/// Like Filebeat's `close_inactive` (5 minutes).
+pub const DEFAULT_CLOSE_IDLE_SECS: u64 = 300;
+pub const DEFAULT_READ_BUDGET_BYTES: u64 = 1 << 20;
+
 impl Limits {
+    /// The bound on open descriptors for followed files: `max_open_files`, else the deprecated
+    /// `max_files`, else 1,024.
+    pub fn open_files_bound(&self) -> u64 {
+        // An old config's small max_files still loads; the follower needs a few descriptors to work.
+        self.max_open_files.or(self.max_files).unwrap_or(DEFAULT_MAX_OPEN_FILES).max(4)
+    }
+
     pub fn label_caps(&self) -> crate::metrics::LabelCaps {
         crate::metrics::LabelCaps { max_sources: self.max_sources as usize, max_functions: self.max_functions as usize }
     }
@@ -263,7 +284,7 @@ impl Default for Limits {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES as u64,
             poll_interval_ms: 1000,
             checkpoint_interval_ms: 5000,
-            max_files: 1024,
+            max_files: None,
             retention_minutes: crate::window::DEFAULT_RETENTION_MINUTES as u64,
             max_sources: crate::metrics::LabelCaps::default().max_sources as u64,
             max_functions: crate::metrics::LabelCaps::default().max_functions as u64,
@@ -271,6 +292,9 @@ impl Default for Limits {
             invocation_window_secs: (crate::event::DEFAULT_WINDOW_MS / 1000) as u64,
             max_invocations: crate::event::DEFAULT_MAX_CALLS as u64,
             max_seen_records: crate::event::DEFAULT_MAX_RECORDS as u64,
+            max_open_files: None,
+            close_idle_secs: DEFAULT_CLOSE_IDLE_SECS,
+            read_budget_bytes: DEFAULT_READ_BUDGET_BYTES,
         }
     }
 }
@@ -402,7 +426,10 @@ impl Config {
             ),
             (l.poll_interval_ms >= 10, "limits.poll_interval_ms", "must be at least 10"),
             (l.checkpoint_interval_ms >= 10, "limits.checkpoint_interval_ms", "must be at least 10"),
-            (l.max_files >= 1, "limits.max_files", "must be at least 1"),
+            (l.max_files.is_none_or(|n| n >= 1), "limits.max_files", "must be at least 1"),
+            (l.max_open_files.is_none_or(|n| n >= 4), "limits.max_open_files", "must be at least 4"),
+            (l.close_idle_secs >= 1, "limits.close_idle_secs", "must be at least 1"),
+            (l.read_budget_bytes >= 4096, "limits.read_budget_bytes", "must be at least 4096"),
             (
                 l.retention_minutes >= 2 && l.retention_minutes <= 7 * 24 * 60,
                 "limits.retention_minutes",
@@ -577,6 +604,9 @@ mod tests {
             "poll_interval_ms",
             "checkpoint_interval_ms",
             "max_files",
+            "max_open_files",
+            "close_idle_secs",
+            "read_budget_bytes",
             "[labels]",
             "name",
             "paths",
@@ -668,5 +698,19 @@ mod tests {
         .unwrap();
         assert_eq!(c.state_dir, PathBuf::from("/etc/aw/st"));
         assert_eq!(c.sources[0].paths, ["/etc/aw/logs/*.log"]);
+    }
+
+    #[test]
+    fn max_files_still_loads_as_the_open_files_bound() {
+        let limits = |text: &str| Config::from_toml("c.toml", text, None).unwrap().limits;
+        assert_eq!(limits("").open_files_bound(), DEFAULT_MAX_OPEN_FILES);
+        assert_eq!(limits("[limits]\nmax_files = 50\n").open_files_bound(), 50);
+        assert_eq!(limits("[limits]\nmax_files = 50\nmax_open_files = 200\n").open_files_bound(), 200);
+        // An old config's tiny max_files loads; the follower keeps the few descriptors it needs.
+        assert_eq!(limits("[limits]\nmax_files = 1\n").open_files_bound(), 4);
+        let l = limits("[limits]\nclose_idle_secs = 60\nread_budget_bytes = 65536\n");
+        assert_eq!((l.close_idle_secs, l.read_budget_bytes), (60, 65536));
+        assert!(err("[limits]\nmax_open_files = 2\n").contains("limits.max_open_files: must be at least 4"));
+        assert!(err("[limits]\nclose_idle_secs = 0\n").contains("limits.close_idle_secs: must be at least 1"));
     }
 }

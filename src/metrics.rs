@@ -66,6 +66,7 @@ pub struct Metrics {
     pub history_load_failures_total: IntCounter,
     pub paths_unmatched: IntGaugeVec,
     pub binary_files_total: IntCounterVec,
+    pub files_open: IntGaugeVec,
     sources_cap: LabelCap,
     functions_cap: LabelCap,
 }
@@ -404,6 +405,12 @@ impl Metrics {
                 "Files whose first block held NUL bytes, read as text anyway (each is named in a warning once), by source.",
                 &["source"],
             )?,
+            files_open: gauge(
+                &registry,
+                "files_open",
+                "Followed files holding an open descriptor now, by source (quiet ones are closed; at most limits.max_open_files in all).",
+                &["source"],
+            )?,
             sources_cap: LabelCap::new(caps.max_sources),
             functions_cap: LabelCap::new(caps.max_functions),
             registry,
@@ -538,6 +545,7 @@ impl Metrics {
             }
             self.files_watched.with_label_values(&[source]);
             self.paths_unmatched.with_label_values(&[source]);
+            self.files_open.with_label_values(&[source]);
             self.lag_bytes.with_label_values(&[source]);
             self.last_line_timestamp_seconds.with_label_values(&[source]);
         }

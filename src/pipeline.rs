@@ -225,6 +225,7 @@ impl Pipeline {
         }
         let m = &self.sinks.metrics;
         let mut by_label: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+        let mut open: BTreeMap<String, i64> = BTreeMap::new();
         for (name, h) in health {
             let label = m.source_label(&name);
             let l = [label.as_str()];
@@ -239,6 +240,7 @@ impl Pipeline {
                 let g = m.last_line_timestamp_seconds.with_label_values(&l);
                 g.set(g.get().max(ms as f64 / 1000.0));
             }
+            *open.entry(label.clone()).or_insert(0) += h.files_open;
             let e = by_label.entry(label).or_insert((0, 0, 0));
             e.0 += h.files;
             e.1 += h.lag_bytes;
@@ -248,6 +250,9 @@ impl Pipeline {
             m.files_watched.with_label_values(&[&label]).set(files);
             m.paths_unmatched.with_label_values(&[&label]).set(unmatched);
             m.lag_bytes.with_label_values(&[&label]).set(lag);
+        }
+        for (label, n) in open {
+            m.files_open.with_label_values(&[&label]).set(n);
         }
     }
 }

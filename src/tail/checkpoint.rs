@@ -8,6 +8,11 @@
 //!
 //! Versions: 2 adds `copy`, `copy_of` and `former_paths` (all optional); a version 1 file loads as version 2
 //! with them absent, and is written back as version 2.
+//!
+//! Size: one compact JSON object per line per file, fields at their defaults left out (`skipping`,
+//! `copy`…; readers of version 2 default them), about 200 bytes a file. `Writer` streams the entries
+//! to the temporary file as they are encoded, so writing 100,000 files holds none of it in memory;
+//! `Fnv` hashes the same stream so an unchanged checkpoint is not written at all.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -34,7 +39,7 @@ pub struct Entry {
     /// Bytes consumed: the end of the last complete line counted.
     pub offset: u64,
     /// Inside a line that was cut for length: the rest up to its newline is skipped.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub skipping: bool,
     /// Unix seconds when the file was let go (rotated away, deleted, truncated); absent while followed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,6 +106,102 @@ pub fn load(path: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
     Ok(Some(Checkpoint { version: VERSION, ..c }))
 }
 
+/// `load`, entry by entry: `each` gets every entry as it is parsed (from a buffered reader), so a
+/// checkpoint of 100,000 files is never held whole in memory. Ok(false) when there is no file. On an
+/// error, the entries already handed over are to be discarded (the file cannot be trusted).
+pub fn load_each(path: &Path, mut each: impl FnMut(Entry)) -> Result<bool, CheckpointError> {
+    let shown = path.display().to_string();
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(source) => return Err(CheckpointError::Io { path: shown, source }),
+    };
+    let corrupt = |source| CheckpointError::Corrupt { path: shown.clone(), source };
+    let mut de = serde_json::Deserializer::from_reader(io::BufReader::with_capacity(256 * 1024, file));
+    let version = serde::de::DeserializeSeed::deserialize(Stream { each: &mut each }, &mut de).map_err(corrupt)?;
+    de.end().map_err(corrupt)?;
+    if !(OLDEST_VERSION..=VERSION).contains(&version) {
+        return Err(CheckpointError::Version { path: shown, found: version });
+    }
+    Ok(true)
+}
+
+fn readable(version: u32) -> bool {
+    (OLDEST_VERSION..=VERSION).contains(&version)
+}
+
+/// The checkpoint object, its entries handed to `each` as they are parsed (buffered only in a file
+/// whose `version` comes after its `files`); its value is the version.
+struct Stream<'a, F> {
+    each: &'a mut F,
+}
+
+impl<'de, F: FnMut(Entry)> serde::de::DeserializeSeed<'de> for Stream<'_, F> {
+    type Value = u32;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<u32, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(Entry)> serde::de::Visitor<'de> for Stream<'_, F> {
+    type Value = u32;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a checkpoint object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<u32, A::Error> {
+        use serde::de::Error;
+        let (mut version, mut files, mut early) = (None, false, Vec::new());
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "version" => version = Some(map.next_value::<u32>()?),
+                "files" => {
+                    let stream = version.is_some_and(readable);
+                    let buffer = if stream { None } else { Some(&mut early) };
+                    map.next_value_seed(Entries { each: &mut *self.each, buffer })?;
+                    files = true;
+                }
+                other => return Err(A::Error::unknown_field(other, &["version", "files"])),
+            }
+        }
+        let version = version.ok_or_else(|| A::Error::missing_field("version"))?;
+        if !files {
+            return Err(A::Error::missing_field("files"));
+        }
+        if readable(version) {
+            early.into_iter().for_each(&mut *self.each);
+        }
+        Ok(version)
+    }
+}
+
+struct Entries<'a, 'b, F> {
+    each: &'a mut F,
+    buffer: Option<&'b mut Vec<Entry>>,
+}
+
+impl<'de, F: FnMut(Entry)> serde::de::DeserializeSeed<'de> for Entries<'_, '_, F> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(Entry)> serde::de::Visitor<'de> for Entries<'_, '_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of checkpoint entries")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(e) = seq.next_element::<Entry>()? {
+            match &mut self.buffer {
+                Some(b) => b.push(e),
+                None => (self.each)(e),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.
 pub fn save_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -116,6 +217,70 @@ pub fn save_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes a checkpoint atomically as `write` produces it: temp file in the same directory (buffered),
+/// fsync, rename, fsync dir.
+pub fn save_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{FILE_NAME}.tmp"));
+    let result = (|| {
+        let mut w = io::BufWriter::with_capacity(256 * 1024, File::create(&tmp)?);
+        write(&mut w)?;
+        let f = w.into_inner().map_err(io::IntoInnerError::into_error)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Encodes a checkpoint entry by entry: `begin`, `entry`…, `end`. The same JSON `encode` gives, compact.
+pub struct Writer<'a> {
+    w: &'a mut dyn Write,
+    first: bool,
+}
+
+impl<'a> Writer<'a> {
+    pub fn begin(w: &'a mut dyn Write) -> io::Result<Writer<'a>> {
+        write!(w, "{{\"version\":{VERSION},\"files\":[")?;
+        Ok(Writer { w, first: true })
+    }
+
+    pub fn entry(&mut self, e: &Entry) -> io::Result<()> {
+        self.w.write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        serde_json::to_writer(&mut *self.w, e).map_err(io::Error::other)
+    }
+
+    pub fn end(self) -> io::Result<()> {
+        self.w.write_all(b"\n]}\n")
+    }
+}
+
+/// FNV-1a over everything written to it: whether a checkpoint changed, without keeping it.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(pub u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Write for Fnv {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for &b in buf {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 pub fn encode(c: &Checkpoint) -> Vec<u8> {
@@ -150,7 +315,42 @@ mod tests {
             }],
         };
         save_bytes(&p, &encode(&c)).unwrap();
-        assert_eq!(load(&p).unwrap(), Some(c));
+        assert_eq!(load(&p).unwrap(), Some(c.clone()));
+        // The streamed form reads back the same, with defaults left out.
+        let streamed = |c: &Checkpoint| {
+            let mut v = Vec::new();
+            let mut w = Writer::begin(&mut v).unwrap();
+            for e in &c.files {
+                w.entry(e).unwrap();
+            }
+            w.end().unwrap();
+            v
+        };
+        save_with(&p, |w| w.write_all(&streamed(&c))).unwrap();
+        assert_eq!(load(&p).unwrap(), Some(c.clone()));
+        let plain = Checkpoint { files: vec![Entry { copy: false, copy_of: None, former_paths: vec![], ..c.files[0].clone() }], ..c };
+        let text = String::from_utf8(streamed(&plain)).unwrap();
+        assert!(!text.contains("skipping") && !text.contains("copy"), "{text}");
+        save_with(&p, |w| w.write_all(text.as_bytes())).unwrap();
+        assert_eq!(load(&p).unwrap(), Some(plain.clone()));
+        // Entry by entry, the same entries; with `version` last too.
+        let each = |p: &Path| {
+            let mut got = Vec::new();
+            load_each(p, |e| got.push(e)).map(|found| (found, got))
+        };
+        assert_eq!(each(&p).unwrap(), (true, plain.files.clone()));
+        let last = format!("{{\"files\":{},\"version\":1}}", serde_json::to_string(&plain.files).unwrap());
+        fs::write(&p, last).unwrap();
+        assert_eq!(each(&p).unwrap(), (true, plain.files.clone()));
+        fs::write(&p, b"{\"version\": 9, \"files\": []}").unwrap();
+        assert!(matches!(each(&p), Err(CheckpointError::Version { found: 9, .. })));
+        fs::write(&p, b"{\"version\": 2, \"files\": [").unwrap();
+        assert!(matches!(each(&p), Err(CheckpointError::Corrupt { .. })));
+        fs::write(&p, b"{\"version\": 2, \"files\": [], \"extra\": 1}").unwrap();
+        assert!(matches!(each(&p), Err(CheckpointError::Corrupt { .. })));
+        fs::write(&p, b"{\"version\": 2}").unwrap();
+        assert!(matches!(each(&p), Err(CheckpointError::Corrupt { .. })));
+        assert_eq!(each(&dir.path().join("none.json")).unwrap(), (false, Vec::new()));
         assert!(!dir.path().join(format!(".{FILE_NAME}.tmp")).exists());
         fs::write(&p, b"{\"version\": 1, \"files\": [").unwrap();
         assert!(matches!(load(&p), Err(CheckpointError::Corrupt { .. })));

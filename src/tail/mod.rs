@@ -53,6 +53,29 @@
 //! - **Which files**: a source's PATHs are expanded by `inputs::expand`, the path grammar `check` uses
 //!   too; PATHs that yield no file are handed out with why in the source's health (`unmatched`). A file
 //!   whose first block looks binary (`lines::looks_binary`) is logged once and counted in the health.
+//! - **Many files: closed, not capped.** Every matching file is followed however many there are; at
+//!   most `limits.open_files_bound()` (`max_open_files`, default 1,024) hold a descriptor, less 2 kept
+//!   for files opened for a moment. A file that has not grown for `close_idle_secs`, or the least
+//!   recently active one when a closed file needs the room, is *closed*: it stays followed (offset,
+//!   identity, stream), is looked at by the stat of every rescan (size and mtime against what was last
+//!   seen) and by the paths inotify reports written (`touched`), and is opened again when it changed.
+//!   Reopening checks identity: same device, inode and birth time (a closed file's inode can be freed
+//!   and reused), then its fingerprint: other first bytes mean it was rewritten while closed, read
+//!   from 0 as a truncation. Without room to keep it open, it is read and closed again at once.
+//!   A closed file whose path no longer names it is looked for by inode in its own directory (one
+//!   listing per rescan): found (renamed out of the glob), it is read like any rotated-away file,
+//!   until quiet if a descriptor is free, else to its end at once; not found (deleted, moved
+//!   elsewhere), it is let go: lines written to it after its last read, or its partial last line,
+//!   are then not read (Filebeat's `close_inactive` has the same limit).
+//! - **Fair reading**: a poll reads in rounds, at most `read_budget_bytes` from each file per round,
+//!   at most `ROUNDS_PER_POLL` rounds; a file with more left sets `PollStats::backlog` (the daemon
+//!   polls again at once, rescanning and checkpointing on time in between), so a line appended to a
+//!   quiet file waits for at most one round of the others, not for a file streaming.
+//! - **Scale**: discovery, identity and restart never compare every file with every other: followed
+//!   files are found by inode and path in maps, a file that appears is compared only with the followed
+//!   files whose first `KEY_BYTES` bytes hash alike (`Index`) or that changed since last read (a file
+//!   shorter than `KEY_BYTES` is compared with all), checkpoint entries are looked up by inode. The
+//!   checkpoint is streamed to disk entry by entry and not written when its hash is unchanged.
 //!
 //! What it owns and what it does not: which bytes of which file are new, identity, rotation, offsets and
 //! checkpoints. Lines go through the one splitter (`lines::Splitter`) to a `Consumer`, one stream per
@@ -75,7 +98,7 @@ use memchr::memrchr;
 use crate::config::{Limits, Source, StartAt};
 use crate::inputs::{self, NoFile};
 use crate::lines::{LineSink, Splitter};
-use checkpoint::{Checkpoint, Entry};
+use checkpoint::Entry;
 
 /// The fingerprint covers at most this many leading bytes (checkpoints of version 1 hold 256).
 pub const FINGERPRINT_BYTES: u64 = 4096;
@@ -98,16 +121,32 @@ struct Fingerprint {
     /// FNV-1a of the first `min(len, HEAD_BYTES)` bytes, checked on every read (cheaper than `hash`);
     /// None when not known (a fingerprint from the checkpoint).
     head: Option<u64>,
+    /// (n, FNV-1a of the first n = `min(len, KEY_BYTES)` bytes): what a file that appears is looked up
+    /// by to find the followed files it may be a copy of, without opening them. None when not known.
+    key: Option<(u8, u64)>,
+}
+
+/// The leading bytes files are indexed by for copy detection (`COPY_MIN_BYTES`: fewer never decide).
+const KEY_BYTES: usize = COPY_MIN_BYTES as usize;
+
+/// Whether a file whose first bytes are `head` (at most `KEY_BYTES`) may start like one with this key:
+/// false only when they are known to differ.
+fn key_may_match(key: Option<(u8, u64)>, head: &[u8]) -> bool {
+    match key {
+        Some((n, h)) if head.len() >= usize::from(n) => fnv1a(&head[..usize::from(n)]) == h,
+        _ => true,
+    }
 }
 
 /// The bytes checked on every read for a truncation that regrew past our offset.
 const HEAD_BYTES: u32 = 256;
 
 impl Fingerprint {
-    const NONE: Fingerprint = Fingerprint { len: 0, hash: 0, head: Some(0xcbf2_9ce4_8422_2325) };
+    const NONE: Fingerprint =
+        Fingerprint { len: 0, hash: 0, head: Some(0xcbf2_9ce4_8422_2325), key: Some((0, 0xcbf2_9ce4_8422_2325)) };
 
     fn bare(len: u32, hash: u64) -> Fingerprint {
-        Fingerprint { len, hash, head: None }
+        Fingerprint { len, hash, head: None, key: None }
     }
 }
 
@@ -137,7 +176,8 @@ fn fingerprint(file: &File, size: u64) -> io::Result<Fingerprint> {
         return if e.kind() == io::ErrorKind::UnexpectedEof { Ok(Fingerprint::bare(len, 0)) } else { Err(e) };
     }
     let head = fnv1a(&buf[..buf.len().min(HEAD_BYTES as usize)]);
-    Ok(Fingerprint { len, hash: fnv1a(&buf), head: Some(head) })
+    let n = buf.len().min(KEY_BYTES);
+    Ok(Fingerprint { len, hash: fnv1a(&buf), head: Some(head), key: Some((n as u8, fnv1a(&buf[..n]))) })
 }
 
 /// Whether the file's first bytes are still those of its fingerprint, by its head alone (every read).
@@ -169,6 +209,64 @@ fn first_difference(a: &File, b: &File, from: u64, to: u64) -> Result<Option<u64
         pos += n as u64;
     }
     Ok(None)
+}
+
+/// Up to `KEY_BYTES` leading bytes of a file (fewer if it is shorter).
+fn leading_bytes(file: &File, size: u64) -> Vec<u8> {
+    let mut buf = vec![0u8; size.min(KEY_BYTES as u64) as usize];
+    match file.read_exact_at(&mut buf, 0) {
+        Ok(()) => buf,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Size and modification time as a stat saw them: what tells, without opening a file, that it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Stamp {
+    size: u64,
+    mtime_ns: i128,
+}
+
+impl Stamp {
+    fn of(m: &Metadata) -> Stamp {
+        Stamp { size: m.len(), mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()) }
+    }
+}
+
+/// When the file was created (statx birth time, ns), where the file system says. A closed file's inode
+/// can be freed and reused by another file: same device and inode with another birth time is not it.
+fn birth(m: &Metadata) -> Option<i128> {
+    let t = m.created().ok()?;
+    Some(t.duration_since(UNIX_EPOCH).ok()?.as_nanos() as i128)
+}
+
+/// Whether `m` is the file with this device, inode and birth time (where both births are known).
+fn is_same(m: &Metadata, (dev, ino, born): (u64, u64, Option<i128>)) -> bool {
+    m.dev() == dev && m.ino() == ino && (born.is_none() || birth(m).is_none() || birth(m) == born)
+}
+
+/// Opens a followed file again by its path, if the path still names it (same device, inode and birth).
+/// Ok(None): the path names another file now (or none: Err NotFound).
+fn reopen(path: &Path, identity: (u64, u64, Option<i128>)) -> io::Result<Option<File>> {
+    let file = File::open(path)?;
+    let m = file.metadata()?;
+    Ok(is_same(&m, identity).then_some(file))
+}
+
+/// A followed file's descriptor: its own, or one opened for a moment while it is closed.
+enum Handle<'a> {
+    Held(&'a File),
+    Lent(File),
+}
+
+impl std::ops::Deref for Handle<'_> {
+    type Target = File;
+    fn deref(&self) -> &File {
+        match self {
+            Handle::Held(f) => f,
+            Handle::Lent(f) => f,
+        }
+    }
 }
 
 /// Remembers that a file was at `path` (at most the last 8 names).
@@ -275,6 +373,8 @@ pub struct SourceHealth {
     pub truncations: u64,
     pub read_errors: u64,
     pub files: i64,
+    /// Of `files`, those holding an open descriptor.
+    pub files_open: i64,
     pub lag_bytes: i64,
     /// When the newest line was read, Unix ms.
     pub last_line_ms: Option<u64>,
@@ -310,7 +410,21 @@ impl SourceRt {
 struct Tracked {
     source: usize,
     path: PathBuf,
-    file: File,
+    /// None while it is closed (quiet, or over the bound on open files): it is still followed, looked
+    /// at by stat on every rescan, and opened again (identity checked) when it changes.
+    file: Option<File>,
+    /// What the last read (or, while closed, the last rescan) saw of it.
+    seen: Stamp,
+    /// Closed, and something to read: it changed since, or was closed with its budget used up.
+    dirty: bool,
+    /// A rescan saw it change since it was last read: its first bytes may differ from its key's.
+    changed: bool,
+    /// Opened again and its first bytes are not its fingerprint's: rewritten while it was closed.
+    rewritten_closed: bool,
+    /// The size it was last read to its end at.
+    read_to: u64,
+    /// Its birth time (see `birth`): part of its identity while it is closed.
+    born: Option<i128>,
     dev: u64,
     ino: u64,
     fp: Fingerprint,
@@ -339,6 +453,33 @@ struct Tracked {
 }
 
 impl Tracked {
+    /// Its descriptor, or its path opened for a moment (identity checked); None when the path no
+    /// longer names it.
+    fn handle(&self) -> Option<Handle<'_>> {
+        match &self.file {
+            Some(f) => Some(Handle::Held(f)),
+            None => reopen(&self.path, self.identity()).ok().flatten().map(Handle::Lent),
+        }
+    }
+
+    fn identity(&self) -> (u64, u64, Option<i128>) {
+        (self.dev, self.ino, self.born)
+    }
+
+    /// Its size: by fstat while open, as the last rescan saw it while closed.
+    fn size(&self) -> u64 {
+        match &self.file {
+            Some(f) => f.metadata().map_or(self.seen.size, |m| m.len()),
+            None => self.seen.size,
+        }
+    }
+
+    /// Whether a poll reads it: open files always (a read starts with fstat), closed ones when they
+    /// changed, or are undecided with bytes to decide on.
+    fn wants_read(&self) -> bool {
+        self.file.is_some() || self.dirty || (self.undecided && self.seen.size > 0)
+    }
+
     fn as_retired(&self, source: String, now_secs: u64) -> Retired {
         // An undecided file has counted nothing: remembered without a fingerprint, it is identified
         // again when found again.
@@ -416,8 +557,20 @@ pub struct Tailer {
     moved: Vec<(u64, usize)>,
     files: Vec<Tracked>,
     retired: VecDeque<Retired>,
+    /// Files the checkpoint names by inode, not found again yet, by (device, inode): looked up, never
+    /// searched, so a restart over 100,000 files is linear.
+    resume: HashMap<(u64, u64), Vec<Retired>>,
+    /// The inodes `resume` holds by path (a hash of it): a file replaced while we were stopped.
+    resume_paths: HashMap<u64, Vec<(u64, u64)>>,
     state_path: PathBuf,
-    last_saved: Option<Vec<u8>>,
+    /// A hash of the checkpoint last written: an unchanged one is not written again.
+    last_saved: Option<u64>,
+    /// Followed files holding a descriptor now.
+    n_open: usize,
+    /// Paths inotify said were written to, since the last poll (see `touched`).
+    touched: std::collections::HashSet<PathBuf>,
+    /// Followed files by a hash of their path, for `touched`; None after files came, went or moved.
+    by_path: Option<HashMap<u64, Vec<usize>>>,
     /// Until the first discovery, `start_at = end` applies to files without a checkpoint.
     started: bool,
     /// Paths that failed to open, and whether that was already logged.
@@ -434,6 +587,68 @@ pub struct Tailer {
 pub struct PollStats {
     pub lines: u64,
     pub bytes: u64,
+    /// Some file had more to read when the poll's rounds ended (a file growing faster than one poll
+    /// reads): poll again at once.
+    pub backlog: bool,
+}
+
+/// Rounds of reading in one poll; then the poll returns (with `backlog`) so the caller rescans,
+/// checkpoints and evaluates on time while a file streams.
+const ROUNDS_PER_POLL: usize = 16;
+/// Descriptors kept free under the bound for files opened for a moment (a closed file read once, an
+/// original compared with a copy).
+const TRANSIENT_FILES: u64 = 2;
+
+/// The followed files a file that appears may be a copy of, by their leading bytes' key: built once
+/// per rescan, so finding 100,000 files is not 100,000² comparisons.
+#[derive(Default)]
+struct Index {
+    groups: HashMap<(usize, u8, u64), Vec<usize>>,
+    lens: std::collections::BTreeSet<u8>,
+    /// Files a rescan saw change since they were last read: compared whatever their key.
+    changed: Vec<usize>,
+}
+
+impl Index {
+    fn add(&mut self, i: usize, f: &Tracked) {
+        if f.changed {
+            self.changed.push(i);
+        }
+        if let Some((n, h)) = f.fp.key {
+            self.groups.entry((f.source, n, h)).or_insert_with(|| Vec::with_capacity(1)).push(i);
+            self.lens.insert(n);
+        } else {
+            self.changed.push(i);
+        }
+    }
+
+    /// The files of `source` that may start like `head`; None: every file must be looked at (a file
+    /// with fewer than `KEY_BYTES` bytes).
+    fn candidates(&self, source: usize, head: &[u8]) -> Option<Vec<usize>> {
+        if head.len() < KEY_BYTES {
+            return None;
+        }
+        let mut out = self.changed.clone();
+        for &n in &self.lens {
+            if let Some(g) = self.groups.get(&(source, n, fnv1a(&head[..usize::from(n)]))) {
+                out.extend_from_slice(g);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+}
+
+/// Who asks `identify` what a file is: the discovery of a file not followed yet (with the rescan's
+/// index), or a followed file still undecided (its own index in `files`, looked at against all).
+enum Asker<'a> {
+    Found(&'a Index),
+    Followed(usize),
+}
+
+fn path_key(path: &Path) -> u64 {
+    fnv1a(path.as_os_str().as_encoded_bytes())
 }
 
 impl Tailer {
@@ -444,33 +659,43 @@ impl Tailer {
         let state_path = checkpoint::path_in(state_dir);
         let mut warning = None;
         let mut retired = VecDeque::new();
-        match checkpoint::load(&state_path) {
-            Ok(Some(c)) => {
-                for e in c.files {
-                    let Ok(hash) = u64::from_str_radix(&e.fingerprint, 16) else { continue };
-                    let copy_of = e.copy_of.and_then(|o| {
-                        let hash = u64::from_str_radix(&o.fingerprint, 16).ok()?;
-                        let len = o.fingerprint_bytes.min(FINGERPRINT_BYTES as u32);
-                        Some((o.dev, o.ino, Fingerprint::bare(len, hash)))
-                    });
-                    let fp = Fingerprint::bare(e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash);
-                    retired.push_back(Retired {
-                        source: e.source,
-                        path: PathBuf::from(e.path),
-                        dev: e.dev,
-                        ino: e.ino,
-                        fp,
-                        offset: e.offset,
-                        skipping: e.skipping,
-                        at: e.retired_at.unwrap_or(now_secs),
-                        copy: e.copy,
-                        copy_of,
-                        former: e.former_paths.into_iter().map(PathBuf::from).collect(),
-                    });
-                }
+        let mut resume: HashMap<(u64, u64), Vec<Retired>> = HashMap::new();
+        let mut resume_paths: HashMap<u64, Vec<(u64, u64)>> = HashMap::new();
+        // Entry by entry (see `checkpoint::load_each`): 100,000 entries are never parsed into one list.
+        let loaded = checkpoint::load_each(&state_path, |e| {
+            let Ok(hash) = u64::from_str_radix(&e.fingerprint, 16) else { return };
+            let copy_of = e.copy_of.and_then(|o| {
+                let hash = u64::from_str_radix(&o.fingerprint, 16).ok()?;
+                let len = o.fingerprint_bytes.min(FINGERPRINT_BYTES as u32);
+                Some((o.dev, o.ino, Fingerprint::bare(len, hash)))
+            });
+            let fp = Fingerprint::bare(e.fingerprint_bytes.min(FINGERPRINT_BYTES as u32), hash);
+            let r = Retired {
+                source: e.source,
+                path: PathBuf::from(e.path),
+                dev: e.dev,
+                ino: e.ino,
+                fp,
+                offset: e.offset,
+                skipping: e.skipping,
+                at: e.retired_at.unwrap_or(now_secs),
+                copy: e.copy,
+                copy_of,
+                former: e.former_paths.into_iter().map(PathBuf::from).collect(),
+            };
+            if r.is_content() {
+                retired.push_back(r);
+            } else {
+                // One entry per inode and path as a rule: a Vec's first push would reserve four.
+                resume_paths.entry(path_key(&r.path)).or_insert_with(|| Vec::with_capacity(1)).push((r.dev, r.ino));
+                resume.entry((r.dev, r.ino)).or_insert_with(|| Vec::with_capacity(1)).push(r);
             }
-            Ok(None) => {}
+        });
+        match loaded {
+            Ok(_) => {}
             Err(e) => {
+                // Nothing of a checkpoint that cannot be trusted is used.
+                (retired, resume, resume_paths) = Default::default();
                 let aside = state_path.with_extension(format!("corrupt-{now_secs}"));
                 let moved = std::fs::rename(&state_path, &aside).is_ok();
                 warning = Some(LoadWarning(if moved {
@@ -491,8 +716,13 @@ impl Tailer {
             moved: Vec::new(),
             files: Vec::new(),
             retired,
+            resume,
+            resume_paths,
             state_path,
             last_saved: None,
+            n_open: 0,
+            touched: std::collections::HashSet::new(),
+            by_path: None,
             started: false,
             failing: HashMap::new(),
             buf: vec![0; buf_len],
@@ -532,6 +762,7 @@ impl Tailer {
             }
         }
         self.files = kept;
+        self.by_path = None;
         for (id, offset, skipping) in gone {
             self.freeze_copies(id, offset, skipping);
         }
@@ -557,7 +788,9 @@ impl Tailer {
     }
 
     /// Looks for new, renamed and vanished files (when `rescan`, and always the first time), then reads
-    /// everything new in every file.
+    /// what is new: in rounds, at most `read_budget_bytes` from each file per round and
+    /// `ROUNDS_PER_POLL` rounds (`backlog` says there is more). Open files are looked at every poll,
+    /// closed ones when a rescan saw them change. Files quiet for `close_idle_secs` are closed.
     ///
     /// `find` is the literal prefilter: where the next line worth a look starts.
     pub fn poll(
@@ -566,27 +799,150 @@ impl Tailer {
         find: &impl Fn(&[u8], usize) -> Option<usize>,
         consumer: &mut impl Consumer,
     ) -> PollStats {
+        self.poll_rounds(rescan, false, find, consumer)
+    }
+
+    /// Paths inotify reported written to: closed files among them are read at the next poll, without
+    /// waiting for a rescan to see them change.
+    pub fn touched(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        self.touched.extend(paths);
+    }
+
+    /// Marks the closed files named by `touched` to be read.
+    fn apply_touched(&mut self) {
+        if self.touched.is_empty() {
+            return;
+        }
+        let files = &self.files;
+        let index = self.by_path.get_or_insert_with(|| {
+            let mut m: HashMap<u64, Vec<usize>> = HashMap::with_capacity(files.len());
+            for (i, f) in files.iter().enumerate() {
+                m.entry(path_key(&f.path)).or_insert_with(|| Vec::with_capacity(1)).push(i);
+            }
+            m
+        });
+        for path in self.touched.drain() {
+            for &i in index.get(&path_key(&path)).into_iter().flatten() {
+                let f = &mut self.files[i];
+                if f.path == path && f.file.is_none() {
+                    f.dirty = true;
+                }
+            }
+        }
+    }
+
+    fn poll_rounds(
+        &mut self,
+        rescan: bool,
+        drain: bool,
+        find: &impl Fn(&[u8], usize) -> Option<usize>,
+        consumer: &mut impl Consumer,
+    ) -> PollStats {
+        self.n_open = self.files.iter().filter(|f| f.file.is_some()).count();
         if rescan || !self.started {
+            self.by_path = None;
             self.discover(find, consumer);
+            if !self.started {
+                // What the checkpoint named and the first look found is followed now: give the room
+                // the lookup tables took back.
+                self.resume.shrink_to_fit();
+                self.resume_paths.retain(|_, v| {
+                    v.retain(|k| self.resume.contains_key(k));
+                    !v.is_empty()
+                });
+                self.resume_paths.shrink_to_fit();
+            }
             self.started = true;
         }
+        self.apply_touched();
         self.tell(consumer);
+        let budget = if drain { u64::MAX } else { self.limits.read_budget_bytes.max(1) };
+        // Open files that may give their descriptor to a closed one that changed, least recently
+        // active last (popped first). Rotated-away files are read until quiet through theirs.
+        let mut victims: Vec<(u64, usize)> = (self.files.iter().enumerate())
+            .filter(|(_, f)| f.file.is_some() && f.orphaned.is_none())
+            .map(|(i, f)| (f.last_data, i))
+            .collect();
+        victims.sort_unstable_by(|a, b| b.cmp(a));
+        let mut todo: Vec<usize> = (0..self.files.len()).filter(|&i| self.files[i].wants_read()).collect();
         let mut stats = PollStats::default();
-        for i in 0..self.files.len() {
-            let s = self.read_file(i, false, find, consumer);
-            stats.lines += s.lines;
-            stats.bytes += s.bytes;
+        let mut round = 0;
+        while !todo.is_empty() {
+            if round == ROUNDS_PER_POLL && !drain {
+                stats.backlog = true;
+                break;
+            }
+            round += 1;
+            let mut more = Vec::new();
+            for &i in &todo {
+                self.make_room(i, &mut victims);
+                let (s, left) = self.read_file(i, false, budget, find, consumer);
+                stats.lines += s.lines;
+                stats.bytes += s.bytes;
+                if left {
+                    more.push(i);
+                }
+            }
+            todo = more;
         }
         // Files still undecided are looked at again once every other file has been read: a truncation
         // noticed meanwhile may decide them.
         for i in 0..self.files.len() {
-            if self.files[i].undecided {
-                let s = self.read_file(i, false, find, consumer);
+            if self.files[i].undecided && self.files[i].wants_read() {
+                self.make_room(i, &mut victims);
+                let (s, left) = self.read_file(i, false, budget, find, consumer);
                 stats.lines += s.lines;
                 stats.bytes += s.bytes;
+                stats.backlog |= left;
             }
         }
+        self.close_idle();
         stats
+    }
+
+    /// The most files kept open between reads: the bound, less what is opened for a moment.
+    fn open_cap(&self) -> usize {
+        self.limits.open_files_bound().saturating_sub(TRANSIENT_FILES).max(1) as usize
+    }
+
+    /// Before closed file `i` is read: closes the least recently active open file if the bound is
+    /// reached (none left to close: `i` is read and closed again).
+    fn make_room(&mut self, i: usize, victims: &mut Vec<(u64, usize)>) {
+        if self.files[i].file.is_some() {
+            return;
+        }
+        while self.n_open >= self.open_cap() {
+            let Some((_, j)) = victims.pop() else { return };
+            if j != i && self.files[j].file.is_some() && self.files[j].orphaned.is_none() {
+                self.close(j);
+            }
+        }
+    }
+
+    /// Gives file `i`'s descriptor back; it stays followed (see the module doc).
+    fn close(&mut self, i: usize) {
+        let f = &mut self.files[i];
+        if let Some(file) = f.file.take() {
+            self.n_open = self.n_open.saturating_sub(1);
+            if let Ok(m) = file.metadata() {
+                f.seen = Stamp::of(&m);
+            }
+            // Bytes arrived after its last read to the end (or it stopped on its budget): read them.
+            f.dirty = f.seen.size != f.read_to;
+        }
+    }
+
+    /// Closes files quiet for `close_idle_secs` (not rotated-away ones: they cannot be opened again).
+    fn close_idle(&mut self) {
+        let idle_ms = self.limits.close_idle_secs.saturating_mul(1000);
+        let now = self.clock.now_ms();
+        for i in 0..self.files.len() {
+            let f = &self.files[i];
+            if f.file.is_some() && f.orphaned.is_none() && now.saturating_sub(f.last_data) >= idle_ms {
+                tracing::debug!(path = %f.path.display(), offset = f.offset, "file quiet; descriptor closed, still followed");
+                self.close(i);
+            }
+        }
     }
 
     /// Streams opened, moved or closed outside a read (reload), told to the consumer.
@@ -603,10 +959,11 @@ impl Tailer {
     pub fn take_health(&mut self) -> Vec<(String, SourceHealth)> {
         let mut lag = vec![0i64; self.sources.len()];
         let mut count = vec![0i64; self.sources.len()];
+        let mut open = vec![0i64; self.sources.len()];
         for f in &self.files {
-            let size = f.file.metadata().map_or(f.offset, |m| m.len());
-            lag[f.source] += size.saturating_sub(f.offset) as i64;
+            lag[f.source] += f.size().saturating_sub(f.offset) as i64;
             count[f.source] += 1;
+            open[f.source] += i64::from(f.file.is_some());
         }
         self.sources
             .iter_mut()
@@ -615,7 +972,8 @@ impl Tailer {
                 let last_line_ms = s.health.last_line_ms;
                 let h = std::mem::replace(&mut s.health, SourceHealth { last_line_ms, ..SourceHealth::default() });
                 let unmatched = s.unmatched.clone();
-                (s.config.name.clone(), SourceHealth { files: count[i], lag_bytes: lag[i], unmatched, ..h })
+                let health = SourceHealth { files: count[i], files_open: open[i], lag_bytes: lag[i], unmatched, ..h };
+                (s.config.name.clone(), health)
             })
             .collect()
     }
@@ -648,40 +1006,109 @@ impl Tailer {
 
     fn discover(&mut self, find: &impl Fn(&[u8], usize) -> Option<usize>, consumer: &mut impl Consumer) {
         // Every candidate once, first source wins; one inode under two names is one file.
+        // (A path names one inode: the same path twice is the same inode.)
         let mut candidates: Vec<(usize, PathBuf, Metadata)> = Vec::new();
+        let mut by_inode: HashMap<(u64, u64), usize> = HashMap::new();
         for s in 0..self.sources.len() {
             for (path, meta) in self.expand(s) {
-                if !candidates.iter().any(|(_, p, m)| *p == path || (m.dev() == meta.dev() && m.ino() == meta.ino())) {
-                    candidates.push((s, path, meta));
+                let inode = (meta.dev(), meta.ino());
+                if by_inode.contains_key(&inode) {
+                    continue;
                 }
+                by_inode.insert(inode, candidates.len());
+                candidates.push((s, path, meta));
             }
         }
+        let by_path: HashMap<&std::ffi::OsStr, usize> =
+            candidates.iter().enumerate().map(|(c, (_, p, _))| (p.as_os_str(), c)).collect();
         // Followed files whose path no longer names them: renamed within the set, or let go.
+        let mut listings: HashMap<PathBuf, HashMap<u64, PathBuf>> = HashMap::new();
         let mut i = 0;
         while i < self.files.len() {
             let f = &self.files[i];
-            let same = |m: &Metadata| m.dev() == f.dev && m.ino() == f.ino;
-            if std::fs::metadata(&f.path).is_ok_and(|m| same(&m)) {
-                i += 1;
-                continue;
-            }
-            if let Some((_, new_path, _)) = candidates.iter().find(|(_, _, m)| same(m)) {
-                tracing::info!(from = %f.path.display(), to = %new_path.display(), "followed file renamed within the watched set");
+            let same = |m: &Metadata| is_same(m, f.identity());
+            // The scan's own stat where it has one (a followed file is not stat'ed twice).
+            let at_path = match by_path.get(f.path.as_os_str()) {
+                Some(&c) => Some(candidates[c].2.clone()),
+                None => std::fs::metadata(&f.path).ok(),
+            };
+            // Renamed within the set: the same inode (and birth) elsewhere; for a closed file, whose
+            // inode may have been freed and reused, also its first bytes.
+            let renamed = || {
+                by_inode.get(&(f.dev, f.ino)).copied().filter(|&c| {
+                    same(&candidates[c].2)
+                        && (f.file.is_some()
+                            || reopen(&candidates[c].1, f.identity())
+                                .ok()
+                                .flatten()
+                                .is_some_and(|h| still_starts_with(&h, f.fp)))
+                })
+            };
+            let found = match at_path.filter(|m| same(m)) {
+                Some(m) => Some(m),
+                None => renamed().map(|c| {
+                    let new_path = candidates[c].1.clone();
+                    let f = &mut self.files[i];
+                    tracing::info!(from = %f.path.display(), to = %new_path.display(), "followed file renamed within the watched set");
+                    if new_path != f.path {
+                        add_former(&mut f.former, &f.path.clone());
+                    }
+                    f.path = new_path;
+                    f.orphaned = None;
+                    candidates[c].2.clone()
+                }),
+            };
+            if let Some(m) = found {
                 let f = &mut self.files[i];
-                if *new_path != f.path {
-                    add_former(&mut f.former, &f.path.clone());
+                let stamp = Stamp::of(&m);
+                if stamp != f.seen {
+                    f.changed = true;
+                    if f.file.is_none() {
+                        // A closed file that changed: opened again (identity checked) and read.
+                        (f.seen, f.dirty) = (stamp, true);
+                    }
                 }
-                f.path = new_path.clone();
-                self.files[i].orphaned = None;
                 i += 1;
                 continue;
             }
             // Rotated away or deleted. A logger may still write through its open handle until it
             // reopens: keep reading until the file has been quiet for the grace period, then flush its
-            // last partial line and let go.
+            // last partial line and let go. A closed file cannot be opened again: it is let go at once.
             let grace = self.orphan_grace();
             let now = self.clock.now_ms();
             let f = &mut self.files[i];
+            if f.file.is_none() {
+                // Closed: find it renamed in its own directory (app.log -> app.log.1 outside the glob)
+                // and read it like any rotated-away file; deleted or moved elsewhere, let it go.
+                self.sources[f.source].health.rotations += 1;
+                let found = find_in_dir(&mut listings, &f.path, f.identity());
+                let room = self.n_open < self.open_cap();
+                let f = &mut self.files[i];
+                match found {
+                    Some((path, file)) if room => {
+                        tracing::info!(from = %f.path.display(), to = %path.display(), "closed (quiet) file rotated away; reading it until it is quiet");
+                        add_former(&mut f.former, &f.path.clone());
+                        (f.path, f.file, f.orphaned) = (path, Some(file), Some(now));
+                        f.rewritten_closed = !f.file.as_ref().is_some_and(|h| still_starts_with(h, f.fp));
+                        self.n_open += 1;
+                        i += 1;
+                    }
+                    Some((path, file)) => {
+                        // No descriptor to spare for the grace period: read it to its end now.
+                        tracing::info!(from = %f.path.display(), to = %path.display(), "closed (quiet) file rotated away; read to its end and let go");
+                        add_former(&mut f.former, &f.path.clone());
+                        f.rewritten_closed = !still_starts_with(&file, f.fp);
+                        (f.path, f.file) = (path, Some(file));
+                        self.n_open += 1;
+                        self.let_go(i, find, consumer);
+                    }
+                    None => {
+                        tracing::info!(path = %f.path.display(), offset = f.offset, "closed (quiet) file deleted or moved away; let go");
+                        self.let_go(i, find, consumer);
+                    }
+                }
+                continue;
+            }
             let Some(since) = f.orphaned else {
                 f.orphaned = Some(now);
                 self.sources[f.source].health.rotations += 1;
@@ -695,39 +1122,52 @@ impl Tailer {
             }
             self.let_go(i, find, consumer);
         }
+        if self.started && !self.resume.is_empty() {
+            // Checkpointed files not found again are remembered as long as files let go are.
+            let oldest = (self.clock.now_ms() / 1000).saturating_sub(RETIRED_SECS);
+            self.resume.retain(|_, v| {
+                v.retain(|r| r.at >= oldest);
+                !v.is_empty()
+            });
+        }
         // Files known by inode and first bytes (from the checkpoint, or let go earlier) come back first,
         // so that no other file is compared with them before they are back where they belong. The others
         // in the order they were created where the file system says (an original before its copy), the
         // longer first where it cannot tell (a copy is a prefix of its original), else by path.
+        let followed: std::collections::HashSet<(u64, u64)> = self.files.iter().map(|f| (f.dev, f.ino)).collect();
         let known = |path: &Path, m: &Metadata| {
-            self.retired.iter().any(|r| {
-                r.fp.len > 0
-                    && r.dev == m.dev()
-                    && r.ino == m.ino()
-                    && File::open(path).is_ok_and(|f| still_starts_with(&f, r.fp))
-            })
+            let inode = (m.dev(), m.ino());
+            if followed.contains(&inode) {
+                return false;
+            }
+            let records = self.resume.get(&inode).into_iter().flatten().chain(&self.retired);
+            let mut records = records.filter(|r| r.fp.len > 0 && r.dev == inode.0 && r.ino == inode.1).peekable();
+            records.peek().is_some()
+                && File::open(path).is_ok_and(|f| records.any(|r| still_starts_with(&f, r.fp)))
         };
+        // Only files not followed yet are ordered (and looked at below).
         let mut keyed: Vec<_> = candidates
             .into_iter()
+            .filter(|(_, _, m)| !followed.contains(&(m.dev(), m.ino())))
             .map(|(s, p, m)| ((!known(&p, &m), m.created().ok(), std::cmp::Reverse(m.len())), (s, p, m)))
             .collect();
         keyed.sort_by_key(|(k, _)| *k);
         let candidates: Vec<(usize, PathBuf, Metadata)> = keyed.into_iter().map(|(_, c)| c).collect();
-        for (source, path, meta) in candidates {
-            if self.files.iter().any(|f| f.dev == meta.dev() && f.ino == meta.ino()) {
-                continue;
+        let mut index = Index::default();
+        if !candidates.is_empty() {
+            for (j, f) in self.files.iter().enumerate() {
+                index.add(j, f);
             }
-            if self.files.len() as u64 >= self.limits.max_files {
-                self.open_failed(
-                    source,
-                    &path,
-                    &io::Error::other(format!("max_files ({}) reached", self.limits.max_files)),
-                );
+        }
+        let mut followed = followed;
+        for (source, path, meta) in candidates {
+            if !followed.insert((meta.dev(), meta.ino())) {
                 continue;
             }
             let file = match File::open(&path) {
                 Ok(f) => f,
                 Err(e) => {
+                    followed.remove(&(meta.dev(), meta.ino()));
                     self.open_failed(source, &path, &e);
                     continue;
                 }
@@ -737,10 +1177,11 @@ impl Tailer {
             }
             let size = meta.len();
             let Ok(fp) = fingerprint(&file, size) else {
+                followed.remove(&(meta.dev(), meta.ino()));
                 self.open_failed(source, &path, &io::Error::other("cannot read its first bytes"));
                 continue;
             };
-            let start = self.start_offset(source, &path, &file, &meta, fp);
+            let start = self.start_offset(source, &path, &file, &meta, fp, &index);
             tracing::debug!(path = %path.display(), offset = start.offset, undecided = start.undecided, "following file");
             let id = self.new_id();
             let stream = self.new_stream();
@@ -748,10 +1189,19 @@ impl Tailer {
             // start-up); the windows mark its first minute partial only if nothing earlier was seen.
             consumer.open(stream, source, true);
             let last_data = self.clock.now_ms();
+            // Kept open while the bound allows; else opened again for its first read.
+            let file = (self.n_open < self.open_cap()).then_some(file);
+            self.n_open += usize::from(file.is_some());
             self.files.push(Tracked {
                 source,
                 path,
                 file,
+                seen: Stamp::of(&meta),
+                dirty: true,
+                changed: false,
+                rewritten_closed: false,
+                read_to: 0,
+                born: birth(&meta),
                 dev: meta.dev(),
                 ino: meta.ino(),
                 fp,
@@ -767,6 +1217,8 @@ impl Tailer {
                 last_data,
                 stream,
             });
+            let j = self.files.len() - 1;
+            index.add(j, &self.files[j]);
         }
     }
 
@@ -777,8 +1229,9 @@ impl Tailer {
 
     /// Reads a file to its end (its partial last line counted as a line) and stops following it.
     fn let_go(&mut self, i: usize, find: &impl Fn(&[u8], usize) -> Option<usize>, consumer: &mut impl Consumer) {
-        self.read_file(i, true, find, consumer);
+        self.read_file(i, true, u64::MAX, find, consumer);
         let f = self.files.swap_remove(i);
+        self.n_open -= usize::from(f.file.is_some());
         consumer.close(f.stream);
         tracing::info!(path = %f.path.display(), offset = f.offset, "rotated-away file read to its end and let go");
         self.freeze_copies(f.id, f.offset, f.skipping);
@@ -796,7 +1249,15 @@ impl Tailer {
     }
 
     /// Where to start a file seen for the first time, and what it is.
-    fn start_offset(&mut self, source: usize, path: &Path, file: &File, meta: &Metadata, fp: Fingerprint) -> Start {
+    fn start_offset(
+        &mut self,
+        source: usize,
+        path: &Path,
+        file: &File,
+        meta: &Metadata,
+        fp: Fingerprint,
+        index: &Index,
+    ) -> Start {
         let size = meta.len();
         let new = |offset: u64| Start { offset, skipping: false, undecided: false, former: Vec::new(), copy: None };
         let matches = |r: &Retired| -> bool {
@@ -805,8 +1266,25 @@ impl Tailer {
         // The same file, known from the checkpoint or let go earlier (a directory that came back). An
         // empty fingerprint proves nothing: a reused inode must not pass for the file that had it.
         let same_inode = |r: &Retired| r.fp.len > 0 && r.dev == meta.dev() && r.ino == meta.ino();
-        if let Some(k) = self.retired.iter().position(|r| same_inode(r) && matches(r)) {
-            let r = self.retired.remove(k).unwrap_or_else(|| unreachable!());
+        let inode = (meta.dev(), meta.ino());
+        let resumed = match self.resume.get_mut(&inode) {
+            Some(v) => match v.iter().position(|r| same_inode(r) && matches(r)) {
+                Some(k) => {
+                    let r = v.swap_remove(k);
+                    if v.is_empty() {
+                        self.resume.remove(&inode);
+                    }
+                    Some(r)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let resumed = resumed.or_else(|| {
+            let k = self.retired.iter().position(|r| same_inode(r) && matches(r))?;
+            self.retired.remove(k)
+        });
+        if let Some(r) = resumed {
             let mut former = r.former;
             if r.path != path {
                 add_former(&mut former, &r.path);
@@ -829,7 +1307,17 @@ impl Tailer {
         for r in self.retired.iter_mut().filter(|r| same_inode(r)) {
             (r.dev, r.ino, r.at) = (u64::MAX, u64::MAX, now);
         }
-        let (identity, note) = self.identify(source, path, file, size, (meta.dev(), meta.ino()), None);
+        if let Some(v) = self.resume.remove(&inode) {
+            let (gone, kept): (Vec<Retired>, Vec<Retired>) = v.into_iter().partition(|r| same_inode(r));
+            for mut r in gone {
+                (r.dev, r.ino, r.at) = (u64::MAX, u64::MAX, now);
+                self.retired.push_back(r);
+            }
+            if !kept.is_empty() {
+                self.resume.insert(inode, kept);
+            }
+        }
+        let (identity, note) = self.identify(source, path, file, size, (meta.dev(), meta.ino()), Asker::Found(index));
         match identity {
             Identity::Wait => return Start { undecided: true, ..new(0) },
             Identity::Copy { origin, offset, skipping, verified } => {
@@ -844,11 +1332,17 @@ impl Tailer {
             }
         }
         // A file replaced while we were stopped is new; only never-seen files honour start_at = end.
-        let known_path = self.retired.iter().any(|r| r.path == path);
+        let known_path = self.retired.iter().any(|r| r.path == path) || !self.resumed_at(path).is_empty();
         if !self.started && !known_path && self.sources[source].config.start_at == StartAt::End {
             return new(end_of_last_line(file, size));
         }
         new(0)
+    }
+
+    /// Files the checkpoint had at `path` that were not found again.
+    fn resumed_at(&self, path: &Path) -> Vec<&Retired> {
+        let Some(inodes) = self.resume_paths.get(&path_key(path)) else { return Vec::new() };
+        inodes.iter().filter_map(|k| self.resume.get(k)).flatten().filter(|r| r.path == path).collect()
     }
 
     fn new_id(&mut self) -> u64 {
@@ -862,7 +1356,7 @@ impl Tailer {
         (2 * self.limits.poll_interval_ms).div_ceil(1000) + 1
     }
 
-    /// Decides what a file that appeared is (`except`: its own index when it is already followed).
+    /// Decides what a file that appeared is (`asker`: see `Asker`).
     ///
     /// Identity is settled by inode before this is asked. A file can be a copy of a followed file of its
     /// own source, or of a record of content of its source truncated within the last seconds
@@ -879,12 +1373,25 @@ impl Tailer {
         file: &File,
         size: u64,
         (dev, ino): (u64, u64),
-        except: Option<usize>,
+        asker: Asker<'_>,
     ) -> (Identity, Option<(PathBuf, String)>) {
+        let (except, index) = match asker {
+            Asker::Found(ix) => (None, Some(ix)),
+            Asker::Followed(i) => (Some(i), None),
+        };
         let source_name = &self.sources[source].config.name;
         if size == 0 {
             return (Identity::Wait, None);
         }
+        // Only files that may start like this one are looked at (see `Index`); a file is opened only
+        // if its key matches, or it changed since its key was taken.
+        let head = leading_bytes(file, size);
+        let looked_at = index.and_then(|ix| ix.candidates(source, &head));
+        let all = || 0..self.files.len();
+        let js: Box<dyn Iterator<Item = usize>> = match looked_at {
+            Some(v) => Box::new(v.into_iter()),
+            None => Box::new(all()),
+        };
         let mut hashes: Vec<(u32, Option<u64>)> = Vec::new();
         // By an original's fingerprint alone, when its bytes are gone (truncated). logrotate and cp finish
         // the copy before the original is truncated, so a copy of it holds at least its fingerprint's
@@ -906,7 +1413,8 @@ impl Tailer {
         let mut found: Vec<(Identity, u8)> = Vec::new();
         let mut wait = false;
         let mut alike: Option<(PathBuf, String)> = None;
-        for (j, o) in self.files.iter().enumerate() {
+        for j in js {
+            let o = &self.files[j];
             // Never a copy of itself, of its own copy, or of a file found after it (ids follow the order
             // files were found in, and that follows their creation). An undecided file can be an
             // original: what it is read from, its copies are not.
@@ -914,19 +1422,29 @@ impl Tailer {
             if Some(j) == except || o.source != source || (o.dev == dev && o.ino == ino) || except.is_some_and(later) {
                 continue;
             }
+            if !o.changed && !key_may_match(o.fp.key, &head) {
+                // Unchanged since its key was taken, and it starts otherwise: neither an original of
+                // this file nor one that looks like it.
+                continue;
+            }
             // Copies of the same original agree; the original itself is preferred (rank 0).
             let rank = u8::from(o.copy.is_some());
             let eligible = !had_its_name(&o.path, &o.former);
             let copy =
                 |verified| Identity::Copy { origin: Some(o.id), offset: o.offset, skipping: o.skipping, verified };
-            if still_starts_with(&o.file, o.fp) {
+            let Some(ofile) = o.handle() else {
+                // Its path names another file now (a rotation the next rescan sees): in doubt.
+                wait |= eligible;
+                continue;
+            };
+            if still_starts_with(&ofile, o.fp) {
                 // The original still holds its bytes: compare them.
-                let Ok(osize) = o.file.metadata().map(|m| m.len()) else { continue };
+                let Ok(osize) = ofile.metadata().map(|m| m.len()) else { continue };
                 // Over its fingerprint's bytes the hashes tell at once when they differ; then only those
                 // bytes are read, to say where.
                 let differs_early = o.fp.len > 0 && size >= u64::from(o.fp.len) && !by_fingerprint(o.fp);
                 let n = if differs_early { u64::from(o.fp.len) } else { size.min(osize).min(VERIFY_BYTES) };
-                match first_difference(file, &o.file, 0, n) {
+                match first_difference(file, &ofile, 0, n) {
                     Ok(None) if size <= osize => {
                         if !eligible {
                             if n >= u64::from(COPY_MIN_BYTES) {
@@ -964,7 +1482,8 @@ impl Tailer {
         }
         let now = self.clock.now_ms() / 1000;
         let window = self.copy_window_secs();
-        for r in &self.retired {
+        let here = self.resumed_at(path);
+        for r in self.retired.iter().chain(here) {
             // Records of truncated content may be originals; a file let go from this very path is only
             // compared to say that the two look alike.
             if r.fp.len < COPY_MIN_BYTES || r.source != *source_name || !(r.is_content() || r.path == path) {
@@ -1034,7 +1553,7 @@ impl Tailer {
             .files
             .iter()
             .filter(|f| linked(f))
-            .max_by_key(|f| f.file.metadata().map_or(0, |m| m.len()))
+            .max_by_key(|f| f.size())
             .map(|f| f.id);
         let Some(heir) = heir else { return };
         for f in &mut self.files {
@@ -1059,7 +1578,8 @@ impl Tailer {
                 return true;
             }
             let f = &self.files[i];
-            let (identity, note) = self.identify(f.source, &f.path, &f.file, size, (f.dev, f.ino), Some(i));
+            let Some(file) = &f.file else { return true };
+            let (identity, note) = self.identify(f.source, &f.path, file, size, (f.dev, f.ino), Asker::Followed(i));
             let grace = self.orphan_grace();
             let now = self.clock.now_ms();
             let f = &mut self.files[i];
@@ -1077,7 +1597,8 @@ impl Tailer {
             };
             let f = &mut self.files[i];
             f.undecided = false;
-            f.fp = fingerprint(&f.file, size).unwrap_or(Fingerprint::NONE);
+            let Some(file) = &f.file else { return true };
+            f.fp = fingerprint(file, size).unwrap_or(Fingerprint::NONE);
             match identity {
                 Identity::Copy { origin, offset, skipping, verified } => {
                     tracing::info!(path = %f.path.display(), offset, size, "file is a copy of one already read; continuing where that one was");
@@ -1096,9 +1617,11 @@ impl Tailer {
         let Some(copy) = self.files[i].copy else { return false };
         {
             let f = &mut self.files[i];
-            if u64::from(f.fp.len) < FINGERPRINT_BYTES && size > u64::from(f.fp.len) {
-                if let Ok(fp) = fingerprint(&f.file, size) {
-                    f.fp = fp;
+            if let Some(file) = &f.file {
+                if u64::from(f.fp.len) < FINGERPRINT_BYTES && size > u64::from(f.fp.len) {
+                    if let Ok(fp) = fingerprint(file, size) {
+                        f.fp = fp;
+                    }
                 }
             }
         }
@@ -1109,7 +1632,9 @@ impl Tailer {
             Some(Origin::Inode { dev, ino, fp }) => self
                 .files
                 .iter()
-                .position(|o| o.dev == dev && o.ino == ino && o.fp.len >= fp.len && still_starts_with(&o.file, fp)),
+                .position(|o| {
+                    o.dev == dev && o.ino == ino && o.fp.len >= fp.len && o.handle().is_some_and(|h| still_starts_with(&h, fp))
+                }),
         };
         let Some(j) = origin else {
             // No original to follow: read on from the offset reached, once the bytes are there.
@@ -1117,7 +1642,7 @@ impl Tailer {
             if copy.origin.is_some() {
                 f.copy = Some(CopyState { origin: None, ..copy });
             }
-            if size >= f.offset || !still_starts_with(&f.file, f.fp) {
+            if size >= f.offset || !f.file.as_ref().is_some_and(|file| still_starts_with(file, f.fp)) {
                 f.copy = None;
                 return false;
             }
@@ -1125,13 +1650,17 @@ impl Tailer {
         };
         let (o, f) = (&self.files[j], &self.files[i]);
         let mut verified = copy.verified;
-        let osize = o.file.metadata().map_or(0, |m| m.len());
+        let (Some(ofile), Some(ffile)) = (o.handle(), f.file.as_ref()) else {
+            // The original's path names another file now: the next rescan lets it go or finds it.
+            return true;
+        };
+        let osize = ofile.metadata().map_or(0, |m| m.len());
         // An original shorter than what was read from it was truncated (and maybe written anew) since:
         // its bytes are no longer the ones to compare with; its truncation, once read, moves the copy on.
-        let intact = osize >= o.offset && still_starts_with(&o.file, o.fp);
+        let intact = osize >= o.offset && still_starts_with(&ofile, o.fp);
         if verified < size.min(VERIFY_BYTES) && intact {
             let to = size.min(osize).min(VERIFY_BYTES);
-            let differs = match first_difference(&f.file, &o.file, verified, to) {
+            let differs = match first_difference(ffile, &ofile, verified, to) {
                 Ok(Some(d)) => Some(d),
                 Ok(None) if size > osize && osize < VERIFY_BYTES => Some(osize),
                 Ok(None) => {
@@ -1170,35 +1699,83 @@ impl Tailer {
         remember(&mut self.retired, f.as_retired(source, now_secs), now_secs);
     }
 
-    /// Reads file `i` from its offset to its current end. With `finish`, a partial last line is
-    /// counted as a line (the file is being let go).
+    /// Reads file `i` from its offset: to its current end, or until `budget` bytes are read (then
+    /// true: more to read). With `finish`, a partial last line is counted as a line (the file is being
+    /// let go). A closed file is opened again first, identity checked: if its path names another file
+    /// now, nothing is read (the next rescan sees the rotation); afterwards it stays open if the bound
+    /// allows.
     fn read_file(
         &mut self,
         i: usize,
         finish: bool,
+        budget: u64,
         find: &impl Fn(&[u8], usize) -> Option<usize>,
         consumer: &mut impl Consumer,
-    ) -> PollStats {
+    ) -> (PollStats, bool) {
+        let f = &mut self.files[i];
+        let reopened = f.file.is_none();
+        if reopened {
+            match reopen(&f.path, f.identity()) {
+                Ok(Some(file)) => {
+                    // Same inode; its first bytes must still be those read: else it was rewritten.
+                    f.rewritten_closed = !still_starts_with(&file, f.fp);
+                    f.file = Some(file);
+                    f.changed = false;
+                    self.n_open += 1;
+                }
+                Ok(None) => return (PollStats::default(), false),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return (PollStats::default(), false),
+                Err(e) => {
+                    let (source, path) = (f.source, f.path.clone());
+                    self.open_failed(source, &path, &e);
+                    return (PollStats::default(), false);
+                }
+            }
+        }
+        let (stats, more) = self.read_open(i, finish, budget, find, consumer);
+        if reopened && !finish && self.n_open > self.open_cap() {
+            self.close(i);
+        }
+        (stats, more)
+    }
+
+    fn read_open(
+        &mut self,
+        i: usize,
+        finish: bool,
+        budget: u64,
+        find: &impl Fn(&[u8], usize) -> Option<usize>,
+        consumer: &mut impl Consumer,
+    ) -> (PollStats, bool) {
         let max_line = self.limits.max_line_bytes as usize;
         let now_secs = self.clock.now_ms() / 1000;
         let mut stats = PollStats::default();
-        let size = match self.files[i].file.metadata() {
-            Ok(m) => m.len(),
-            Err(e) => {
+        let meta = match self.files[i].file.as_ref().map(File::metadata) {
+            Some(Ok(m)) => m,
+            Some(Err(e)) => {
                 self.sources[self.files[i].source].health.read_errors += 1;
                 tracing::warn!(path = %self.files[i].path.display(), error = %e, "cannot stat followed file");
-                return stats;
+                return (stats, false);
             }
+            None => return (stats, false),
         };
+        let size = meta.len();
+        {
+            let f = &mut self.files[i];
+            (f.seen, f.changed, f.dirty) = (Stamp::of(&meta), false, false);
+        }
         // Undecided files and copies following their original read nothing here.
         if self.settle(i, size, finish) {
-            return stats;
+            self.files[i].read_to = size;
+            return (stats, false);
         }
         let f = &mut self.files[i];
         let src = &mut self.sources[f.source];
+        let Some(file) = f.file.as_ref() else { return (stats, false) };
         // Shorter than our offset, or other first bytes: truncated (and maybe regrown past our offset
         // before we looked, which the size alone would miss).
-        let rewritten = size < f.offset || !head_unchanged(&f.file, f.fp);
+        let rewritten_closed = std::mem::take(&mut f.rewritten_closed);
+        let rewritten = rewritten_closed || size < f.offset || !head_unchanged(file, f.fp);
         if rewritten {
             src.health.truncations += 1;
             tracing::info!(path = %f.path.display(), size, offset = f.offset, "file truncated; reading it again from the start");
@@ -1220,11 +1797,12 @@ impl Tailer {
             f.id = id;
             f.offset = 0;
             f.skipping = false;
-            f.fp = fingerprint(&f.file, size).unwrap_or(Fingerprint::NONE);
+            f.fp = f.file.as_ref().and_then(|file| fingerprint(file, size).ok()).unwrap_or(Fingerprint::NONE);
         }
         let f = &mut self.files[i];
+        let Some(file) = f.file.as_ref() else { return (stats, false) };
         if u64::from(f.fp.len) < FINGERPRINT_BYTES && size > u64::from(f.fp.len) {
-            if let Ok(fp) = fingerprint(&f.file, size) {
+            if let Ok(fp) = fingerprint(file, size) {
                 f.fp = fp;
             }
         }
@@ -1234,9 +1812,15 @@ impl Tailer {
         let mut sink = Lines { consumer, stream };
         // A file's first block is looked at once for NULs: once past offset 0 it is not again.
         let mut probe = f.offset == 0;
+        let mut more = false;
         while f.offset < size {
+            if stats.bytes >= budget {
+                // Its turn is over; the other files' come first.
+                more = true;
+                break;
+            }
             let want = ((size - f.offset) as usize).min(self.buf.len());
-            let n = match f.file.read_at(&mut self.buf[..want], f.offset) {
+            let n = match file.read_at(&mut self.buf[..want], f.offset) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -1261,6 +1845,9 @@ impl Tailer {
             }
         }
         f.skipping = splitter.skipping && !finish;
+        if !more {
+            f.read_to = size;
+        }
         if stats.bytes > 0 {
             f.last_data = self.clock.now_ms();
         }
@@ -1269,7 +1856,7 @@ impl Tailer {
         }
         src.health.lines += stats.lines;
         src.health.bytes += stats.bytes;
-        stats
+        (stats, more)
     }
 
     /// Graceful stop: one last look (a file rotated out of the watched set since the last poll would
@@ -1279,7 +1866,7 @@ impl Tailer {
         find: &impl Fn(&[u8], usize) -> Option<usize>,
         consumer: &mut impl Consumer,
     ) -> io::Result<bool> {
-        self.poll(true, find, consumer);
+        self.poll_rounds(true, true, find, consumer);
         // Rotated-away files will not be found again after a restart: finish them now.
         while let Some(i) = self.files.iter().position(|f| f.orphaned.is_some()) {
             self.let_go(i, find, consumer);
@@ -1289,6 +1876,19 @@ impl Tailer {
 
     /// Writes the checkpoint if anything changed since the last write. Ok(true) when written.
     pub fn checkpoint(&mut self) -> io::Result<bool> {
+        // Written as it is encoded, one entry at a time: 100,000 files never sit in memory twice.
+        // Encoded once into a hash first: an unchanged checkpoint is not written (nor fsynced).
+        let mut hash = checkpoint::Fnv::default();
+        self.encode_checkpoint(&mut hash)?;
+        if self.last_saved == Some(hash.0) {
+            return Ok(false);
+        }
+        checkpoint::save_with(&self.state_path, |w| self.encode_checkpoint(w))?;
+        self.last_saved = Some(hash.0);
+        Ok(true)
+    }
+
+    fn encode_checkpoint(&self, w: &mut dyn io::Write) -> io::Result<()> {
         let entry = |r: &Retired, retired_at: Option<u64>| Entry {
             source: r.source.clone(),
             path: r.path.display().to_string(),
@@ -1309,23 +1909,16 @@ impl Tailer {
             former_paths: r.former.iter().map(|p| p.display().to_string()).collect(),
         };
         let now_secs = self.clock.now_ms() / 1000;
-        let mut files: Vec<Entry> = self
-            .files
-            .iter()
-            .map(|f| {
-                let mut r = f.as_retired(self.sources[f.source].config.name.clone(), now_secs);
-                r.copy_of = self.origin_of(f);
-                entry(&r, None)
-            })
-            .collect();
-        files.extend(self.retired.iter().map(|r| entry(r, Some(r.at))));
-        let bytes = checkpoint::encode(&Checkpoint { version: checkpoint::VERSION, files });
-        if self.last_saved.as_deref() == Some(&bytes[..]) {
-            return Ok(false);
+        let mut out = checkpoint::Writer::begin(w)?;
+        for f in &self.files {
+            let mut r = f.as_retired(self.sources[f.source].config.name.clone(), now_secs);
+            r.copy_of = self.origin_of(f);
+            out.entry(&entry(&r, None))?;
         }
-        checkpoint::save_bytes(&self.state_path, &bytes)?;
-        self.last_saved = Some(bytes);
-        Ok(true)
+        for r in self.retired.iter().chain(self.resume.values().flatten()) {
+            out.entry(&entry(r, Some(r.at)))?;
+        }
+        out.end()
     }
 
     /// The original a copy follows, as the checkpoint names it.
@@ -1340,6 +1933,25 @@ impl Tailer {
     pub fn files(&self) -> Vec<(String, PathBuf, u64)> {
         self.files.iter().map(|f| (self.sources[f.source].config.name.clone(), f.path.clone(), f.offset)).collect()
     }
+}
+
+/// A closed file whose path no longer names it, looked for in that path's directory by inode and
+/// opened, identity checked. `listings`: each directory listed once per rescan (names by inode, from
+/// the directory entries: no stat per entry), however many of its files were rotated.
+fn find_in_dir(
+    listings: &mut HashMap<PathBuf, HashMap<u64, PathBuf>>,
+    path: &Path,
+    identity: (u64, u64, Option<i128>),
+) -> Option<(PathBuf, File)> {
+    use std::os::unix::fs::DirEntryExt;
+    let dir = path.parent()?;
+    let listing = listings.entry(dir.to_path_buf()).or_insert_with(|| {
+        let entries = std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok);
+        entries.map(|e| (e.ino(), e.path())).collect()
+    });
+    let path = listing.get(&identity.1)?.clone();
+    let file = reopen(&path, identity).ok().flatten()?;
+    Some((path, file))
 }
 
 /// Keeps a file let go for copy detection and returns, bounded by age and count.
