@@ -412,17 +412,21 @@ impl Evaluator {
     }
 }
 
-/// One poll; true when a file had more to read than the poll's rounds took (poll again at once).
-fn poll(tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline, rescan: bool) -> bool {
+/// The longest rescans are spaced, whatever one cost.
+const MAX_RESCAN_GAP: Duration = Duration::from_secs(10);
+
+/// One poll: whether a file had more to read than the poll's rounds took (poll again at once), and
+/// how long the rescan's discovery took.
+fn poll(tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline, rescan: bool) -> (bool, Duration) {
     let classifier = pipeline.classifier();
     let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
     pipeline.set_now(wall_ms());
-    let backlog = tailer.poll(rescan, &find, pipeline).backlog;
+    let stats = tailer.poll(rescan, &find, pipeline);
     if rescan {
         // Gzip files named explicitly: read once, when first found (or at start).
         once.poll(u64::try_from(wall_ms()).unwrap_or(0), &find, pipeline);
     }
-    backlog
+    (stats.backlog, stats.scan_time)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -440,7 +444,7 @@ fn tailer_loop(
     let mut checkpoint_every = Duration::from_millis(limits.checkpoint_interval_ms);
     let mut watch_warned = false;
     watch_all(&tailer, watcher.as_mut(), &mut watch_warned);
-    let mut backlog = poll(&mut tailer, &mut once, &mut pipeline, true);
+    let (mut backlog, _) = poll(&mut tailer, &mut once, &mut pipeline, true);
     eval.run(&mut tailer, &mut once, &mut pipeline);
     eval.save(&mut tailer);
     ready.store(true, Ordering::Release);
@@ -448,10 +452,12 @@ fn tailer_loop(
     let (mut last_rescan, mut last_checkpoint) = (Instant::now(), Instant::now());
     // A rescan stats every matching file (0.3 s for 100,000 here): rescans are kept ten times their
     // own duration apart, so they take at most a tenth of the thread whatever the directory holds.
-    // Growth of a quiet file does not wait for them: inotify names the file written.
+    // Growth of a quiet file does not wait for them: inotify names the file written. The cost is
+    // discovery's alone (not the reading that follows it), and the gap is capped so one rescan that
+    // met a burst of new files does not hold the next one back for long.
     let (mut rescan_cost, mut rescan_wanted) = (Duration::ZERO, false);
     loop {
-        let gap = rescan_cost * 10;
+        let gap = (rescan_cost * 10).min(MAX_RESCAN_GAP.max(poll_every));
         let periodic = last_rescan + poll_every.max(gap);
         let next_rescan = if rescan_wanted { last_rescan + gap } else { periodic };
         // A file with more to read than one poll takes: read on at once (after the wake-ups waiting).
@@ -495,10 +501,10 @@ fn tailer_loop(
             last_rescan = Instant::now();
             watch_all(&tailer, watcher.as_mut(), &mut watch_warned);
         }
-        let started = Instant::now();
-        backlog = poll(&mut tailer, &mut once, &mut pipeline, rescan);
+        let (more, scan_time) = poll(&mut tailer, &mut once, &mut pipeline, rescan);
+        backlog = more;
         if rescan {
-            rescan_cost = started.elapsed();
+            rescan_cost = scan_time;
         }
         eval.run(&mut tailer, &mut once, &mut pipeline);
         // Offsets may only cover counted lines: while Events wait for their call's time (at most

@@ -590,6 +590,10 @@ pub struct PollStats {
     /// Some file had more to read when the poll's rounds ended (a file growing faster than one poll
     /// reads): poll again at once.
     pub backlog: bool,
+    /// How long discovery (listing, stat'ing and matching every PATH) took, when the poll rescanned:
+    /// the caller spaces rescans by it. Reading is not in it, so a poll that read much does not push
+    /// the next look for new files back.
+    pub scan_time: std::time::Duration,
 }
 
 /// Rounds of reading in one poll; then the poll returns (with `backlog`) so the caller rescans,
@@ -612,14 +616,28 @@ struct Index {
 impl Index {
     fn add(&mut self, i: usize, f: &Tracked) {
         if f.changed {
-            self.changed.push(i);
+            // Its first bytes may differ from its key now (rewritten since): it is also filed under
+            // what it starts with now, read once here. Only one it cannot read is compared with every
+            // file that appears (a rescan that finds 200 new files beside 500 grown ones opens 500
+            // files, not 100,000).
+            match f.handle().map(|h| {
+                let size = h.metadata().map_or(0, |m| m.len());
+                leading_bytes(&h, size)
+            }) {
+                Some(head) if head.len() >= KEY_BYTES => self.file(i, f.source, (KEY_BYTES as u8, fnv1a(&head))),
+                _ => self.changed.push(i),
+            }
         }
-        if let Some((n, h)) = f.fp.key {
-            self.groups.entry((f.source, n, h)).or_insert_with(|| Vec::with_capacity(1)).push(i);
-            self.lens.insert(n);
+        if let Some(key) = f.fp.key {
+            self.file(i, f.source, key);
         } else {
             self.changed.push(i);
         }
+    }
+
+    fn file(&mut self, i: usize, source: usize, (n, h): (u8, u64)) {
+        self.groups.entry((source, n, h)).or_insert_with(|| Vec::with_capacity(1)).push(i);
+        self.lens.insert(n);
     }
 
     /// The files of `source` that may start like `head`; None: every file must be looked at (a file
@@ -839,9 +857,12 @@ impl Tailer {
         consumer: &mut impl Consumer,
     ) -> PollStats {
         self.n_open = self.files.iter().filter(|f| f.file.is_some()).count();
+        let mut scan_time = std::time::Duration::ZERO;
         if rescan || !self.started {
             self.by_path = None;
+            let started = std::time::Instant::now();
             self.discover(find, consumer);
+            scan_time = started.elapsed();
             if !self.started {
                 // What the checkpoint named and the first look found is followed now: give the room
                 // the lookup tables took back.
@@ -865,7 +886,7 @@ impl Tailer {
             .collect();
         victims.sort_unstable_by(|a, b| b.cmp(a));
         let mut todo: Vec<usize> = (0..self.files.len()).filter(|&i| self.files[i].wants_read()).collect();
-        let mut stats = PollStats::default();
+        let mut stats = PollStats { scan_time, ..PollStats::default() };
         let mut round = 0;
         while !todo.is_empty() {
             if round == ROUNDS_PER_POLL && !drain {
