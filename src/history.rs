@@ -21,8 +21,8 @@
 //! follower cannot tell), so if its first unread line opens a new minute with nothing earlier restored
 //! in it, that minute is marked partial (kept out of the onset) where an uninterrupted run would not.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -243,26 +243,10 @@ impl Saver {
         if self.last.as_deref() == Some(&bytes[..]) {
             return Ok(false);
         }
-        write_atomic(&path_in(state_dir), &bytes)?;
+        crate::statefile::write_atomic_bytes(&path_in(state_dir), &bytes)?;
         self.last = Some(bytes);
         Ok(true)
     }
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{FILE_NAME}.tmp"));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

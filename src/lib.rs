@@ -31,6 +31,7 @@ pub mod read_once;
 pub mod record;
 pub mod redact;
 pub mod report;
+pub mod statefile;
 pub mod status;
 pub mod synth;
 pub mod tail;

@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Source;
 use crate::inputs::{NoFile, is_read_once};
-use crate::lines::{self, LineSink, ScanStats};
+use crate::lines::{self, ScanStats};
 use crate::tail::{Consumer, SourceHealth};
 
 /// The state file in the state directory.
@@ -69,21 +69,6 @@ fn identity(path: &str, m: &std::fs::Metadata) -> Done {
         ino: m.ino(),
         size: m.len(),
         mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-    }
-}
-
-/// The splitter's lines into one stream of the consumer.
-struct Feed<'a, C> {
-    consumer: &'a mut C,
-    stream: u64,
-}
-
-impl<C: Consumer> LineSink for Feed<'_, C> {
-    fn wants_every_line(&self) -> bool {
-        self.consumer.wants_every_line(self.stream)
-    }
-    fn line(&mut self, _line_no: u64, line: &[u8], _cut: bool) {
-        self.consumer.line(self.stream, line);
     }
 }
 
@@ -218,7 +203,7 @@ impl ReadOnce {
         let stream = self.next_stream;
         self.next_stream -= 1;
         consumer.open(stream, source, true);
-        let mut feed = Feed { consumer, stream };
+        let mut feed = crate::tail::StreamLines { consumer, stream };
         let result = lines::scan(&mut MultiGzDecoder::new(reader), self.max_line_bytes, &mut stats, find, &mut feed);
         consumer.close(stream);
         (stats, result.err().map(|e| e.to_string()))
@@ -226,11 +211,7 @@ impl ReadOnce {
 
     fn save(&self) -> io::Result<()> {
         let bytes = serde_json::to_vec_pretty(&State { version: 1, files: self.done.clone() })?;
-        let tmp = self.state_path.with_extension("json.tmp");
-        let mut f = File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &self.state_path)
+        crate::statefile::write_atomic_bytes(&self.state_path, &bytes)
     }
 
     /// Adds what was read since the last call (counters) and the PATHs that named no file at the last

@@ -202,40 +202,14 @@ impl<'de, F: FnMut(Entry)> serde::de::Visitor<'de> for Entries<'_, '_, F> {
     }
 }
 
-/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.
+/// Writes `bytes` to `path` atomically (`statefile`: temp file, fsync, rename, fsync dir).
 pub fn save_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{FILE_NAME}.tmp"));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    crate::statefile::write_atomic_bytes(path, bytes)
 }
 
-/// Writes a checkpoint atomically as `write` produces it: temp file in the same directory (buffered),
-/// fsync, rename, fsync dir.
+/// Writes a checkpoint atomically as `write` produces it (`statefile`).
 pub fn save_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{FILE_NAME}.tmp"));
-    let result = (|| {
-        let mut w = io::BufWriter::with_capacity(256 * 1024, File::create(&tmp)?);
-        write(&mut w)?;
-        let f = w.into_inner().map_err(io::IntoInnerError::into_error)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    crate::statefile::write_atomic(path, write)
 }
 
 /// Encodes a checkpoint entry by entry: `begin`, `entry`…, `end`. The same JSON `encode` gives, compact.

@@ -1830,7 +1830,7 @@ impl Tailer {
         let stream = f.stream;
         let src = &mut self.sources[f.source];
         let mut splitter = Splitter::resume(max_line, f.skipping);
-        let mut sink = Lines { consumer, stream };
+        let mut sink = StreamLines { consumer, stream };
         // A file's first block is looked at once for NULs: once past offset 0 it is not again.
         let mut probe = f.offset == 0;
         let mut more = false;
@@ -1986,12 +1986,13 @@ fn remember(retired: &mut VecDeque<Retired>, r: Retired, now_secs: u64) {
 }
 
 /// The splitter's view of a consumer: one stream.
-struct Lines<'a, C> {
-    consumer: &'a mut C,
-    stream: u64,
+/// The splitter's lines into one stream of a consumer (also `read_once`'s, for gzip files).
+pub struct StreamLines<'a, C> {
+    pub consumer: &'a mut C,
+    pub stream: u64,
 }
 
-impl<C: Consumer> LineSink for Lines<'_, C> {
+impl<C: Consumer> LineSink for StreamLines<'_, C> {
     fn wants_every_line(&self) -> bool {
         self.consumer.wants_every_line(self.stream)
     }
