@@ -134,6 +134,9 @@ impl Sink for Tally {
         if let Some(input) = e.input {
             self.windows.note_input(input, e.time_ms);
         }
+        if e.kind == Kind::Seen {
+            return;
+        }
         self.first_ms = Some(self.first_ms.map_or(e.time_ms, |f| f.min(e.time_ms)));
         self.last_ms = Some(self.last_ms.map_or(e.time_ms, |l| l.max(e.time_ms)));
         match e.kind {
@@ -152,6 +155,7 @@ impl Sink for Tally {
                 self.windows.add_attempt(e.time_ms);
                 self.login_attempts += 1;
             }
+            Kind::Seen => {}
         }
     }
 

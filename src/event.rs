@@ -47,6 +47,10 @@ pub enum Kind {
     Error(usize),
     /// One invocation of the login function.
     Attempt,
+    /// Nothing to count: a record read again (overlapping exports) by an input that may be cut at its
+    /// start, at the record's own time. The windows learn that the input covers that time, so an
+    /// export overlapping an earlier one does not look cut where its new records begin.
+    Seen,
 }
 
 /// Where an Event's time came from.
@@ -452,6 +456,19 @@ impl Stage {
         let (found, signal) = self.classify(raw, rec, sink.wants_details());
         if !found.is_empty() || signal {
             if !self.first_sight(source, rec, own, sink) {
+                if let (Some(t), Some(_)) = (own, self.streams.get(&stream).filter(|s| s.cut)) {
+                    sink.event(Event {
+                        source,
+                        kind: Kind::Seen,
+                        time_ms: t,
+                        time_from: TimeFrom::Own,
+                        input: Some(stream),
+                        function: None,
+                        request_id: None,
+                        side: Side::Any,
+                        sample: None,
+                    });
+                }
                 return;
             }
             if future {
@@ -626,6 +643,8 @@ impl Stage {
                 }
                 call.counted |= ATTEMPT_BIT;
             }
+            // Sent directly, never placed in a call.
+            Kind::Seen => {}
         }
         match call.time_ms() {
             Some(t) => {

@@ -160,6 +160,7 @@ impl Observed {
                     }
                 }
                 Kind::Attempt => self.windows.add_attempt(time_ms),
+                Kind::Seen => continue,
             }
             self.newest_event_ms = Some(self.newest_event_ms.map_or(time_ms, |t| t.max(time_ms)));
         }

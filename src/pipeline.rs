@@ -87,6 +87,7 @@ impl Sink for Sinks {
                     }
                 }
                 Kind::Attempt => s.attempts.inc(),
+                Kind::Seen => {}
             }
         }
         self.batch.push(e);

@@ -9,7 +9,7 @@
 //! minutes begin (`set_open_from`); a finished input (`check`) has none.
 //! `state`/`from_state` give the whole ring as plain data for `history` to save and restore.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +51,9 @@ pub struct Windows {
     /// start: whatever came before in that minute was not in any input. Order of reading does not
     /// matter.
     starts: HashMap<u64, i64>,
+    /// Minutes into which an input ran on from an earlier minute (it counted something in both): an
+    /// input that begins in such a minute does not cut it, whatever was counted before it there.
+    spanned: HashSet<i64>,
     /// Minutes from this one on are still filling: not used for the onset (None: every minute is complete).
     open_from: Option<i64>,
 }
@@ -77,6 +80,9 @@ pub struct WindowsState {
     pub frozen_onsets: Vec<(usize, i64, u64)>,
     /// Earliest times of the inputs that may be cut at their start (their ids do not survive a restart).
     pub starts: Vec<i64>,
+    /// Minutes an input ran on into from an earlier one (absent in older history files).
+    #[serde(default)]
+    pub spanned: Vec<i64>,
 }
 
 /// Inputs remembered at most for partial minutes; past it the oldest starts are forgotten.
@@ -93,6 +99,7 @@ impl Windows {
             late: 0,
             frozen_onsets: VecDeque::new(),
             starts: HashMap::new(),
+            spanned: HashSet::new(),
             open_from: None,
         }
     }
@@ -113,7 +120,10 @@ impl Windows {
         slots.sort_by_key(|s| s.minute);
         let mut starts: Vec<i64> = self.starts.values().copied().collect();
         starts.sort_unstable();
+        let mut spanned: Vec<i64> = self.spanned.iter().copied().collect();
+        spanned.sort_unstable();
         WindowsState {
+            spanned,
             slots,
             watermark: self.watermark,
             late: self.late,
@@ -141,6 +151,7 @@ impl Windows {
         for (i, &t) in st.starts.iter().take(MAX_STARTS).enumerate() {
             w.starts.insert(u64::MAX - i as u64, t);
         }
+        w.spanned = st.spanned.iter().copied().take(w.retention).collect();
         w
     }
 
@@ -213,7 +224,7 @@ impl Windows {
             if self.frozen_onsets.iter().any(|(q, _, _)| *q == p) {
                 continue;
             }
-            if let Some(s) = aging.iter().find(|s| s.counts[p] > 0 && !is_partial(s, &starts)) {
+            if let Some(s) = aging.iter().find(|s| s.counts[p] > 0 && !is_partial(s, &starts, &self.spanned)) {
                 self.frozen_onsets.push_back((p, s.minute, u64::from(s.attempts)));
             }
         }
@@ -221,11 +232,18 @@ impl Windows {
         // Starts older than the ring can no longer cut a minute in it.
         let oldest_ms = oldest_kept * MINUTE_MS;
         self.starts.retain(|_, t| *t >= oldest_ms);
+        self.spanned.retain(|&m| m >= oldest_kept);
     }
 
     /// Something of `input` (an input that may be cut at its start) was counted at `time_ms`.
     pub fn note_input(&mut self, input: u64, time_ms: i64) {
         if let Some(t) = self.starts.get_mut(&input) {
+            // Counted in two minutes: the later one was not cut by this input's start (read in any
+            // order: a newest-first export lowers its start later).
+            let (minute, first) = (time_ms.div_euclid(MINUTE_MS), t.div_euclid(MINUTE_MS));
+            if minute != first {
+                self.spanned.insert(minute.max(first));
+            }
             *t = (*t).min(time_ms);
             return;
         }
@@ -310,7 +328,7 @@ impl Windows {
             .iter()
             .flatten()
             .filter(|s| s.minute < open_from)
-            .filter(|s| !is_partial(s, &starts) && s.counts.get(pattern).is_some_and(|&c| c > 0))
+            .filter(|s| !is_partial(s, &starts, &self.spanned) && s.counts.get(pattern).is_some_and(|&c| c > 0))
             .min_by_key(|s| s.minute)
             .map(|s| (s.minute * MINUTE_MS, u64::from(s.attempts)))
     }
@@ -323,7 +341,7 @@ impl Windows {
             .slots
             .iter()
             .flatten()
-            .filter(|s| is_partial(s, &starts) && s.counts.get(pattern).is_some_and(|&c| c > 0))
+            .filter(|s| is_partial(s, &starts, &self.spanned) && s.counts.get(pattern).is_some_and(|&c| c > 0))
             .map(|s| s.minute * MINUTE_MS)
             .filter(|ms| onset.is_none_or(|o| *ms < o))
             .collect();
@@ -347,16 +365,17 @@ impl Windows {
                     start_ms: m * MINUTE_MS,
                     count: s.map_or(0, |s| u64::from(s.counts.get(pattern).copied().unwrap_or(0))),
                     login_attempts: s.map_or(0, |s| u64::from(s.attempts)),
-                    partial: s.is_some_and(|s| is_partial(s, &starts)),
+                    partial: s.is_some_and(|s| is_partial(s, &starts, &self.spanned)),
                 }
             })
             .collect()
     }
 }
 
-/// Nothing was counted in the slot's minute before an input that may be cut began in it.
-fn is_partial(s: &Slot, starts: &HashMap<i64, i64>) -> bool {
-    starts.get(&s.minute).is_some_and(|&start| s.earliest_ms >= start)
+/// Nothing was counted in the slot's minute before an input that may be cut began in it, and no input
+/// ran on into it from an earlier minute.
+fn is_partial(s: &Slot, starts: &HashMap<i64, i64>, spanned: &HashSet<i64>) -> bool {
+    starts.get(&s.minute).is_some_and(|&start| s.earliest_ms >= start) && !spanned.contains(&s.minute)
 }
 
 #[cfg(test)]
@@ -461,6 +480,23 @@ mod tests {
             o.add(0, T0 + MINUTE_MS + 1);
             assert_eq!(o.skipped_partial(0), vec![T0], "{order:?}");
             assert_eq!(o.onset(0), Some((T0 + MINUTE_MS, 1)), "{order:?}");
+        }
+        // Two overlapping exports: the first runs from minute 0 into minute 1, where it counted only at
+        // and after the second's start (the records before were not counted: END lines of older calls).
+        // The second's start does not cut minute 1: the first ran on into it. Either order.
+        for order in [[1u64, 2], [2, 1]] {
+            let mut o = Windows::new(1, 60);
+            for input in order {
+                let times: &[i64] = if input == 1 { &[T0 + 10_000, T0 + MINUTE_MS + 20_000] } else { &[T0 + MINUTE_MS + 20_000] };
+                for &t in times {
+                    o.note_input(input, t);
+                    o.add_attempt(t);
+                }
+            }
+            o.add(0, T0 + MINUTE_MS + 20_000);
+            assert_eq!(o.skipped_partial(0), Vec::<i64>::new(), "{order:?}");
+            assert_eq!(o.onset(0), Some((T0 + MINUTE_MS, 2)), "{order:?}");
+            assert!(o.history(0)[0].partial && !o.history(0)[1].partial, "{order:?}");
         }
     }
 
