@@ -57,7 +57,10 @@ pub struct Reload {
 enum Wake {
     /// `written`: the files a data write was reported for (a closed quiet file among them is read
     /// at once, not at the next rescan).
-    Fs { rescan: bool, written: Vec<PathBuf> },
+    Fs {
+        rescan: bool,
+        written: Vec<PathBuf>,
+    },
     Reload(Box<Reload>),
     Shutdown,
 }
@@ -316,7 +319,9 @@ fn watch_all(tailer: &Tailer, watcher: Option<&mut impl Watcher>, warned: &mut b
                     tracing::warn!(dir = %dir.display(), "inotify watch limit reached (fs.inotify.max_user_watches); these directories are polled every poll_interval_ms instead");
                 }
             }
-            Err(e) => tracing::debug!(dir = %dir.display(), error = %e, "cannot watch directory yet; polling covers it"),
+            Err(e) => {
+                tracing::debug!(dir = %dir.display(), error = %e, "cannot watch directory yet; polling covers it")
+            }
         }
     }
 }

@@ -487,7 +487,8 @@ mod tests {
         for order in [[1u64, 2], [2, 1]] {
             let mut o = Windows::new(1, 60);
             for input in order {
-                let times: &[i64] = if input == 1 { &[T0 + 10_000, T0 + MINUTE_MS + 20_000] } else { &[T0 + MINUTE_MS + 20_000] };
+                let times: &[i64] =
+                    if input == 1 { &[T0 + 10_000, T0 + MINUTE_MS + 20_000] } else { &[T0 + MINUTE_MS + 20_000] };
                 for &t in times {
                     o.note_input(input, t);
                     o.add_attempt(t);

@@ -39,7 +39,7 @@ fn unreadable_file_is_counted_and_retried() {
     });
     d.wait_lines(5);
     wait_until("a read error", || d.metric("authwatch_read_errors_total{source=\"default\"}").unwrap_or(0.0) >= 1.0);
-    assert!(d.log_text().contains("cannot open file"), "{}", d.log_text());
+    wait_until("the log to say \"cannot open file\"", || d.log_text().contains("cannot open file"));
     assert_eq!(d.errors("wx_45011_minute_quota"), 0);
     chmod(&secret, 0o644);
     // Retried on the next poll (poll_interval_ms, 1 s by default).

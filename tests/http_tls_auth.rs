@@ -135,7 +135,9 @@ fn tls_basic_auth_and_reload_on_change() {
     let before = failures();
     common::write(&web, web_config(dir.path(), "prometheus", "x").split("basic_auth_users").next().unwrap().as_bytes());
     wait_until("the downgrade is refused", || failures() > before);
-    assert!(d.log_text().contains("removing every basic_auth_users entry takes effect at the next restart"));
+    wait_until("the log to say \"removing every basic_auth_users entry takes effect at the next restart\"", || {
+        d.log_text().contains("removing every basic_auth_users entry takes effect at the next restart")
+    });
     assert_eq!(tls.get(&d.addr, "/healthz", None).0, 401);
     let log_text = d.log_text();
     assert!(log_text.contains("basic_auth_users.prometheus: not a bcrypt hash"), "{log_text}");

@@ -252,7 +252,7 @@ fn run_reads_a_named_gzip_file_once_like_check_and_not_again_after_a_restart() {
     for (id, n) in want["matches"].as_object().unwrap() {
         assert_eq!(d.errors(id) as i64, n.as_i64().unwrap(), "{id}");
     }
-    assert!(d.log_text().contains("compressed file read once"), "{}", d.log_text());
+    wait_until("the log to say \"compressed file read once\"", || d.log_text().contains("compressed file read once"));
     assert_eq!(d.metric("authwatch_paths_unmatched{source=\"default\"}"), Some(0.0), "named, so not unmatched");
     d.stop();
     let record = std::fs::read_to_string(state.join("read-once.json")).unwrap();

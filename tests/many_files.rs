@@ -28,8 +28,12 @@ const HOT: &str = "authwatch_lines_total{source=\"hot\"}";
 
 /// One line, unique from its first bytes on (as exported lines are: a time, then ids).
 fn line(file: usize, n: usize) -> Vec<u8> {
-    format!("2025-03-14T01:{:02}:{:02}.{:03}Z\tf{file:06}-{n:04}\tquiet export line of file {file}, number {n}\n",
-        file / 3600 % 60, file / 60 % 60, file % 1000)
+    format!(
+        "2025-03-14T01:{:02}:{:02}.{:03}Z\tf{file:06}-{n:04}\tquiet export line of file {file}, number {n}\n",
+        file / 3600 % 60,
+        file / 60 % 60,
+        file % 1000
+    )
     .into_bytes()
 }
 

@@ -199,7 +199,9 @@ fn a_bad_history_file_is_set_aside_and_the_daemon_starts_empty() {
         write(&r.state.join("history.json"), &content);
         let d = r.start();
         assert_eq!(d.metric("authwatch_history_load_failures_total"), Some(1.0), "{what}");
-        assert!(d.log_text().contains("starting without history"), "{what}: {}", d.log_text());
+        wait_until(&format!("{what}: the log to say \"starting without history\""), || {
+            d.log_text().contains("starting without history")
+        });
         append(&r.log, &bytes);
         wait_attempts(&d, total_attempts());
         // A good history replaces it.

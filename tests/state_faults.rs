@@ -111,7 +111,9 @@ fn a_full_or_read_only_state_dir_keeps_tailing_and_reports_not_ready() {
     append(&log, &lines("c", 10, 1));
     d.wait_lines(1020);
     assert_eq!(d.errors("wx_45011_minute_quota"), 20);
-    assert!(d.log_text().contains("cannot write checkpoint; reading goes on"));
+    wait_until("the log to say \"cannot write checkpoint; reading goes on\"", || {
+        d.log_text().contains("cannot write checkpoint; reading goes on")
+    });
     // No temporary files left behind in the full directory (the history goes with the checkpoint:
     // written beside it while there was room, not after a checkpoint failed).
     let listing = in_namespace(d.pid(), &format!("ls -A {st}"));

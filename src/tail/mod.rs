@@ -1163,8 +1163,7 @@ impl Tailer {
             }
             let records = self.resume.get(&inode).into_iter().flatten().chain(&self.retired);
             let mut records = records.filter(|r| r.fp.len > 0 && r.dev == inode.0 && r.ino == inode.1).peekable();
-            records.peek().is_some()
-                && File::open(path).is_ok_and(|f| records.any(|r| still_starts_with(&f, r.fp)))
+            records.peek().is_some() && File::open(path).is_ok_and(|f| records.any(|r| still_starts_with(&f, r.fp)))
         };
         // Only files not followed yet are ordered (and looked at below).
         let mut keyed: Vec<_> = candidates
@@ -1570,12 +1569,7 @@ impl Tailer {
     /// reads on, the others follow it.
     fn freeze_copies(&mut self, id: u64, offset: u64, skipping: bool) {
         let linked = |f: &Tracked| f.copy.is_some_and(|c| c.origin == Some(Origin::Id(id)));
-        let heir = self
-            .files
-            .iter()
-            .filter(|f| linked(f))
-            .max_by_key(|f| f.size())
-            .map(|f| f.id);
+        let heir = self.files.iter().filter(|f| linked(f)).max_by_key(|f| f.size()).map(|f| f.id);
         let Some(heir) = heir else { return };
         for f in &mut self.files {
             if !linked(f) {
@@ -1650,12 +1644,12 @@ impl Tailer {
         let origin = match copy.origin {
             None => None,
             Some(Origin::Id(id)) => self.files.iter().position(|o| o.id == id),
-            Some(Origin::Inode { dev, ino, fp }) => self
-                .files
-                .iter()
-                .position(|o| {
-                    o.dev == dev && o.ino == ino && o.fp.len >= fp.len && o.handle().is_some_and(|h| still_starts_with(&h, fp))
-                }),
+            Some(Origin::Inode { dev, ino, fp }) => self.files.iter().position(|o| {
+                o.dev == dev
+                    && o.ino == ino
+                    && o.fp.len >= fp.len
+                    && o.handle().is_some_and(|h| still_starts_with(&h, fp))
+            }),
         };
         let Some(j) = origin else {
             // No original to follow: read on from the offset reached, once the bytes are there.
