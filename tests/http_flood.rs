@@ -14,8 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
-
 const IDLE: usize = 300;
 const LORIS: usize = 30;
 const SCRAPES: usize = 5;
@@ -177,47 +175,9 @@ fn metrics_answer_within_a_second_under_an_idle_and_slow_loris_flood() {
     d.stop();
 }
 
-struct Tls {
-    config: Arc<rustls::ClientConfig>,
-}
-
-impl Tls {
-    fn trusting(cert_pem: &str) -> Tls {
-        let mut roots = rustls::RootCertStore::empty();
-        for c in CertificateDer::pem_slice_iter(cert_pem.as_bytes()) {
-            roots.add(c.unwrap()).unwrap();
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Tls { config: Arc::new(config) }
-    }
-
-    fn get(&self, addr: &str, path: &str) -> (u16, String) {
-        let conn =
-            rustls::ClientConnection::new(self.config.clone(), ServerName::try_from("localhost").unwrap()).unwrap();
-        let sock = TcpStream::connect(addr).unwrap();
-        sock.set_read_timeout(Some(ANSWER_WITHIN * 5)).unwrap();
-        let mut tls = rustls::StreamOwned::new(conn, sock);
-        if tls
-            .write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
-            .is_err()
-        {
-            return (0, String::new());
-        }
-        let mut raw = Vec::new();
-        let mut buf = [0u8; 16384];
-        loop {
-            match tls.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => raw.extend_from_slice(&buf[..n]),
-            }
-        }
-        parse(&raw)
-    }
-}
+#[path = "common/tls.rs"]
+mod tls;
+use tls::Tls;
 
 #[test]
 fn metrics_answer_within_a_second_over_tls_under_a_handshake_flood() {
@@ -242,11 +202,11 @@ fn metrics_answer_within_a_second_over_tls_under_a_handshake_flood() {
         &dir.path().join("state"),
     );
     let tls = Tls::trusting(&cert_pem);
-    wait_until("ready over TLS", || tls.get(&d.addr, "/readyz").0 == 200);
+    wait_until("ready over TLS", || tls.get(&d.addr, "/readyz", None, ANSWER_WITHIN * 5).0 == 200);
     // Idle connections never start the handshake; slow ones send a TLS record header announcing a
     // 16 KiB ClientHello and then drip its bytes.
     let flood = Flood::start(&d.addr, &[0x16, 0x03, 0x01, 0x40, 0x00]);
-    let (slowest, body) = scrapes_under_flood(&d, &flood, || tls.get(&d.addr, "/metrics"));
+    let (slowest, body) = scrapes_under_flood(&d, &flood, || tls.get(&d.addr, "/metrics", None, ANSWER_WITHIN * 5));
     let reopened = flood.stop();
     eprintln!("TLS: {SCRAPES} scrapes under the flood, slowest {slowest:?}; attacker connections reopened {reopened}");
     check_counters(&body, reopened);

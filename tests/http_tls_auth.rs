@@ -3,63 +3,15 @@
 
 mod common;
 use common::daemon::*;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::sync::Arc;
 
-use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+#[path = "common/tls.rs"]
+mod tls;
+use tls::Tls;
 
-struct Tls {
-    config: Arc<rustls::ClientConfig>,
-}
-
-impl Tls {
-    fn trusting(cert_pem: &str) -> Tls {
-        let mut roots = rustls::RootCertStore::empty();
-        for c in CertificateDer::pem_slice_iter(cert_pem.as_bytes()) {
-            roots.add(c.unwrap()).unwrap();
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Tls { config: Arc::new(config) }
-    }
-
-    /// GET over TLS, optionally with basic auth; (status, body). Status 0 if TLS failed.
-    fn get(&self, addr: &str, path: &str, auth: Option<(&str, &str)>) -> (u16, String) {
-        use base64::Engine as _;
-        let conn =
-            rustls::ClientConnection::new(self.config.clone(), ServerName::try_from("localhost").unwrap()).unwrap();
-        let sock = TcpStream::connect(addr).unwrap();
-        sock.set_read_timeout(Some(DEADLINE)).unwrap();
-        let mut tls = rustls::StreamOwned::new(conn, sock);
-        let header = auth.map_or(String::new(), |(u, p)| {
-            format!("Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")))
-        });
-        if tls
-            .write_all(
-                format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{header}Connection: close\r\n\r\n").as_bytes(),
-            )
-            .is_err()
-        {
-            return (0, String::new());
-        }
-        let mut raw = Vec::new();
-        let mut buf = [0u8; 8192];
-        loop {
-            match tls.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => raw.extend_from_slice(&buf[..n]),
-            }
-        }
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-        (status, body)
-    }
+/// GET over TLS with the tests' deadline.
+fn get(tls: &Tls, addr: &str, path: &str, auth: Option<(&str, &str)>) -> (u16, String) {
+    tls.get(addr, path, auth, DEADLINE)
 }
 
 fn web_config(dir: &Path, user: &str, password: &str) -> String {
@@ -94,38 +46,38 @@ fn tls_basic_auth_and_reload_on_change() {
     );
     let tls = Tls::trusting(&cert_pem);
     let good = Some(("prometheus", "first-Secret-1"));
-    wait_until("ready over TLS with the password", || tls.get(&d.addr, "/readyz", good).0 == 200);
+    wait_until("ready over TLS with the password", || get(&tls, &d.addr, "/readyz", good).0 == 200);
 
     // Every path wants the password; a wrong one or an unknown user is 401, like a missing one.
-    assert_eq!(tls.get(&d.addr, "/metrics", None).0, 401);
-    assert_eq!(tls.get(&d.addr, "/healthz", Some(("prometheus", "wrong"))).0, 401);
-    assert_eq!(tls.get(&d.addr, "/", Some(("admin", "first-Secret-1"))).0, 401);
-    let (status, body) = tls.get(&d.addr, "/metrics", good);
+    assert_eq!(get(&tls, &d.addr, "/metrics", None).0, 401);
+    assert_eq!(get(&tls, &d.addr, "/healthz", Some(("prometheus", "wrong"))).0, 401);
+    assert_eq!(get(&tls, &d.addr, "/", Some(("admin", "first-Secret-1"))).0, 401);
+    let (status, body) = get(&tls, &d.addr, "/metrics", good);
     assert_eq!(status, 200);
     assert!(body.contains("authwatch_http_requests_total{code=\"401\"} 3"), "401s are counted:\n{body}");
     // Plain HTTP to the TLS port gets no HTTP answer.
     assert_eq!(d.get("/metrics").0, 0);
     wait_until("the plain-HTTP attempt is counted as a failed handshake", || {
-        let (_, body) = tls.get(&d.addr, "/metrics", good);
+        let (_, body) = get(&tls, &d.addr, "/metrics", good);
         body.lines().any(|l| l.starts_with("authwatch_tls_handshake_failures_total ") && !l.ends_with(" 0"))
     });
 
     // A new password takes effect without a restart.
     common::write(&web, web_config(dir.path(), "prometheus", "second-Secret-2").as_bytes());
     let new = Some(("prometheus", "second-Secret-2"));
-    wait_until("the new password works", || tls.get(&d.addr, "/healthz", new).0 == 200);
-    assert_eq!(tls.get(&d.addr, "/healthz", good).0, 401, "the old password still works");
+    wait_until("the new password works", || get(&tls, &d.addr, "/healthz", new).0 == 200);
+    assert_eq!(get(&tls, &d.addr, "/healthz", good).0, 401, "the old password still works");
     // A broken edit is refused: the last good configuration stays, and it is reported.
     common::write(&web, b"basic_auth_users:\n  prometheus: not-a-hash\n");
     wait_until("the broken edit is reported", || {
-        let (_, body) = tls.get(&d.addr, "/metrics", new);
+        let (_, body) = get(&tls, &d.addr, "/metrics", new);
         body.contains("authwatch_web_config_last_reload_successful 0")
             && body.contains("authwatch_web_config_reloads_total{result=\"failure\"}")
     });
-    assert_eq!(tls.get(&d.addr, "/healthz", new).0, 200);
+    assert_eq!(get(&tls, &d.addr, "/healthz", new).0, 200);
     // So is an edit that would drop authentication (a half-written file looks like one).
     let failures = || {
-        let (_, body) = tls.get(&d.addr, "/metrics", new);
+        let (_, body) = get(&tls, &d.addr, "/metrics", new);
         body.lines()
             .find_map(|l| {
                 l.strip_prefix("authwatch_web_config_reloads_total{result=\"failure\"} ")?.parse::<u64>().ok()
@@ -138,7 +90,7 @@ fn tls_basic_auth_and_reload_on_change() {
     wait_until("the log to say \"removing every basic_auth_users entry takes effect at the next restart\"", || {
         d.log_text().contains("removing every basic_auth_users entry takes effect at the next restart")
     });
-    assert_eq!(tls.get(&d.addr, "/healthz", None).0, 401);
+    assert_eq!(get(&tls, &d.addr, "/healthz", None).0, 401);
     let log_text = d.log_text();
     assert!(log_text.contains("basic_auth_users.prometheus: not a bcrypt hash"), "{log_text}");
     for secret in ["first-Secret-1", "second-Secret-2", "BEGIN PRIVATE KEY"] {

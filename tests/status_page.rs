@@ -71,29 +71,8 @@ fn chromium_renders_the_chart() {
     d.wait_eq("authwatch_45011_onset_attempts_per_minute", 140.0);
     let url = format!("http://{}/", d.addr);
     let profile = dir.path().join("chromium-profile");
-    let out = std::process::Command::new(&chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=2000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        dom.contains("<svg id=\"rate-chart\""),
-        "no chart in the rendered page:\n{dom}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dom = browser::dump_dom(&chromium, &profile, &url, 1280);
+    assert!(dom.contains("<svg id=\"rate-chart\""), "no chart in the rendered page:\n{dom}");
     // Seven minutes of history; the event clock stands in the seventh (the SIGN_PARAM_INVALID line), which
     // is still running and not drawn: bars for the three complete minutes with 45011, the attempts
     // line, the onset marker and its label.
