@@ -3,7 +3,7 @@
 
 mod common;
 use common::daemon::*;
-use common::{Kill, external_tool, free_addr, http_get, write};
+use common::{alertmanager, external_tool, http_get, write};
 
 fn active_alert_names(am: &str) -> Vec<String> {
     let Some((200, body)) = http_get(am, "/api/v2/alerts?active=true&silenced=false&inhibited=false") else {
@@ -26,18 +26,7 @@ fn firing_and_resolved_alerts_reach_a_real_alertmanager() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let am = free_addr();
-    write(&dir.path().join("am.yml"), b"route:\n  receiver: devnull\nreceivers:\n  - name: devnull\n");
-    let _am = Kill::spawn(
-        &am_bin,
-        &[
-            format!("--config.file={}", dir.path().join("am.yml").display()),
-            format!("--storage.path={}", dir.path().join("am-data").display()),
-            format!("--web.listen-address={am}"),
-            "--cluster.listen-address=".to_string(),
-        ],
-    );
-    wait_until("alertmanager ready", || http_get(&am, "/-/ready").is_some_and(|(s, _)| s == 200));
+    let (_am, am) = alertmanager(&am_bin, dir.path(), "route:\n  receiver: devnull\nreceivers:\n  - name: devnull\n");
 
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();

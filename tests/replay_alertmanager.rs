@@ -6,7 +6,7 @@
 mod common;
 use common::daemon::*;
 use common::forms::{Call, Outcome, cls_json};
-use common::{Kill, external_tool, free_addr, http_get, write};
+use common::{alertmanager, external_tool, write};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -86,24 +86,13 @@ fn a_burst_in_the_middle_of_a_dropped_export_fires_and_resolves_in_event_time() 
     let Some(am_bin) = external_tool("prometheus-alertmanager", test) else { return };
     let dir = tempfile::tempdir().unwrap();
     let (hook, got) = webhook();
-    let am = free_addr();
-    write(
-        &dir.path().join("am.yml"),
-        format!(
-            "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://{hook}/\n        send_resolved: true\n"
-        )
-        .as_bytes(),
-    );
-    let _am = Kill::spawn(
+    let (_am, am) = alertmanager(
         &am_bin,
-        &[
-            format!("--config.file={}", dir.path().join("am.yml").display()),
-            format!("--storage.path={}", dir.path().join("am-data").display()),
-            format!("--web.listen-address={am}"),
-            "--cluster.listen-address=".to_string(),
-        ],
+        dir.path(),
+        &format!(
+            "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://{hook}/\n        send_resolved: true\n"
+        ),
     );
-    wait_until("alertmanager ready", || http_get(&am, "/-/ready").is_some_and(|(s, _)| s == 200));
 
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();

@@ -124,6 +124,24 @@ pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
 }
 
 /// An address on 127.0.0.1 that was free a moment ago, for a helper process to listen on.
+/// A real Alertmanager (`bin`) with `config` (YAML), its state in `dir`, on a free loopback port, ready:
+/// (the process, killed on drop; its address).
+pub fn alertmanager(bin: &Path, dir: &Path, config: &str) -> (Kill, String) {
+    let addr = free_addr();
+    write(&dir.join("am.yml"), config.as_bytes());
+    let am = Kill::spawn(
+        bin,
+        &[
+            format!("--config.file={}", dir.join("am.yml").display()),
+            format!("--storage.path={}", dir.join("am-data").display()),
+            format!("--web.listen-address={addr}"),
+            "--cluster.listen-address=".to_string(),
+        ],
+    );
+    daemon::wait_until("alertmanager ready", || http_get(&addr, "/-/ready").is_some_and(|(s, _)| s == 200));
+    (am, addr)
+}
+
 pub fn free_addr() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     format!("127.0.0.1:{port}")
