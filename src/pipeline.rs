@@ -225,8 +225,8 @@ impl Pipeline {
             }
         }
         let m = &self.sinks.metrics;
-        let mut by_label: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
-        let mut open: BTreeMap<String, i64> = BTreeMap::new();
+        // Per label (several sources may share `_other`): files, open files, lag, unmatched paths.
+        let mut by_label: BTreeMap<String, (i64, i64, i64, i64)> = BTreeMap::new();
         for (name, h) in health {
             let label = m.source_label(&name);
             let l = [label.as_str()];
@@ -241,19 +241,17 @@ impl Pipeline {
                 let g = m.last_line_timestamp_seconds.with_label_values(&l);
                 g.set(g.get().max(ms as f64 / 1000.0));
             }
-            *open.entry(label.clone()).or_insert(0) += h.files_open;
-            let e = by_label.entry(label).or_insert((0, 0, 0));
+            let e = by_label.entry(label).or_insert((0, 0, 0, 0));
             e.0 += h.files;
-            e.1 += h.lag_bytes;
-            e.2 += h.unmatched.len() as i64;
+            e.1 += h.files_open;
+            e.2 += h.lag_bytes;
+            e.3 += h.unmatched.len() as i64;
         }
-        for (label, (files, lag, unmatched)) in by_label {
+        for (label, (files, open, lag, unmatched)) in by_label {
             m.files_watched.with_label_values(&[&label]).set(files);
+            m.files_open.with_label_values(&[&label]).set(open);
             m.paths_unmatched.with_label_values(&[&label]).set(unmatched);
             m.lag_bytes.with_label_values(&[&label]).set(lag);
-        }
-        for (label, n) in open {
-            m.files_open.with_label_values(&[&label]).set(n);
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use std::fmt::Write;
 
-use crate::alerts::{RuleConfig, RuleError, State};
+use crate::alerts::{RuleConfig, RuleError, State, Transition, minute_end, replay_transitions};
 use crate::chart::{self, Chart, Minute, hhmm};
 use crate::check::Tally;
 use crate::observe::Q45011;
@@ -20,7 +20,6 @@ use crate::patterns::Catalogue;
 use crate::record::Format;
 use crate::redact;
 use crate::timefmt;
-use crate::window::Windows;
 
 /// Everything the page shows.
 pub struct Report<'a> {
@@ -37,44 +36,6 @@ pub struct Report<'a> {
     pub generated_ms: i64,
 }
 
-/// An alert's change of state, at the end of the minute it was evaluated in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transition {
-    pub alert: String,
-    pub severity: String,
-    pub pattern: String,
-    pub from: State,
-    pub to: State,
-    pub at_ms: i64,
-    pub value: f64,
-    /// Evaluated after the input's last minute (the clock ran on so that quiet conditions resolve).
-    pub after_input: bool,
-}
-
-/// Which alerts would have fired, and when: `alerts::replay_transitions` (the daemon's event-clock
-/// evaluation, minute by minute, running on past the last minute until alerts resolve), each
-/// transition marked when it falls after the input's last minute.
-pub fn alert_transitions(
-    rules: &[RuleConfig],
-    catalogue: &Catalogue,
-    windows: &Windows,
-) -> Result<Vec<Transition>, RuleError> {
-    let last_end = windows.watermark_ms().map(crate::alerts::minute_end);
-    Ok(crate::alerts::replay_transitions(rules, catalogue, windows)?
-        .into_iter()
-        .map(|t| Transition {
-            after_input: last_end.is_some_and(|end| t.at_ms > end),
-            alert: t.alert,
-            severity: t.severity,
-            pattern: t.pattern,
-            from: t.from,
-            to: t.to,
-            at_ms: t.at_ms,
-            value: t.value,
-        })
-        .collect())
-}
-
 /// One stretch of an alert from pending or firing to resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Episode {
@@ -88,8 +49,10 @@ pub struct Episode {
     pub resolved_after_input: bool,
 }
 
-/// Transitions grouped per alert into episodes, in the order they began.
-pub fn episodes(transitions: &[Transition]) -> Vec<Episode> {
+/// Transitions (`alerts::replay_transitions`) grouped per alert into episodes, in the order they
+/// began; a resolution later than `input_end_ms` (the end of the input's last minute) came after the
+/// input ended, when the clock ran on so that quiet conditions resolve.
+pub fn episodes(transitions: &[Transition], input_end_ms: Option<i64>) -> Vec<Episode> {
     let mut open: Vec<Episode> = Vec::new();
     let mut done = Vec::new();
     for t in transitions {
@@ -115,7 +78,7 @@ pub fn episodes(transitions: &[Transition]) -> Vec<Episode> {
             State::Firing => (e.firing_ms, e.value_at_firing) = (Some(t.at_ms), t.value),
             State::Inactive => {
                 e.resolved_ms = Some(t.at_ms);
-                e.resolved_after_input = t.after_input;
+                e.resolved_after_input = input_end_ms.is_some_and(|end| t.at_ms > end);
                 done.push(open.remove(i));
             }
         }
@@ -212,8 +175,8 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
     let peak = history.iter().filter(|m| m.count > 0).max_by_key(|m| (m.count, -m.start_ms));
     let peak_attempts = history.iter().max_by_key(|m| (m.login_attempts, -m.start_ms));
     let failed: u64 = tally.per_pattern.iter().map(|p| p.count).sum();
-    let transitions = alert_transitions(r.rules, r.catalogue, w)?;
-    let episodes = episodes(&transitions);
+    let transitions = replay_transitions(r.rules, r.catalogue, w)?;
+    let episodes = episodes(&transitions, w.watermark_ms().map(minute_end));
     let fired: Vec<&Episode> = episodes.iter().filter(|e| e.firing_ms.is_some()).collect();
 
     let mut h = String::with_capacity(64 * 1024);
@@ -496,7 +459,7 @@ fn date_hhmm_words(ms: i64) -> String {
 mod tests {
     use super::*;
     use crate::alerts::default_rules;
-    use crate::window::MINUTE_MS;
+    use crate::window::{MINUTE_MS, Windows};
 
     const T0: i64 = 1_741_914_000_000;
 
@@ -513,8 +476,8 @@ mod tests {
                 w.add(q, T0 + m * MINUTE_MS + i * 100);
             }
         }
-        let tr = alert_transitions(&default_rules(), &c, &w).unwrap();
-        let e = episodes(&tr);
+        let tr = replay_transitions(&default_rules(), &c, &w).unwrap();
+        let e = episodes(&tr, w.watermark_ms().map(minute_end));
         let warn = e.iter().find(|e| e.alert == "WeChatMinuteQuota").unwrap();
         assert_eq!(warn.firing_ms, Some(T0 + 6 * MINUTE_MS - 1), "fires in the burst's first minute");
         // Last 45011 in minute 7; per-minute value holds through minute 8, clears from 9, resolves 60 s on.
@@ -525,8 +488,8 @@ mod tests {
         // A burst at the very end resolves after the input, with no new data.
         let mut w2 = Windows::new(c.patterns().len(), 600);
         w2.add(q, T0);
-        let e2 = episodes(&alert_transitions(&default_rules(), &c, &w2).unwrap());
+        let e2 = episodes(&replay_transitions(&default_rules(), &c, &w2).unwrap(), w2.watermark_ms().map(minute_end));
         assert!(e2[0].resolved_after_input && e2[0].resolved_ms.is_some(), "{e2:?}");
-        assert!(alert_transitions(&default_rules(), &c, &Windows::new(1, 10)).unwrap().is_empty());
+        assert!(replay_transitions(&default_rules(), &c, &Windows::new(1, 10)).unwrap().is_empty());
     }
 }
