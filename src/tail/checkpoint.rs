@@ -54,6 +54,17 @@ pub struct Entry {
     /// The names the file had before it was renamed (version 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub former_paths: Vec<String>,
+    /// Names what the file held (its content id): a record of truncated content and the copies read
+    /// from it share one, so bytes one copy counted are not counted from another after a restart.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub content: u64,
+    /// For a copy, the content id of what it copies.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub copy_content: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The identity of the original a copy follows.

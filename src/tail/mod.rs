@@ -211,6 +211,25 @@ fn first_difference(a: &File, b: &File, from: u64, to: u64) -> Result<Option<u64
     Ok(None)
 }
 
+/// The end of the last whole line in `[from, to)` on which the two files agree (`to` is a line end of
+/// `b`); `from` when they agree on none, or either cannot be read.
+fn agreed_lines(a: &File, b: &File, from: u64, to: u64) -> u64 {
+    if to <= from {
+        return from;
+    }
+    let d = match first_difference(a, b, from, to) {
+        Ok(None) => return to,
+        Ok(Some(d)) => d,
+        Err(()) => return from,
+    };
+    // The line the difference is in is not agreed on: back to the newline before it.
+    let mut buf = vec![0u8; (d - from) as usize];
+    if a.read_exact_at(&mut buf, from).is_err() {
+        return from;
+    }
+    memrchr(b'\n', &buf).map_or(from, |p| from + p as u64 + 1)
+}
+
 /// Up to `KEY_BYTES` leading bytes of a file (fewer if it is shorter).
 fn leading_bytes(file: &File, size: u64) -> Vec<u8> {
     let mut buf = vec![0u8; size.min(KEY_BYTES as u64) as usize];
@@ -292,6 +311,8 @@ enum Identity {
         skipping: bool,
         /// Bytes already compared equal.
         verified: u64,
+        /// The content it copies (see `CopyState::content`).
+        content: u64,
     },
 }
 
@@ -305,6 +326,9 @@ struct CopyState {
     origin: Option<Origin>,
     /// Bytes compared equal with the original so far.
     verified: u64,
+    /// The content it is a copy of (the original's content id; 0: not known, from a checkpoint).
+    /// Copies of one content are read as one: bytes one of them counted are not counted from another.
+    content: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -495,6 +519,8 @@ impl Tracked {
             at: now_secs,
             copy: self.copy.is_some(),
             copy_of: None,
+            content: self.id,
+            copy_content: self.copy.map_or(0, |c| c.content),
             former: self.former.clone(),
         }
     }
@@ -507,6 +533,8 @@ struct Start {
     undecided: bool,
     former: Vec<PathBuf>,
     copy: Option<CopyState>,
+    /// Its content id from the checkpoint, when resumed.
+    id: Option<u64>,
 }
 
 /// A file let go (or known from the checkpoint and not found yet).
@@ -524,6 +552,10 @@ struct Retired {
     copy: bool,
     /// The original such a copy followed (dev, ino, first bytes).
     copy_of: Option<(u64, u64, Fingerprint)>,
+    /// The content id it had while followed (0: not known); see `CopyState::content`.
+    content: u64,
+    /// For a copy, the content it copies (`CopyState::content`).
+    copy_content: u64,
     former: Vec<PathBuf>,
 }
 
@@ -580,6 +612,8 @@ pub struct Tailer {
     next_id: u64,
     /// Decisions between two files that look alike (see `lookalike_decisions`).
     lookalikes: u64,
+    /// Content ids some followed copy holds (see `group_of`); rebuilt after each discovery.
+    grouped: std::collections::HashSet<u64>,
 }
 
 /// What one poll did.
@@ -680,7 +714,9 @@ impl Tailer {
         let mut resume: HashMap<(u64, u64), Vec<Retired>> = HashMap::new();
         let mut resume_paths: HashMap<u64, Vec<(u64, u64)>> = HashMap::new();
         // Entry by entry (see `checkpoint::load_each`): 100,000 entries are never parsed into one list.
+        let mut max_id = 0;
         let loaded = checkpoint::load_each(&state_path, |e| {
+            max_id = max_id.max(e.content).max(e.copy_content);
             let Ok(hash) = u64::from_str_radix(&e.fingerprint, 16) else { return };
             let copy_of = e.copy_of.and_then(|o| {
                 let hash = u64::from_str_radix(&o.fingerprint, 16).ok()?;
@@ -699,6 +735,8 @@ impl Tailer {
                 at: e.retired_at.unwrap_or(now_secs),
                 copy: e.copy,
                 copy_of,
+                content: e.content,
+                copy_content: e.copy_content,
                 former: e.former_paths.into_iter().map(PathBuf::from).collect(),
             };
             if r.is_content() {
@@ -744,8 +782,9 @@ impl Tailer {
             started: false,
             failing: HashMap::new(),
             buf: vec![0; buf_len],
-            next_id: 0,
+            next_id: max_id,
             lookalikes: 0,
+            grouped: std::collections::HashSet::new(),
         };
         t.reload(setup);
         (t, warning)
@@ -875,6 +914,7 @@ impl Tailer {
             }
             self.started = true;
         }
+        self.grouped = self.files.iter().filter_map(|f| f.copy.map(|c| c.content)).filter(|&c| c != 0).collect();
         self.apply_touched();
         self.tell(consumer);
         let budget = if drain { u64::MAX } else { self.limits.read_budget_bytes.max(1) };
@@ -1203,7 +1243,7 @@ impl Tailer {
             };
             let start = self.start_offset(source, &path, &file, &meta, fp, &index);
             tracing::debug!(path = %path.display(), offset = start.offset, undecided = start.undecided, "following file");
-            let id = self.new_id();
+            let id = start.id.unwrap_or_else(|| self.new_id());
             let stream = self.new_stream();
             // Any file may begin in the middle of what happened (an export dropped in, a log found at
             // start-up); the windows mark its first minute partial only if nothing earlier was seen.
@@ -1279,7 +1319,7 @@ impl Tailer {
         index: &Index,
     ) -> Start {
         let size = meta.len();
-        let new = |offset: u64| Start { offset, skipping: false, undecided: false, former: Vec::new(), copy: None };
+        let new = |offset: u64| Start { offset, skipping: false, undecided: false, former: Vec::new(), copy: None, id: None };
         let matches = |r: &Retired| -> bool {
             r.fp.len <= fp.len && hash_prefix(file, r.fp.len).ok().flatten() == Some(r.fp.hash)
         };
@@ -1305,6 +1345,7 @@ impl Tailer {
             self.retired.remove(k)
         });
         if let Some(r) = resumed {
+            let id = (r.content != 0).then_some(r.content);
             let mut former = r.former;
             if r.path != path {
                 add_former(&mut former, &r.path);
@@ -1312,11 +1353,11 @@ impl Tailer {
             if r.copy {
                 // A copy's offset may be ahead of its size: those bytes were counted in its original.
                 let origin = r.copy_of.map(|(dev, ino, fp)| Origin::Inode { dev, ino, fp });
-                let copy = Some(CopyState { origin, verified: size.min(VERIFY_BYTES) });
-                return Start { offset: r.offset, skipping: r.skipping, undecided: false, former, copy };
+                let copy = Some(CopyState { origin, verified: size.min(VERIFY_BYTES), content: r.copy_content });
+                return Start { offset: r.offset, skipping: r.skipping, undecided: false, former, copy, id };
             }
             if r.offset <= size {
-                return Start { offset: r.offset, skipping: r.skipping, undecided: false, former, copy: None };
+                return Start { offset: r.offset, skipping: r.skipping, undecided: false, former, copy: None, id };
             }
             tracing::info!(path = %path.display(), "checkpoint offset beyond the file's size; reading it from the start");
             return Start { former, ..new(0) };
@@ -1340,10 +1381,10 @@ impl Tailer {
         let (identity, note) = self.identify(source, path, file, size, (meta.dev(), meta.ino()), Asker::Found(index));
         match identity {
             Identity::Wait => return Start { undecided: true, ..new(0) },
-            Identity::Copy { origin, offset, skipping, verified } => {
+            Identity::Copy { origin, offset, skipping, verified, content } => {
                 tracing::info!(path = %path.display(), offset, size, "file is a copy of one already read; continuing where that one was");
-                let copy = Some(CopyState { origin: origin.map(Origin::Id), verified });
-                return Start { offset, skipping, undecided: false, former: Vec::new(), copy };
+                let copy = Some(CopyState { origin: origin.map(Origin::Id), verified, content });
+                return Start { offset, skipping, undecided: false, former: Vec::new(), copy, id: None };
             }
             Identity::New => {
                 if let Some((like, why)) = note {
@@ -1451,7 +1492,13 @@ impl Tailer {
             let rank = u8::from(o.copy.is_some());
             let eligible = !had_its_name(&o.path, &o.former);
             let copy =
-                |verified| Identity::Copy { origin: Some(o.id), offset: o.offset, skipping: o.skipping, verified };
+                |verified| Identity::Copy {
+                origin: Some(o.id),
+                offset: o.offset,
+                skipping: o.skipping,
+                verified,
+                content: o.copy.map_or(o.id, |c| if c.content == 0 { o.id } else { c.content }),
+            };
             let Some(ofile) = o.handle() else {
                 // Its path names another file now (a rotation the next rescan sees): in doubt.
                 wait |= eligible;
@@ -1478,6 +1525,14 @@ impl Tailer {
                     }
                     Ok(Some(d)) if d >= LOOKALIKE_BYTES => {
                         alike = Some((o.path.clone(), format!("they differ at byte {d}")));
+                    }
+                    Ok(None) if eligible && !differs_early && osize >= u64::from(COPY_MIN_BYTES) && n == osize => {
+                        // It holds all of that file and more: a later copy of the same content (that
+                        // file a shorter copy, or truncated and regrown unseen). The bytes that file
+                        // counted are not counted again; the rest is read once, from whichever has it.
+                        let content = o.copy.map_or(o.id, |c| if c.content == 0 { o.id } else { c.content });
+                        let copy = Identity::Copy { origin: None, offset: o.offset, skipping: o.skipping, verified: n, content };
+                        found.push((copy, 3));
                     }
                     Ok(None) if n >= LOOKALIKE_BYTES => {
                         alike = Some((o.path.clone(), "it is longer than that file".into()));
@@ -1513,7 +1568,13 @@ impl Tailer {
             if by_fingerprint(r.fp) {
                 if eligible {
                     let verified = u64::from(r.fp.len);
-                    let copy = Identity::Copy { origin: None, offset: r.offset, skipping: r.skipping, verified };
+                    let copy = Identity::Copy {
+                        origin: None,
+                        offset: r.offset,
+                        skipping: r.skipping,
+                        verified,
+                        content: r.content,
+                    };
                     found.push((copy, 2));
                 } else {
                     alike = Some((r.path.clone(), "that file is no longer followed, or it was created there".into()));
@@ -1550,6 +1611,41 @@ impl Tailer {
             at = next;
         }
         false
+    }
+
+    /// The content file `i` holds, where other files hold it too: a copy's, or its own id when a copy
+    /// of it is followed.
+    fn group_of(&self, i: usize) -> Option<u64> {
+        let f = &self.files[i];
+        match f.copy {
+            Some(c) if c.content != 0 => Some(c.content),
+            Some(_) => None,
+            None => self.grouped.contains(&f.id).then_some(f.id),
+        }
+    }
+
+    /// Before file `i` (of `size` bytes) is read: the lines another file of its content counted
+    /// already, and that this one holds alike, are skipped (see `copy_rule`).
+    fn catch_up(&mut self, i: usize, size: u64) {
+        let Some(content) = self.group_of(i) else { return };
+        let mine = self.files[i].offset;
+        let ahead = (self.files.iter().enumerate())
+            .filter(|(k, g)| {
+                *k != i && g.offset > mine && (g.id == content || g.copy.is_some_and(|c| c.content == content))
+            })
+            .max_by_key(|(_, g)| g.offset)
+            .map(|(k, _)| k);
+        let Some(k) = ahead else { return };
+        let (f, g) = (&self.files[i], &self.files[k]);
+        let (Some(ff), Some(gf)) = (f.file.as_ref(), g.handle()) else { return };
+        let gsize = gf.metadata().map_or(0, |m| m.len());
+        let to = g.offset.min(size).min(gsize);
+        let agreed = agreed_lines(ff, &gf, mine, to);
+        let (offset, skipping) = if agreed == g.offset { (g.offset, g.skipping) } else { (agreed, false) };
+        if offset > mine {
+            let f = &mut self.files[i];
+            (f.offset, f.skipping) = (offset, skipping);
+        }
     }
 
     /// Counts and logs a decision between two files that look alike.
@@ -1615,10 +1711,11 @@ impl Tailer {
             let Some(file) = &f.file else { return true };
             f.fp = fingerprint(file, size).unwrap_or(Fingerprint::NONE);
             match identity {
-                Identity::Copy { origin, offset, skipping, verified } => {
+                Identity::Copy { origin, offset, skipping, verified, content } => {
                     tracing::info!(path = %f.path.display(), offset, size, "file is a copy of one already read; continuing where that one was");
                     (f.offset, f.skipping) = (offset, skipping);
-                    f.copy = Some(CopyState { origin: origin.map(Origin::Id), verified });
+                    f.copy = Some(CopyState { origin: origin.map(Origin::Id), verified, content });
+                    self.grouped.insert(content);
                 }
                 _ => {
                     if let Some((like, why)) = note {
@@ -1657,11 +1754,12 @@ impl Tailer {
             if copy.origin.is_some() {
                 f.copy = Some(CopyState { origin: None, ..copy });
             }
-            if size >= f.offset || !f.file.as_ref().is_some_and(|file| still_starts_with(file, f.fp)) {
+            if !f.file.as_ref().is_some_and(|file| still_starts_with(file, f.fp)) {
+                // The copy itself was truncated: its reader reads it again from the start.
                 f.copy = None;
                 return false;
             }
-            return true;
+            return size < self.files[i].offset;
         };
         let (o, f) = (&self.files[j], &self.files[i]);
         let mut verified = copy.verified;
@@ -1673,36 +1771,63 @@ impl Tailer {
         // An original shorter than what was read from it was truncated (and maybe written anew) since:
         // its bytes are no longer the ones to compare with; its truncation, once read, moves the copy on.
         let intact = osize >= o.offset && still_starts_with(&ofile, o.fp);
-        if verified < size.min(VERIFY_BYTES) && intact {
-            let to = size.min(osize).min(VERIFY_BYTES);
-            let differs = match first_difference(ffile, &ofile, verified, to) {
+        // The bytes the original has not been read past yet are compared again on every look: an
+        // original truncated and regrown unseen no longer holds them.
+        let from = verified.min(o.offset);
+        let to = size.min(VERIFY_BYTES);
+        if intact && from < to {
+            let differs = match first_difference(ffile, &ofile, from, to.min(osize)) {
                 Ok(Some(d)) => Some(d),
-                Ok(None) if size > osize && osize < VERIFY_BYTES => Some(osize),
+                Ok(None) if to > osize => Some(osize),
                 Ok(None) => {
-                    verified = to;
+                    verified = verified.max(to);
                     None
                 }
                 Err(()) => None,
             };
             if let Some(d) = differs {
-                // Not a copy after all. Where in doubt, read: from its start, so its lines that did
-                // match the original's are counted again rather than lost.
-                let (path, like) = (f.path.clone(), o.path.clone());
-                self.note_lookalike(
-                    &path,
-                    &like,
-                    &format!("taken for a copy, it differs at byte {d}"),
-                    "read from its start",
-                );
-                let f = &mut self.files[i];
-                f.copy = None;
-                (f.offset, f.skipping) = (0, false);
+                let (path, like, ooffset, oskipping) = (f.path.clone(), o.path.clone(), o.offset, o.skipping);
+                if d < ooffset {
+                    // Not a copy after all. Where in doubt, read: from its start, so its lines that did
+                    // match the original's are counted again rather than lost.
+                    self.note_lookalike(&path, &like, &format!("taken for a copy, it differs at byte {d}"), "read from its start");
+                    let f = &mut self.files[i];
+                    f.copy = None;
+                    (f.offset, f.skipping) = (0, false);
+                } else {
+                    // Equal as far as the original was read, then not: the original no longer holds
+                    // what it was to read (truncated and regrown unseen). Only the copy does.
+                    self.note_lookalike(&path, &like, &format!("the original no longer holds the copy's bytes from byte {d}"), "the copy reads on from where the original was read to");
+                    let f = &mut self.files[i];
+                    f.copy = None;
+                    if ooffset > f.offset {
+                        (f.offset, f.skipping) = (ooffset, oskipping);
+                    }
+                }
                 return false;
             }
         }
         let (oid, ooffset, oskipping) = (o.id, o.offset, o.skipping);
+        let ocontent = o.copy.map_or(o.id, |c| if c.content == 0 { o.id } else { c.content });
+        // What the original read since the copy last followed it must be what the copy holds there:
+        // an original truncated and regrown unseen (its first bytes too few to tell) read other lines.
+        let to = ooffset.min(size).min(osize);
+        if f.offset < to {
+            if let Ok(Some(d)) = first_difference(ffile, &ofile, f.offset, to) {
+                let agreed = agreed_lines(ffile, &ofile, f.offset, d.min(to));
+                let (path, like) = (f.path.clone(), o.path.clone());
+                self.note_lookalike(&path, &like, &format!("the original read other bytes than the copy holds, from byte {d}"), "the copy reads on from the last line they share");
+                let f = &mut self.files[i];
+                f.copy = Some(CopyState { origin: None, verified, content: copy.content });
+                (f.offset, f.skipping) = (agreed.max(f.offset), false);
+                return false;
+            }
+        }
         let f = &mut self.files[i];
-        f.copy = Some(CopyState { origin: Some(Origin::Id(oid)), verified });
+        // A copy resumed from a checkpoint learns the content it copies from its original.
+        let content = if copy.content == 0 { ocontent } else { copy.content };
+        f.copy = Some(CopyState { origin: Some(Origin::Id(oid)), verified, content });
+        self.grouped.insert(content);
         if ooffset > f.offset {
             (f.offset, f.skipping) = (ooffset, oskipping);
         }
@@ -1821,6 +1946,9 @@ impl Tailer {
                 f.fp = fp;
             }
         }
+        self.catch_up(i, size);
+        let f = &mut self.files[i];
+        let Some(file) = f.file.as_ref() else { return (stats, false) };
         let stream = f.stream;
         let src = &mut self.sources[f.source];
         let mut splitter = Splitter::resume(max_line, f.skipping);
@@ -1922,6 +2050,8 @@ impl Tailer {
                 fingerprint_bytes: fp.len,
             }),
             former_paths: r.former.iter().map(|p| p.display().to_string()).collect(),
+            content: r.content,
+            copy_content: r.copy_content,
         };
         let now_secs = self.clock.now_ms() / 1000;
         let mut out = checkpoint::Writer::begin(w)?;

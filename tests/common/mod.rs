@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod forms;
+pub mod seeds;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
