@@ -227,7 +227,7 @@ fn overlapping_exports_count_once(load: &Load, cut_a: usize, cut_b: usize) -> Re
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(common::seeds::fixed(24, "tests/invocations.proptest-regressions"))]
 
     #[test]
     fn check_gives_the_generators_truth_in_every_form(l in load()) {
@@ -241,7 +241,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+    #![proptest_config(common::seeds::fixed(4, "tests/invocations.proptest-regressions"))]
 
     /// A daemon replaying each form in one go serves the same curve and onset.
     #[test]

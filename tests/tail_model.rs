@@ -378,7 +378,15 @@ fn run(ops: &[Op], glob: &str, header: bool, tight: bool) -> Result<(), TestCase
     let total = m.before_restarts + counted(&m.inst);
     let mut twice: Vec<(&u64, &u32)> = m.inst.seen.lines.iter().filter(|(_, n)| **n != 1).collect();
     twice.sort();
-    prop_assert_eq!(total, m.written, "lines counted other than once: {:?}; header: {}, tight: {}, ops: {:?}", twice, header, tight, ops);
+    prop_assert_eq!(
+        total,
+        m.written,
+        "lines counted other than once: {:?}; header: {}, tight: {}, ops: {:?}",
+        twice,
+        header,
+        tight,
+        ops
+    );
     // And the consumer got each written line exactly once (header lines carry no number).
     let twice: Vec<(&u64, &u32)> = m.inst.seen.lines.iter().filter(|(_, n)| **n != 1).collect();
     prop_assert!(twice.is_empty(), "lines not handed over exactly once: {:?}; ops: {:?}", twice, ops);

@@ -9,9 +9,7 @@
 use std::any::Any;
 use std::fmt;
 
-use proptest::test_runner::{
-    Config, FailurePersistence, FileFailurePersistence, PersistedSeed, RngSeed,
-};
+use proptest::test_runner::{Config, FailurePersistence, FileFailurePersistence, PersistedSeed, RngSeed};
 
 /// The one RNG seed of the fixed runs. Changing it changes which cases CI runs: keep it.
 pub const FIXED_SEED: u64 = 0x6175_7468_7761_7463; // "authwatc"
@@ -36,7 +34,10 @@ impl FailurePersistence for ReadOnly {
     ) {
         // Printed, not written: a test run leaves the checkout as it found it. Keeping the case is a
         // deliberate edit of the regressions file.
-        eprintln!("new failing case; to keep it, add this line to {}:\n{seed} # shrinks to {shrunken_value:?}", self.path);
+        eprintln!(
+            "new failing case; to keep it, add this line to {}:\n{seed} # shrinks to {shrunken_value:?}",
+            self.path
+        );
     }
 
     fn box_clone(&self) -> Box<dyn FailurePersistence> {
@@ -56,7 +57,10 @@ fn with(cases: u32, regressions: &'static str, rng_seed: RngSeed) -> Config {
     Config {
         cases,
         rng_seed,
-        failure_persistence: Some(Box::new(ReadOnly { file: FileFailurePersistence::Direct(regressions), path: regressions })),
+        failure_persistence: Some(Box::new(ReadOnly {
+            file: FileFailurePersistence::Direct(regressions),
+            path: regressions,
+        })),
         ..Config::default()
     }
 }

@@ -1,0 +1,34 @@
+//! Where the follower's lines go: one stream per followed file.
+
+use crate::lines::LineSink;
+
+/// Where the follower's lines go: one stream per followed file.
+pub trait Consumer {
+    /// A new stream of `source` begins (a file followed from its offset, or read again after a
+    /// truncation). `cut`: what it holds may begin in the middle of what happened (any file found;
+    /// not the new content of a file truncated under us, which continues what was read).
+    fn open(&mut self, stream: u64, source: usize, cut: bool);
+    /// The stream's file now belongs to the source at this index (a reload reordered sources).
+    fn moved(&mut self, stream: u64, source: usize);
+    /// While true, the stream gets every line, not only prefilter candidates.
+    fn wants_every_line(&self, stream: u64) -> bool;
+    fn line(&mut self, stream: u64, line: &[u8]);
+    /// The stream ends: the file was let go, or truncated.
+    fn close(&mut self, stream: u64);
+}
+
+/// The splitter's view of a consumer: one stream.
+/// The splitter's lines into one stream of a consumer (also `read_once`'s, for gzip files).
+pub struct StreamLines<'a, C> {
+    pub consumer: &'a mut C,
+    pub stream: u64,
+}
+
+impl<C: Consumer> LineSink for StreamLines<'_, C> {
+    fn wants_every_line(&self) -> bool {
+        self.consumer.wants_every_line(self.stream)
+    }
+    fn line(&mut self, _line_no: u64, line: &[u8], _cut: bool) {
+        self.consumer.line(self.stream, line);
+    }
+}
