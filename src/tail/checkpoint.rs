@@ -297,6 +297,8 @@ mod tests {
                 copy: true,
                 copy_of: Some(Origin { dev: 1, ino: 3, fingerprint: "0a".into(), fingerprint_bytes: 4096 }),
                 former_paths: vec!["/x/app.log.0".into()],
+                content: 7,
+                copy_content: 5,
             }],
         };
         save_bytes(&p, &encode(&c)).unwrap();
