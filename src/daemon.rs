@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use notify::event::{EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
@@ -28,7 +28,7 @@ use crate::patterns::Catalogue;
 use crate::pipeline::{self, Pipeline};
 use crate::read_once::ReadOnce;
 use crate::record::FormatChoice;
-use crate::tail::{Setup, SystemClock, Tailer};
+use crate::tail::{Clock, ManualClock, Setup, SystemClock, Tailer};
 
 /// What the command line says; it overrides the config file.
 #[derive(Debug, Clone, Default)]
@@ -63,10 +63,113 @@ enum Wake {
     },
     Reload(Box<Reload>),
     Shutdown,
+    /// The test clock moved: deadlines are looked at again.
+    Tick,
 }
 
-fn wall_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+/// Time and wake-ups, injected the way mtail's tests inject a test waker: `Real` is the wall clock
+/// with real timers (`authwatch run`); `Manual` is a clock that moves only when a test advances it
+/// (`Control::advance`), and timers (poll interval, rescans, checkpoints, replay's idle time, the
+/// evaluation clock) fire only then. A test drives them instead of sitting through them.
+#[derive(Clone)]
+pub enum Time {
+    Real,
+    Manual(Arc<ManualClock>),
+}
+
+impl Time {
+    fn clock(&self) -> Arc<dyn Clock> {
+        match self {
+            Time::Real => Arc::new(SystemClock),
+            Time::Manual(c) => c.clone(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        match self {
+            Time::Real => SystemClock.now_ms(),
+            Time::Manual(c) => c.now_ms(),
+        }
+    }
+
+    /// The next wake-up, or `Timeout` once the clock reaches `deadline_ms`.
+    fn recv_until(&self, rx: &Receiver<Wake>, deadline_ms: u64) -> Result<Wake, RecvTimeoutError> {
+        match self {
+            Time::Real => rx.recv_timeout(Duration::from_millis(deadline_ms.saturating_sub(self.now_ms()))),
+            Time::Manual(c) if c.now_ms() >= deadline_ms => Err(RecvTimeoutError::Timeout),
+            // Only a message (a file event, a reload, a tick of the test clock) wakes it.
+            Time::Manual(_) => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        }
+    }
+}
+
+/// A daemon started in this process (`start_in_process`): its address, its clock, and how to stop it.
+pub struct Control {
+    pub addr: SocketAddr,
+    tx: std::sync::mpsc::Sender<Wake>,
+    clock: Arc<ManualClock>,
+    stop: tokio::sync::watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl Control {
+    /// Moves the daemon's clock on by `ms` and lets it look at its deadlines.
+    pub fn advance(&self, ms: u64) {
+        self.clock.advance(ms);
+        let _ = self.tx.send(Wake::Tick);
+    }
+
+    /// What the daemon's clock says, Unix ms.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Stops it as SIGTERM does (drain, final checkpoint, stop HTTP) and waits for that.
+    pub fn stop(mut self) -> Result<(), String> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), String> {
+        let _ = self.stop.send(true);
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err("the daemon thread panicked".into()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// `authwatch run` in a thread of this process, on a clock that starts at `start_ms` and moves only
+/// when told to (`Control::advance`): for tests that drive time.
+pub fn start_in_process(opts: RunOptions, start_ms: u64) -> Result<Control, String> {
+    let clock = Arc::new(ManualClock::new(start_ms));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let time = Time::Manual(clock.clone());
+    let thread = std::thread::Builder::new()
+        .name("daemon".into())
+        .spawn(move || {
+            let ready = ready_tx.clone();
+            let r = run_with(opts, time, Some(stopped), move |addr, tx| {
+                let _ = ready.send(Ok((addr, tx)));
+            });
+            if let Err(e) = &r {
+                let _ = ready_tx.send(Err(e.clone()));
+            }
+            r
+        })
+        .map_err(|e| format!("cannot start the daemon thread: {e}"))?;
+    match ready_rx.recv() {
+        Ok(Ok((addr, tx))) => Ok(Control { addr, tx, clock, stop, thread: Some(thread) }),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err("the daemon thread ended before listening".into()),
+    }
 }
 
 /// The configuration in effect: the file (if any) with the command line on top.
@@ -123,6 +226,18 @@ pub fn setup_for(config: &Config) -> Result<Reload, String> {
 
 /// Runs until SIGTERM or SIGINT. `on_listening` gets the bound address (the demo prints it).
 pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<(), String> {
+    run_with(opts, Time::Real, None, |addr, _| on_listening(addr))
+}
+
+/// The daemon on the time it is given. With `stop` (in-process), it stops when that turns true and
+/// listens to no signal.
+fn run_with(
+    opts: RunOptions,
+    time: Time,
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
+    on_listening: impl FnOnce(SocketAddr, std::sync::mpsc::Sender<Wake>),
+) -> Result<(), String> {
+    let clock = time.clock();
     let config = effective_config(&opts)?;
     if let Some(n) = config.limits.max_files {
         tracing::warn!(
@@ -157,7 +272,7 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         )
         .map_err(|e| e.to_string())?,
     ));
-    restore_history(&config, &observed, &metrics);
+    restore_history(&config, &observed, &metrics, clock.as_ref());
     let alert_changed = Arc::new(tokio::sync::Notify::new());
     let ready = Arc::new(AtomicBool::new(false));
     let (tx, rx) = std::sync::mpsc::channel::<Wake>();
@@ -177,7 +292,7 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         tracing::warn!(error = %e, poll_interval_ms = config.limits.poll_interval_ms, "cannot start inotify; falling back to polling");
     })
     .ok();
-    let (tailer, warning) = Tailer::new(setup.setup.clone(), &config.state_dir, Arc::new(SystemClock));
+    let (tailer, warning) = Tailer::new(setup.setup.clone(), &config.state_dir, clock.clone());
     if let Some(w) = warning {
         metrics.checkpoint_load_failures_total.inc();
         tracing::error!("{}", w.0);
@@ -204,10 +319,11 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         checkpoints_ok: checkpoints_ok.clone(),
         state_dir: config.state_dir.clone(),
         history: std::cell::RefCell::new(crate::history::Saver::default()),
+        clock: clock.clone(),
     };
     let tailer_thread = std::thread::Builder::new()
         .name("tailer".into())
-        .spawn(move || tailer_loop(tailer, once, pipeline, rx, watcher, &limits, &tailer_ready, &eval))
+        .spawn(move || tailer_loop(tailer, once, pipeline, rx, watcher, &limits, &tailer_ready, &eval, &time))
         .map_err(|e| format!("cannot start the tailer thread: {e}"))?;
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -216,7 +332,7 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let scheme = if web.tls() { "https" } else { "http" };
         tracing::info!(addr = %addr, scheme, sources = config.sources.len(), state_dir = %config.state_dir.display(), "listening");
-        on_listening(addr);
+        on_listening(addr, tx.clone());
         let (stop_http, http_stopped) = tokio::sync::watch::channel(false);
         let state = Arc::new(HttpState {
             metrics: metrics.clone(),
@@ -226,30 +342,23 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
             web,
             limits: config.http.clone(),
             quota_per_minute: config.alerting.quota_per_minute,
+            clock: clock.clone(),
         });
         let server = tokio::spawn(http::serve(listener, state, http_stopped.clone()));
         let pusher = config.alertmanager.clone().map(|am| {
             let generator = format!("{scheme}://{addr}/");
-            tokio::spawn(push_alerts(am, observed.clone(), metrics.clone(), alert_changed.clone(), http_stopped.clone(), generator))
+            tokio::spawn(push_alerts(am, observed.clone(), metrics.clone(), alert_changed.clone(), http_stopped.clone(), generator, clock.clone()))
         });
-        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-        let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-        let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
         let mut current = config;
-        loop {
-            tokio::select! {
-                _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break }
-                _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break }
-                _ = hup.recv() => {
-                    match reload(&opts, &current, &metrics, &observed) {
-                        Ok((config, setup)) => {
-                            current = config;
-                            let _ = tx.send(Wake::Reload(Box::new(setup)));
-                        }
-                        Err(e) => tracing::error!(error = %e, "reload refused; keeping the configuration in effect"),
-                    }
+        if let Some(mut stop) = stop {
+            // In-process: no signals; stopped by its `Control`.
+            while !*stop.borrow() {
+                if stop.changed().await.is_err() {
+                    break;
                 }
             }
+        } else {
+            signals_loop(&opts, &mut current, &metrics, &observed, &tx).await?;
         }
         // Stop reading and write the final checkpoint, then stop HTTP.
         let _ = tx.send(Wake::Shutdown);
@@ -266,6 +375,34 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
             _ => Err("the tailer thread failed".to_string()),
         }
     })
+}
+
+/// Until SIGTERM or SIGINT; SIGHUP reloads (a bad configuration is refused, the one in effect kept).
+async fn signals_loop(
+    opts: &RunOptions,
+    current: &mut Config,
+    metrics: &Metrics,
+    observed: &Shared,
+    tx: &std::sync::mpsc::Sender<Wake>,
+) -> Result<(), String> {
+    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); return Ok(()) }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); return Ok(()) }
+            _ = hup.recv() => {
+                match reload(opts, current, metrics, observed) {
+                    Ok((config, setup)) => {
+                        *current = config;
+                        let _ = tx.send(Wake::Reload(Box::new(setup)));
+                    }
+                    Err(e) => tracing::error!(error = %e, "reload refused; keeping the configuration in effect"),
+                }
+            }
+        }
+    }
 }
 
 fn reload(
@@ -334,11 +471,12 @@ struct Evaluator {
     checkpoints_ok: Arc<AtomicBool>,
     state_dir: PathBuf,
     history: std::cell::RefCell<crate::history::Saver>,
+    clock: Arc<dyn Clock>,
 }
 
 /// Sets the event clock's idle time and puts back the history saved with the checkpoint in effect
 /// (see `history`): a bad or mismatched one is logged and counted, and the daemon begins without it.
-fn restore_history(config: &Config, observed: &Shared, metrics: &Metrics) {
+fn restore_history(config: &Config, observed: &Shared, metrics: &Metrics, clock: &dyn Clock) {
     let Ok(mut o) = observed.lock() else { return };
     o.replay_idle_ms = config.alerting.replay_idle_secs as i64 * 1000;
     let checkpoint = std::fs::read(crate::tail::checkpoint::path_in(&config.state_dir)).ok();
@@ -352,7 +490,7 @@ fn restore_history(config: &Config, observed: &Shared, metrics: &Metrics) {
             metrics.history_load_failures_total.inc();
             let aside = e
                 .is_bad_file()
-                .then(|| crate::history::move_aside(&config.state_dir, wall_ms() as u64 / 1000))
+                .then(|| crate::history::move_aside(&config.state_dir, clock.now_ms() / 1000))
                 .flatten();
             match aside {
                 Some(p) => tracing::error!("{e}; moved to {} and starting without history", p.display()),
@@ -372,7 +510,8 @@ impl Evaluator {
         let lookalikes = &self.metrics.file_lookalike_decisions_total;
         lookalikes.inc_by(tailer.lookalike_decisions().saturating_sub(lookalikes.get()));
         pipeline.hand_over();
-        let changed = self.observed.lock().is_ok_and(|mut o| o.evaluate(wall_ms(), &self.metrics));
+        let now = self.clock.now_ms() as i64;
+        let changed = self.observed.lock().is_ok_and(|mut o| o.evaluate(now, &self.metrics));
         if changed {
             self.changed.notify_one();
         }
@@ -417,19 +556,25 @@ impl Evaluator {
     }
 }
 
-/// The longest rescans are spaced, whatever one cost.
-const MAX_RESCAN_GAP: Duration = Duration::from_secs(10);
+/// The longest rescans are spaced, whatever one cost, ms.
+const MAX_RESCAN_GAP_MS: u64 = 10_000;
 
 /// One poll: whether a file had more to read than the poll's rounds took (poll again at once), and
 /// how long the rescan's discovery took.
-fn poll(tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline, rescan: bool) -> (bool, Duration) {
+fn poll(
+    tailer: &mut Tailer,
+    once: &mut ReadOnce,
+    pipeline: &mut Pipeline,
+    rescan: bool,
+    now_ms: u64,
+) -> (bool, Duration) {
     let classifier = pipeline.classifier();
     let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
-    pipeline.set_now(wall_ms());
+    pipeline.set_now(now_ms as i64);
     let stats = tailer.poll(rescan, &find, pipeline);
     if rescan {
         // Gzip files named explicitly: read once, when first found (or at start).
-        once.poll(u64::try_from(wall_ms()).unwrap_or(0), &find, pipeline);
+        once.poll(now_ms, &find, pipeline);
     }
     (stats.backlog, stats.scan_time)
 }
@@ -444,29 +589,34 @@ fn tailer_loop(
     limits: &crate::config::Limits,
     ready: &AtomicBool,
     eval: &Evaluator,
+    time: &Time,
 ) {
-    let poll_every = Duration::from_millis(limits.poll_interval_ms);
-    let mut checkpoint_every = Duration::from_millis(limits.checkpoint_interval_ms);
+    // Every deadline is on the injected clock (`Time`): real time in `authwatch run`, a test's own
+    // clock in process, where nothing here fires until the test moves it.
+    let manual = matches!(time, Time::Manual(_));
+    let poll_every = limits.poll_interval_ms;
+    let mut checkpoint_every = limits.checkpoint_interval_ms;
     let mut watch_warned = false;
     watch_all(&tailer, watcher.as_mut(), &mut watch_warned);
-    let (mut backlog, _) = poll(&mut tailer, &mut once, &mut pipeline, true);
+    let (mut backlog, _) = poll(&mut tailer, &mut once, &mut pipeline, true, time.now_ms());
     eval.run(&mut tailer, &mut once, &mut pipeline);
     eval.save(&mut tailer);
     ready.store(true, Ordering::Release);
     tracing::info!(files = tailer.files().len(), "initial scan done");
-    let (mut last_rescan, mut last_checkpoint) = (Instant::now(), Instant::now());
+    let (mut last_rescan, mut last_checkpoint) = (time.now_ms(), time.now_ms());
     // A rescan stats every matching file (0.3 s for 100,000 here): rescans are kept ten times their
     // own duration apart, so they take at most a tenth of the thread whatever the directory holds.
     // Growth of a quiet file does not wait for them: inotify names the file written. The cost is
     // discovery's alone (not the reading that follows it), and the gap is capped so one rescan that
-    // met a burst of new files does not hold the next one back for long.
-    let (mut rescan_cost, mut rescan_wanted) = (Duration::ZERO, false);
+    // met a burst of new files does not hold the next one back for long. On a test's clock discovery
+    // takes no time.
+    let (mut rescan_cost, mut rescan_wanted) = (0u64, false);
     loop {
-        let gap = (rescan_cost * 10).min(MAX_RESCAN_GAP.max(poll_every));
+        let gap = rescan_cost.saturating_mul(10).min(MAX_RESCAN_GAP_MS.max(poll_every));
         let periodic = last_rescan + poll_every.max(gap);
         let next_rescan = if rescan_wanted { last_rescan + gap } else { periodic };
         // A file with more to read than one poll takes: read on at once (after the wake-ups waiting).
-        let due = if backlog { Instant::now() } else { next_rescan.min(last_checkpoint + checkpoint_every) };
+        let due = if backlog { time.now_ms() } else { next_rescan.min(last_checkpoint + checkpoint_every) };
         let mut stop = false;
         let mut handle = |w: Wake, tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline| match w {
             Wake::Fs { rescan: r, written } => {
@@ -474,15 +624,16 @@ fn tailer_loop(
                 tailer.touched(written);
             }
             Wake::Shutdown => stop = true,
+            Wake::Tick => {}
             Wake::Reload(r) => {
-                checkpoint_every = checkpoint_every.min(Duration::from_millis(r.setup.limits.checkpoint_interval_ms));
+                checkpoint_every = checkpoint_every.min(r.setup.limits.checkpoint_interval_ms);
                 pipeline.reload(r.classifier, r.stage, &r.setup.sources);
                 once.reload(&r.setup.sources, r.setup.limits.max_line_bytes as usize);
                 tailer.reload(r.setup);
                 rescan_wanted = true;
             }
         };
-        let disconnected = match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
+        let disconnected = match time.recv_until(&rx, due) {
             Ok(w) => {
                 handle(w, &mut tailer, &mut once, &mut pipeline);
                 false
@@ -497,32 +648,34 @@ fn tailer_loop(
         if stop || disconnected {
             break;
         }
-        if last_rescan.elapsed() >= poll_every.max(gap) {
+        let now = time.now_ms();
+        let since_rescan = now.saturating_sub(last_rescan);
+        if since_rescan >= poll_every.max(gap) {
             rescan_wanted = true;
         }
-        let rescan = rescan_wanted && last_rescan.elapsed() >= gap;
+        let rescan = rescan_wanted && since_rescan >= gap;
         if rescan {
             rescan_wanted = false;
-            last_rescan = Instant::now();
+            last_rescan = now;
             watch_all(&tailer, watcher.as_mut(), &mut watch_warned);
         }
-        let (more, scan_time) = poll(&mut tailer, &mut once, &mut pipeline, rescan);
+        let (more, scan_time) = poll(&mut tailer, &mut once, &mut pipeline, rescan, now);
         backlog = more;
         if rescan {
-            rescan_cost = scan_time;
+            rescan_cost = if manual { 0 } else { scan_time.as_millis() as u64 };
         }
         eval.run(&mut tailer, &mut once, &mut pipeline);
         // Offsets may only cover counted lines: while Events wait for their call's time (at most
         // hold_ms), the checkpoint waits too.
-        if last_checkpoint.elapsed() >= checkpoint_every && !pipeline.holding() {
+        if now.saturating_sub(last_checkpoint) >= checkpoint_every && !pipeline.holding() {
             eval.save(&mut tailer);
-            last_checkpoint = Instant::now();
+            last_checkpoint = now;
         }
     }
     // Drain what the files hold now, release what waits for a time, then the final checkpoint.
     let classifier = pipeline.classifier();
     let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
-    pipeline.set_now(wall_ms());
+    pipeline.set_now(time.now_ms() as i64);
     let done = tailer.shutdown(&find, &mut pipeline);
     pipeline.flush();
     eval.run(&mut tailer, &mut once, &mut pipeline);
@@ -546,7 +699,9 @@ async fn push_alerts(
     changed: Arc<tokio::sync::Notify>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     generator: String,
+    clock: Arc<dyn Clock>,
 ) {
+    let wall_ms = || clock.now_ms() as i64;
     let resend = Duration::from_secs(am.resend_interval_secs);
     let hold_ms = am.resolve_hold_secs as i64 * 1000;
     let mut stopping = false;

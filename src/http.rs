@@ -53,6 +53,8 @@ pub struct HttpState {
     pub limits: Http,
     /// The status page chart's quota line, calls per minute (`[alerting] quota_per_minute`).
     pub quota_per_minute: u64,
+    /// The daemon's clock (a test's own in process).
+    pub clock: Arc<dyn crate::tail::Clock>,
 }
 
 /// Counts the connection as open for as long as it lives.
@@ -413,9 +415,7 @@ pub fn respond_to(method: &Method, path: &str, state: &HttpState) -> Response<Fu
                     None => text(StatusCode::NOT_FOUND, JSON, r#"{"status":"error","error":"no such pattern"}"#),
                 },
                 _ => {
-                    let wall = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_millis() as i64);
+                    let wall = state.clock.now_ms() as i64;
                     let page = status::render(&o, o.now(wall), state.quota_per_minute);
                     text(StatusCode::OK, "text/html; charset=utf-8", page)
                 }
