@@ -108,8 +108,14 @@ pub struct Control {
     pub addr: SocketAddr,
     tx: std::sync::mpsc::Sender<Wake>,
     clock: Arc<ManualClock>,
-    stop: tokio::sync::watch::Sender<bool>,
+    ctl: tokio::sync::mpsc::UnboundedSender<Signal>,
     thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+/// What a signal tells `authwatch run`, told in process instead (`Control`).
+enum Signal {
+    Hangup,
+    Terminate,
 }
 
 impl Control {
@@ -124,13 +130,18 @@ impl Control {
         self.clock.now_ms()
     }
 
+    /// Reloads configuration and patterns as SIGHUP does.
+    pub fn reload(&self) {
+        let _ = self.ctl.send(Signal::Hangup);
+    }
+
     /// Stops it as SIGTERM does (drain, final checkpoint, stop HTTP) and waits for that.
     pub fn stop(mut self) -> Result<(), String> {
         self.shutdown()
     }
 
     fn shutdown(&mut self) -> Result<(), String> {
-        let _ = self.stop.send(true);
+        let _ = self.ctl.send(Signal::Terminate);
         match self.thread.take().map(std::thread::JoinHandle::join) {
             Some(Ok(r)) => r,
             Some(Err(_)) => Err("the daemon thread panicked".into()),
@@ -149,14 +160,14 @@ impl Drop for Control {
 /// when told to (`Control::advance`): for tests that drive time.
 pub fn start_in_process(opts: RunOptions, start_ms: u64) -> Result<Control, String> {
     let clock = Arc::new(ManualClock::new(start_ms));
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (ctl, signals) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let time = Time::Manual(clock.clone());
     let thread = std::thread::Builder::new()
         .name("daemon".into())
         .spawn(move || {
             let ready = ready_tx.clone();
-            let r = run_with(opts, time, Some(stopped), move |addr, tx| {
+            let r = run_with(opts, time, Some(signals), move |addr, tx| {
                 let _ = ready.send(Ok((addr, tx)));
             });
             if let Err(e) = &r {
@@ -166,7 +177,7 @@ pub fn start_in_process(opts: RunOptions, start_ms: u64) -> Result<Control, Stri
         })
         .map_err(|e| format!("cannot start the daemon thread: {e}"))?;
     match ready_rx.recv() {
-        Ok(Ok((addr, tx))) => Ok(Control { addr, tx, clock, stop, thread: Some(thread) }),
+        Ok(Ok((addr, tx))) => Ok(Control { addr, tx, clock, ctl, thread: Some(thread) }),
         Ok(Err(e)) => Err(e),
         Err(_) => Err("the daemon thread ended before listening".into()),
     }
@@ -229,12 +240,12 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
     run_with(opts, Time::Real, None, |addr, _| on_listening(addr))
 }
 
-/// The daemon on the time it is given. With `stop` (in-process), it stops when that turns true and
-/// listens to no signal.
+/// The daemon on the time it is given. With `signals` (in process) it listens to no real signal:
+/// what it is told there stands for them.
 fn run_with(
     opts: RunOptions,
     time: Time,
-    stop: Option<tokio::sync::watch::Receiver<bool>>,
+    signals: Option<tokio::sync::mpsc::UnboundedReceiver<Signal>>,
     on_listening: impl FnOnce(SocketAddr, std::sync::mpsc::Sender<Wake>),
 ) -> Result<(), String> {
     let clock = time.clock();
@@ -350,16 +361,7 @@ fn run_with(
             tokio::spawn(push_alerts(am, observed.clone(), metrics.clone(), alert_changed.clone(), http_stopped.clone(), generator, clock.clone()))
         });
         let mut current = config;
-        if let Some(mut stop) = stop {
-            // In-process: no signals; stopped by its `Control`.
-            while !*stop.borrow() {
-                if stop.changed().await.is_err() {
-                    break;
-                }
-            }
-        } else {
-            signals_loop(&opts, &mut current, &metrics, &observed, &tx).await?;
-        }
+        signals_loop(signals, &opts, &mut current, &metrics, &observed, &tx).await?;
         // Stop reading and write the final checkpoint, then stop HTTP.
         let _ = tx.send(Wake::Shutdown);
         let joined = tokio::task::spawn_blocking(move || tailer_thread.join()).await;
@@ -378,13 +380,28 @@ fn run_with(
 }
 
 /// Until SIGTERM or SIGINT; SIGHUP reloads (a bad configuration is refused, the one in effect kept).
+/// In process, `told` stands for the signals.
 async fn signals_loop(
+    told: Option<tokio::sync::mpsc::UnboundedReceiver<Signal>>,
     opts: &RunOptions,
     current: &mut Config,
     metrics: &Metrics,
     observed: &Shared,
     tx: &std::sync::mpsc::Sender<Wake>,
 ) -> Result<(), String> {
+    let hangup = |current: &mut Config| match reload(opts, current, metrics, observed) {
+        Ok((config, setup)) => {
+            *current = config;
+            let _ = tx.send(Wake::Reload(Box::new(setup)));
+        }
+        Err(e) => tracing::error!(error = %e, "reload refused; keeping the configuration in effect"),
+    };
+    if let Some(mut told) = told {
+        while let Some(Signal::Hangup) = told.recv().await {
+            hangup(current);
+        }
+        return Ok(());
+    }
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
@@ -392,15 +409,7 @@ async fn signals_loop(
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); return Ok(()) }
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); return Ok(()) }
-            _ = hup.recv() => {
-                match reload(opts, current, metrics, observed) {
-                    Ok((config, setup)) => {
-                        *current = config;
-                        let _ = tx.send(Wake::Reload(Box::new(setup)));
-                    }
-                    Err(e) => tracing::error!(error = %e, "reload refused; keeping the configuration in effect"),
-                }
-            }
+            _ = hup.recv() => hangup(current),
         }
     }
 }
@@ -488,10 +497,8 @@ fn restore_history(config: &Config, observed: &Shared, metrics: &Metrics, clock:
         Ok(None) => {}
         Err(e) => {
             metrics.history_load_failures_total.inc();
-            let aside = e
-                .is_bad_file()
-                .then(|| crate::history::move_aside(&config.state_dir, clock.now_ms() / 1000))
-                .flatten();
+            let aside =
+                e.is_bad_file().then(|| crate::history::move_aside(&config.state_dir, clock.now_ms() / 1000)).flatten();
             match aside {
                 Some(p) => tracing::error!("{e}; moved to {} and starting without history", p.display()),
                 None => tracing::error!("{e}; starting without history"),

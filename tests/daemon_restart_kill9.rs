@@ -8,11 +8,15 @@ fn kill9_after_a_checkpoint_loses_and_repeats_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     let state = dir.path().join("state");
-    let d = Daemon::start(&[log.to_str().unwrap()], &state);
+    // A real process, since kill -9 is the point; checkpoints every 100 ms instead of the default 5 s
+    // (the interval is not what is tested).
+    let cfg = dir.path().join("authwatch.toml");
+    common::write(&cfg, b"[limits]\ncheckpoint_interval_ms = 100\n");
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap(), log.to_str().unwrap()], &state);
     append(&log, &lines("a", 500, 50));
     d.wait_lines(500);
     let size = std::fs::metadata(&log).unwrap().len();
-    // Checkpoints are written every checkpoint_interval_ms (5 s by default): wait for the one that covers all.
+    // Wait for the checkpoint that covers all.
     wait_until("checkpoint at end of file", || d.checkpoint_offset(&log) == Some(size));
     d.kill9();
     append(&log, &lines("b", 120, 12));
@@ -29,7 +33,9 @@ fn kill9_between_checkpoints_repeats_at_most_the_unsaved_lines() {
     std::fs::create_dir(&logs).unwrap();
     let log = logs.join("app.log");
     let state = dir.path().join("state");
-    let d = Daemon::start(&[logs.to_str().unwrap()], &state);
+    let cfg = dir.path().join("authwatch.toml");
+    common::write(&cfg, b"[limits]\ncheckpoint_interval_ms = 100\n");
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap(), logs.to_str().unwrap()], &state);
     append(&log, &lines("a", 300, 0));
     d.wait_lines(300);
     wait_until("a checkpoint covering app.log", || d.checkpoint_offset(&log).is_some());

@@ -253,7 +253,9 @@ proptest! {
             let logs = dir.path().join("logs");
             std::fs::create_dir(&logs).unwrap();
             std::fs::write(logs.join(name), &bytes).unwrap();
-            let d = Daemon::start(&[logs.to_str().unwrap()], &dir.path().join("state"));
+            // In process, on a clock of the test's: nothing here waits for a timer.
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+            let d = Daemon::in_process(&[logs.to_str().unwrap()], None, &dir.path().join("state"), now);
             d.wait_metric("authwatch_login_attempts_total{source=\"default\"}", attempts as f64);
             let q: u64 = t.iter().map(|m| m.1).sum();
             d.wait_metric(&format!("authwatch_errors_total{{pattern=\"{Q}\",source=\"default\"}}"), q as f64);

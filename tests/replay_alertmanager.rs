@@ -194,7 +194,8 @@ format = "cls"
         )
     };
     write(&cfg, config(20).as_bytes());
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], &dir.path().join("state"));
+    // In process, on a clock of the test's: the idle time is driven, not waited for.
+    let d = Daemon::in_process(&[], Some(&cfg), &dir.path().join("state"), 1_765_000_000_000);
     // Minutes 0-6, the burst in minute 5: the export ends in a quiet minute 6.
     let staged = dir.path().join("export.jsonl");
     write(&staged, &export(7, &[5]));
@@ -205,8 +206,12 @@ format = "cls"
     // into minute 5.
     d.wait_eq(critical, 1.0);
     d.wait_eq(last_minute, 1.0);
+    // Not idle yet on the daemon's clock: minute 6 stays open however long real time takes.
+    d.advance(2_999);
+    assert_eq!(d.metric(last_minute), Some(1.0));
     // Once idle, minute 6 is closed: its 60 s hold no 45011, QuotaLastMinute resolves; per_minute still
     // sees minute 5 (the last complete one), so the critical alert fires on.
+    d.advance(1);
     d.wait_eq(last_minute, 0.0);
     assert_eq!(d.metric(critical), Some(1.0));
     let alerts = d.get("/api/v1/alerts").1;

@@ -316,7 +316,13 @@ mod tests {
         save_with(&p, |w| w.write_all(&streamed(&c))).unwrap();
         assert_eq!(load(&p).unwrap(), Some(c.clone()));
         let plain = Checkpoint {
-            files: vec![Entry { copy: false, copy_of: None, copy_content: 0, former_paths: vec![], ..c.files[0].clone() }],
+            files: vec![Entry {
+                copy: false,
+                copy_of: None,
+                copy_content: 0,
+                former_paths: vec![],
+                ..c.files[0].clone()
+            }],
             ..c
         };
         let text = String::from_utf8(streamed(&plain)).unwrap();

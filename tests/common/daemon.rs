@@ -13,6 +13,8 @@ pub const DEADLINE: Duration = Duration::from_secs(15);
 
 pub struct Daemon {
     child: Option<Child>,
+    /// Started in this process on a clock of the test's (`in_process`): no child, no signals.
+    inproc: Option<authwatch::daemon::Control>,
     pub addr: String,
     pub state_dir: PathBuf,
     pub log: Arc<Mutex<Vec<String>>>,
@@ -79,7 +81,8 @@ impl Daemon {
                 sink.lock().unwrap().push(line);
             }
         });
-        let mut d = Daemon { child: Some(child), addr: String::new(), state_dir: state_dir.to_path_buf(), log };
+        let mut d =
+            Daemon { child: Some(child), inproc: None, addr: String::new(), state_dir: state_dir.to_path_buf(), log };
         let start = Instant::now();
         loop {
             let found = d.log.lock().unwrap().iter().find_map(|l| {
@@ -97,6 +100,34 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(2));
         }
         d
+    }
+
+    /// `authwatch run` in this process with `paths` (and `config`), on a clock that starts at
+    /// `start_ms` and moves only when the test says (`advance`): the poll interval, rescans,
+    /// checkpoints and replay's idle time are driven, not waited for. Nothing is logged to read.
+    pub fn in_process(paths: &[&str], config: Option<&Path>, state_dir: &Path, start_ms: u64) -> Daemon {
+        let opts = authwatch::daemon::RunOptions {
+            config: config.map(Path::to_path_buf),
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            state_dir: Some(state_dir.to_path_buf()),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+            ..Default::default()
+        };
+        let control = authwatch::daemon::start_in_process(opts, start_ms).expect("the daemon starts");
+        let d = Daemon {
+            child: None,
+            addr: control.addr.to_string(),
+            inproc: Some(control),
+            state_dir: state_dir.to_path_buf(),
+            log: Arc::new(Mutex::new(Vec::new())),
+        };
+        wait_until("/readyz", || d.get("/readyz").0 == 200);
+        d
+    }
+
+    /// Moves an in-process daemon's clock on by `ms` (its timers fire as they fall due).
+    pub fn advance(&self, ms: u64) {
+        self.inproc.as_ref().expect("an in-process daemon").advance(ms);
     }
 
     pub fn log_text(&self) -> String {
@@ -166,16 +197,23 @@ impl Daemon {
         assert_eq!(unsafe { libc::kill(self.pid(), sig) }, 0);
     }
 
-    /// SIGTERM and wait for a clean exit.
-    pub fn stop(mut self) -> ExitStatus {
+    /// SIGTERM and wait for a clean exit (an in-process one: the same stop, through its control).
+    pub fn stop(mut self) -> Option<ExitStatus> {
+        if let Some(c) = self.inproc.take() {
+            c.stop().expect("the in-process daemon stops cleanly");
+            return None;
+        }
         self.signal(libc::SIGTERM);
         let status = self.child.take().unwrap().wait().unwrap();
         assert!(status.success(), "authwatch exited with {status}:\n{}", self.log_text());
-        status
+        Some(status)
     }
 
     pub fn hup(&self) {
-        self.signal(libc::SIGHUP);
+        match &self.inproc {
+            Some(c) => c.reload(),
+            None => self.signal(libc::SIGHUP),
+        }
     }
 
     pub fn kill9(mut self) {
