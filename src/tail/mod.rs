@@ -359,8 +359,9 @@ impl Tailer {
                 self.resume_paths.shrink_to_fit();
             }
             self.started = true;
+            // Rebuilt where files came and went; a copy decided between rescans adds its own.
+            self.grouped = self.files.iter().filter_map(|f| f.copy.map(|c| c.content)).filter(|&c| c != 0).collect();
         }
-        self.grouped = self.files.iter().filter_map(|f| f.copy.map(|c| c.content)).filter(|&c| c != 0).collect();
         self.apply_touched();
         self.tell(consumer);
         let budget = if drain { u64::MAX } else { self.limits.read_budget_bytes.max(1) };
