@@ -297,12 +297,16 @@ impl Tailer {
         }
         let best = found.iter().map(|(_, rank)| *rank).min();
         found.retain(|(_, rank)| Some(*rank) == best);
+        // Copies of one content agree (it is one count, see `copy_rule`): the one read furthest
+        // stands for them.
         let agree = found.windows(2).all(|w| match (w[0].0, w[1].0) {
-            (Identity::Copy { offset: a, origin: oa, .. }, Identity::Copy { offset: b, origin: ob, .. }) => {
-                a == b && oa == ob
-            }
+            (
+                Identity::Copy { offset: a, origin: oa, content: ca, .. },
+                Identity::Copy { offset: b, origin: ob, content: cb, .. },
+            ) => (a == b && oa == ob) || (ca != 0 && ca == cb),
             _ => false,
         });
+        found.sort_by_key(|(c, _)| std::cmp::Reverse(if let Identity::Copy { offset, .. } = c { *offset } else { 0 }));
         // Any doubt (too few bytes, an original whose truncation is not noticed yet) comes first: what
         // was found may not be all there is.
         match found.first() {
