@@ -73,6 +73,8 @@ impl Tailer {
             if let Some(c) = &mut f.copy {
                 c.origin = if f.id == heir { None } else { Some(Origin::Id(heir)) };
             }
+            // The heir reads on: a closed one too, though nothing about it changed since it was read.
+            f.dirty |= f.id == heir;
             if offset > f.offset {
                 (f.offset, f.skipping) = (offset, skipping);
             }

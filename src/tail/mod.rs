@@ -436,7 +436,7 @@ impl Tailer {
                 f.seen = Stamp::of(&m);
             }
             // Bytes arrived after its last read to the end (or it stopped on its budget): read them.
-            f.dirty = f.seen.size != f.read_to;
+            f.dirty |= f.seen.size != f.read_to;
         }
     }
 
