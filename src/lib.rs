@@ -10,14 +10,17 @@
 //! copies. Each stage owns its state; nothing reaches into another's.
 
 pub mod alerts;
+pub mod api;
 pub mod chart;
 pub mod check;
 pub mod classify;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod evaluator;
 pub mod event;
 pub mod formats;
+pub mod gauges;
 pub mod history;
 pub mod http;
 pub mod inputs;
@@ -34,8 +37,10 @@ pub mod report;
 pub mod statefile;
 pub mod status;
 pub mod synth;
+pub mod tally;
 pub mod tail;
 pub mod timefmt;
 pub mod tomlerr;
+pub mod view;
 pub mod web;
 pub mod window;

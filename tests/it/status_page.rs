@@ -175,7 +175,7 @@ fn the_status_page_reads_at_1280_px_for_every_history_shape() {
             format!("onset {} UTC: {} attempts/min", authwatch::chart::hhmm(t0 + i as i64 * MIN), minutes[i].0)
         });
         let (o, now) = observed(t0, minutes, 30_000);
-        let html = authwatch::status::render(&o, now, 100);
+        let html = authwatch::status::render(&authwatch::view::View::of_state(&o, now), 100);
         let svg = &html[html.find("<svg id=\"rate-chart\"").expect("a chart")..];
         let svg = &svg[..svg.find("</svg>").unwrap()];
         // The running minute (the last one, 30 s in) is not drawn: one bar less than minutes with 45011.
