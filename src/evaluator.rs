@@ -83,7 +83,7 @@ impl Evaluator {
             let changed = o.evaluate(now);
             // A new view when anything it shows may differ: Events came, an alert moved, or a minute
             // became complete. An idle poll publishes nothing new.
-            let open = o.open_from(now).map(|t| t.div_euclid(crate::window::MINUTE_MS));
+            let open = crate::view::complete_before(&o, now).map(|t| t.div_euclid(crate::window::MINUTE_MS));
             let moved = self.open_minute.replace(Some(open)) != Some(open);
             let fresh = o.take_changes() | changed | moved;
             (changed, fresh.then(|| View::of_state(&o, now)))

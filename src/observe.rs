@@ -4,26 +4,42 @@
 //! Contract: this is the windows + alerts sink of the Event stage. The tailer thread hands over a poll's
 //! Events in one `record` call (one lock per poll, not per line); `evaluate` advances alerts at a time
 //! the caller gives (the wall clock, or with `clock = "event"` the newest Event's time, which never
-//! includes untrusted future times: the stage replaced those) and decides which minutes are complete
-//! (`open_from`). It writes no metric and formats nothing: the daemon builds the read model
-//! (`crate::view`) from it after each evaluation and every output reads that.
+//! includes untrusted future times: the stage replaced those). It writes no metric, formats nothing
+//! and judges no minute complete: the daemon builds the read model (`crate::view`) from it after each
+//! evaluation (which minutes are complete is the view's rule, from the clocks kept here) and every
+//! output reads that.
 //!
 //! The event clock steps minute by minute: every minute the newest Event's time has passed is closed
 //! (`Engine::close_minute`) in order, once, so a replayed export's alerts go pending → firing →
 //! resolved at the event times they would have live; between boundaries the rules are also evaluated
 //! at the newest time, as live. When no Event has come for `replay_idle_ms` of wall time, the newest
-//! minute is closed too (the input has ended; "no more 45011" can resolve). The onset is only taken
-//! from closed minutes (wall clock: minutes before the current one).
+//! minute is closed too (the input has ended; "no more 45011" can resolve).
 
 use std::sync::{Arc, Mutex};
 
+use serde::Deserialize;
+
 use crate::alerts::{Engine, RuleConfig, RuleError};
-use crate::config::Clock;
 use crate::event::{Event, Kind};
 pub use crate::patterns::Q45011;
 use crate::patterns::{Catalogue, Severity};
 use crate::redact;
 use crate::window::{MINUTE_MS, Windows};
+
+/// Which clock alerts are evaluated on (`[alerting] clock`): the state's own setting, composed into
+/// the configuration by `config`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// The wall clock: for watching live logs.
+    #[default]
+    Wall,
+    /// The newest line's own time: for replaying exported logs as if live.
+    Event,
+}
+
+/// With the event clock, the newest minute is closed after this long without a new line.
+pub const DEFAULT_REPLAY_IDLE_SECS: u64 = 120;
 
 #[derive(Debug, Clone)]
 pub struct PatternInfo {
@@ -94,7 +110,7 @@ impl Observed {
             closed_through_ms: None,
             last_input_wall_ms: None,
             changes: true,
-            replay_idle_ms: crate::config::DEFAULT_REPLAY_IDLE_SECS as i64 * 1000,
+            replay_idle_ms: DEFAULT_REPLAY_IDLE_SECS as i64 * 1000,
         })
     }
 
@@ -208,16 +224,6 @@ impl Observed {
         !transitions.is_empty()
     }
 
-    /// Where the minutes still filling begin (None: every minute is complete): with the wall clock the
-    /// current minute; with the event clock the first minute not closed (the newest Event's before any
-    /// is). The one place completeness is decided; the view reads it.
-    pub fn open_from(&self, wall_ms: i64) -> Option<i64> {
-        match self.clock {
-            Clock::Wall => Some(wall_ms),
-            Clock::Event => self.closed_through_ms.map(|c| c + MINUTE_MS).or(self.newest_event_ms),
-        }
-    }
-
     /// Advances alerts (closing minutes with the event clock). True when an alert changed state.
     pub fn evaluate(&mut self, wall_ms: i64) -> bool {
         let mut changed = false;
@@ -230,7 +236,6 @@ impl Observed {
             // changed by a reload is judged here at once).
             changed |= self.engine.evaluate(now, &self.windows);
         }
-        self.windows.set_open_from(self.open_from(wall_ms));
         changed
     }
 }
@@ -239,6 +244,13 @@ impl Observed {
 mod tests {
     use super::*;
     use crate::alerts::{Measure, RuleConfig, State};
+    use crate::view::View;
+
+    /// The 45011 onset as the view has it (start, attempts; 0: unknown).
+    fn onset(o: &Observed, wall_ms: i64) -> Option<(i64, u64)> {
+        let v = View::of_state(o, wall_ms);
+        v.q45011().and_then(|(_, r)| r.onset).map(|x| (x.start_ms, x.attempts.unwrap_or(0)))
+    }
     use crate::event::TimeFrom;
     use crate::patterns::Side;
 
@@ -310,7 +322,7 @@ mod tests {
         assert_eq!(o.clocks().closed_through_ms, Some(T0 + 8 * MINUTE_MS));
         assert_eq!(o.now(WALL), T0 + 9 * MINUTE_MS + 49_000, "the newest line's time, minute 9 still open");
         // Onset from closed minutes only: minute 3, its 50 attempts.
-        assert_eq!(o.windows.onset(q), Some((T0 + 3 * MINUTE_MS, 50)));
+        assert_eq!(onset(&o, WALL), Some((T0 + 3 * MINUTE_MS, 50)));
         // No new line for the idle time: minute 9 is closed and the clock stands at its end.
         assert!(!o.evaluate(WALL + 4_999));
         assert_eq!(o.clocks().closed_through_ms, Some(T0 + 8 * MINUTE_MS));
@@ -349,10 +361,10 @@ mod tests {
         o.record(&(0..35).map(|i| event(Kind::Attempt, T0 + MINUTE_MS + i * 1000)).collect::<Vec<_>>());
         o.record(&[event(Kind::Error(q), T0 + MINUTE_MS + 100)]);
         o.evaluate(WALL);
-        assert_eq!(o.windows.onset(q), None, "minute 1 is still filling: its 35 attempts are not its rate");
+        assert_eq!(onset(&o, WALL), None, "minute 1 is still filling: its 35 attempts are not its rate");
         o.record(&(35..120).map(|i| event(Kind::Attempt, T0 + MINUTE_MS + i * 490)).collect::<Vec<_>>());
         o.record(&[event(Kind::Attempt, T0 + 2 * MINUTE_MS)]);
         o.evaluate(WALL);
-        assert_eq!(o.windows.onset(q), Some((T0 + MINUTE_MS, 120)));
+        assert_eq!(onset(&o, WALL), Some((T0 + MINUTE_MS, 120)));
     }
 }

@@ -307,6 +307,17 @@ pub fn episodes(transitions: &[Transition], input_end_ms: Option<i64>) -> Vec<Ep
     done
 }
 
+/// Where the daemon's minutes still filling begin at wall time `wall_ms` (None: every minute is
+/// complete): the one rule of completeness. With the wall clock, the current minute; with the event
+/// clock, the first minute not closed yet (the newest Event's own minute before any is closed).
+pub fn complete_before(o: &crate::observe::Observed, wall_ms: i64) -> Option<i64> {
+    let c = o.clocks();
+    match o.clock {
+        crate::observe::Clock::Wall => Some(wall_ms),
+        crate::observe::Clock::Event => c.closed_through_ms.map(|c| c + MINUTE_MS).or(c.newest_event_ms),
+    }
+}
+
 impl View {
     /// The daemon's view: the state's windows, alerts and per-id counts at wall time `wall_ms`, with
     /// the minutes the state says are still filling left incomplete.
@@ -330,7 +341,7 @@ impl View {
                 .collect(),
             windows: &o.windows,
             alerts: &o.engine.alerts,
-            complete_before_ms: o.open_from(wall_ms),
+            complete_before_ms: complete_before(o, wall_ms),
             transitions: &[],
         })
     }

@@ -8,7 +8,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use authwatch::formats::MAX_PENDING_BYTES;
-use authwatch::record::{Format, FormatChoice, Level, Record, RecordReader};
+use authwatch::formats::reader::RecordReader;
+use authwatch::record::{Format, FormatChoice, Level, Record};
 use forms::{Call, Outcome};
 
 type Owned = Record<'static>;

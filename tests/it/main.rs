@@ -45,6 +45,7 @@ mod replay_alertmanager;
 mod report;
 mod restart_history;
 mod soak;
+mod src_layout;
 mod state_faults;
 mod status_page;
 mod tail_layout;
