@@ -3,11 +3,16 @@
 //!
 //! The pipeline, one type between each pair of stages:
 //! `tail` (follow files: identity, rotation, offsets) or `check` (read inputs once) → `lines` (the one
-//! splitter and literal prefilter) → `record` (`RecordReader`: one Record per line, CSV row or `tcb fn
-//! log` block) → `event` (classify with `classify`, then every domain rule: the call a record belongs
-//! to, its time, login attempts, duplicates) → sinks: `pipeline` (Prometheus counters in `metrics`),
-//! `observe` (minute windows in `window`, alerts in `alerts`), `check`'s tally. `http` answers from
-//! copies. Each stage owns its state; nothing reaches into another's.
+//! splitter and literal prefilter) → `record` + `formats` (`formats::reader::RecordReader`: one Record
+//! per line, CSV row or `tcb fn log` block) → `event` (classify with `classify`, then every domain
+//! rule: the call a record belongs to, its time, login attempts, duplicates) → sinks: `pipeline`
+//! (Prometheus counters in `metrics`, bumped from Events), `observe` (state: minute windows in
+//! `window`, alerts in `alerts`), `check`'s `tally` → `view`, the read model: every number users read,
+//! decided once (counts, complete and partial minutes, the last complete minute, onset, peak, alert
+//! rows) → outputs that only format it: `gauges` (the windowed gauges of `/metrics`), `api`, `status`,
+//! `check`'s outputs, `report`. The daemon publishes a view after each evaluation (`evaluator`);
+//! `http` answers from it. Each stage owns its state; nothing reaches into another's, and no two files
+//! import each other (`tests/it/src_layout.rs`).
 
 pub mod alerts;
 pub mod api;

@@ -21,7 +21,6 @@ use serde::Deserialize;
 
 use crate::alerts::{Engine, RuleConfig, RuleError};
 use crate::event::{Event, Kind};
-pub use crate::patterns::Q45011;
 use crate::patterns::{Catalogue, Severity};
 use crate::redact;
 use crate::window::{MINUTE_MS, Windows};
@@ -40,6 +39,9 @@ pub enum Clock {
 
 /// With the event clock, the newest minute is closed after this long without a new line.
 pub const DEFAULT_REPLAY_IDLE_SECS: u64 = 120;
+
+/// WeChat's per-minute quota error: the id the load figures (onset, peak, last minute) are about.
+pub const Q45011: &str = "wx_45011_minute_quota";
 
 #[derive(Debug, Clone)]
 pub struct PatternInfo {

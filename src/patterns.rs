@@ -34,9 +34,6 @@ pub const BUILTIN: [(&str, &str); 12] = [
 
 /// The prefilter keeps one bit per pattern.
 pub const MAX_PATTERNS: usize = 128;
-
-/// WeChat's per-minute quota error: the id the load figures (onset, peak, last minute) are about.
-pub const Q45011: &str = "wx_45011_minute_quota";
 /// Regexes run on whole messages of up to `max_line_bytes`; this bounds a hostile pattern's memory.
 const REGEX_SIZE_LIMIT: usize = 4 << 20;
 

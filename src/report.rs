@@ -395,7 +395,7 @@ pub fn render(r: &Report<'_>) -> String {
         thousands(tally.login_attempts),
         t(r.login_function),
         thousands(failed),
-        thousands(v.patterns.iter().map(|p| p.facts.lines.unwrap_or(0)).sum()),
+        thousands(v.recognised_lines()),
         thousands(tally.scan.lines_truncated),
         r.max_line_bytes,
         thousands(tally.malformed),
@@ -416,7 +416,7 @@ fn date_hhmm_words(ms: i64) -> String {
 mod tests {
     use super::*;
     use crate::alerts::{default_rules, minute_end, replay_transitions};
-    use crate::patterns::Q45011;
+    use crate::observe::Q45011;
     use crate::view::episodes;
     use crate::window::{MINUTE_MS, Windows};
 

@@ -223,7 +223,7 @@ impl View {
 
     /// The 45011 row (the load figures: onset, peak, last minute).
     pub fn q45011(&self) -> Option<(usize, &PatternRow)> {
-        self.pattern(crate::patterns::Q45011)
+        self.pattern(crate::observe::Q45011)
     }
 
     /// Calls of pattern `p` and login attempts in the minute starting at `start_ms` (0 when empty).
@@ -260,6 +260,11 @@ impl View {
     /// Failed calls of every id.
     pub fn failed_calls(&self) -> u64 {
         self.patterns.iter().map(|p| p.facts.count).sum()
+    }
+
+    /// Lines recognised as any id (when the sink counts lines).
+    pub fn recognised_lines(&self) -> u64 {
+        self.patterns.iter().filter_map(|p| p.facts.lines).sum()
     }
 }
 
