@@ -11,7 +11,7 @@
 //!
 //! cargo build --release && cargo run --release --example many_files [-- FILES GROWING SAMPLES]
 
-#[path = "../tests/common/daemon.rs"]
+#[path = "../tests/it/common/daemon.rs"]
 mod daemon;
 
 use std::path::{Path, PathBuf};

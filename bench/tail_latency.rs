@@ -3,7 +3,7 @@
 //!
 //! cargo build --release && cargo run --release --example tail_latency [-- APPENDS]
 
-#[path = "../tests/common/daemon.rs"]
+#[path = "../tests/it/common/daemon.rs"]
 mod daemon;
 
 use std::time::Instant;

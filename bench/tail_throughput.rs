@@ -4,7 +4,7 @@
 //!
 //! cargo build --release && cargo run --release --example tail_throughput [-- LINES]
 
-#[path = "../tests/common/daemon.rs"]
+#[path = "../tests/it/common/daemon.rs"]
 mod daemon;
 
 use std::io::Write;

@@ -1,6 +1,6 @@
 //! Alerts evaluated in the daemon: rules over the event-time windows, a Prometheus-like state machine
-//! (inactive → pending → firing → resolved) with hysteresis, the `/api/v1/alerts` shape and the
-//! Alertmanager `/api/v2/alerts` payload.
+//! (inactive → pending → firing → resolved) with hysteresis, and the Alertmanager `/api/v2/alerts`
+//! payload. What `/api/v1/alerts` and the status page show is read from the view (`crate::view`).
 //!
 //! Contract: `Engine::evaluate(now_ms, windows)` and `Engine::close_minute(start_ms, windows)` are the
 //! only ways time enters; they are pure apart from the engine's own state, so tests drive time
@@ -181,14 +181,7 @@ pub fn replay_transitions(
         .max()
         .unwrap_or(0);
     let last = last.div_euclid(MINUTE_MS) * MINUTE_MS;
-    let mut m = first.div_euclid(MINUTE_MS) * MINUTE_MS;
-    while m <= last + run_on_minutes * MINUTE_MS {
-        if m > last && engine.alerts.iter().all(|a| a.state == State::Inactive) {
-            break;
-        }
-        out.extend(engine.close_minute(m, windows));
-        m += MINUTE_MS;
-    }
+    out.extend(engine.close_minutes(first, last + run_on_minutes * MINUTE_MS, windows, Some(last)));
     Ok(out)
 }
 
@@ -256,6 +249,29 @@ impl Engine {
     /// `w`: what a live evaluation at that moment would have seen.
     pub fn close_minute(&mut self, start_ms: i64, w: &Windows) -> Vec<Transition> {
         self.step(minute_end(start_ms), w)
+    }
+
+    /// Closes every minute from the one holding `first_ms` through the one holding `through_ms`, in
+    /// order: the one way time steps through minutes, for the daemon's event clock and for a replay of
+    /// a finished history. Minutes after `quiet_after_ms`'s are closed only while an alert is pending
+    /// or firing (a replay runs on past its data just long enough for alerts to resolve).
+    pub fn close_minutes(
+        &mut self,
+        first_ms: i64,
+        through_ms: i64,
+        w: &Windows,
+        quiet_after_ms: Option<i64>,
+    ) -> Vec<Transition> {
+        let mut out = Vec::new();
+        let mut m = first_ms.div_euclid(MINUTE_MS) * MINUTE_MS;
+        while m <= through_ms {
+            if quiet_after_ms.is_some_and(|q| m > q) && self.alerts.iter().all(|a| a.state == State::Inactive) {
+                break;
+            }
+            out.extend(self.close_minute(m, w));
+            m += MINUTE_MS;
+        }
+        out
     }
 
     fn step(&mut self, now_ms: i64, w: &Windows) -> Vec<Transition> {
@@ -349,25 +365,6 @@ impl Engine {
         json!({ "summary": a.summary, "fix": a.fix, "value": format_value(a.value) })
     }
 
-    /// The body of `GET /api/v1/alerts`, shaped like Prometheus' (pending and firing alerts only).
-    pub fn api_v1(&self) -> Value {
-        let alerts: Vec<Value> = self
-            .alerts
-            .iter()
-            .filter(|a| a.state != State::Inactive)
-            .map(|a| {
-                json!({
-                    "labels": Engine::labels(a),
-                    "annotations": Engine::annotations(a),
-                    "state": a.state,
-                    "activeAt": a.active_at_ms.map(timefmt::format_utc),
-                    "value": format_value(a.value),
-                })
-            })
-            .collect();
-        json!({ "status": "success", "data": { "alerts": alerts } })
-    }
-
     /// The Alertmanager `/api/v2/alerts` body at wall time `wall_ms`, and what it carries (for `ack`).
     /// Per alert its oldest episode not fully told: firing until Alertmanager has accepted it so, and
     /// while it fires or its resolution is held (re-sent, valid until `ends_at_ms`); resolved, with its
@@ -422,7 +419,7 @@ impl Engine {
 }
 
 /// Prometheus prints sample values as strings.
-fn format_value(v: f64) -> String {
+pub fn format_value(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v}") }
 }
 
@@ -462,7 +459,6 @@ mod tests {
         w.add(p, T0 + 2 * S);
         assert!(e.evaluate(T0 + 5 * S, &w));
         assert_eq!(e.alerts[0].state, State::Pending);
-        assert_eq!(e.api_v1()["data"]["alerts"][0]["state"], "pending");
         assert!(e.alertmanager_payload(T0, T0, 0, "x").0.is_empty(), "pending is not sent");
         e.evaluate(T0 + 35 * S, &w);
         assert_eq!(e.alerts[0].state, State::Firing);
@@ -477,7 +473,6 @@ mod tests {
         assert_eq!(e.alerts[0].state, State::Firing);
         e.evaluate(T0 + 185 * S, &w);
         assert_eq!(e.alerts[0].state, State::Inactive);
-        assert_eq!(e.api_v1()["data"]["alerts"].as_array().unwrap().len(), 0);
         let (resolved, sent) = e.alertmanager_payload(T0 + 200 * S, T0 + 300 * S, 0, "x");
         assert_eq!(resolved.len(), 1);
         assert_eq!(resolved[0]["startsAt"], timefmt::format_utc(T0 + 5 * S));

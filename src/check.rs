@@ -19,16 +19,19 @@ use flate2::read::MultiGzDecoder;
 
 use std::sync::Arc;
 
+use crate::alerts::replay_transitions;
+use crate::api;
 use crate::classify::Classifier;
-use crate::event::{Event, Kind, Note, Sink, Stage, StageConfig};
+use crate::gauges;
+use crate::event::{Stage, StageConfig};
 use crate::inputs;
 use crate::lines::{self, LineSink, ScanStats};
 use crate::metrics::Metrics;
-use crate::observe::onset_json;
-use crate::patterns::Severity;
+use crate::patterns::{Catalogue, Severity};
 use crate::report;
+pub use crate::tally::{InputReport, PatternTally, Tally};
 use crate::timefmt;
-use crate::window::{MINUTE_MS, Windows};
+use crate::view::{View, count};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Output {
@@ -67,122 +70,6 @@ pub struct CheckOptions {
     pub quota_per_minute: u64,
 }
 
-/// One input of a check: a file a PATH named (itself, or through a directory or glob), standard input,
-/// or a PATH that yielded nothing to read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InputReport {
-    /// The file as shown (its path, or `(standard input)`), or the PATH that yielded nothing.
-    pub name: String,
-    /// The PATH it was found through, when that was a directory or a glob.
-    pub from: Option<String>,
-    /// Whether any of it was read.
-    pub read: bool,
-    pub lines: u64,
-    pub bytes: u64,
-    pub gzip: bool,
-    /// Its first block held a NUL.
-    pub binary: bool,
-    /// Why it was not read, or not to its end.
-    pub error: Option<String>,
-    /// The form detected (or forced); None when nothing was read from it.
-    pub form: Option<crate::record::Format>,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-pub struct PatternTally {
-    /// Failed calls (a line outside any call counts once).
-    pub count: u64,
-    /// Every line recognised as this pattern.
-    pub lines: u64,
-    pub first_ms: Option<i64>,
-    pub last_ms: Option<i64>,
-}
-
-/// `check`'s sink: what the Event stage found in all inputs.
-#[derive(Debug)]
-pub struct Tally {
-    pub scan: ScanStats,
-    pub malformed: u64,
-    pub files: u64,
-    pub unreadable: u64,
-    pub per_pattern: Vec<PatternTally>,
-    pub login_attempts: u64,
-    /// Per-minute history of every pattern and of login attempts, by each call's time.
-    pub windows: Windows,
-    pub duplicates: u64,
-    pub future: u64,
-    pub arrival: u64,
-    pub evicted: u64,
-    /// The earliest and the newest time of an error or a login attempt.
-    pub first_ms: Option<i64>,
-    pub last_ms: Option<i64>,
-    /// For `--report`: the first line that showed each pattern (raw; the report redacts it).
-    pub samples: Vec<Option<Vec<u8>>>,
-    keep_samples: bool,
-    /// Every input, read or not, in the order read.
-    pub inputs: Vec<InputReport>,
-    /// Inputs that looked binary.
-    pub binary: u64,
-    /// For `--output matches`: (input, line number) of the line being read, and the lines found.
-    at: (usize, u64),
-    matched: Vec<(usize, u64, usize)>,
-    keep_matches: bool,
-}
-
-impl Sink for Tally {
-    fn event(&mut self, e: Event) {
-        if let Some(input) = e.input {
-            self.windows.note_input(input, e.time_ms);
-        }
-        if e.kind == Kind::Seen {
-            return;
-        }
-        self.first_ms = Some(self.first_ms.map_or(e.time_ms, |f| f.min(e.time_ms)));
-        self.last_ms = Some(self.last_ms.map_or(e.time_ms, |l| l.max(e.time_ms)));
-        match e.kind {
-            Kind::Error(p) => {
-                if let (Some(slot @ None), Some(line)) = (self.samples.get_mut(p), e.sample) {
-                    *slot = Some(line);
-                }
-                self.windows.add(p, e.time_ms);
-                if let Some(t) = self.per_pattern.get_mut(p) {
-                    t.count += 1;
-                    t.first_ms = Some(t.first_ms.map_or(e.time_ms, |f| f.min(e.time_ms)));
-                    t.last_ms = Some(t.last_ms.map_or(e.time_ms, |l| l.max(e.time_ms)));
-                }
-            }
-            Kind::Attempt => {
-                self.windows.add_attempt(e.time_ms);
-                self.login_attempts += 1;
-            }
-            Kind::Seen => {}
-        }
-    }
-
-    fn wants_details(&self) -> bool {
-        self.keep_samples
-    }
-
-    fn error_line(&mut self, _source: usize, pattern: usize) {
-        if let Some(t) = self.per_pattern.get_mut(pattern) {
-            t.lines += 1;
-        }
-        if self.keep_matches {
-            self.matched.push((self.at.0, self.at.1, pattern));
-        }
-    }
-
-    fn note(&mut self, _source: usize, note: Note) {
-        match note {
-            Note::Malformed => self.malformed += 1,
-            Note::Duplicate => self.duplicates += 1,
-            Note::FutureTime => self.future += 1,
-            Note::ArrivalTime => self.arrival += 1,
-            Note::CallEvicted | Note::RecordEvicted => self.evicted += 1,
-        }
-    }
-}
-
 /// One input's lines into the stage.
 struct Feed<'a> {
     stage: &'a mut Stage,
@@ -195,7 +82,7 @@ impl LineSink for Feed<'_> {
         self.stage.wants_every_line(self.stream)
     }
     fn line(&mut self, line_no: u64, line: &[u8], _cut: bool) {
-        self.tally.at.1 = line_no;
+        self.tally.at_line(line_no);
         self.stage.line(self.stream, line, self.tally);
     }
 }
@@ -317,28 +204,7 @@ pub fn run(
         },
         None => None,
     };
-    let mut tally = Tally {
-        per_pattern: vec![PatternTally::default(); catalogue.patterns().len()],
-        windows: Windows::new(catalogue.patterns().len(), 7 * 24 * 60),
-        scan: ScanStats::default(),
-        malformed: 0,
-        files: 0,
-        unreadable: 0,
-        login_attempts: 0,
-        duplicates: 0,
-        future: 0,
-        arrival: 0,
-        evicted: 0,
-        first_ms: None,
-        last_ms: None,
-        samples: vec![None; catalogue.patterns().len()],
-        keep_samples: opts.report.is_some(),
-        inputs: Vec::new(),
-        binary: 0,
-        at: (0, 0),
-        matched: Vec::new(),
-        keep_matches: opts.output == Output::Matches,
-    };
+    let mut tally = Tally::new(catalogue.patterns().len(), opts.report.is_some(), opts.output == Output::Matches);
     let config = StageConfig {
         login_function: opts.login_function.clone(),
         source_functions: vec![None],
@@ -363,7 +229,7 @@ pub fn run(
         };
         report.gzip = gzip;
         tally.files += 1;
-        tally.at = (index, 0);
+        tally.at_input(index);
         let stream = index as u64;
         // An export may begin in the middle of a minute.
         stage.open(stream, 0, true);
@@ -395,14 +261,21 @@ pub fn run(
         tally.inputs.push(report);
     }
     stage.flush(&mut tally);
+    // The read model, once: every output below formats it. The report's alert episodes come from a
+    // minute-by-minute replay of the whole input, made only when a report is asked for.
+    let replay = match &opts.report {
+        Some(_) => replay_transitions(&opts.alert_rules, catalogue, &tally.windows).map_err(|e| e.to_string()),
+        None => Ok(Vec::new()),
+    };
+    let view = View::of_tally(&tally, catalogue, replay.as_deref().unwrap_or_default(), wall_ms());
     let report = match opts.output {
         Output::Matches => write_matches(classifier, &tally, &names, out),
-        Output::Json => write_json(classifier, &tally, opts, timeline, out),
-        Output::Table => write_table(classifier, &tally, opts, out).and_then(|()| match timeline {
-            Some(p) => write_timeline(classifier, &tally, p, out),
+        Output::Json => write_json(&view, &tally, opts, timeline, out),
+        Output::Table => write_table(&view, &tally, opts, out).and_then(|()| match timeline {
+            Some(p) => write_timeline(&view, &tally, p, out),
             None => Ok(()),
         }),
-        Output::Prometheus => write_prometheus(classifier, &tally, opts, out),
+        Output::Prometheus => write_prometheus(catalogue, &view, &tally, opts, out),
     };
     if let Some(e) = report.err().or_else(|| out.flush().err()) {
         if e.kind() != io::ErrorKind::BrokenPipe {
@@ -411,7 +284,7 @@ pub fn run(
         }
     }
     if let Some(path) = &opts.report {
-        if let Err(e) = write_report(classifier, &tally, opts, path) {
+        if let Err(e) = replay.and_then(|_| write_report(catalogue, &view, &tally, opts, path)) {
             let _ = writeln!(err, "authwatch: --report {}: {e}", path.display());
             return 2;
         }
@@ -420,32 +293,30 @@ pub fn run(
         return 2;
     }
     let failing = opts.fail_on.is_some_and(|threshold| {
-        catalogue.patterns().iter().zip(&tally.per_pattern).any(|(p, t)| t.count > 0 && p.severity >= threshold)
+        view.patterns.iter().any(|r| r.facts.count > 0 && r.facts.severity >= threshold)
     });
     i32::from(failing)
 }
 
 /// The HTML report, written beside its target and renamed over it: a reader never sees half a page.
 fn write_report(
-    classifier: &Classifier,
+    catalogue: &Catalogue,
+    view: &View,
     tally: &Tally,
     opts: &CheckOptions,
     path: &std::path::Path,
 ) -> Result<(), String> {
-    let samples: Vec<Option<String>> =
-        tally.samples.iter().map(|s| s.as_ref().map(|l| crate::redact::redact(&String::from_utf8_lossy(l)))).collect();
     let html = report::render(&report::Report {
-        catalogue: classifier.catalogue(),
+        view,
+        catalogue,
         inputs: &tally.inputs,
         tally,
-        samples: &samples,
         rules: &opts.alert_rules,
         quota_per_minute: opts.quota_per_minute,
         login_function: &opts.login_function,
         max_line_bytes: opts.max_line_bytes,
-        generated_ms: wall_ms(),
-    })
-    .map_err(|e| e.to_string())?;
+        generated_ms: view.at_ms,
+    });
     let name = path.file_name().ok_or("not a file name")?.to_string_lossy();
     let tmp = path.with_file_name(format!(".{name}.tmp"));
     std::fs::write(&tmp, html).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
@@ -460,29 +331,29 @@ fn wall_ms() -> i64 {
 
 /// `PATH:LINE:ID` for every recognised line, like `grep -n`, in input order.
 fn write_matches(classifier: &Classifier, tally: &Tally, names: &[&str], out: &mut dyn Write) -> io::Result<()> {
-    for &(input, line, p) in &tally.matched {
+    for &(input, line, p) in tally.matched() {
         writeln!(out, "{}:{line}:{}", names[input], classifier.catalogue().get(p).id)?;
     }
     Ok(())
 }
 
 /// The per-minute table of one pattern against login attempts, the onset minute marked.
-fn write_timeline(classifier: &Classifier, tally: &Tally, pattern: usize, out: &mut dyn Write) -> io::Result<()> {
-    let id = &classifier.catalogue().get(pattern).id;
-    let onset = tally.windows.onset(pattern);
+fn write_timeline(view: &View, tally: &Tally, pattern: usize, out: &mut dyn Write) -> io::Result<()> {
+    let Some(row) = view.patterns.get(pattern) else { return Ok(()) };
+    let id = &row.facts.id;
     writeln!(out)?;
     writeln!(out, "{:<20}  {:>width$}  {:>14}", "MINUTE (UTC)", id, "LOGIN ATTEMPTS", width = id.len())?;
-    for m in tally.windows.history(pattern) {
+    for m in &view.minutes {
         let start = timefmt::format_utc(m.start_ms);
-        let mark = match onset {
-            Some((ms, 0)) if ms == m.start_ms => {
+        let mark = match row.onset {
+            Some(o) if o.start_ms == m.start_ms && o.attempts.is_none() => {
                 "  <- onset: first whole minute with this error (attempts unknown: none seen)"
             }
-            Some((ms, _)) if ms == m.start_ms => "  <- onset: first whole minute with this error",
+            Some(o) if o.start_ms == m.start_ms => "  <- onset: first whole minute with this error",
             _ if m.partial => "  (partial: cut by the start of an input, not used for the onset)",
             _ => "",
         };
-        writeln!(out, "{:<20}  {:>width$}  {:>14}{mark}", &start[..16], m.count, m.login_attempts, width = id.len())?;
+        writeln!(out, "{:<20}  {:>width$}  {:>14}{mark}", &start[..16], count(m, pattern), m.attempts, width = id.len())?;
     }
     writeln!(out, "(counts are calls: a call that prints its error several times counts once, at the call's time)")?;
     if tally.arrival > 0 {
@@ -496,7 +367,7 @@ fn write_timeline(classifier: &Classifier, tally: &Tally, pattern: usize, out: &
 }
 
 fn write_json(
-    classifier: &Classifier,
+    view: &View,
     tally: &Tally,
     opts: &CheckOptions,
     timeline: Option<usize>,
@@ -504,9 +375,9 @@ fn write_json(
 ) -> io::Result<()> {
     let mut matches = serde_json::Map::new();
     let mut line_matches = serde_json::Map::new();
-    for (p, t) in classifier.catalogue().patterns().iter().zip(&tally.per_pattern) {
-        matches.insert(p.id.clone(), t.count.into());
-        line_matches.insert(p.id.clone(), t.lines.into());
+    for p in view.patterns.iter().map(|r| &r.facts) {
+        matches.insert(p.id.clone(), p.count.into());
+        line_matches.insert(p.id.clone(), p.lines.unwrap_or(0).into());
     }
     let mut doc = serde_json::json!({
         "lines": tally.scan.lines,
@@ -528,18 +399,7 @@ fn write_json(
         doc["login_attempts"] = tally.login_attempts.into();
     }
     if let Some(p) = timeline {
-        let minutes: Vec<serde_json::Value> = tally
-            .windows
-            .history(p)
-            .iter()
-            .map(|m| serde_json::json!({"start": timefmt::format_utc(m.start_ms), "count": m.count, "login_attempts": m.login_attempts, "partial": m.partial}))
-            .collect();
-        doc["timeline"] = serde_json::json!({
-            "pattern": classifier.catalogue().get(p).id,
-            "minutes": minutes,
-            "onset": onset_json(&tally.windows, p),
-            "peak_per_minute": tally.windows.peak(p),
-        });
+        doc["timeline"] = api::timeline(view, p);
     }
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
@@ -598,21 +458,20 @@ fn write_inputs(tally: &Tally, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn write_table(classifier: &Classifier, tally: &Tally, opts: &CheckOptions, out: &mut dyn Write) -> io::Result<()> {
+fn write_table(view: &View, tally: &Tally, opts: &CheckOptions, out: &mut dyn Write) -> io::Result<()> {
     let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), timefmt::format_utc);
-    let rows: Vec<[String; 7]> = classifier
-        .catalogue()
-        .patterns()
+    let rows: Vec<[String; 7]> = view
+        .patterns
         .iter()
-        .zip(&tally.per_pattern)
-        .map(|(p, t)| {
+        .map(|r| &r.facts)
+        .map(|p| {
             [
                 p.id.clone(),
                 p.severity.to_string(),
-                t.count.to_string(),
-                t.lines.to_string(),
-                time(t.first_ms),
-                time(t.last_ms),
+                p.count.to_string(),
+                p.lines.unwrap_or(0).to_string(),
+                time(p.first_seen_ms),
+                time(p.last_seen_ms),
                 p.fix_summary.clone(),
             ]
         })
@@ -661,36 +520,26 @@ fn write_table(classifier: &Classifier, tally: &Tally, opts: &CheckOptions, out:
 }
 
 fn write_prometheus(
-    classifier: &Classifier,
+    catalogue: &Catalogue,
+    view: &View,
     tally: &Tally,
     opts: &CheckOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let catalogue = classifier.catalogue();
     let to_io = |e: prometheus::Error| io::Error::other(e.to_string());
     let m = Metrics::new(catalogue, &[opts.source.as_str()]).map_err(to_io)?;
     let src = [opts.source.as_str()];
-    for (p, t) in catalogue.patterns().iter().zip(&tally.per_pattern) {
-        m.errors_total.with_label_values(&[p.id.as_str(), src[0]]).inc_by(t.count);
-        m.error_lines_total.with_label_values(&[p.id.as_str(), src[0]]).inc_by(t.lines);
+    for p in view.patterns.iter().map(|r| &r.facts) {
+        m.errors_total.with_label_values(&[p.id.as_str(), src[0]]).inc_by(p.count);
+        m.error_lines_total.with_label_values(&[p.id.as_str(), src[0]]).inc_by(p.lines.unwrap_or(0));
     }
     m.login_attempts_total.with_label_values(&src).inc_by(tally.login_attempts);
     m.duplicate_records_total.with_label_values(&src).inc_by(tally.duplicates);
     m.future_timestamps_total.with_label_values(&src).inc_by(tally.future);
     m.arrival_time_events_total.with_label_values(&src).inc_by(tally.arrival);
-    if let Some(q) = catalogue.index_of(crate::observe::Q45011) {
-        let w = &tally.windows;
-        // The last complete minute of the input: its very last minute may be cut by the export's end.
-        if let Some(last) = w.watermark_ms().map(|ms| ms - MINUTE_MS) {
-            m.q45011_last_minute.set(w.count_in_minute(q, last) as i64);
-            m.login_attempts_last_minute.set(w.attempts_in_minute(last) as i64);
-        }
-        m.q45011_peak_per_minute.set(w.peak(q) as i64);
-        if let Some((start_ms, attempts)) = w.onset(q) {
-            m.set_onset((attempts > 0).then_some(attempts), start_ms);
-        }
-        m.onset_skipped_partial.set(w.skipped_partial(q).len() as i64);
-    }
+    // The windowed gauges exactly as the daemon sets them, from the view: the input has ended, so its
+    // last minute is complete (as a replay's is once closed).
+    gauges::show(&m, view);
     m.lines_total.with_label_values(&src).inc_by(tally.scan.lines);
     m.bytes_total.with_label_values(&src).inc_by(tally.scan.bytes);
     m.lines_truncated_total.with_label_values(&src).inc_by(tally.scan.lines_truncated);

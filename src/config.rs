@@ -93,16 +93,8 @@ impl Default for Http {
     }
 }
 
-/// Which clock alerts and the "last minute" gauges read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Clock {
-    /// The wall clock: for watching live logs.
-    #[default]
-    Wall,
-    /// The newest line's own time: for replaying exported logs as if live.
-    Event,
-}
+/// Which clock alerts are evaluated on, and so which minutes are complete: the state's setting.
+pub use crate::observe::{Clock, DEFAULT_REPLAY_IDLE_SECS};
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,8 +110,6 @@ pub struct Alerting {
     #[serde(default = "default_quota_per_minute")]
     pub quota_per_minute: u64,
 }
-
-pub const DEFAULT_REPLAY_IDLE_SECS: u64 = 120;
 
 fn default_replay_idle_secs() -> u64 {
     DEFAULT_REPLAY_IDLE_SECS

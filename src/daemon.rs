@@ -29,6 +29,8 @@ use crate::pipeline::{self, Pipeline};
 use crate::read_once::ReadOnce;
 use crate::record::FormatChoice;
 use crate::tail::{Clock, ManualClock, Setup, SystemClock, Tailer};
+use crate::evaluator::{Evaluator, restore_history};
+use crate::view::Published;
 
 /// What the command line says; it overrides the config file.
 #[derive(Debug, Clone, Default)]
@@ -284,6 +286,9 @@ fn run_with(
         .map_err(|e| e.to_string())?,
     ));
     restore_history(&config, &observed, &metrics, clock.as_ref());
+    // Late lines of restored windows were counted in the last run's metric already.
+    let late_restored = observed.lock().map_or(0, |o| o.windows.late());
+    let view = Published::default();
     let alert_changed = Arc::new(tokio::sync::Notify::new());
     let ready = Arc::new(AtomicBool::new(false));
     let (tx, rx) = std::sync::mpsc::channel::<Wake>();
@@ -331,6 +336,9 @@ fn run_with(
         state_dir: config.state_dir.clone(),
         history: std::cell::RefCell::new(crate::history::Saver::default()),
         clock: clock.clone(),
+        view: view.clone(),
+        late_reported: std::cell::Cell::new(late_restored),
+        open_minute: std::cell::Cell::new(None),
     };
     let tailer_thread = std::thread::Builder::new()
         .name("tailer".into())
@@ -349,11 +357,10 @@ fn run_with(
             metrics: metrics.clone(),
             ready,
             checkpoints_ok,
-            observed: observed.clone(),
+            view: view.clone(),
             web,
             limits: config.http.clone(),
             quota_per_minute: config.alerting.quota_per_minute,
-            clock: clock.clone(),
         });
         let server = tokio::spawn(http::serve(listener, state, http_stopped.clone()));
         let pusher = config.alertmanager.clone().map(|am| {
@@ -469,97 +476,6 @@ fn watch_all(tailer: &Tailer, watcher: Option<&mut impl Watcher>, warned: &mut b
                 tracing::debug!(dir = %dir.display(), error = %e, "cannot watch directory yet; polling covers it")
             }
         }
-    }
-}
-
-/// The windows + alerts sink and the windowed gauges, fed by the tailer thread after every poll.
-struct Evaluator {
-    observed: Shared,
-    metrics: Arc<Metrics>,
-    changed: Arc<tokio::sync::Notify>,
-    checkpoints_ok: Arc<AtomicBool>,
-    state_dir: PathBuf,
-    history: std::cell::RefCell<crate::history::Saver>,
-    clock: Arc<dyn Clock>,
-}
-
-/// Sets the event clock's idle time and puts back the history saved with the checkpoint in effect
-/// (see `history`): a bad or mismatched one is logged and counted, and the daemon begins without it.
-fn restore_history(config: &Config, observed: &Shared, metrics: &Metrics, clock: &dyn Clock) {
-    let Ok(mut o) = observed.lock() else { return };
-    o.replay_idle_ms = config.alerting.replay_idle_secs as i64 * 1000;
-    let checkpoint = std::fs::read(crate::tail::checkpoint::path_in(&config.state_dir)).ok();
-    match crate::history::load(&config.state_dir, checkpoint.as_deref()) {
-        Ok(Some(h)) => {
-            crate::history::apply(&h, &mut o);
-            tracing::info!(minutes = h.windows.slots.len(), "history restored");
-        }
-        Ok(None) => {}
-        Err(e) => {
-            metrics.history_load_failures_total.inc();
-            let aside =
-                e.is_bad_file().then(|| crate::history::move_aside(&config.state_dir, clock.now_ms() / 1000)).flatten();
-            match aside {
-                Some(p) => tracing::error!("{e}; moved to {} and starting without history", p.display()),
-                None => tracing::error!("{e}; starting without history"),
-            }
-        }
-    }
-}
-
-impl Evaluator {
-    /// Hands the poll's Events over (one lock), applies the follower's health, evaluates alerts.
-    fn run(&self, tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline) {
-        pipeline.tick();
-        let mut health = tailer.take_health();
-        once.add_health(&mut health);
-        pipeline.apply_health(health);
-        let lookalikes = &self.metrics.file_lookalike_decisions_total;
-        lookalikes.inc_by(tailer.lookalike_decisions().saturating_sub(lookalikes.get()));
-        pipeline.hand_over();
-        let now = self.clock.now_ms() as i64;
-        let changed = self.observed.lock().is_ok_and(|mut o| o.evaluate(now, &self.metrics));
-        if changed {
-            self.changed.notify_one();
-        }
-    }
-
-    fn save(&self, tailer: &mut Tailer) {
-        match self.saved(tailer.checkpoint()) {
-            Ok(_) => self.save_history(tailer.checkpoint_path()),
-            Err(e) => {
-                tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write checkpoint; reading goes on");
-            }
-        }
-    }
-
-    /// The history, right after the checkpoint it goes with (nothing was read in between).
-    fn save_history(&self, checkpoint_path: &Path) {
-        let checkpoint = std::fs::read(checkpoint_path).ok();
-        let Ok(h) = self.observed.lock().map(|o| crate::history::snapshot(&o, checkpoint.as_deref())) else { return };
-        match self.history.borrow_mut().save(&self.state_dir, &h) {
-            Ok(true) => self.metrics.history_writes_total.inc(),
-            Ok(false) => {}
-            Err(e) => {
-                self.metrics.history_failures_total.inc();
-                tracing::error!(dir = %self.state_dir.display(), error = %e, "cannot write history; reading goes on");
-            }
-        }
-    }
-
-    /// A checkpoint write's outcome, in the metrics and the readiness flag; the error is the caller's
-    /// to log.
-    fn saved(&self, result: std::io::Result<bool>) -> std::io::Result<bool> {
-        let m = &self.metrics;
-        let ok = result.is_ok();
-        match &result {
-            Ok(true) => m.checkpoint_writes_total.inc(),
-            Ok(false) => {}
-            Err(_) => m.checkpoint_failures_total.inc(),
-        }
-        m.checkpoint_healthy.set(i64::from(ok));
-        self.checkpoints_ok.store(ok, Ordering::Release);
-        result
     }
 }
 

@@ -38,7 +38,7 @@ use std::sync::Arc;
 
 use crate::classify::Classifier;
 use crate::patterns::Side;
-use crate::record::{Format, FormatChoice, Record, RecordReader};
+use crate::{formats::reader::RecordReader, record::{Format, FormatChoice, Record}};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

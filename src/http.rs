@@ -32,10 +32,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
+use crate::api;
 use crate::config::Http;
 use crate::metrics::Metrics;
-use crate::observe::Shared;
 use crate::status;
+use crate::view::Published;
 use crate::web::{Credentials, WebConfig, WebWatch};
 
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -48,13 +49,13 @@ pub struct HttpState {
     pub ready: Arc<AtomicBool>,
     /// False while checkpoints cannot be written (the tailer thread says so).
     pub checkpoints_ok: Arc<AtomicBool>,
-    pub observed: Shared,
+    /// The read model the daemon published after its last evaluation: every page and API answer
+    /// formats it and decides nothing.
+    pub view: Published,
     pub web: WebWatch,
     pub limits: Http,
     /// The status page chart's quota line, calls per minute (`[alerting] quota_per_minute`).
     pub quota_per_minute: u64,
-    /// The daemon's clock (a test's own in process).
-    pub clock: Arc<dyn crate::tail::Clock>,
 }
 
 /// Counts the connection as open for as long as it lives.
@@ -403,22 +404,16 @@ pub fn respond_to(method: &Method, path: &str, state: &HttpState) -> Response<Fu
         ),
         "/readyz" => text(StatusCode::OK, PLAIN, "ready\n"),
         _ => {
-            // A copy taken under the lock: the tailer thread never waits for a page to be rendered.
-            let Ok(o) = state.observed.lock().map(|o| o.clone()) else {
-                return text(StatusCode::INTERNAL_SERVER_ERROR, PLAIN, "state unavailable\n");
-            };
+            // The published view: one Arc, no copy of the state, and the tailer thread never waits.
+            let view = state.view.get();
             match (path, rate_id) {
-                ("/api/v1/alerts", _) => text(StatusCode::OK, JSON, o.engine.api_v1().to_string()),
-                ("/api/v1/patterns", _) => text(StatusCode::OK, JSON, o.patterns_json().to_string()),
-                (_, Some(id)) => match o.rate_json(id) {
+                ("/api/v1/alerts", _) => text(StatusCode::OK, JSON, api::alerts(&view).to_string()),
+                ("/api/v1/patterns", _) => text(StatusCode::OK, JSON, api::patterns(&view).to_string()),
+                (_, Some(id)) => match api::rate(&view, id) {
                     Some(v) => text(StatusCode::OK, JSON, v.to_string()),
                     None => text(StatusCode::NOT_FOUND, JSON, r#"{"status":"error","error":"no such pattern"}"#),
                 },
-                _ => {
-                    let wall = state.clock.now_ms() as i64;
-                    let page = status::render(&o, o.now(wall), state.quota_per_minute);
-                    text(StatusCode::OK, "text/html; charset=utf-8", page)
-                }
+                _ => text(StatusCode::OK, "text/html; charset=utf-8", status::render(&view, state.quota_per_minute)),
             }
         }
     }

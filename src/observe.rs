@@ -2,31 +2,45 @@
 //! HTTP side: per-minute windows, last sample line per pattern (redacted), alert states.
 //!
 //! Contract: this is the windows + alerts sink of the Event stage. The tailer thread hands over a poll's
-//! Events in one `record` call (one lock per poll, not per line); `evaluate` advances alerts and the
-//! windowed gauges at a time the caller gives (the wall clock, or with `clock = "event"` the newest
-//! Event's time, which never includes untrusted future times: the stage replaced those). HTTP renders
-//! from a clone taken under the lock, never while holding it.
+//! Events in one `record` call (one lock per poll, not per line); `evaluate` advances alerts at a time
+//! the caller gives (the wall clock, or with `clock = "event"` the newest Event's time, which never
+//! includes untrusted future times: the stage replaced those). It writes no metric, formats nothing
+//! and judges no minute complete: the daemon builds the read model (`crate::view`) from it after each
+//! evaluation (which minutes are complete is the view's rule, from the clocks kept here) and every
+//! output reads that.
 //!
 //! The event clock steps minute by minute: every minute the newest Event's time has passed is closed
 //! (`Engine::close_minute`) in order, once, so a replayed export's alerts go pending → firing →
 //! resolved at the event times they would have live; between boundaries the rules are also evaluated
 //! at the newest time, as live. When no Event has come for `replay_idle_ms` of wall time, the newest
-//! minute is closed too (the input has ended; "no more 45011" can resolve). The onset is only taken
-//! from closed minutes (wall clock: minutes before the current one).
+//! minute is closed too (the input has ended; "no more 45011" can resolve).
 
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
+use serde::Deserialize;
 
-use crate::alerts::{Engine, RuleConfig, RuleError, State};
-use crate::config::Clock;
+use crate::alerts::{Engine, RuleConfig, RuleError};
 use crate::event::{Event, Kind};
-use crate::metrics::Metrics;
 use crate::patterns::{Catalogue, Severity};
 use crate::redact;
-use crate::timefmt;
 use crate::window::{MINUTE_MS, Windows};
 
+/// Which clock alerts are evaluated on (`[alerting] clock`): the state's own setting, composed into
+/// the configuration by `config`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// The wall clock: for watching live logs.
+    #[default]
+    Wall,
+    /// The newest line's own time: for replaying exported logs as if live.
+    Event,
+}
+
+/// With the event clock, the newest minute is closed after this long without a new line.
+pub const DEFAULT_REPLAY_IDLE_SECS: u64 = 120;
+
+/// WeChat's per-minute quota error: the id the load figures (onset, peak, last minute) are about.
 pub const Q45011: &str = "wx_45011_minute_quota";
 
 #[derive(Debug, Clone)]
@@ -47,13 +61,14 @@ pub struct Observed {
     pub engine: Engine,
     pub clock: Clock,
     newest_event_ms: Option<i64>,
-    late_reported: u64,
     /// Event clock: the start of the newest minute closed (evaluated as complete).
     closed_through_ms: Option<i64>,
     /// Event clock: wall time at which the last Event came (None: Events came since the last evaluation).
     last_input_wall_ms: Option<i64>,
     /// Event clock: with no Event for this long (wall ms), the newest minute is closed.
     pub replay_idle_ms: i64,
+    /// Something a view shows changed since the last `take_changes` (Events, a reload, a restore).
+    changes: bool,
 }
 
 /// What `history` saves of `Observed` besides the windows and alerts.
@@ -94,10 +109,10 @@ impl Observed {
             engine: Engine::new(rules, catalogue)?,
             clock,
             newest_event_ms: None,
-            late_reported: 0,
             closed_through_ms: None,
             last_input_wall_ms: None,
-            replay_idle_ms: crate::config::DEFAULT_REPLAY_IDLE_SECS as i64 * 1000,
+            changes: true,
+            replay_idle_ms: DEFAULT_REPLAY_IDLE_SECS as i64 * 1000,
         })
     }
 
@@ -109,8 +124,13 @@ impl Observed {
     pub fn restore_clocks(&mut self, c: &Clocks) {
         self.newest_event_ms = c.newest_event_ms;
         self.closed_through_ms = c.closed_through_ms;
-        // Late lines of the restored windows were counted in the last run's metric already.
-        self.late_reported = self.windows.late();
+        self.changes = true;
+    }
+
+    /// Whether Events, a reload or a restore changed what a view shows since the last call: the
+    /// daemon builds no new view for a poll that brought nothing (and no minute or alert moved).
+    pub fn take_changes(&mut self) -> bool {
+        std::mem::take(&mut self.changes)
     }
 
     /// New patterns or rules: history, counts and alert states carry over by id and name.
@@ -131,6 +151,7 @@ impl Observed {
         self.patterns = fresh;
         self.engine = engine;
         self.clock = clock;
+        self.changes = true;
         Ok(())
     }
 
@@ -138,6 +159,7 @@ impl Observed {
     pub fn record(&mut self, events: &[Event]) {
         if !events.is_empty() {
             self.last_input_wall_ms = None;
+            self.changes = true;
         }
         let mut samples: Vec<(usize, &[u8])> = Vec::new();
         for e in events {
@@ -197,137 +219,40 @@ impl Observed {
             None => self.windows.first_minute_ms().unwrap_or(current),
         }
         .max(oldest);
-        let mut changed = false;
-        let mut m = first;
-        while m <= through {
-            changed |= !self.engine.close_minute(m, &self.windows).is_empty();
-            self.closed_through_ms = Some(m);
-            m += MINUTE_MS;
+        let transitions = self.engine.close_minutes(first, through, &self.windows, None);
+        if first <= through {
+            self.closed_through_ms = Some(through);
         }
-        changed
+        !transitions.is_empty()
     }
 
-    fn q45011(&self) -> Option<usize> {
-        self.patterns.iter().position(|p| p.id == Q45011)
-    }
-
-    /// Advances alerts and sets the windowed gauges. True when an alert changed state.
-    pub fn evaluate(&mut self, wall_ms: i64, metrics: &Metrics) -> bool {
+    /// Advances alerts (closing minutes with the event clock). True when an alert changed state.
+    pub fn evaluate(&mut self, wall_ms: i64) -> bool {
         let mut changed = false;
-        let open_from = match self.clock {
-            Clock::Wall => Some(wall_ms),
-            Clock::Event => {
-                changed |= self.close_minutes(wall_ms);
-                self.closed_through_ms.map(|c| c + MINUTE_MS).or(self.newest_event_ms)
-            }
-        };
+        if self.clock == Clock::Event {
+            changed |= self.close_minutes(wall_ms);
+        }
         let now = self.now(wall_ms);
         if self.clock == Clock::Wall || self.newest_event_ms.is_some() {
             // Between minute boundaries, as live: the newest time (a no-op when nothing moved, but a rule
             // changed by a reload is judged here at once).
             changed |= self.engine.evaluate(now, &self.windows);
         }
-        self.windows.set_open_from(open_from);
-        for a in &self.engine.alerts {
-            metrics
-                .alert_firing
-                .with_label_values(&[&a.rule.alert, &a.rule.severity])
-                .set(i64::from(a.state == State::Firing));
-        }
-        let last_minute = now - MINUTE_MS;
-        metrics.login_attempts_last_minute.set(self.windows.attempts_in_minute(last_minute) as i64);
-        if let Some(q) = self.q45011() {
-            metrics.q45011_last_minute.set(self.windows.count_in_minute(q, last_minute) as i64);
-            metrics.q45011_peak_per_minute.set(self.windows.peak(q) as i64);
-            if let Some((start_ms, attempts)) = self.windows.onset(q) {
-                metrics.set_onset((attempts > 0).then_some(attempts), start_ms);
-            }
-            metrics.onset_skipped_partial.set(self.windows.skipped_partial(q).len() as i64);
-        }
-        let late = self.windows.late();
-        metrics.late_lines_total.inc_by(late.saturating_sub(self.late_reported));
-        self.late_reported = late;
         changed
-    }
-
-    /// `GET /api/v1/rate/{id}`: the per-minute history with login attempts, and the onset.
-    pub fn rate_json(&self, id: &str) -> Option<Value> {
-        let index = self.patterns.iter().position(|p| p.id == id)?;
-        let minutes: Vec<Value> = self
-            .windows
-            .history(index)
-            .iter()
-            .map(|m| {
-                json!({
-                    "start": timefmt::format_utc(m.start_ms),
-                    "start_ms": m.start_ms,
-                    "count": m.count,
-                    "login_attempts": m.login_attempts,
-                    "partial": m.partial,
-                })
-            })
-            .collect();
-        Some(json!({
-            "status": "success",
-            "data": {
-                "pattern": id,
-                "minute_seconds": 60,
-                "counts": "calls per minute by each call's own time (a line outside any call counts once)",
-                "minutes": minutes,
-                "onset": onset_json(&self.windows, index),
-                "late_lines": self.windows.late(),
-            }
-        }))
-    }
-
-    /// `GET /api/v1/patterns`: per pattern the count, last time seen, fix and a redacted sample line.
-    pub fn patterns_json(&self) -> Value {
-        let list: Vec<Value> = self
-            .patterns
-            .iter()
-            .map(|p| {
-                json!({
-                    "id": p.id, "title": p.title, "severity": p.severity.as_str(), "count": p.count,
-                    "last_seen": p.last_seen_ms.map(timefmt::format_utc), "fix": p.fix_summary, "sample": p.sample,
-                })
-            })
-            .collect();
-        json!({ "status": "success", "data": list })
-    }
-}
-
-/// The onset as the API and `check` report it: the first whole minute with the pattern, its login
-/// attempts per minute (null, "unknown", when none was seen in that minute), and the partial minutes
-/// skipped before it, with why.
-pub fn onset_json(windows: &Windows, pattern: usize) -> Value {
-    let skipped: Vec<Value> = windows
-        .skipped_partial(pattern)
-        .into_iter()
-        .map(|ms| {
-            json!({
-                "start": timefmt::format_utc(ms),
-                "start_ms": ms,
-                "why": "partial minute: cut by the start of an input (an export, or the daemon's first minute), so its rate is not known",
-            })
-        })
-        .collect();
-    match windows.onset(pattern) {
-        Some((start_ms, attempts)) => json!({
-            "start": timefmt::format_utc(start_ms),
-            "start_ms": start_ms,
-            "login_attempts_per_minute": (attempts > 0).then_some(attempts),
-            "login_attempts_known": attempts > 0,
-            "skipped_partial_minutes": skipped,
-        }),
-        None if !skipped.is_empty() => json!({ "start": null, "skipped_partial_minutes": skipped }),
-        None => Value::Null,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::{Measure, RuleConfig};
+    use crate::alerts::{Measure, RuleConfig, State};
+    use crate::view::View;
+
+    /// The 45011 onset as the view has it (start, attempts; 0: unknown).
+    fn onset(o: &Observed, wall_ms: i64) -> Option<(i64, u64)> {
+        let v = View::of_state(o, wall_ms);
+        v.q45011().and_then(|(_, r)| r.onset).map(|x| (x.start_ms, x.attempts.unwrap_or(0)))
+    }
     use crate::event::TimeFrom;
     use crate::patterns::Side;
 
@@ -377,20 +302,19 @@ mod tests {
         v
     }
 
-    fn setup(threshold: f64) -> (Catalogue, Observed, Metrics) {
+    fn setup(threshold: f64) -> (Catalogue, Observed) {
         let c = Catalogue::builtin().unwrap();
         let o = Observed::new(&c, 60, &[rule(threshold)], Clock::Event).unwrap();
-        let m = Metrics::new(&c, &["default"]).unwrap();
-        (c, o, m)
+        (c, o)
     }
 
     #[test]
     fn an_export_dropped_in_whole_fires_and_resolves_at_event_times_and_closes_when_idle() {
-        let (c, mut o, m) = setup(20.0);
+        let (c, mut o) = setup(20.0);
         let q = c.index_of(Q45011).unwrap();
         o.replay_idle_ms = 5_000;
         o.record(&export(q));
-        assert!(o.evaluate(WALL, &m), "minutes 0-8 are closed at once");
+        assert!(o.evaluate(WALL), "minutes 0-8 are closed at once");
         let end = |m: i64| T0 + (m + 1) * MINUTE_MS - 1;
         // Fired at the end of minute 3; minute 5 still sees minute 4; resolved 60 s after the condition turned
         // false (end of minute 6).
@@ -400,30 +324,30 @@ mod tests {
         assert_eq!(o.clocks().closed_through_ms, Some(T0 + 8 * MINUTE_MS));
         assert_eq!(o.now(WALL), T0 + 9 * MINUTE_MS + 49_000, "the newest line's time, minute 9 still open");
         // Onset from closed minutes only: minute 3, its 50 attempts.
-        assert_eq!(o.windows.onset(q), Some((T0 + 3 * MINUTE_MS, 50)));
+        assert_eq!(onset(&o, WALL), Some((T0 + 3 * MINUTE_MS, 50)));
         // No new line for the idle time: minute 9 is closed and the clock stands at its end.
-        assert!(!o.evaluate(WALL + 4_999, &m));
+        assert!(!o.evaluate(WALL + 4_999));
         assert_eq!(o.clocks().closed_through_ms, Some(T0 + 8 * MINUTE_MS));
-        o.evaluate(WALL + 5_000, &m);
+        o.evaluate(WALL + 5_000);
         assert_eq!(o.clocks().closed_through_ms, Some(T0 + 9 * MINUTE_MS));
         assert_eq!(o.now(WALL + 5_000), end(9));
     }
 
     #[test]
     fn a_burst_at_the_end_stays_firing_and_a_raised_threshold_resolves_it_at_once() {
-        let (c, mut o, m) = setup(20.0);
+        let (c, mut o) = setup(20.0);
         let q = c.index_of(Q45011).unwrap();
         o.replay_idle_ms = 1_000;
         let burst: Vec<Event> = (0..30).map(|i| event(Kind::Error(q), T0 + 2 * MINUTE_MS + i * 1000)).collect();
         o.record(&[event(Kind::Attempt, T0)]);
         o.record(&burst);
-        o.evaluate(WALL, &m);
-        o.evaluate(WALL + 1_000, &m);
+        o.evaluate(WALL);
+        o.evaluate(WALL + 1_000);
         assert_eq!(o.engine.alerts[0].state, State::Firing, "the data ends in the burst");
         let started = o.engine.alerts[0].active_at_ms;
         // SIGHUP with the threshold above the value: judged at once, at the same event time.
         o.reload(&c, &[rule(100.0)], Clock::Event).unwrap();
-        assert!(o.evaluate(WALL + 2_000, &m));
+        assert!(o.evaluate(WALL + 2_000));
         assert_eq!(o.engine.alerts[0].state, State::Inactive);
         assert_eq!(o.engine.outbox[0].starts_ms, started.unwrap());
         assert_eq!(o.engine.outbox[0].ends_ms, Some(T0 + 3 * MINUTE_MS - 1));
@@ -431,18 +355,18 @@ mod tests {
 
     #[test]
     fn onset_waits_for_its_minute_to_close() {
-        let (c, mut o, m) = setup(20.0);
+        let (c, mut o) = setup(20.0);
         let q = c.index_of(Q45011).unwrap();
         o.replay_idle_ms = i64::MAX;
         // Minute 0 is partial (the input starts in it); minute 1 has 45011 and fills up.
         o.record(&[event(Kind::Attempt, T0 + 30_000)]);
         o.record(&(0..35).map(|i| event(Kind::Attempt, T0 + MINUTE_MS + i * 1000)).collect::<Vec<_>>());
         o.record(&[event(Kind::Error(q), T0 + MINUTE_MS + 100)]);
-        o.evaluate(WALL, &m);
-        assert_eq!(o.windows.onset(q), None, "minute 1 is still filling: its 35 attempts are not its rate");
+        o.evaluate(WALL);
+        assert_eq!(onset(&o, WALL), None, "minute 1 is still filling: its 35 attempts are not its rate");
         o.record(&(35..120).map(|i| event(Kind::Attempt, T0 + MINUTE_MS + i * 490)).collect::<Vec<_>>());
         o.record(&[event(Kind::Attempt, T0 + 2 * MINUTE_MS)]);
-        o.evaluate(WALL, &m);
-        assert_eq!(o.windows.onset(q), Some((T0 + MINUTE_MS, 120)));
+        o.evaluate(WALL);
+        assert_eq!(onset(&o, WALL), Some((T0 + MINUTE_MS, 120)));
     }
 }

@@ -5,7 +5,7 @@
 //! words are still classified. Invalid UTF-8 stays bytes; only decoded JSON strings are UTF-8. The
 //! openid that real-time log items carry in `id` is never copied into a record.
 //!
-//! `parse` reads one line alone. A stream (a file, stdin) is read through a `RecordReader`, which
+//! `parse` reads one line alone. A stream (a file, stdin) is read through a `formats::reader::RecordReader`, which
 //! detects the form from the stream's start and reads the multi-line forms (`src/formats/`): the CLS
 //! CSV download (one record a row, quoted newlines) and `tcb fn log` (one record a block). The CLS
 //! fields are mapped to a record in one place, `from_cls_fields`, for the JSON export and the CSV alike.
@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::{formats, timefmt};
+use crate::timefmt;
 
 /// How lines are read: detected per stream and line, or forced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -95,110 +95,6 @@ impl<'a> Record<'a> {
             status_code: None,
             malformed: false,
         }
-    }
-}
-
-/// Lines a stream in Auto mode may start with before its form is known: blank lines and a `tcb fn log`
-/// banner. After this many the stream is read per line.
-const UNDECIDED_LINES: u64 = 8;
-
-#[derive(Debug)]
-enum ReaderState {
-    /// Auto mode before the stream's first telling line.
-    Undecided,
-    PerLine(FormatChoice),
-    Csv(formats::cls_csv::CsvReader),
-    Tcb(formats::tcb_log::TcbReader),
-}
-
-/// One stream (a file or stdin): lines in, records out. Stateful for multi-line forms.
-///
-/// Detection in Auto mode, from the stream's first line (a UTF-8 BOM removed): a CSV header naming
-/// `SCF_Message` or two `SCF_*` fields makes the stream a CLS CSV download; `请求时间：…` (a block's first
-/// line) or the CLI's banner `✔ 函数：<name> 调用日志：` makes it `tcb fn log` output. Leading blank lines
-/// keep it undecided (and give no records), for at most `UNDECIDED_LINES` lines. Anything else makes it
-/// per-line as before: each line is `parse(line, Auto)` (text, CLS JSON or real-time item, decided per
-/// line). A BOM on a stream's first line is dropped in every mode.
-///
-/// Records of the multi-line forms are given when they are complete: a CSV row when its quotes close,
-/// a `tcb fn log` block when the next one starts or at `finish`. A pending record holds at most
-/// `formats::MAX_PENDING_BYTES` (1 MiB); beyond that it is cut and flagged `malformed`.
-#[derive(Debug)]
-pub struct RecordReader {
-    state: ReaderState,
-    lines_seen: u64,
-    detected: Option<Format>,
-}
-
-impl RecordReader {
-    pub fn new(choice: FormatChoice) -> RecordReader {
-        let (state, detected) = match choice {
-            FormatChoice::Auto => (ReaderState::Undecided, None),
-            FormatChoice::ClsCsv => (ReaderState::Csv(formats::cls_csv::CsvReader::new()), Some(Format::ClsCsv)),
-            FormatChoice::TcbLog => (ReaderState::Tcb(formats::tcb_log::TcbReader::new()), Some(Format::TcbLog)),
-            FormatChoice::Text => (ReaderState::PerLine(choice), Some(Format::Text)),
-            FormatChoice::Cls => (ReaderState::PerLine(choice), Some(Format::Cls)),
-            FormatChoice::Realtime => (ReaderState::PerLine(choice), Some(Format::Realtime)),
-        };
-        RecordReader { state, lines_seen: 0, detected }
-    }
-
-    /// True while this stream needs every line rather than only lines holding a pattern literal:
-    /// always for CSV and tcb fn log streams, and in Auto mode until the stream's form is decided
-    /// (its first line, or its first non-blank line within the first few).
-    pub fn wants_every_line(&self) -> bool {
-        !matches!(self.state, ReaderState::PerLine(_))
-    }
-
-    /// One line, without its newline (a trailing \r already removed). Calls `out` with every record
-    /// completed by this line (zero or more). In plain modes this is `parse(line, choice)` at once.
-    pub fn push(&mut self, line: &[u8], out: &mut dyn FnMut(Record<'_>)) {
-        let first = self.lines_seen == 0;
-        self.lines_seen += 1;
-        let line = if first { line.strip_prefix(formats::BOM).unwrap_or(line) } else { line };
-        if matches!(self.state, ReaderState::Undecided) {
-            self.decide(line, first);
-        }
-        match &mut self.state {
-            // Still undecided, so blank: nothing to classify in it.
-            ReaderState::Undecided => {}
-            ReaderState::PerLine(choice) => {
-                let rec = parse(line, *choice);
-                if self.detected.is_none() || (rec.format != Format::Text && self.detected == Some(Format::Text)) {
-                    self.detected = Some(rec.format);
-                }
-                out(rec);
-            }
-            ReaderState::Csv(csv) => csv.push(line, out),
-            ReaderState::Tcb(tcb) => tcb.push(line, out),
-        }
-    }
-
-    fn decide(&mut self, line: &[u8], first: bool) {
-        if first && formats::cls_csv::is_header(line) {
-            self.state = ReaderState::Csv(formats::cls_csv::CsvReader::new());
-            self.detected = Some(Format::ClsCsv);
-        } else if formats::tcb_log::starts_block(line) || formats::tcb_log::is_banner(line) {
-            self.state = ReaderState::Tcb(formats::tcb_log::TcbReader::new());
-            self.detected = Some(Format::TcbLog);
-        } else if !line.trim_ascii().is_empty() || self.lines_seen >= UNDECIDED_LINES {
-            self.state = ReaderState::PerLine(FormatChoice::Auto);
-        }
-    }
-
-    /// End of stream (or the file is let go): flush a pending multi-line record.
-    pub fn finish(&mut self, out: &mut dyn FnMut(Record<'_>)) {
-        match &mut self.state {
-            ReaderState::Csv(csv) => csv.finish(out),
-            ReaderState::Tcb(tcb) => tcb.finish(out),
-            ReaderState::Undecided | ReaderState::PerLine(_) => {}
-        }
-    }
-
-    /// The format this stream was detected as so far (for reports). Per-line Auto streams say `Text`
-    /// until a structured line (CLS JSON, real-time item) is seen, then that line's format.
-    pub fn detected(&self) -> Option<Format> {
-        self.detected
     }
 }
 

@@ -4,7 +4,9 @@
 //! with its count, first and last time and the guide's fix, and which alert rules would have fired
 //! and when.
 //!
-//! Contract: `render` is a pure function of `check`'s tally and the rules; the page has inline CSS and
+//! Contract: `render` is a pure function of the read model (`crate::view`: counts, minutes, onset,
+//! peak, the alert episodes of a replay), `check`'s read statistics and the rules; it decides none of
+//! those numbers; the page has inline CSS and
 //! SVG only (no script, no external asset), reads offline and prints (print CSS: A4 landscape, no
 //! element cut across pages). Every text that comes from the inputs or the pattern set passes through
 //! `crate::redact` before it is written, so no ticket, openid, session key or code from a sample line or a
@@ -12,80 +14,30 @@
 
 use std::fmt::Write;
 
-use crate::alerts::{RuleConfig, RuleError, State, Transition, minute_end, replay_transitions};
+use crate::alerts::RuleConfig;
 use crate::chart::{self, Chart, Minute, hhmm};
-use crate::check::Tally;
-use crate::observe::Q45011;
 use crate::patterns::Catalogue;
 use crate::record::Format;
 use crate::redact;
+use crate::tally::{InputReport, Tally};
 use crate::timefmt;
+use crate::view::{Episode, View, count};
 
 /// Everything the page shows.
 pub struct Report<'a> {
+    /// Every number the page shows that is not a read statistic.
+    pub view: &'a View,
+    /// The guide's words for each id (root cause, fix, prevention).
     pub catalogue: &'a Catalogue,
-    pub inputs: &'a [crate::check::InputReport],
+    pub inputs: &'a [InputReport],
+    /// What was read: lines, bytes, records dropped or placed.
     pub tally: &'a Tally,
-    /// Redacted first line of each pattern (by pattern index), when `check` kept them.
-    pub samples: &'a [Option<String>],
     pub rules: &'a [RuleConfig],
     pub quota_per_minute: u64,
     pub login_function: &'a str,
     pub max_line_bytes: usize,
     /// When the report was made (Unix ms).
     pub generated_ms: i64,
-}
-
-/// One stretch of an alert from pending or firing to resolved.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Episode {
-    pub alert: String,
-    pub severity: String,
-    pub pattern: String,
-    pub pending_ms: Option<i64>,
-    pub firing_ms: Option<i64>,
-    pub value_at_firing: f64,
-    pub resolved_ms: Option<i64>,
-    pub resolved_after_input: bool,
-}
-
-/// Transitions (`alerts::replay_transitions`) grouped per alert into episodes, in the order they
-/// began; a resolution later than `input_end_ms` (the end of the input's last minute) came after the
-/// input ended, when the clock ran on so that quiet conditions resolve.
-pub fn episodes(transitions: &[Transition], input_end_ms: Option<i64>) -> Vec<Episode> {
-    let mut open: Vec<Episode> = Vec::new();
-    let mut done = Vec::new();
-    for t in transitions {
-        let i = match open.iter().position(|e| e.alert == t.alert) {
-            Some(i) => i,
-            None => {
-                open.push(Episode {
-                    alert: t.alert.clone(),
-                    severity: t.severity.clone(),
-                    pattern: t.pattern.clone(),
-                    pending_ms: None,
-                    firing_ms: None,
-                    value_at_firing: 0.0,
-                    resolved_ms: None,
-                    resolved_after_input: false,
-                });
-                open.len() - 1
-            }
-        };
-        let e = &mut open[i];
-        match t.to {
-            State::Pending => e.pending_ms = Some(t.at_ms),
-            State::Firing => (e.firing_ms, e.value_at_firing) = (Some(t.at_ms), t.value),
-            State::Inactive => {
-                e.resolved_ms = Some(t.at_ms);
-                e.resolved_after_input = input_end_ms.is_some_and(|end| t.at_ms > end);
-                done.push(open.remove(i));
-            }
-        }
-    }
-    done.extend(open);
-    done.sort_by_key(|e| (e.pending_ms.or(e.firing_ms), e.alert.clone()));
-    done
 }
 
 /// Escaped and redacted: every text from the inputs or the pattern set goes through here.
@@ -165,18 +117,16 @@ h2{break-after:avoid}.fix,tr,.facts div,svg,.onset{break-inside:avoid}}
 ";
 
 /// The whole page.
-pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
+pub fn render(r: &Report<'_>) -> String {
     let tally = r.tally;
-    let w = &tally.windows;
-    let q = r.catalogue.index_of(Q45011);
-    let history = q.map(|q| w.history(q)).unwrap_or_default();
-    let onset = q.and_then(|q| w.onset(q));
-    let skipped = q.map(|q| w.skipped_partial(q)).unwrap_or_default();
-    let peak = history.iter().filter(|m| m.count > 0).max_by_key(|m| (m.count, -m.start_ms));
-    let peak_attempts = history.iter().max_by_key(|m| (m.login_attempts, -m.start_ms));
-    let failed: u64 = tally.per_pattern.iter().map(|p| p.count).sum();
-    let transitions = replay_transitions(r.rules, r.catalogue, w)?;
-    let episodes = episodes(&transitions, w.watermark_ms().map(minute_end));
+    let v = r.view;
+    let q45011 = v.q45011();
+    let onset = q45011.and_then(|(_, row)| row.onset);
+    let skipped: &[i64] = q45011.map_or(&[], |(_, row)| &row.skipped_partial);
+    let peak = q45011.and_then(|(_, row)| row.peak);
+    let peak_attempts = v.peak_attempts;
+    let failed = v.failed_calls();
+    let episodes = &v.episodes;
     let fired: Vec<&Episode> = episodes.iter().filter(|e| e.firing_ms.is_some()).collect();
 
     let mut h = String::with_capacity(64 * 1024);
@@ -206,8 +156,10 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
         "fact-onset",
         "45011 onset",
         match onset {
-            Some((ms, a)) if a > 0 => format!("{} UTC · {a} attempts/min", time_el(ms, &hhmm(ms))),
-            Some((ms, _)) => format!("{} UTC · attempts unknown", time_el(ms, &hhmm(ms))),
+            Some(o) => match o.attempts {
+                Some(a) => format!("{} UTC · {a} attempts/min", time_el(o.start_ms, &hhmm(o.start_ms))),
+                None => format!("{} UTC · attempts unknown", time_el(o.start_ms, &hhmm(o.start_ms))),
+            },
             None => "none".into(),
         },
     );
@@ -226,7 +178,7 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
         "login attempts",
         match peak_attempts {
             Some(m) => {
-                format!("{} · peak {} / min at {}", thousands(tally.login_attempts), m.login_attempts, hhmm(m.start_ms))
+                format!("{} · peak {} / min at {}", thousands(tally.login_attempts), m.attempts, hhmm(m.start_ms))
             }
             None => thousands(tally.login_attempts),
         },
@@ -243,13 +195,14 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
     // The onset in words.
     h.push_str(r#"<p class="onset" id="onset">"#);
     match onset {
-        Some((ms, attempts)) => {
+        Some(o) => {
+            let ms = o.start_ms;
             let _ = write!(
                 h,
                 "WeChat began refusing logins with 45011 in the minute starting {} UTC, the first whole minute with a refusal",
                 time_el(ms, &date_hhmm_words(ms))
             );
-            if attempts > 0 {
+            if let Some(attempts) = o.attempts {
                 let _ = write!(
                     h,
                     r#", at <strong id="onset-attempts">{attempts}</strong> login attempts per minute (calls of <code>{}</code>)."#,
@@ -258,8 +211,8 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
             } else {
                 h.push_str(": the login attempts in that minute are unknown (no START line of the login function was seen in it).");
             }
-            if let Some(m) = history.iter().find(|m| m.start_ms == ms) {
-                let _ = write!(h, " {} calls were refused in that minute.", m.count);
+            if let Some(refused) = o.count {
+                let _ = write!(h, " {refused} calls were refused in that minute.");
             }
         }
         None if !skipped.is_empty() => {
@@ -284,15 +237,15 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
             r#" The peak was <strong id="peak">{}</strong> refusals in the minute starting {} UTC, at {} login attempts."#,
             m.count,
             hhmm(m.start_ms),
-            m.login_attempts
+            m.attempts
         );
     }
-    if let Some((ms, _)) = onset.filter(|(ms, _)| !history.iter().any(|m| m.start_ms == *ms)) {
+    if let Some(ms) = onset.filter(|o| o.count.is_none()).map(|o| o.start_ms) {
         let _ = write!(
             h,
             r#" <span id="onset-outside">The chart cannot show the onset minute ({}): it keeps the newest {} minutes of event time, and the inputs reach to {}{}.</span>"#,
             date_hhmm_words(ms),
-            w.retention_minutes(),
+            v.retention_minutes,
             utc(tally.last_ms),
             if tally.arrival > 0 {
                 format!(
@@ -308,15 +261,19 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
 
     // The chart.
     h.push_str("<h2>45011 per minute against login attempts per minute</h2>");
-    let minutes: Vec<Minute> = history
-        .iter()
-        .map(|m| Minute { start_ms: m.start_ms, errors: m.count, attempts: m.login_attempts, partial: m.partial })
-        .collect();
+    let minutes: Vec<Minute> = match q45011 {
+        Some((q, _)) => v
+            .minutes
+            .iter()
+            .map(|m| Minute { start_ms: m.start_ms, errors: count(m, q), attempts: m.attempts, partial: m.partial })
+            .collect(),
+        None => Vec::new(),
+    };
     let chart = Chart {
         id: "rate-chart",
         width: 1132.0,
         minutes: &minutes,
-        onset: onset.map(|(ms, a)| (ms, (a > 0).then_some(a))),
+        onset: onset.map(|o| (o.start_ms, o.attempts)),
         quota_per_minute: (r.quota_per_minute > 0).then_some(r.quota_per_minute),
         note: Some(
             "Counts are calls, by each call's own time: a call that prints its error several times counts once.".into(),
@@ -336,7 +293,7 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
         h.push_str(r#"<p id="alerts">No alert would have been pending or firing.</p>"#);
     } else {
         h.push_str(r#"<table id="alerts"><tr><th>alert</th><th>severity</th><th>pattern</th><th>pending (UTC)</th><th>firing (UTC)</th><th class="n">value</th><th>resolved (UTC)</th></tr>"#);
-        for e in &episodes {
+        for e in episodes {
             let resolved = match (e.resolved_ms, e.firing_ms) {
                 (Some(ms), _) if e.resolved_after_input => {
                     format!("{} (after the input ended, no new data)", utc(Some(ms)))
@@ -363,28 +320,28 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
 
     // Every id.
     h.push_str(r#"<h2>Errors by pattern</h2><table id="patterns"><tr><th>pattern</th><th>title</th><th>severity</th><th class="n">calls</th><th class="n">lines</th><th>first seen (UTC)</th><th>last seen (UTC)</th><th>fix</th></tr>"#);
-    for (i, (p, c)) in r.catalogue.patterns().iter().zip(&tally.per_pattern).enumerate() {
+    for (i, p) in v.patterns.iter().map(|row| &row.facts).enumerate() {
         let _ = write!(
             h,
             r#"<tr id="p-{}"{}><td><code>{}</code></td><td>{}</td><td class="{}">{}</td><td class="n">{}</td><td class="n">{}</td><td class="nowrap">{}</td><td class="nowrap">{}</td><td>{}{}</td></tr>"#,
             i,
-            if c.count == 0 { r#" class="zero""# } else { "" },
+            if p.count == 0 { r#" class="zero""# } else { "" },
             t(&p.id),
             t(&p.title),
             p.severity.as_str(),
             p.severity.as_str(),
-            thousands(c.count),
-            thousands(c.lines),
-            utc(c.first_ms),
-            utc(c.last_ms),
+            thousands(p.count),
+            thousands(p.lines.unwrap_or(0)),
+            utc(p.first_seen_ms),
+            utc(p.last_seen_ms),
             t(&p.fix_summary),
-            if c.count > 0 { format!(r##" <a href="#fix-{i}">details</a>"##) } else { String::new() }
+            if p.count > 0 { format!(r##" <a href="#fix-{i}">details</a>"##) } else { String::new() }
         );
     }
     h.push_str("</table>");
 
     // The guide's fix for what was seen.
-    let seen: Vec<usize> = (0..tally.per_pattern.len()).filter(|&i| tally.per_pattern[i].count > 0).collect();
+    let seen: Vec<usize> = (0..v.patterns.len()).filter(|&i| v.patterns[i].facts.count > 0).collect();
     if !seen.is_empty() {
         h.push_str("<h2>What to do: the guide's fix for each error seen</h2>");
         for i in seen {
@@ -396,12 +353,12 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
                 t(&p.id),
                 t(&p.title),
                 esc(&guide),
-                tally.per_pattern[i].count,
+                v.patterns[i].facts.count,
                 t(&p.root_cause),
                 t(&p.fix),
                 t(&p.prevention)
             );
-            if let Some(Some(sample)) = r.samples.get(i) {
+            if let Some(sample) = v.patterns[i].facts.sample.as_deref() {
                 let _ = write!(
                     h,
                     r#"<p class="muted">First line seen (redacted):</p><pre class="sample">{}</pre>"#,
@@ -438,7 +395,7 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
         thousands(tally.login_attempts),
         t(r.login_function),
         thousands(failed),
-        thousands(tally.per_pattern.iter().map(|p| p.lines).sum()),
+        thousands(v.recognised_lines()),
         thousands(tally.scan.lines_truncated),
         r.max_line_bytes,
         thousands(tally.malformed),
@@ -447,7 +404,7 @@ pub fn render(r: &Report<'_>) -> Result<String, RuleError> {
         thousands(tally.arrival),
     );
     h.push_str("</main></body></html>\n");
-    Ok(h)
+    h
 }
 
 /// `2025-03-14 01:02`.
@@ -458,7 +415,9 @@ fn date_hhmm_words(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::default_rules;
+    use crate::alerts::{default_rules, minute_end, replay_transitions};
+    use crate::observe::Q45011;
+    use crate::view::episodes;
     use crate::window::{MINUTE_MS, Windows};
 
     const T0: i64 = 1_741_914_000_000;

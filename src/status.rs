@@ -9,9 +9,8 @@ use std::fmt::Write;
 
 use crate::alerts::State;
 use crate::chart::{Chart, Minute, hhmm};
-use crate::observe::{Observed, Q45011};
 use crate::timefmt;
-use crate::window::MINUTE_MS;
+use crate::view::{View, count};
 
 /// At most this many minutes are drawn (the newest): a day, the default retention.
 const CHART_MINUTES: usize = 24 * 60;
@@ -21,51 +20,54 @@ fn esc(s: &str) -> String {
 }
 
 /// The onset and peak in words, then the chart of complete minutes (the running one is left out: its
-/// counts are still growing).
-fn chart(o: &Observed, now_ms: i64, quota_per_minute: u64) -> String {
-    let Some(q) = o.patterns.iter().position(|p| p.id == Q45011) else { return String::new() };
-    let running = now_ms.div_euclid(MINUTE_MS) * MINUTE_MS;
-    let history = o.windows.history(q);
-    let complete: Vec<Minute> = history
-        .iter()
-        .filter(|m| m.start_ms < running)
-        .map(|m| Minute { start_ms: m.start_ms, errors: m.count, attempts: m.login_attempts, partial: m.partial })
+/// counts are still growing). Which minutes are complete, the onset and the peak are the view's.
+fn chart(v: &View, quota_per_minute: u64) -> String {
+    let Some((q, row)) = v.q45011() else { return String::new() };
+    let complete: Vec<Minute> = v
+        .complete_minutes()
+        .map(|m| Minute { start_ms: m.start_ms, errors: count(m, q), attempts: m.attempts, partial: m.partial })
         .collect();
     let minutes = &complete[complete.len().saturating_sub(CHART_MINUTES)..];
-    let onset = o.windows.onset(q);
     let mut h = String::from(r#"<p id="onset">"#);
-    match onset {
-        Some((ms, a)) if a > 0 => {
-            let _ = write!(
-                h,
-                "45011 onset: the minute starting {} UTC, at <strong>{a}</strong> login attempts/min.",
-                hhmm(ms)
-            );
-        }
-        Some((ms, _)) => {
-            let _ = write!(h, "45011 onset: the minute starting {} UTC (login attempts in it unknown).", hhmm(ms));
-        }
+    match row.onset {
+        Some(o) => match o.attempts {
+            Some(a) => {
+                let _ = write!(
+                    h,
+                    "45011 onset: the minute starting {} UTC, at <strong>{a}</strong> login attempts/min.",
+                    hhmm(o.start_ms)
+                );
+            }
+            None => {
+                let _ = write!(
+                    h,
+                    "45011 onset: the minute starting {} UTC (login attempts in it unknown).",
+                    hhmm(o.start_ms)
+                );
+            }
+        },
         None => h.push_str("No 45011 onset yet."),
     }
-    if let Some(m) = history.iter().filter(|m| m.count > 0).max_by_key(|m| (m.count, -m.start_ms)) {
-        let _ = write!(h, " Peak: {} refusals/min at {} UTC.", m.count, hhmm(m.start_ms));
+    if let Some(k) = row.peak {
+        let _ = write!(h, " Peak: {} refusals/min at {} UTC.", k.count, hhmm(k.start_ms));
     }
     h.push_str("</p>");
-    let shown = history.iter().any(|m| m.start_ms >= running);
-    let note = match (shown, complete.len() > minutes.len()) {
-        (true, _) => Some(format!(
+    let running = v.minutes.iter().find(|m| !m.complete).map(|m| m.start_ms);
+    let older = complete.len() > minutes.len();
+    let note = match running {
+        Some(r) => Some(format!(
             "The running minute ({} UTC) is drawn once it is complete.{}",
-            hhmm(running),
-            if complete.len() > minutes.len() { " Older minutes: /api/v1/rate." } else { "" }
+            hhmm(r),
+            if older { " Older minutes: /api/v1/rate." } else { "" }
         )),
-        (false, true) => Some(format!("The newest {CHART_MINUTES} minutes; older ones: /api/v1/rate.")),
-        (false, false) => None,
+        None if older => Some(format!("The newest {CHART_MINUTES} minutes; older ones: /api/v1/rate.")),
+        None => None,
     };
     let chart = Chart {
         id: "rate-chart",
         width: 1100.0,
         minutes,
-        onset: onset.map(|(ms, a)| (ms, (a > 0).then_some(a))),
+        onset: row.onset.map(|o| (o.start_ms, o.attempts)),
         quota_per_minute: (quota_per_minute > 0).then_some(quota_per_minute),
         note,
     };
@@ -73,12 +75,12 @@ fn chart(o: &Observed, now_ms: i64, quota_per_minute: u64) -> String {
     h
 }
 
-/// The page at `now_ms` (the time alerts are evaluated at: the wall clock, or the event clock).
-pub fn render(o: &Observed, now_ms: i64, quota_per_minute: u64) -> String {
+/// The page for a view (made at the time alerts were evaluated: the wall clock, or the event clock).
+pub fn render(v: &View, quota_per_minute: u64) -> String {
     let mut h = String::from(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10"><title>authwatch</title><meta name="viewport" content="width=device-width,initial-scale=1"><style>*{box-sizing:border-box}body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222}main{max-width:1232px;margin:0 auto;padding:16px 24px}table{border-collapse:collapse;width:100%;table-layout:fixed}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}.n{text-align:right}.critical{color:#b00}.warning{color:#a60}.critical,.warning,.info{white-space:nowrap}code{font-size:12px;color:#555;white-space:pre-wrap;overflow-wrap:anywhere}.chart{display:block;width:100%;max-width:1100px;height:auto}#patterns col.id{width:210px}#patterns col.sev{width:84px}#patterns col.count{width:64px}#patterns col.seen{width:200px}#patterns col.fix{width:26%}</style></head><body><main><h1>authwatch</h1>"#,
     );
-    let firing: Vec<_> = o.engine.alerts.iter().filter(|a| a.state != State::Inactive).collect();
+    let firing: Vec<_> = v.active_alerts().collect();
     h.push_str("<h2>Alerts</h2>");
     if firing.is_empty() {
         h.push_str(r#"<p id="alerts">No alert is pending or firing.</p>"#);
@@ -88,10 +90,10 @@ pub fn render(o: &Observed, now_ms: i64, quota_per_minute: u64) -> String {
             let _ = write!(
                 h,
                 r#"<tr><td>{}</td><td>{}</td><td class="{}">{}</td><td class="n">{:.2}</td><td>{}</td><td>{}</td></tr>"#,
-                esc(&a.rule.alert),
+                esc(&a.alert),
                 if a.state == State::Firing { "firing" } else { "pending" },
-                esc(&a.rule.severity),
-                esc(&a.rule.severity),
+                esc(&a.severity),
+                esc(&a.severity),
                 a.value,
                 a.active_at_ms.map(timefmt::format_utc).unwrap_or_default(),
                 esc(&a.fix)
@@ -100,9 +102,9 @@ pub fn render(o: &Observed, now_ms: i64, quota_per_minute: u64) -> String {
         h.push_str("</table>");
     }
     h.push_str("<h2>45011 per minute against login attempts</h2>");
-    h.push_str(&chart(o, now_ms, quota_per_minute));
+    h.push_str(&chart(v, quota_per_minute));
     h.push_str(r#"<h2>Errors</h2><table id="patterns"><colgroup><col class="id"><col class="sev"><col class="count"><col class="seen"><col class="fix"><col class="sample"></colgroup><tr><th>pattern</th><th>severity</th><th class="n">count</th><th>last seen (UTC)</th><th>fix</th><th>last message (redacted)</th></tr>"#);
-    for p in &o.patterns {
+    for p in v.patterns.iter().map(|r| &r.facts) {
         let _ = write!(
             h,
             r#"<tr><td>{}</td><td class="{}">{}</td><td class="n">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>"#,

@@ -6,7 +6,8 @@
 //! minute seen (the watermark) bounds the ring: a line older than watermark − retention is counted in
 //! `late`, not in any minute. Time is passed in by the caller (`now_ms`), never read here.
 //! The onset is taken only from complete minutes: the caller says where the open (still filling)
-//! minutes begin (`set_open_from`); a finished input (`check`) has none.
+//! minutes begin (`onset_before`); a finished input (`check`) has none. Which minutes are still open is
+//! the read model's rule (`crate::view`), not this ring's.
 //! `state`/`from_state` give the whole ring as plain data for `history` to save and restore.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -54,8 +55,17 @@ pub struct Windows {
     /// Minutes into which an input ran on from an earlier minute (it counted something in both): an
     /// input that begins in such a minute does not cut it, whatever was counted before it there.
     spanned: HashSet<i64>,
-    /// Minutes from this one on are still filling: not used for the onset (None: every minute is complete).
-    open_from: Option<i64>,
+}
+
+/// One minute of every pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowMinute {
+    pub start_ms: i64,
+    /// Per pattern index.
+    pub counts: Vec<u64>,
+    pub attempts: u64,
+    /// The minute may be cut by the start of its input, so it is not used for the onset.
+    pub partial: bool,
 }
 
 /// One minute of the ring as saved by `history`.
@@ -100,7 +110,6 @@ impl Windows {
             frozen_onsets: VecDeque::new(),
             starts: HashMap::new(),
             spanned: HashSet::new(),
-            open_from: None,
         }
     }
 
@@ -153,11 +162,6 @@ impl Windows {
         }
         w.spanned = st.spanned.iter().copied().take(w.retention).collect();
         w
-    }
-
-    /// Minutes from the one holding `time_ms` on are still filling (None: all are complete).
-    pub fn set_open_from(&mut self, time_ms: Option<i64>) {
-        self.open_from = time_ms.map(|t| t.div_euclid(MINUTE_MS));
     }
 
     /// Start of the oldest minute in the ring, if any.
@@ -310,20 +314,22 @@ impl Windows {
         (first..=last).map(|m| self.minute(m).map_or(0, |s| u64::from(s.attempts))).sum()
     }
 
-    /// The largest per-minute count of `pattern` in the ring.
-    pub fn peak(&self, pattern: usize) -> u64 {
-        self.slots.iter().flatten().map(|s| u64::from(s.counts.get(pattern).copied().unwrap_or(0))).max().unwrap_or(0)
+    /// (minute start ms, login attempts in it) of the first whole minute in which `pattern` appeared,
+    /// every minute taken as complete (a finished input).
+    pub fn onset(&self, pattern: usize) -> Option<(i64, u64)> {
+        self.onset_before(pattern, None)
     }
 
-    /// (minute start ms, login attempts in it) of the first whole minute in which `pattern` appeared;
-    /// minutes cut by the start of an input are skipped (`skipped_partial` names them), and so are
-    /// minutes still filling (`set_open_from`): their attempts are not known yet.
-    pub fn onset(&self, pattern: usize) -> Option<(i64, u64)> {
+    /// (minute start ms, login attempts in it) of the first whole minute in which `pattern` appeared,
+    /// the minutes from the one holding `open_from_ms` on being still filling (None: none is): minutes
+    /// cut by the start of an input are skipped (`skipped_partial_before` names them), and so are
+    /// minutes still filling: their attempts are not known yet.
+    pub fn onset_before(&self, pattern: usize, open_from_ms: Option<i64>) -> Option<(i64, u64)> {
         if let Some((_, m, a)) = self.frozen_onsets.iter().find(|(p, _, _)| *p == pattern) {
             return Some((m * MINUTE_MS, *a));
         }
         let starts = self.start_minutes();
-        let open_from = self.open_from.unwrap_or(i64::MAX);
+        let open_from = open_from_ms.map_or(i64::MAX, |t| t.div_euclid(MINUTE_MS));
         self.slots
             .iter()
             .flatten()
@@ -333,9 +339,15 @@ impl Windows {
             .map(|s| (s.minute * MINUTE_MS, u64::from(s.attempts)))
     }
 
-    /// Starts of the partial minutes with `pattern` before its onset (or all, with no onset yet).
+    /// Starts of the partial minutes with `pattern` before its onset (or all, with no onset yet), every
+    /// minute taken as complete.
     pub fn skipped_partial(&self, pattern: usize) -> Vec<i64> {
-        let onset = self.onset(pattern).map(|(ms, _)| ms);
+        self.skipped_partial_before(pattern, None)
+    }
+
+    /// `skipped_partial` against the onset of `onset_before(pattern, open_from_ms)`.
+    pub fn skipped_partial_before(&self, pattern: usize, open_from_ms: Option<i64>) -> Vec<i64> {
+        let onset = self.onset_before(pattern, open_from_ms).map(|(ms, _)| ms);
         let starts = self.start_minutes();
         let mut v: Vec<i64> = self
             .slots
@@ -347,6 +359,31 @@ impl Windows {
             .collect();
         v.sort_unstable();
         v
+    }
+
+    /// Every minute from the first with any data to the watermark, in order (empty minutes included),
+    /// with the count of every pattern: what the read model (`crate::view`) is built from.
+    pub fn minutes(&self) -> Vec<WindowMinute> {
+        let Some(newest) = self.watermark else { return Vec::new() };
+        let Some(first) =
+            self.slots.iter().flatten().filter(|s| s.minute > newest - self.retention as i64).map(|s| s.minute).min()
+        else {
+            return Vec::new();
+        };
+        let starts = self.start_minutes();
+        (first..=newest)
+            .map(|m| {
+                let s = self.minute(m);
+                WindowMinute {
+                    start_ms: m * MINUTE_MS,
+                    counts: (0..self.patterns)
+                        .map(|p| s.map_or(0, |s| u64::from(s.counts.get(p).copied().unwrap_or(0))))
+                        .collect(),
+                    attempts: s.map_or(0, |s| u64::from(s.attempts)),
+                    partial: s.is_some_and(|s| is_partial(s, &starts, &self.spanned)),
+                }
+            })
+            .collect()
     }
 
     /// Every minute from the first with any data to the watermark, in order (empty minutes included).
@@ -398,7 +435,7 @@ mod tests {
         assert_eq!(h[3], MinuteCount { start_ms: T0 + 3 * MINUTE_MS, count: 2, login_attempts: 1, partial: false });
         assert_eq!(w.count_over(0, T0 + 3 * MINUTE_MS + 10, 5 * MINUTE_MS), 3);
         assert_eq!(w.count_over(0, T0 + 3 * MINUTE_MS + 10, MINUTE_MS), 2);
-        assert_eq!(w.peak(0), 2);
+        assert_eq!(w.minutes().iter().map(|m| m.counts[0]).collect::<Vec<_>>(), [1, 0, 0, 2]);
     }
 
     #[test]
@@ -527,11 +564,8 @@ mod tests {
     fn open_minutes_are_not_the_onset() {
         let mut w = Windows::new(1, 10);
         w.add(0, T0 + MINUTE_MS);
-        w.set_open_from(Some(T0 + MINUTE_MS + 5));
-        assert_eq!(w.onset(0), None);
-        w.set_open_from(Some(T0 + 2 * MINUTE_MS));
-        assert_eq!(w.onset(0), Some((T0 + MINUTE_MS, 0)));
-        w.set_open_from(None);
-        assert_eq!(w.onset(0), Some((T0 + MINUTE_MS, 0)));
+        assert_eq!(w.onset_before(0, Some(T0 + MINUTE_MS + 5)), None);
+        assert_eq!(w.onset_before(0, Some(T0 + 2 * MINUTE_MS)), Some((T0 + MINUTE_MS, 0)));
+        assert_eq!(w.onset_before(0, None), Some((T0 + MINUTE_MS, 0)));
     }
 }

@@ -2,7 +2,7 @@
 //! Stated here once, as pure functions of what is known about the files (offsets read, where they
 //! first differ, what they agree on); `identify.rs` and `copies.rs` gather those facts and apply it.
 //!
-//! Promises (the model test `tests/tail_model.rs` checks every one over random sequences of appends,
+//! Promises (the model test `tests/it/tail_model.rs` checks every one over random sequences of appends,
 //! rename and copy rotations, progressive copies, truncations, deletions and restarts: 0 lines lost,
 //! 0 counted twice):
 //!

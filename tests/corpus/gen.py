@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes tests/corpus/corpus.jsonl: labelled log lines for tests/corpus.rs.
+"""Writes tests/corpus/corpus.jsonl: labelled log lines for tests/it/corpus.rs.
 
 Each output line is {"label": ID | "unlisted" | "none", "source": where the shape comes from,
 "line": the raw log line}. Messages are written once below and wrapped in the formats they really

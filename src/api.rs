@@ -1,0 +1,108 @@
+//! The JSON the view is shown as: `/api/v1/rate/{id}`, `/api/v1/patterns`, `/api/v1/alerts` and the
+//! `timeline` of `check -o json`. Formatting only: every number and every judgement (which minute is
+//! partial or complete, the onset, the peak, an alert's state) is the view's (`crate::view`).
+
+use serde_json::{Value, json};
+
+use crate::alerts::format_value;
+use crate::timefmt;
+use crate::view::{Minute, PARTIAL_WHY, PatternRow, View, count};
+
+/// One minute of pattern `p`; `with_ms` adds `start_ms` and `complete` (the API's form).
+fn minute(m: &Minute, p: usize, with_ms: bool) -> Value {
+    let mut v = json!({
+        "start": timefmt::format_utc(m.start_ms),
+        "count": count(m, p),
+        "login_attempts": m.attempts,
+        "partial": m.partial,
+    });
+    if with_ms {
+        v["start_ms"] = m.start_ms.into();
+        v["complete"] = m.complete.into();
+    }
+    v
+}
+
+/// The onset as the API and `check` report it: the first whole minute with the pattern, its login
+/// attempts per minute (null, "unknown", when none was seen in that minute), and the partial minutes
+/// skipped before it, with why.
+pub fn onset(row: &PatternRow) -> Value {
+    let skipped: Vec<Value> = row
+        .skipped_partial
+        .iter()
+        .map(|&ms| json!({ "start": timefmt::format_utc(ms), "start_ms": ms, "why": PARTIAL_WHY }))
+        .collect();
+    match row.onset {
+        Some(o) => json!({
+            "start": timefmt::format_utc(o.start_ms),
+            "start_ms": o.start_ms,
+            "login_attempts_per_minute": o.attempts,
+            "login_attempts_known": o.attempts.is_some(),
+            "skipped_partial_minutes": skipped,
+        }),
+        None if !skipped.is_empty() => json!({ "start": null, "skipped_partial_minutes": skipped }),
+        None => Value::Null,
+    }
+}
+
+/// `GET /api/v1/rate/{id}`: the per-minute history with login attempts, and the onset.
+pub fn rate(view: &View, id: &str) -> Option<Value> {
+    let (p, row) = view.pattern(id)?;
+    let minutes: Vec<Value> = view.minutes.iter().map(|m| minute(m, p, true)).collect();
+    Some(json!({
+        "status": "success",
+        "data": {
+            "pattern": id,
+            "minute_seconds": 60,
+            "counts": "calls per minute by each call's own time (a line outside any call counts once)",
+            "minutes": minutes,
+            "last_complete_minute": view.last_complete_ms.map(timefmt::format_utc),
+            "onset": onset(row),
+            "late_lines": view.late_lines,
+        }
+    }))
+}
+
+/// `check -o json`'s `timeline`: every minute of pattern `p`, the onset and the peak.
+pub fn timeline(view: &View, p: usize) -> Value {
+    let Some(row) = view.patterns.get(p) else { return Value::Null };
+    json!({
+        "pattern": row.facts.id,
+        "minutes": view.minutes.iter().map(|m| minute(m, p, false)).collect::<Vec<_>>(),
+        "onset": onset(row),
+        "peak_per_minute": row.peak.map_or(0, |k| k.count),
+    })
+}
+
+/// `GET /api/v1/patterns`: per pattern the count, last time seen, fix and a redacted sample line.
+pub fn patterns(view: &View) -> Value {
+    let list: Vec<Value> = view
+        .patterns
+        .iter()
+        .map(|r| {
+            let p = &r.facts;
+            json!({
+                "id": p.id, "title": p.title, "severity": p.severity.as_str(), "count": p.count,
+                "last_seen": p.last_seen_ms.map(timefmt::format_utc), "fix": p.fix_summary, "sample": p.sample,
+            })
+        })
+        .collect();
+    json!({ "status": "success", "data": list })
+}
+
+/// `GET /api/v1/alerts`, shaped like Prometheus' (pending and firing alerts only).
+pub fn alerts(view: &View) -> Value {
+    let alerts: Vec<Value> = view
+        .active_alerts()
+        .map(|a| {
+            json!({
+                "labels": { "alertname": a.alert, "severity": a.severity, "pattern": a.pattern },
+                "annotations": { "summary": a.summary, "fix": a.fix, "value": format_value(a.value) },
+                "state": a.state,
+                "activeAt": a.active_at_ms.map(timefmt::format_utc),
+                "value": format_value(a.value),
+            })
+        })
+        .collect();
+    json!({ "status": "success", "data": { "alerts": alerts } })
+}
