@@ -13,6 +13,7 @@ pub mod alerts;
 pub mod chart;
 pub mod check;
 pub mod classify;
+pub mod codes;
 pub mod config;
 pub mod daemon;
 pub mod demo;
