@@ -29,54 +29,62 @@ pub(super) fn is_quoted_source(message: &[u8]) -> bool {
     [&b"//"[..], b"/*", b"* ", b"*/", b"#", b"<!--"].iter().any(|p| m.starts_with(p)) || m == b"*"
 }
 
-/// Text about errors, not an error: someone explaining, listing, configuring, testing or quoting codes.
-static HELP_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        // Runbook, guide and config prefixes: "Symptom: …", "tip: …", "alert codes: …".
-        // Also behind a bracketed tag: "[getLoginTicket] tip: …", "[runbook] Fix: …".
-        r"(?i:^\s*(?:\[[^\]]*\]\s*)?(?:symptom|root cause|fix|prevention|usage|tips?|hints?|notes?|docs?|checklist|runbook|faq|",
-        r"todo|fixme|alerts?|alert codes|alert on|retry policy|permission model|self-check|config|validate|rate limits|",
-        r"panel|提示|说明|注意)\s*[:：])",
-        // The guide's section headings, numbered or not, also as a table-of-contents item:
-        // "Error 2 — WeChat returns errcode: 40029", "2. WeChat returns errcode: 45011".
-        r"|^\s*(?:[-*]\s+)?Error \d{1,2} [—–-] |(?i:^\s*(?:\d{1,2}[.)]\s*)?WeChat returns errcode(?-u:\b))",
-        // Markdown table rows and list items quoting a code.
-        r"|^\s*\||^\s*[-*]\s+`",
-        // Explaining or reporting the absence of an error.
-        r"|(?i:(?-u:\b)(?:means|would mean|(?:if|when) you see|retryable|cleared)(?-u:\b)|(?-u:\b)no\s+\S+\s+(?:since|in the last)(?-u:\b))",
-        r"|如果|意味着",
-        // authwatch's own words about a pattern ("wx_45011_minute_quota (guide error 3): …").
-        r"|(?i:(?-u:\b)guide error \d{1,2}(?-u:\b))",
-        // Two codes in a list: "INVALID_TICKET, TICKET_EXPIRED or SYSTEM_NOT_OPEN", "40029, 40163".
-        r"|(?-u:\b)[A-Z][A-Z0-9_]{3,}\s*(?:,|/|、|(?-u:\b)or(?-u:\b)|(?-u:\b)and(?-u:\b))\s*[A-Z][A-Z0-9_]{3,}(?-u:\b)",
-        r"|(?-u:\b)\d{5}\s*(?:,|/|、)\s*\d{5}(?-u:\b)",
-        // Source code: comparisons, declarations, switch cases, throw statements, constant tables.
-        r"|[\w)\]'\x22]\s*[!=]==\s*[\w'\x22(-]|(?-u:\b)(?:const|let|var)\s+[\w$]+\s*=|(?-u:\b)case\s*[\x22']|(?-u:\b)throw\s+(?:new\s+)?[\w$.]+\(",
-        r"|^\s*[A-Z][A-Z0-9_]+\s*[:=]\s*(?:-?\d+|'[a-z_]+')\s*,?\s*$",
-        // Enum and table definitions: Java `CODE_45011(45011, "…"),`, TypeScript's compiled enum
-        // `ErrorType["X"] = "x";`, a table keyed by codes `'-502003': '…',`, `static final int X = 1;`.
-        r"|^\s*[A-Z][A-Z0-9_]*\s*\(\s*(?:-?\d+|\x22[^\x22]*\x22)\s*,.*\)\s*[,;]?\s*$",
-        r"|^\s*[\w$.]+\[\s*[\x22'][A-Za-z_]+[\x22']\s*\]\s*=",
-        r"|^\s*[\x22']-?\d+[\x22']\s*:\s*[\x22']",
-        r"|(?-u:\b)(?:static\s+)?final\s+[\w<>]+\s+\w+\s*=|^\s*#define\s",
-        // Test-runner output: jest/mocha marks, TAP, `PASS`/`FAIL` file lines, go test, cargo/pytest.
-        r"|^\s*(?:✓|✔|✕|✖|✗|×|√)\s|^\s*(?:not )?ok\s+\d+(?-u:\b)|^\s*(?:PASS|FAIL)\s+\S+\.(?:js|ts|mjs|cjs|jsx|tsx)(?-u:\b)",
-        r"|^\s*---\s+(?:PASS|FAIL):|^\s*\[\s*(?:OK|FAILED|PASSED|RUN)\s*\]|^\s*test\s+\S+\s+\.\.\.\s",
-        // Prometheus alerting and recording rules: their keys, and PromQL selectors and functions.
-        r"|^\s*(?:-\s+)?(?:expr|alert|record|for|labels|annotations|summary|description|runbook_url)\s*:",
-        r"|\{[^}]*=~\s*\x22|(?-u:\b)(?:increase|rate|irate|sum|count|histogram_quantile)\s*(?:by\s*\([^)]*\)\s*)?\(\s*[a-z_:]+(?:\{|\[)",
-        // Changelog entries (`- [Fixed] …`, `* [add] …`) and configuration keys holding a list of codes.
-        r"|^\s*[-*]\s+\[[A-Za-z ]{2,12}\]\s",
-        r"|(?i:^\s*[\x22']?[\w.-]*(?:codes?|errcodes?|errors|ignore\w*|retry\w*|alert\w*)[\x22']?\s*[:=]\s*\[)",
-        // The SDKs' numbered help checklists ("  2 - 当前环境是否开启了自定义登录"), and stack frames
-        // ("    at f (file:1:2)", DevTools' "errorReport @ WAServiceMainContext.js:1"): the error is the
-        // line above them, not each frame.
-        r"|^\s*\d{1,2}\s+-\s|^\s*at\s+\S.*:\d+(?::\d+)?\)?\s*$|^\s*[\w$.<>]+\s+@\s+\S+:\d+\s*$",
-        // Command-line help: an option and its description.
-        r"|^\s+-{1,2}[a-z][\w-]*(?:[ =]<?[A-Z_]+>?)?\s{2,}\S",
-    ))
-    .expect("help-text regex")
-});
+/// Text about errors, not an error, recognised by how the line starts: runbook, guide, help, config,
+/// source-definition, test-runner, rule and changelog shapes.
+const HELP_AT_START: &str = concat!(
+    r"^\s*(?:",
+    // Runbook, guide and config prefixes: "Symptom: …", "tip: …", "alert codes: …".
+    // Also behind a bracketed tag: "[getLoginTicket] tip: …", "[runbook] Fix: …".
+    r"(?i:(?:\[[^\]]*\]\s*)?(?:symptom|root cause|fix|prevention|usage|tips?|hints?|notes?|docs?|checklist|runbook|faq|",
+    r"todo|fixme|alerts?|alert codes|alert on|retry policy|permission model|self-check|config|validate|rate limits|",
+    r"panel|提示|说明|注意)\s*[:：])",
+    // The guide's section headings, numbered or not, also as a table-of-contents item:
+    // "Error 2 — WeChat returns errcode: 40029", "2. WeChat returns errcode: 45011".
+    r"|(?:[-*]\s+)?Error \d{1,2} [—–-] |(?i:(?:\d{1,2}[.)]\s*)?WeChat returns errcode(?-u:\b))",
+    // Markdown table rows and list items quoting a code; changelog entries (`- [Fixed] …`).
+    r"|\||[-*]\s+`|[-*]\s+\[[A-Za-z ]{2,12}\]\s",
+    // Constant tables and enum definitions: `NAME: -502003,`, Java `CODE_45011(45011, "…"),`,
+    // TypeScript's compiled enum `ErrorType["X"] = "x";`, a table keyed by codes `'-502003': '…',`.
+    r"|[A-Z][A-Z0-9_]+\s*[:=]\s*(?:-?\d+|'[a-z_]+')\s*,?\s*$",
+    r"|[A-Z][A-Z0-9_]*\s*\(\s*(?:-?\d+|\x22[^\x22]*\x22)\s*,.*\)\s*[,;]?\s*$",
+    r"|[\w$.]+\[\s*[\x22'][A-Za-z_]+[\x22']\s*\]\s*=|[\x22']-?\d+[\x22']\s*:\s*[\x22']|#define\s",
+    // Test-runner output: jest/mocha marks, TAP, `PASS`/`FAIL` file lines, go test, cargo/pytest.
+    r"|(?:✓|✔|✕|✖|✗|×|√)\s|(?:not )?ok\s+\d+(?-u:\b)|(?:PASS|FAIL)\s+\S+\.(?:js|ts|mjs|cjs|jsx|tsx)(?-u:\b)",
+    r"|---\s+(?:PASS|FAIL):|\[\s*(?:OK|FAILED|PASSED|RUN)\s*\]|test\s+\S+\s+\.\.\.\s",
+    // Prometheus alerting and recording rules: their keys.
+    r"|(?:-\s+)?(?:expr|alert|record|for|labels|annotations|summary|description|runbook_url)\s*:",
+    // Configuration keys holding a list of codes.
+    r"|(?i:[\x22']?[\w.-]*(?:codes?|errcodes?|errors|ignore\w*|retry\w*|alert\w*)[\x22']?\s*[:=]\s*\[)",
+    // The SDKs' numbered help checklists ("  2 - 当前环境是否开启了自定义登录"), and stack frames
+    // ("    at f (file:1:2)", DevTools' "errorReport @ WAServiceMainContext.js:1"): the error is the
+    // line above them, not each frame.
+    r"|\d{1,2}\s+-\s|at\s+\S.*:\d+(?::\d+)?\)?\s*$|[\w$.<>]+\s+@\s+\S+:\d+\s*$",
+    r")",
+    // Command-line help: an indented option and its description.
+    r"|^\s+-{1,2}[a-z][\w-]*(?:[ =]<?[A-Z_]+>?)?\s{2,}\S",
+);
+
+/// Text about errors anywhere in the line: explanations and absences, two codes in a list, source code,
+/// PromQL.
+const HELP_ANYWHERE: &str = concat!(
+    // Explaining or reporting the absence of an error.
+    r"(?i:(?-u:\b)(?:means|would mean|(?:if|when) you see|retryable|cleared)(?-u:\b)|(?-u:\b)no\s+\S+\s+(?:since|in the last)(?-u:\b))",
+    r"|如果|意味着",
+    // authwatch's own words about a pattern ("wx_45011_minute_quota (guide error 3): …").
+    r"|(?i:(?-u:\b)guide error \d{1,2}(?-u:\b))",
+    // Two codes in a list: "INVALID_TICKET, TICKET_EXPIRED or SYSTEM_NOT_OPEN", "40029, 40163".
+    r"|(?-u:\b)[A-Z][A-Z0-9_]{3,}\s*(?:,|/|、|(?-u:\b)or(?-u:\b)|(?-u:\b)and(?-u:\b))\s*[A-Z][A-Z0-9_]{3,}(?-u:\b)",
+    r"|(?-u:\b)\d{5}\s*(?:,|/|、)\s*\d{5}(?-u:\b)",
+    // Source code: comparisons, declarations, switch cases, throw statements, `static final int X =`.
+    r"|[\w)\]'\x22]\s*[!=]==\s*[\w'\x22(-]|(?-u:\b)(?:const|let|var)\s+[\w$]+\s*=|(?-u:\b)case\s*[\x22']|(?-u:\b)throw\s+(?:new\s+)?[\w$.]+\(",
+    r"|(?-u:\b)final\s+[\w<>]+\s+\w+\s*=",
+    // PromQL: a regex label matcher, or an aggregation over a metric selector.
+    r"|\{[^}]*=~\s*\x22|(?-u:\b)(?:increase|rate|irate|sum|count|histogram_quantile)\s*(?:by\s*\([^)]*\)\s*)?\(\s*[a-z_:]+(?:\{|\[)",
+);
+
+/// Both as one regex: one pass of the automaton per candidate line (every one passes through here).
+static HELP_TEXT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("{HELP_AT_START}|{HELP_ANYWHERE}")).expect("help-text regex"));
 
 fn is_help_text(message: &[u8]) -> bool {
     HELP_TEXT.is_match(message)

@@ -149,7 +149,10 @@ pub fn read(message: &[u8], level: Option<Level>, status: Option<u16>, map: &Cod
     let mut error_code = false;
     // Spans only (the fast automaton, no capture engine): the code is the last identifier of a span,
     // and whether its key names an error is read from the span's text.
-    for span in CODE_AT.find_iter(&text) {
+    // Where no failure word is looked for, a line whose every code key holds 0 and that has no
+    // bracket or parenthesis has no code position worth the regex: WeChat's success answer.
+    let spans = if words || !only_zero_codes(&text) { CODE_AT.find_iter(&text).collect() } else { Vec::new() };
+    for span in spans {
         let s = span.as_str();
         let raw = last_identifier(s);
         // Zero is success ("errcode":0, "code":0), never a code: the commonest span, settled first.
@@ -187,6 +190,31 @@ pub fn read(message: &[u8], level: Option<Level>, status: Option<u16>, map: &Cod
         None if failure || error_code => Reported::Failure,
         None => Reported::Nothing,
     }
+}
+
+/// Whether every `code` / `Code` key of the text holds 0 (`"errcode":0`, `code=0`) and the text has no
+/// bracket or parenthesis: then no code position of `CODE_AT` can hold a code.
+fn only_zero_codes(text: &str) -> bool {
+    let b = text.as_bytes();
+    if b.iter().any(|c| matches!(c, b'[' | b'(')) || text.contains('（') {
+        return false;
+    }
+    memchr::memmem::find_iter(b, b"ode").all(|at| {
+        let mut i = at + 3;
+        let skip = |i: &mut usize, set: &[u8]| {
+            while *i < b.len() && set.contains(&b[*i]) {
+                *i += 1;
+            }
+        };
+        skip(&mut i, b"\"' ");
+        if i >= b.len() || !matches!(b[i], b':' | b'=') {
+            // Not a key ("jscode2session", "node"): nothing to check.
+            return true;
+        }
+        i += 1;
+        skip(&mut i, b"\"' ");
+        i < b.len() && b[i] == b'0' && !b.get(i + 1).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.')
+    })
 }
 
 /// A code position's code: the last identifier of its span (a leading `-` kept: wx-server-sdk's
@@ -321,6 +349,20 @@ mod tests {
         ] {
             assert_eq!(read_text(s), Reported::Nothing, "{s}");
         }
+    }
+
+    #[test]
+    fn success_answers_skip_the_code_scan() {
+        assert!(only_zero_codes(r#"{"errcode":0,"errmsg":"ok","openid":"o9MzbvFaIl9Pfx"}"#));
+        assert!(only_zero_codes("jscode2session ok code=0"));
+        assert!(!only_zero_codes(r#"{"errcode":40125}"#));
+        assert!(!only_zero_codes(r#"{"code":"system_not_open"}"#));
+        assert!(!only_zero_codes(r#"{"errCode":-503004}"#));
+        assert!(!only_zero_codes("code=0 [EXCEED_REQUEST_LIMIT]"));
+        assert!(!only_zero_codes("errcode: 0.5"));
+        // Read without failure words, a success answer is nothing and a real code still counts.
+        assert_eq!(read(br#"{"errcode":0,"errmsg":"ok"}"#, None, None, &map(), false), Reported::Nothing);
+        assert_eq!(read(br#"{"code":"ticket_expired"}"#, None, None, &map(), false), Reported::Listed(3));
     }
 
     #[test]
