@@ -316,8 +316,9 @@ mod tests {
         let c = classifier();
         let buf = b"ok\nok {\"errcode\":45011}\nok\n";
         let at = c.next_candidate(buf, 0).unwrap();
-        assert_eq!(&buf[at..at + 7], b"errcode");
-        assert_eq!(c.next_candidate(buf, at + 14), None);
+        // The code key's literal ("ode\"", in errcode), then nothing after 45011.
+        assert_eq!(&buf[at..at + 4], b"ode\"");
+        assert_eq!(c.next_candidate(buf, at + 10), None);
     }
 
     #[test]

@@ -88,9 +88,14 @@ static NEGATED_AFTER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("negation regex")
 });
 
-/// What stands right before one: `no errors`, `0 failures`, `without error`.
-static NEGATED_BEFORE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i:(?:^|\W)(?:no|0|zero|without|non)[\s-]*)$").expect("negation regex"));
+/// What stands right before one that makes it no report of its own: `no errors`, `0 failures`,
+/// `without error`; a level field's value (`"SCF_Level":"ERROR"`, `level=error`: a level counts only
+/// from a parsed record, where the classifier passes it, never from a broken record's text); the
+/// status field of a `tcb fn log` block (`调用状态：失败`), whose `返回结果：` line reports what failed.
+static NEGATED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i:(?:^|\W)(?:no|0|zero|without|non)[\s-]*|level[\\"']*\s*[:=]\s*[\\"']*)$|调用状态\s*[:：]\s*$"#)
+        .expect("negation regex")
+});
 
 /// Code positions: a key and its value, a bracketed code, what follows an exception name, a
 /// parenthesised code, a number after a failure word. Each alternative ends with the code (or the code
@@ -346,6 +351,8 @@ mod tests {
             "VM190:1 MiniProgramError",
             "[stats] errors: { INVALID_TICKET: 3, SYSTEM_NOT_OPEN: 1 }",
             "login attempt 3/5 failed, retrying",
+            r#"{"SCF_Level":"ERROR","SCF_Message":"x""#,
+            "调用状态：失败",
         ] {
             assert_eq!(read_text(s), Reported::Nothing, "{s}");
         }
