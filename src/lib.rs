@@ -19,6 +19,7 @@ pub mod api;
 pub mod chart;
 pub mod check;
 pub mod classify;
+pub mod codes;
 pub mod config;
 pub mod daemon;
 pub mod demo;

@@ -14,6 +14,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::record::Level;
+
+/// The code tables moved to `crate::codes`; `explain` still finds them here.
+pub use crate::codes::{UNLISTED_CODES, UnlistedCode, unlisted_code};
 use crate::tomlerr::{self, line_col};
 
 /// The files of `patterns/`, compiled in so the binary works with no files around it.
@@ -32,8 +35,8 @@ pub const BUILTIN: [(&str, &str); 12] = [
     ("login_attempt.toml", include_str!("../patterns/login_attempt.toml")),
 ];
 
-/// The prefilter keeps one bit per pattern.
-pub const MAX_PATTERNS: usize = 128;
+/// The prefilter keeps one bit per pattern (and signal) in a u128, and two for the structural reading.
+pub const MAX_PATTERNS: usize = 126;
 /// Regexes run on whole messages of up to `max_line_bytes`; this bounds a hostile pattern's memory.
 const REGEX_SIZE_LIMIT: usize = 4 << 20;
 
@@ -142,6 +145,8 @@ struct MatchFile {
     levels: Vec<Spanned<String>>,
     #[serde(default)]
     status_codes: Vec<u16>,
+    #[serde(default)]
+    codes: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -175,9 +180,15 @@ pub struct Pattern {
     pub prevention: String,
     pub literals: Vec<String>,
     pub regex: Vec<Regex>,
+    /// `regex` as one alternation: one pass of the fast automaton instead of one per regex, on every
+    /// candidate line. None when the union would pass the size limit (then each is run in turn).
+    pub regex_union: Option<Regex>,
     pub exclude: Vec<Regex>,
     pub levels: Vec<Level>,
     pub status_codes: Vec<u16>,
+    /// Codes that stand for this pattern wherever a line reports them as its failure (`[match] codes`),
+    /// normalised by `codes::normalize`: case and punctuation do not matter.
+    pub codes: Vec<String>,
     pub examples: Vec<String>,
     pub near_misses: Vec<String>,
     /// The file it came from (`builtin:NAME` for embedded ones).
@@ -229,6 +240,7 @@ impl Pattern {
         if file.matching.regex.get_ref().is_empty()
             && file.matching.levels.is_empty()
             && file.matching.status_codes.is_empty()
+            && file.matching.codes.is_empty()
         {
             return Err(at(file.matching.regex.span(), "match.regex", "at least one regex is needed".into()));
         }
@@ -244,6 +256,12 @@ impl Pattern {
                 .collect()
         };
         let regex = compile(file.matching.regex.get_ref(), "match.regex")?;
+        let regex_union = (regex.len() > 1)
+            .then(|| {
+                let union: Vec<String> = regex.iter().map(|r| format!("(?:{})", r.as_str())).collect();
+                RegexBuilder::new(&union.join("|")).size_limit(REGEX_SIZE_LIMIT).build().ok()
+            })
+            .flatten();
         let exclude = compile(&file.matching.exclude, "match.exclude")?;
         let mut levels = Vec::new();
         for (i, l) in file.matching.levels.iter().enumerate() {
@@ -255,6 +273,14 @@ impl Pattern {
                 )
             })?;
             levels.push(level);
+        }
+        let mut codes = Vec::new();
+        for (i, c) in file.matching.codes.iter().enumerate() {
+            let norm = crate::codes::normalize(c.get_ref());
+            if norm.is_empty() {
+                return Err(at(c.span(), &format!("match.codes[{i}]"), "a code needs a letter or a digit".into()));
+            }
+            codes.push(norm);
         }
         Ok(Pattern {
             id: id.clone(),
@@ -274,13 +300,23 @@ impl Pattern {
             prevention: one_line(&file.prevention),
             literals,
             regex,
+            regex_union,
             exclude,
             levels,
             status_codes: file.matching.status_codes,
+            codes,
             examples: file.tests.examples,
             near_misses: file.tests.near_misses,
             origin: origin.to_string(),
         })
+    }
+
+    /// Whether any of the pattern's regexes matches `text`.
+    pub fn regex_matches(&self, text: &[u8]) -> bool {
+        match &self.regex_union {
+            Some(union) => union.is_match(text),
+            None => self.regex.iter().any(|r| r.is_match(text)),
+        }
     }
 
     /// Whether `key` names this pattern: its id, or one of its keys (an errcode, an SDK code), any case.
@@ -399,66 +435,6 @@ pub fn builtin_set_id() -> String {
     format!("bundled-{:08x}", h >> 32)
 }
 
-/// Codes that none of the ten answers to but `unlisted` counts when a log line carries them: what each
-/// is, from WeChat's and CloudBase's documentation (log-formats facts), and where to look.
-pub const UNLISTED_CODES: [(&str, &str); 10] = [
-    ("-1", "WeChat: system busy. Retry the call after a moment; persistent -1 is on WeChat's side."),
-    (
-        "40226",
-        "WeChat jscode2session: code blocked, a high-risk user. WeChat refuses to log this user in; nothing in your code can fix it for that user.",
-    ),
-    (
-        "40013",
-        "WeChat: invalid AppID. The Cloud Function calls jscode2session with an AppID that is not this Mini Program's.",
-    ),
-    (
-        "40125",
-        "WeChat: invalid AppSecret. The secret the Cloud Function sends to jscode2session is wrong or was reset.",
-    ),
-    ("41008", "WeChat jscode2session: missing code. The event reached the Cloud Function without the wx.login code."),
-    ("45009", "WeChat: the API's daily quota is reached (45011 is the per-minute one)."),
-    ("40001", "WeChat: invalid credential, an access_token that is wrong or not the latest."),
-    ("42001", "WeChat: access_token expired. Refresh it before calling the API."),
-    ("-502005", "wx-server-sdk / CloudBase database: the collection does not exist (create it, or check the env)."),
-    ("-504002", "wx-server-sdk: the called Cloud Function failed (functions execute fail); its own logs say why."),
-];
-
-/// A key no pattern answers to, but that `unlisted` counts where a log line carries it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnlistedCode {
-    pub code: String,
-    /// "WeChat errcode" or "CloudBase SDK code": how a log line carries it.
-    pub kind: &'static str,
-    /// What it is, where known (`UNLISTED_CODES`).
-    pub what: Option<&'static str>,
-}
-
-/// For `explain KEY` when no pattern answers: a known code (`UNLISTED_CODES`), any other non-zero
-/// number (an errcode, which `unlisted` counts), or an upper-case SDK code (`[@cloudbase/js-sdk][CODE]`,
-/// `code: CODE`). None: the key is not a code at all.
-pub fn unlisted_code(key: &str) -> Option<UnlistedCode> {
-    let key = key.trim();
-    let errcode = "WeChat errcode (or wx-server-sdk errCode)";
-    if let Some((code, what)) = UNLISTED_CODES.iter().find(|(c, _)| *c == key) {
-        let kind = if code.starts_with("-50") { "wx-server-sdk errCode" } else { errcode };
-        return Some(UnlistedCode { code: code.to_string(), kind, what: Some(what) });
-    }
-    let digits = key.strip_prefix('-').unwrap_or(key);
-    // `unlisted` counts a non-zero errcode: 0 is success, never an error.
-    if !digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return digits.bytes().any(|b| b != b'0').then(|| UnlistedCode {
-            code: key.to_string(),
-            kind: errcode,
-            what: None,
-        });
-    }
-    let sdk = key.len() >= 3
-        && key.len() <= 64
-        && key.starts_with(|c: char| c.is_ascii_uppercase())
-        && key.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    sdk.then(|| UnlistedCode { code: key.to_string(), kind: "CloudBase SDK code", what: None })
-}
-
 fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, PatternError> {
     let io = |source| PatternError::Io { file: dir.display().to_string(), source };
     let mut files = Vec::new();
@@ -477,23 +453,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_that_unlisted_counts_are_explained() {
-        let c = unlisted_code("40226").unwrap();
-        assert!(c.what.unwrap().contains("high-risk user"), "{c:?}");
-        assert_eq!(
-            unlisted_code(" 99999 ").unwrap(),
-            UnlistedCode { code: "99999".into(), kind: "WeChat errcode (or wx-server-sdk errCode)", what: None }
-        );
-        assert_eq!(unlisted_code("-502005").unwrap().kind, "wx-server-sdk errCode");
-        assert_eq!(unlisted_code("OPERATION_FAIL").unwrap().kind, "CloudBase SDK code");
-        for not_a_code in ["0", "-0", "", "hello", "ticket length", "1234567890"] {
-            assert_eq!(unlisted_code(not_a_code), None, "{not_a_code:?}");
-        }
-        // None of the listed codes is one a pattern of the ten answers to.
-        let cat = Catalogue::builtin().unwrap();
-        for (code, _) in UNLISTED_CODES {
-            assert!(cat.find(code).is_none(), "{code} belongs to a pattern");
-        }
+    fn builtin_set_id_names_the_bundle() {
         assert!(builtin_set_id().starts_with("bundled-") && builtin_set_id().len() == 16);
     }
 
