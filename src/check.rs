@@ -22,8 +22,8 @@ use std::sync::Arc;
 use crate::alerts::replay_transitions;
 use crate::api;
 use crate::classify::Classifier;
-use crate::gauges;
 use crate::event::{Stage, StageConfig};
+use crate::gauges;
 use crate::inputs;
 use crate::lines::{self, LineSink, ScanStats};
 use crate::metrics::Metrics;
@@ -292,9 +292,9 @@ pub fn run(
     if tally.unreadable > 0 {
         return 2;
     }
-    let failing = opts.fail_on.is_some_and(|threshold| {
-        view.patterns.iter().any(|r| r.facts.count > 0 && r.facts.severity >= threshold)
-    });
+    let failing = opts
+        .fail_on
+        .is_some_and(|threshold| view.patterns.iter().any(|r| r.facts.count > 0 && r.facts.severity >= threshold));
     i32::from(failing)
 }
 
@@ -353,7 +353,14 @@ fn write_timeline(view: &View, tally: &Tally, pattern: usize, out: &mut dyn Writ
             _ if m.partial => "  (partial: cut by the start of an input, not used for the onset)",
             _ => "",
         };
-        writeln!(out, "{:<20}  {:>width$}  {:>14}{mark}", &start[..16], count(m, pattern), m.attempts, width = id.len())?;
+        writeln!(
+            out,
+            "{:<20}  {:>width$}  {:>14}{mark}",
+            &start[..16],
+            count(m, pattern),
+            m.attempts,
+            width = id.len()
+        )?;
     }
     writeln!(out, "(counts are calls: a call that prints its error several times counts once, at the call's time)")?;
     if tally.arrival > 0 {

@@ -20,6 +20,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::classify::Classifier;
 use crate::config::{Alertmanager, Config, StartAt};
+use crate::evaluator::{Evaluator, restore_history};
 use crate::event::StageConfig;
 use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
@@ -29,7 +30,6 @@ use crate::pipeline::{self, Pipeline};
 use crate::read_once::ReadOnce;
 use crate::record::FormatChoice;
 use crate::tail::{Clock, ManualClock, Setup, SystemClock, Tailer};
-use crate::evaluator::{Evaluator, restore_history};
 use crate::view::Published;
 
 /// What the command line says; it overrides the config file.

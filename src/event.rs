@@ -38,7 +38,10 @@ use std::sync::Arc;
 
 use crate::classify::Classifier;
 use crate::patterns::Side;
-use crate::{formats::reader::RecordReader, record::{Format, FormatChoice, Record}};
+use crate::{
+    formats::reader::RecordReader,
+    record::{Format, FormatChoice, Record},
+};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -126,7 +126,6 @@ impl Sink for Tally {
     }
 }
 
-
 impl Tally {
     /// An empty tally of `patterns` ids; `keep_samples`: remember each id's first line (for the report);
     /// `keep_matches`: remember every recognised line's place (for `--output matches`).

@@ -183,10 +183,11 @@ impl View {
                 PatternRow { facts, skipped_partial: w.skipped_partial_before(p, running), onset, peak }
             })
             .collect();
-        let peak_attempts = minutes
-            .iter()
-            .max_by_key(|m| (m.attempts, -m.start_ms))
-            .map(|m| Peak { start_ms: m.start_ms, count: m.attempts, attempts: m.attempts });
+        let peak_attempts = minutes.iter().max_by_key(|m| (m.attempts, -m.start_ms)).map(|m| Peak {
+            start_ms: m.start_ms,
+            count: m.attempts,
+            attempts: m.attempts,
+        });
         let alerts = i
             .alerts
             .iter()
@@ -378,14 +379,7 @@ impl View {
                 sample: sample.as_ref().map(|l| crate::redact::redact(&String::from_utf8_lossy(l))),
             })
             .collect();
-        View::build(Inputs {
-            at_ms,
-            patterns,
-            windows: &t.windows,
-            alerts: &[],
-            complete_before_ms: None,
-            transitions,
-        })
+        View::build(Inputs { at_ms, patterns, windows: &t.windows, alerts: &[], complete_before_ms: None, transitions })
     }
 }
 

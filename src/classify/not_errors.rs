@@ -43,6 +43,8 @@ const HELP_AT_START: &str = concat!(
     r"|(?:[-*]\s+)?Error \d{1,2} [—–-] |(?i:(?:\d{1,2}[.)]\s*)?WeChat returns errcode(?-u:\b))",
     // Markdown table rows and list items quoting a code; changelog entries (`- [Fixed] …`).
     r"|\||[-*]\s+`|[-*]\s+\[[A-Za-z ]{2,12}\]\s",
+    // Conventional-commit changelog items and commit subjects: "- fix(auth): …", "feat!: …".
+    r"|(?:[-*]\s+)?(?:fix|feat|chore|docs|refactor|perf|test|build|ci|revert)(?:\([\w./-]+\))?!?:\s",
     // Constant tables and enum definitions: `NAME: -502003,`, Java `CODE_45011(45011, "…"),`,
     // TypeScript's compiled enum `ErrorType["X"] = "x";`, a table keyed by codes `'-502003': '…',`.
     r"|[A-Z][A-Z0-9_]+\s*[:=]\s*(?:-?\d+|'[a-z_]+')\s*,?\s*$",

@@ -3,8 +3,8 @@
 //! as `check --output json --timeline`; what the sample lines hold is redacted; Chromium renders it
 //! within a 1280 px window.
 
-use crate::common::browser;
 use crate::common;
+use crate::common::browser;
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,8 @@
 //! The status page at `/` renders in a real browser (Debian chromium, headless): the 45011 chart with
 //! its bars, the login-attempts line and the onset marker, the patterns table and the alerts.
 
-use crate::common::browser;
 use crate::common;
+use crate::common::browser;
 use crate::common::daemon::*;
 use crate::common::{external_tool, http_get};
 
