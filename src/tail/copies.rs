@@ -64,7 +64,9 @@ impl Tailer {
     /// reads on, the others follow it.
     pub(super) fn freeze_copies(&mut self, id: u64, offset: u64, skipping: bool) {
         let linked = |f: &Tracked| f.copy.is_some_and(|c| c.origin == Some(Origin::Id(id)));
-        let heir = self.files.iter().filter(|f| linked(f)).max_by_key(|f| f.size()).map(|f| f.id);
+        // The longest as it is now: a closed copy's last stat may be from before it was written on.
+        let now_size = |f: &Tracked| f.handle().and_then(|h| h.metadata().ok()).map_or(f.size(), |m| m.len());
+        let heir = self.files.iter().filter(|f| linked(f)).max_by_key(|f| now_size(f)).map(|f| f.id);
         let Some(heir) = heir else { return };
         for f in &mut self.files {
             if !linked(f) {

@@ -193,6 +193,8 @@ struct Model<'a> {
     inst: Instance,
     clock: Arc<ManualClock>,
     written: u64,
+    /// The sequence number of every numbered line written, to name the lost ones.
+    numbered: Vec<u64>,
     before_restarts: u64,
     seq: u64,
     /// Files created since the last poll: inotify reports a new file long before a logger rotates it,
@@ -225,6 +227,7 @@ impl Model<'_> {
         }
         for _ in 0..lines {
             self.seq += 1;
+            self.numbered.push(self.seq);
             // Unique and longer than the copy-detection minimum, like real log lines.
             text.push_str(&format!(
                 "2025-03-14T01:22:05.117Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\tline {:08} of app{file}\n",
@@ -365,6 +368,7 @@ fn run(ops: &[Op], glob: &str, header: bool, tight: bool) -> Result<(), TestCase
         inst,
         clock,
         written: 0,
+        numbered: Vec::new(),
         before_restarts: 0,
         seq: 0,
         unseen: [false; 3],
@@ -378,10 +382,12 @@ fn run(ops: &[Op], glob: &str, header: bool, tight: bool) -> Result<(), TestCase
     let total = m.before_restarts + counted(&m.inst);
     let mut twice: Vec<(&u64, &u32)> = m.inst.seen.lines.iter().filter(|(_, n)| **n != 1).collect();
     twice.sort();
+    let lost: Vec<u64> = m.numbered.iter().copied().filter(|n| !m.inst.seen.lines.contains_key(n)).collect();
     prop_assert_eq!(
         total,
         m.written,
-        "lines counted other than once: {:?}; header: {}, tight: {}, ops: {:?}",
+        "lines lost: {:?}; lines counted other than once: {:?}; header: {}, tight: {}, ops: {:?}",
+        lost,
         twice,
         header,
         tight,
