@@ -30,9 +30,7 @@ impl Tailer {
         let Some(content) = self.group_of(i) else { return };
         let mine = self.files[i].offset;
         let ahead = (self.files.iter().enumerate())
-            .filter(|(k, g)| {
-                *k != i && g.offset > mine && (g.id == content || g.copy.is_some_and(|c| c.content == content))
-            })
+            .filter(|(k, g)| *k != i && g.offset > mine && g.content() == content)
             .max_by_key(|(_, g)| g.offset)
             .map(|(k, _)| k);
         let Some(k) = ahead else { return };
@@ -198,9 +196,8 @@ impl Tailer {
         };
         let compared = copy_rule::Compared { original_offset: o.offset, copy_offset: f.offset, difference, agreed };
         let (oid, oskipping) = (o.id, o.skipping);
-        let ocontent = o.copy.map_or(o.id, |c| if c.content == 0 { o.id } else { c.content });
         // A copy resumed from a checkpoint learns the content it copies from its original.
-        let content = if copy.content == 0 { ocontent } else { copy.content };
+        let content = if copy.content == 0 { o.content() } else { copy.content };
         let (path, like) = (f.path.clone(), o.path.clone());
         match copy_rule::follow(compared) {
             Follow::Follow { offset } => {

@@ -166,6 +166,15 @@ impl Tracked {
         }
     }
 
+    /// The content it holds (see `CopyState::content`): a copy's, or its own id (also for a copy
+    /// resumed from a checkpoint that has not learnt its content yet).
+    pub(super) fn content(&self) -> u64 {
+        match self.copy {
+            Some(c) if c.content != 0 => c.content,
+            _ => self.id,
+        }
+    }
+
     pub(super) fn identity(&self) -> (u64, u64, Option<i128>) {
         (self.dev, self.ino, self.born)
     }

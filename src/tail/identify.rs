@@ -205,7 +205,7 @@ impl Tailer {
                 offset: o.offset,
                 skipping: o.skipping,
                 verified,
-                content: o.copy.map_or(o.id, |c| if c.content == 0 { o.id } else { c.content }),
+                content: o.content(),
             };
             let Some(ofile) = o.handle() else {
                 // Its path names another file now (a rotation the next rescan sees): in doubt.
@@ -238,13 +238,12 @@ impl Tailer {
                         // It holds all of that file and more: a later copy of the same content (that
                         // file a shorter copy, or truncated and regrown unseen). The bytes that file
                         // counted are not counted again; the rest is read once, from whichever has it.
-                        let content = o.copy.map_or(o.id, |c| if c.content == 0 { o.id } else { c.content });
                         let copy = Identity::Copy {
                             origin: None,
                             offset: o.offset,
                             skipping: o.skipping,
                             verified: n,
-                            content,
+                            content: o.content(),
                         };
                         found.push((copy, 3));
                     }
