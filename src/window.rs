@@ -386,24 +386,14 @@ impl Windows {
             .collect()
     }
 
-    /// Every minute from the first with any data to the watermark, in order (empty minutes included).
+    /// One pattern's column of `minutes` (the window's own tests read it).
     pub fn history(&self, pattern: usize) -> Vec<MinuteCount> {
-        let Some(newest) = self.watermark else { return Vec::new() };
-        let Some(first) =
-            self.slots.iter().flatten().filter(|s| s.minute > newest - self.retention as i64).map(|s| s.minute).min()
-        else {
-            return Vec::new();
-        };
-        let starts = self.start_minutes();
-        (first..=newest)
-            .map(|m| {
-                let s = self.minute(m);
-                MinuteCount {
-                    start_ms: m * MINUTE_MS,
-                    count: s.map_or(0, |s| u64::from(s.counts.get(pattern).copied().unwrap_or(0))),
-                    login_attempts: s.map_or(0, |s| u64::from(s.attempts)),
-                    partial: s.is_some_and(|s| is_partial(s, &starts, &self.spanned)),
-                }
+        (self.minutes().into_iter())
+            .map(|m| MinuteCount {
+                start_ms: m.start_ms,
+                count: m.counts.get(pattern).copied().unwrap_or(0),
+                login_attempts: m.attempts,
+                partial: m.partial,
             })
             .collect()
     }
