@@ -208,6 +208,9 @@ impl Tailer {
                         add_former(&mut f.former, &f.path.clone());
                         (f.path, f.file, f.orphaned) = (path, Some(file), Some(now));
                         f.rewritten_closed = !f.file.as_ref().is_some_and(|h| still_starts_with(h, f.fp));
+                        // Rewritten while closed, its key no longer says what it starts with: a file
+                        // that appears in this rescan is compared with what it holds now.
+                        f.changed |= f.rewritten_closed;
                         self.n_open += 1;
                         i += 1;
                     }

@@ -535,3 +535,19 @@ fn a_closed_file_deleted_and_its_inode_reused_is_not_resumed() {
         run(&ops, "*", false, true).unwrap();
     }
 }
+
+/// A closed file truncated and regrown unseen, copied, then renamed within the glob: the copy of what
+/// it holds now is compared with what it holds now (not with its old first bytes), so the line
+/// written after the truncation counts once (it was counted twice: once in the copy read as a new
+/// file, once in the renamed original read again from its start).
+#[test]
+fn a_closed_file_regrown_copied_and_renamed_counts_each_line_once() {
+    let ops = vec![
+        Op::Append { file: 1, lines: 1 },
+        Op::Wait,
+        Op::CopyTruncate { file: 1 },
+        Op::CopyProgressive { file: 1, chunks: vec![Chunk { bytes: 1, wake: Wake::Nothing, append: 1 }], truncate: false },
+        Op::RenameRotate { file: 1 },
+    ];
+    run(&ops, "*", true, true).unwrap();
+}
