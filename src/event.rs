@@ -31,8 +31,12 @@
 //!
 //! This stage knows no files, metrics or windows; the wall clock is given to it (`set_now`).
 
-use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
+
+/// Request ids and stream ids come from logs, but every table keyed by them is bounded (by count and
+/// by event time), so a fast hash will do where SipHash's flood resistance buys nothing (it was ~5 %
+/// of `check`'s time); foldhash is seeded per process, so keys still differ from run to run.
+type Fast = foldhash::fast::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
@@ -186,7 +190,7 @@ impl Call {
 
 /// A map whose entries are forgotten oldest first, by event-time window and by count.
 struct Bounded<V> {
-    map: HashMap<u64, V>,
+    map: HashMap<u64, V, Fast>,
     order: VecDeque<(u64, i64)>,
 }
 
@@ -195,7 +199,7 @@ impl<V> Bounded<V> {
     /// both copies) just when it is largest. Untouched capacity costs no resident memory.
     fn new(cap: usize, presize: bool) -> Self {
         let cap = if presize { cap + 1 } else { 0 };
-        Bounded { map: HashMap::with_capacity(cap), order: VecDeque::with_capacity(cap) }
+        Bounded { map: HashMap::with_capacity_and_hasher(cap, Fast::default()), order: VecDeque::with_capacity(cap) }
     }
 
     /// Removes entries first seen before `horizon_ms`, and the oldest past `cap`.
@@ -227,20 +231,20 @@ struct Stream {
 pub struct Stage {
     classifier: Arc<Classifier>,
     config: StageConfig,
-    streams: HashMap<u64, Stream>,
+    streams: HashMap<u64, Stream, Fast>,
     calls: Bounded<Call>,
-    held: HashMap<u64, Vec<Held>>,
+    held: HashMap<u64, Vec<Held>, Fast>,
     seen: Bounded<()>,
     /// Calls holding Events, oldest first (may name calls already released).
     holding: VecDeque<u64>,
     newest_ms: Option<i64>,
     now_ms: i64,
-    hasher: RandomState,
+    hasher: Fast,
     /// Bits of the fallback patterns (`unlisted`) among the joined ones.
     fallbacks: u32,
     /// A call's `unlisted` Event waits for the call to end: a record of one of the ten ids may still
     /// come (the 430 status is on every record of a call that threw, its START included).
-    unlisted: HashMap<u64, Held>,
+    unlisted: HashMap<u64, Held, Fast>,
     /// The line being read came without the prefilter's say (the stream reads every line now).
     precheck: bool,
 }
@@ -261,17 +265,17 @@ impl Stage {
         let fallbacks = fallback_bits(&classifier);
         Stage {
             classifier,
-            streams: HashMap::new(),
+            streams: HashMap::default(),
             calls: Bounded::new(config.max_calls, config.presize),
-            held: HashMap::new(),
+            held: HashMap::default(),
             seen: Bounded::new(config.max_records, config.presize),
             config,
             holding: VecDeque::new(),
             newest_ms: None,
             now_ms: 0,
-            hasher: RandomState::new(),
+            hasher: Fast::default(),
             fallbacks,
-            unlisted: HashMap::new(),
+            unlisted: HashMap::default(),
             precheck: false,
         }
     }

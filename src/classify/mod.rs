@@ -60,11 +60,11 @@ pub struct Classified<'a> {
 pub struct Classifier {
     catalogue: Catalogue,
     format: FormatChoice,
-    /// Leftmost-first over every literal: the fast "is anything here" scan.
+    /// Leftmost-longest over every literal: the fast "is anything here" scan over a buffer, and on one
+    /// candidate line, the walk that learns every pattern it may be (see `candidates`).
     scan: AhoCorasick,
-    /// Standard semantics, run overlapping on one candidate line to learn every pattern it may be.
-    all: AhoCorasick,
-    /// For each literal of the automata, the patterns (bits by catalogue index) that own it.
+    /// For each literal of the automaton, the patterns (bits by catalogue index) that own it or any
+    /// literal it starts with: where the longest literal starting at a byte matches, those match too.
     owners: Vec<u128>,
     /// Catalogue indices in precedence order.
     order: Vec<usize>,
@@ -115,8 +115,12 @@ impl Classifier {
                 owners[at] |= 1u128 << bit;
             }
         }
-        let scan = AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(&literals)?;
-        let all = AhoCorasick::builder().build(&literals)?;
+        // Each literal's bits take those of the literals it starts with (see `candidates`).
+        let owners: Vec<u128> = literals
+            .iter()
+            .map(|l| literals.iter().zip(&owners).filter(|(p, _)| l.starts_with(p.as_str())).fold(0, |m, (_, b)| m | b))
+            .collect();
+        let scan = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&literals)?;
         let mut order: Vec<usize> = (0..catalogue.patterns().len()).collect();
         order.sort_by_key(|&i| {
             let p = catalogue.get(i);
@@ -133,7 +137,7 @@ impl Classifier {
                 words_mask |= 1u128 << i;
             }
         }
-        Ok(Classifier { catalogue, format, scan, all, owners, order, codes, fallback, words_mask })
+        Ok(Classifier { catalogue, format, scan, owners, order, codes, fallback, words_mask })
     }
 
     pub fn catalogue(&self) -> &Catalogue {
@@ -153,7 +157,7 @@ impl Classifier {
 
     /// As `classify`, reading the line in the given format (sources differ in format).
     pub fn classify_as<'a>(&self, line: &'a [u8], format: FormatChoice) -> Option<Classified<'a>> {
-        if !self.all.is_match(line) {
+        if !self.scan.is_match(line) {
             return None;
         }
         let record = record::parse(line, format);
@@ -166,10 +170,7 @@ impl Classifier {
     /// multi-line forms (a CSV row, a `tcb fn log` block) have no such line: their message is searched,
     /// and their level and status code make the patterns that look at those fields candidates too.
     pub fn classify_record(&self, raw: Option<&[u8]>, record: &Record<'_>) -> (Option<usize>, Option<usize>) {
-        let mut candidates = 0u128;
-        for m in self.all.find_overlapping_iter(raw.unwrap_or(&record.message)) {
-            candidates |= self.owners[m.pattern().as_usize()];
-        }
+        let mut candidates = self.candidates(raw.unwrap_or(&record.message));
         if raw.is_none() {
             for (i, p) in self.catalogue.patterns().iter().enumerate() {
                 let by_field = record.level.is_some_and(|l| p.levels.contains(&l))
@@ -216,6 +217,23 @@ impl Classifier {
 }
 
 impl Classifier {
+    /// The patterns whose literals occur in `text` (bits by catalogue index; then the signals' and the
+    /// structural reading's). Every literal occurrence is found without an overlapping search: the
+    /// leftmost-longest literal is looked for from each byte after the last one found, so every start
+    /// is visited, and at a start only the longest literal is reported, whose bits include those of
+    /// every literal it begins with (the only others that can match there). Same answer as the
+    /// overlapping walk, with the SIMD prefilter doing the skipping (measured 15 % of `check`'s time
+    /// on a load test's export before).
+    fn candidates(&self, text: &[u8]) -> u128 {
+        let mut bits = 0u128;
+        let mut from = 0;
+        while let Some(m) = self.scan.find(Input::new(text).span(from..text.len())) {
+            bits |= self.owners[m.pattern().as_usize()];
+            from = m.start() + 1;
+        }
+        bits
+    }
+
     /// Step 4's second half: the candidate patterns' regexes on each text inside a JSON message. Only
     /// candidates: a text inside the line holds its pattern's literal only if the line does.
     fn by_json_texts(&self, message: &[u8], candidates: u128) -> Option<usize> {
@@ -309,6 +327,56 @@ mod tests {
             id_of(&c, "[INVALID_TICKET] [LOGIN_MANNER_UNREGISTED] rejected").as_deref(),
             Some("custom_login_disabled")
         );
+    }
+
+    /// The leftmost-longest walk finds the same patterns as every overlapping occurrence would, on
+    /// texts made of the literals themselves (overlapping, nested, sharing starts) and filler.
+    #[test]
+    fn candidates_equal_the_overlapping_search() {
+        use proptest::prelude::*;
+        let c = classifier();
+        let lits: Vec<String> = {
+            let cat = c.catalogue();
+            let mut v: Vec<String> = cat
+                .patterns()
+                .iter()
+                .chain(cat.signals())
+                .flat_map(|p| p.literals.iter().flat_map(|l| with_json_escapes(l)))
+                .chain(STRUCTURE_LITERALS.iter().flat_map(|l| with_json_escapes(l)))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let overlapping = AhoCorasick::new(&lits).unwrap();
+        let bits_of = |lit: &str| -> u128 {
+            let m = c.scan.find(lit).unwrap();
+            // The literal itself, found whole: its own bits are among its closure's.
+            assert_eq!(m.start(), 0);
+            c.owners[m.pattern().as_usize()]
+        };
+        let piece = prop_oneof![
+            prop::sample::select(lits.clone()),
+            // Cut literals: a prefix or a suffix of one, so occurrences overlap and nest.
+            (prop::sample::select(lits.clone()), 1usize..6).prop_map(|(l, k)| l.chars().take(k).collect()),
+            (prop::sample::select(lits.clone()), 1usize..6).prop_map(|(l, k)| {
+                let n = l.chars().count();
+                l.chars().skip(n.saturating_sub(k)).collect()
+            }),
+            "[a-z\\\":= ]{0,4}",
+        ];
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        runner
+            .run(&prop::collection::vec(piece, 0..12), |parts| {
+                let text = parts.concat();
+                let mut want = 0u128;
+                for m in overlapping.find_overlapping_iter(&text) {
+                    want |= bits_of(&lits[m.pattern().as_usize()]);
+                }
+                prop_assert_eq!(c.candidates(text.as_bytes()), want, "{:?}", text);
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]
