@@ -19,7 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use authwatch::config::{Limits, Source, StartAt};
+use authwatch::config::{Source, StartAt};
+use authwatch::tail::Limits;
 use authwatch::record::FormatChoice;
 use authwatch::tail::{Consumer, Setup, SystemClock, Tailer};
 

@@ -131,6 +131,20 @@ pub struct Transition {
     pub active_at_ms: Option<i64>,
 }
 
+/// Where alerts are pushed, Alertmanager's `/api/v2/alerts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alertmanager {
+    /// host:port of the Alertmanager (http only).
+    pub authority: String,
+    /// The path prefix before `/api/v2/alerts` (for Alertmanagers behind a route prefix).
+    pub prefix: String,
+    pub resend_interval_secs: u64,
+    pub timeout_ms: u64,
+    /// A resolution is sent no sooner than this after Alertmanager accepted the alert firing, so a
+    /// replayed episode reaches receivers as firing, then resolved (Alertmanager's group_wait).
+    pub resolve_hold_secs: u64,
+}
+
 /// A firing episode on its way to Alertmanager.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

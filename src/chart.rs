@@ -22,8 +22,8 @@ use std::fmt::Write;
 use crate::timefmt;
 use crate::window::MINUTE_MS;
 
-/// WeChat's documented jscode2session limit: 100 calls per user per minute.
-pub const DEFAULT_QUOTA_PER_MINUTE: u64 = 100;
+/// The quota line drawn when none is configured (the state's default).
+pub use crate::observe::DEFAULT_QUOTA_PER_MINUTE;
 
 /// One complete minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,32 +12,18 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use crate::alerts::Alertmanager;
 use crate::alerts::RuleConfig;
-use crate::lines::DEFAULT_MAX_LINE_BYTES;
+pub use crate::http::Settings as Http;
+pub use crate::observe::{Alerting, Clock, DEFAULT_REPLAY_IDLE_SECS};
+pub use crate::source::{DEFAULT_EXCLUDE, DEFAULT_SOURCE, Source, StartAt};
 use crate::record::FormatChoice;
 use crate::tomlerr;
+pub use crate::tomlerr::ConfigError;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9471";
-/// The source name for paths given on the command line.
-pub const DEFAULT_SOURCE: &str = "default";
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{file}: cannot read: {source}")]
-    Io { file: String, source: std::io::Error },
-    #[error("{file}:{line}:{column}: {key}: {message}")]
-    Invalid { file: String, line: usize, column: usize, key: String, message: String },
-}
 
-/// Where a source starts reading a file it has no checkpoint for, at start-up. Files that appear
-/// later are always read from their beginning.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum StartAt {
-    #[default]
-    Beginning,
-    End,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,7 +35,7 @@ struct ConfigFile {
     #[serde(default)]
     no_default_patterns: bool,
     #[serde(default)]
-    limits: Limits,
+    limits: LimitsFile,
     #[serde(default)]
     labels: BTreeMap<Spanned<String>, String>,
     #[serde(default)]
@@ -63,71 +49,7 @@ struct ConfigFile {
     http: Http,
 }
 
-/// The endpoint's own bounds, and where TLS and basic auth come from.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Http {
-    /// Connections open at once. Past it the oldest connection with no request in flight is closed to
-    /// admit the new one; only when every slot is answering a request is the new one refused (503).
-    pub max_connections: u64,
-    /// A request's headers must arrive within this, and an idle keep-alive connection is closed after
-    /// it (slow-loris).
-    pub header_read_timeout_ms: u64,
-    /// No connection lives longer than this, whatever it does.
-    pub max_connection_age_ms: u64,
-    /// Request headers larger than this are refused (431).
-    pub max_header_bytes: u64,
-    /// Prometheus exporter-toolkit web config (YAML): TLS and basic auth. Re-read when it changes.
-    pub web_config_file: Option<PathBuf>,
-}
 
-impl Default for Http {
-    fn default() -> Self {
-        Http {
-            max_connections: 64,
-            header_read_timeout_ms: 10_000,
-            max_connection_age_ms: 120_000,
-            max_header_bytes: 16_384,
-            web_config_file: None,
-        }
-    }
-}
-
-/// Which clock alerts are evaluated on, and so which minutes are complete: the state's setting.
-pub use crate::observe::{Clock, DEFAULT_REPLAY_IDLE_SECS};
-
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Alerting {
-    #[serde(default)]
-    pub clock: Clock,
-    /// Event clock: with no new line for this long (wall time), the newest minute is closed and judged
-    /// (a replay has ended).
-    #[serde(default = "default_replay_idle_secs")]
-    pub replay_idle_secs: u64,
-    /// The quota line drawn on the 45011 chart (status page, `check --report`), calls per minute:
-    /// WeChat documents 100 jscode2session calls per user per minute. 0 draws none.
-    #[serde(default = "default_quota_per_minute")]
-    pub quota_per_minute: u64,
-}
-
-fn default_replay_idle_secs() -> u64 {
-    DEFAULT_REPLAY_IDLE_SECS
-}
-
-impl Default for Alerting {
-    fn default() -> Alerting {
-        Alerting {
-            clock: Clock::default(),
-            replay_idle_secs: DEFAULT_REPLAY_IDLE_SECS,
-            quota_per_minute: default_quota_per_minute(),
-        }
-    }
-}
-
-fn default_quota_per_minute() -> u64 {
-    crate::chart::DEFAULT_QUOTA_PER_MINUTE
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,19 +75,6 @@ fn default_timeout_ms() -> u64 {
     5000
 }
 
-/// Where alerts are pushed, Alertmanager's `/api/v2/alerts`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Alertmanager {
-    /// host:port of the Alertmanager (http only).
-    pub authority: String,
-    /// The path prefix before `/api/v2/alerts` (for Alertmanagers behind a route prefix).
-    pub prefix: String,
-    pub resend_interval_secs: u64,
-    pub timeout_ms: u64,
-    /// A resolution is sent no sooner than this after Alertmanager accepted the alert firing, so a
-    /// replayed episode reaches receivers as firing, then resolved (Alertmanager's group_wait).
-    pub resolve_hold_secs: u64,
-}
 
 /// The guide's login function.
 pub const DEFAULT_LOGIN_FUNCTION: &str = "getLoginTicket";
@@ -211,100 +120,68 @@ impl From<FormatName> for FormatChoice {
     }
 }
 
-/// Bounds and intervals. Every field has a named default.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// `[limits]`: one flat table in the file; each key belongs to the stage it bounds, which owns its
+/// type, default and valid range. This only composes them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Limits {
-    /// Lines longer than this are cut to it and counted.
-    pub max_line_bytes: u64,
-    /// The safety-net poll: how often every file is looked at even if inotify said nothing.
-    pub poll_interval_ms: u64,
-    /// How often read offsets are written to the state directory (and at shutdown).
-    pub checkpoint_interval_ms: u64,
-    /// Deprecated (it capped the files followed): read as `max_open_files` when that is not set.
-    pub max_files: Option<u64>,
-    /// Per-minute history kept for the 45011 curve and alerts; lines older than this behind the newest
-    /// are counted as late.
-    pub retention_minutes: u64,
-    /// Distinct `source` label values; sources past it share the `_other` series.
-    pub max_sources: u64,
-    /// Distinct `function` label values (names read from log lines); later names share `_other`.
-    pub max_functions: u64,
-    /// A line stamped more than this ahead of the wall clock is not trusted for its time.
-    pub future_tolerance_secs: u64,
-    /// How long (event time) a call is remembered for joining its lines and counting it once, and a
-    /// record for recognising it when read again: SCF's 900 s maximum run time plus export skew.
-    pub invocation_window_secs: u64,
-    /// Calls remembered at most; past it the oldest are forgotten (counted).
-    pub max_invocations: u64,
-    /// Records remembered at most for overlapping exports; past it the oldest are forgotten (counted).
-    pub max_seen_records: u64,
-    /// Followed files holding an open descriptor at most (default 1,024); quiet files are closed and
-    /// reopened when they grow, so every matching file is read however many there are.
-    pub max_open_files: Option<u64>,
-    /// A followed file that has not grown for this long gives its descriptor back (it stays followed).
-    pub close_idle_secs: u64,
-    /// Bytes read from one file before the next file's turn (one round); a poll reads in rounds, so a
-    /// file growing at full speed does not hold up a line appended to another.
-    pub read_budget_bytes: u64,
+    pub tail: crate::tail::Limits,
+    pub event: crate::event::Limits,
+    pub window: crate::window::Limits,
+    pub labels: crate::metrics::LabelCaps,
 }
 
-/// Open descriptors for followed files when neither `max_open_files` nor `max_files` is set.
-pub const DEFAULT_MAX_OPEN_FILES: u64 = 1024;
-/// Like Filebeat's `close_inactive` (5 minutes).
-pub const DEFAULT_CLOSE_IDLE_SECS: u64 = 300;
-pub const DEFAULT_READ_BUDGET_BYTES: u64 = 1 << 20;
+/// `[limits]` as written: every key optional (the owning stage's default otherwise).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    max_line_bytes: Option<u64>,
+    poll_interval_ms: Option<u64>,
+    checkpoint_interval_ms: Option<u64>,
+    max_files: Option<u64>,
+    max_open_files: Option<u64>,
+    close_idle_secs: Option<u64>,
+    read_budget_bytes: Option<u64>,
+    retention_minutes: Option<u64>,
+    max_sources: Option<u64>,
+    max_functions: Option<u64>,
+    future_tolerance_secs: Option<u64>,
+    invocation_window_secs: Option<u64>,
+    max_invocations: Option<u64>,
+    max_seen_records: Option<u64>,
+}
+
+impl From<LimitsFile> for Limits {
+    fn from(f: LimitsFile) -> Limits {
+        let mut l = Limits::default();
+        let t = &mut l.tail;
+        t.max_line_bytes = f.max_line_bytes.unwrap_or(t.max_line_bytes);
+        t.poll_interval_ms = f.poll_interval_ms.unwrap_or(t.poll_interval_ms);
+        t.checkpoint_interval_ms = f.checkpoint_interval_ms.unwrap_or(t.checkpoint_interval_ms);
+        t.max_files = f.max_files.or(t.max_files);
+        t.max_open_files = f.max_open_files.or(t.max_open_files);
+        t.close_idle_secs = f.close_idle_secs.unwrap_or(t.close_idle_secs);
+        t.read_budget_bytes = f.read_budget_bytes.unwrap_or(t.read_budget_bytes);
+        let e = &mut l.event;
+        e.future_tolerance_secs = f.future_tolerance_secs.unwrap_or(e.future_tolerance_secs);
+        e.invocation_window_secs = f.invocation_window_secs.unwrap_or(e.invocation_window_secs);
+        e.max_invocations = f.max_invocations.unwrap_or(e.max_invocations);
+        e.max_seen_records = f.max_seen_records.unwrap_or(e.max_seen_records);
+        l.window.retention_minutes = f.retention_minutes.unwrap_or(l.window.retention_minutes);
+        // Past usize (32-bit) is past the range check anyway.
+        let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        l.labels.max_sources = f.max_sources.map_or(l.labels.max_sources, size);
+        l.labels.max_functions = f.max_functions.map_or(l.labels.max_functions, size);
+        l
+    }
+}
 
 impl Limits {
-    /// The bound on open descriptors for followed files: `max_open_files`, else the deprecated
-    /// `max_files`, else 1,024.
-    pub fn open_files_bound(&self) -> u64 {
-        // An old config's small max_files still loads; the follower needs a few descriptors to work.
-        self.max_open_files.or(self.max_files).unwrap_or(DEFAULT_MAX_OPEN_FILES).max(4)
-    }
-
-    pub fn label_caps(&self) -> crate::metrics::LabelCaps {
-        crate::metrics::LabelCaps { max_sources: self.max_sources as usize, max_functions: self.max_functions as usize }
+    /// Every stage's objections, as `limits.KEY`.
+    fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        [self.tail.problems(), self.event.problems(), self.window.problems(), self.labels.problems()].concat()
     }
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_line_bytes: DEFAULT_MAX_LINE_BYTES as u64,
-            poll_interval_ms: 1000,
-            checkpoint_interval_ms: 5000,
-            max_files: None,
-            retention_minutes: crate::window::DEFAULT_RETENTION_MINUTES as u64,
-            max_sources: crate::metrics::LabelCaps::default().max_sources as u64,
-            max_functions: crate::metrics::LabelCaps::default().max_functions as u64,
-            future_tolerance_secs: (crate::event::DEFAULT_FUTURE_TOLERANCE_MS / 1000) as u64,
-            invocation_window_secs: (crate::event::DEFAULT_WINDOW_MS / 1000) as u64,
-            max_invocations: crate::event::DEFAULT_MAX_CALLS as u64,
-            max_seen_records: crate::event::DEFAULT_MAX_RECORDS as u64,
-            max_open_files: None,
-            close_idle_secs: DEFAULT_CLOSE_IDLE_SECS,
-            read_budget_bytes: DEFAULT_READ_BUDGET_BYTES,
-        }
-    }
-}
-
-/// One named group of files read the same way; its name is the `source` label.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
-    pub name: String,
-    /// Files, directories (every regular file directly in them) or globs.
-    pub paths: Vec<String>,
-    /// Globs matched against a file's path or file name; rotated and compressed copies by default.
-    pub exclude: Vec<String>,
-    pub format: FormatChoice,
-    pub start_at: StartAt,
-    /// The Cloud Function these files belong to, for lines that do not name theirs (plain text).
-    pub function: Option<String>,
-}
-
-/// Compressed rotations are never tailed: their bytes are not log lines.
-pub const DEFAULT_EXCLUDE: [&str; 5] = ["*.gz", "*.bz2", "*.xz", "*.zst", "*.zip"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -405,63 +282,12 @@ impl Config {
         }
         config.pattern_dirs = raw.patterns.iter().map(|p| resolve(p)).collect();
         config.no_default_patterns = raw.no_default_patterns;
-        config.limits = raw.limits;
-        let l = &config.limits;
-        let h = &raw.http;
-        let limit_checks = [
-            (
-                l.max_line_bytes >= 64 && l.max_line_bytes <= 1 << 30,
-                "limits.max_line_bytes",
-                "must be 64 to 1073741824",
-            ),
-            (l.poll_interval_ms >= 10, "limits.poll_interval_ms", "must be at least 10"),
-            (l.checkpoint_interval_ms >= 10, "limits.checkpoint_interval_ms", "must be at least 10"),
-            (l.max_files.is_none_or(|n| n >= 1), "limits.max_files", "must be at least 1"),
-            (l.max_open_files.is_none_or(|n| n >= 4), "limits.max_open_files", "must be at least 4"),
-            (l.close_idle_secs >= 1, "limits.close_idle_secs", "must be at least 1"),
-            (l.read_budget_bytes >= 4096, "limits.read_budget_bytes", "must be at least 4096"),
-            (
-                l.retention_minutes >= 2 && l.retention_minutes <= 7 * 24 * 60,
-                "limits.retention_minutes",
-                "must be 2 to 10080",
-            ),
-            (l.max_sources >= 1 && l.max_sources <= 10_000, "limits.max_sources", "must be 1 to 10000"),
-            (l.max_functions >= 1 && l.max_functions <= 10_000, "limits.max_functions", "must be 1 to 10000"),
-            (l.future_tolerance_secs <= 86_400, "limits.future_tolerance_secs", "must be 0 to 86400"),
-            (
-                l.invocation_window_secs >= 900 && l.invocation_window_secs <= 7 * 86_400,
-                "limits.invocation_window_secs",
-                "must be 900 (SCF's longest run) to 604800",
-            ),
-            (
-                l.max_invocations >= 1000 && l.max_invocations <= 10_000_000,
-                "limits.max_invocations",
-                "must be 1000 to 10000000",
-            ),
-            (
-                l.max_seen_records >= 1000 && l.max_seen_records <= 10_000_000,
-                "limits.max_seen_records",
-                "must be 1000 to 10000000",
-            ),
-            (h.max_connections >= 1 && h.max_connections <= 65_536, "http.max_connections", "must be 1 to 65536"),
-            (h.header_read_timeout_ms >= 10, "http.header_read_timeout_ms", "must be at least 10"),
-            (
-                h.max_connection_age_ms >= h.header_read_timeout_ms,
-                "http.max_connection_age_ms",
-                "must be at least header_read_timeout_ms",
-            ),
-            (
-                h.max_header_bytes >= 8192 && h.max_header_bytes <= 1 << 20,
-                "http.max_header_bytes",
-                "must be 8192 to 1048576",
-            ),
-        ];
-        for (ok, key, why) in limit_checks {
-            if !ok {
-                let leaf = key.split_once('.').map_or(key, |(_, leaf)| leaf);
-                let offset = text.find(leaf).unwrap_or(0);
-                return Err(at(offset..offset, key, why.to_string()));
-            }
+        config.limits = raw.limits.into();
+        // Each stage says which of its values it cannot work with; the error points at the key.
+        let problems = config.limits.problems().into_iter().map(|(k, why)| ("limits", k, why));
+        for (table, key, why) in problems.chain(raw.http.problems().into_iter().map(|(k, why)| ("http", k, why))) {
+            let offset = text.find(key).unwrap_or(0);
+            return Err(at(offset..offset, &format!("{table}.{key}"), why.to_string()));
         }
         for (name, value) in &raw.labels {
             let reserved = ["pattern", "source", "version", "patterns", "alertname", "severity", "result"];
@@ -692,8 +518,8 @@ mod tests {
 
     #[test]
     fn max_files_still_loads_as_the_open_files_bound() {
-        let limits = |text: &str| Config::from_toml("c.toml", text, None).unwrap().limits;
-        assert_eq!(limits("").open_files_bound(), DEFAULT_MAX_OPEN_FILES);
+        let limits = |text: &str| Config::from_toml("c.toml", text, None).unwrap().limits.tail;
+        assert_eq!(limits("").open_files_bound(), crate::tail::DEFAULT_MAX_OPEN_FILES);
         assert_eq!(limits("[limits]\nmax_files = 50\n").open_files_bound(), 50);
         assert_eq!(limits("[limits]\nmax_files = 50\nmax_open_files = 200\n").open_files_bound(), 200);
         // An old config's tiny max_files loads; the follower keeps the few descriptors it needs.

@@ -231,7 +231,7 @@ pub fn setup_for(config: &Config) -> Result<Reload, String> {
     crate::alerts::Engine::new(&config.alerts, &catalogue).map_err(|e| format!("alerts: {e}"))?;
     let classifier = Classifier::new(catalogue, FormatChoice::Auto).map_err(|e| e.to_string())?;
     Ok(Reload {
-        setup: Setup { sources: config.sources.clone(), limits: config.limits.clone() },
+        setup: Setup { sources: config.sources.clone(), limits: config.limits.tail.clone() },
         classifier: Arc::new(classifier),
         stage: pipeline::stage_config(config),
     })
@@ -252,10 +252,10 @@ fn run_with(
 ) -> Result<(), String> {
     let clock = time.clock();
     let config = effective_config(&opts)?;
-    if let Some(n) = config.limits.max_files {
+    if let Some(n) = config.limits.tail.max_files {
         tracing::warn!(
             max_files = n,
-            max_open_files = config.limits.open_files_bound(),
+            max_open_files = config.limits.tail.open_files_bound(),
             "limits.max_files is deprecated: every matching file is followed; it is read as max_open_files (descriptors held at once)"
         );
     }
@@ -271,7 +271,7 @@ fn run_with(
             setup.classifier.catalogue(),
             &config.source_names(),
             &config.labels,
-            config.limits.label_caps(),
+            config.limits.labels,
         )
         .map_err(|e| e.to_string())?,
     );
@@ -279,7 +279,7 @@ fn run_with(
     let observed: Shared = Arc::new(std::sync::Mutex::new(
         Observed::new(
             setup.classifier.catalogue(),
-            config.limits.retention_minutes as usize,
+            config.limits.window.retention_minutes as usize,
             &config.alerts,
             config.alerting.clock,
         )
@@ -305,7 +305,7 @@ fn run_with(
     })
     .map_err(|e| {
         // fs.inotify.max_user_instances reached, or no inotify: the poll interval's rescan covers it.
-        tracing::warn!(error = %e, poll_interval_ms = config.limits.poll_interval_ms, "cannot start inotify; falling back to polling");
+        tracing::warn!(error = %e, poll_interval_ms = config.limits.tail.poll_interval_ms, "cannot start inotify; falling back to polling");
     })
     .ok();
     let (tailer, warning) = Tailer::new(setup.setup.clone(), &config.state_dir, clock.clone());
@@ -313,7 +313,7 @@ fn run_with(
         metrics.checkpoint_load_failures_total.inc();
         tracing::error!("{}", w.0);
     }
-    let (once, warning) = ReadOnce::new(&config.state_dir, &config.sources, config.limits.max_line_bytes as usize);
+    let (once, warning) = ReadOnce::new(&config.state_dir, &config.sources, config.limits.tail.max_line_bytes as usize);
     if let Some(w) = warning {
         metrics.checkpoint_load_failures_total.inc();
         tracing::error!("{w}");
@@ -325,7 +325,7 @@ fn run_with(
         metrics.clone(),
         Some(observed.clone()),
     );
-    let limits = config.limits.clone();
+    let limits = config.limits.tail.clone();
     let tailer_ready = ready.clone();
     let checkpoints_ok = Arc::new(AtomicBool::new(true));
     let eval = Evaluator {
@@ -440,7 +440,7 @@ fn reload(
                 // The web config file's content is re-read on change; which file, and the [http] bounds, are not.
                 tracing::warn!("listen, state_dir and [http] changes take effect at the next restart");
             }
-            metrics.set_caps(config.limits.label_caps());
+            metrics.set_caps(config.limits.labels);
             metrics.add_series(setup.classifier.catalogue(), &config.source_names());
             metrics.config_reloads_total.with_label_values(&["success"]).inc();
             metrics.config_last_reload_successful.set(1);
@@ -509,7 +509,7 @@ fn tailer_loop(
     mut pipeline: Pipeline,
     rx: Receiver<Wake>,
     mut watcher: Option<impl Watcher>,
-    limits: &crate::config::Limits,
+    limits: &crate::tail::Limits,
     ready: &AtomicBool,
     eval: &Evaluator,
     time: &Time,

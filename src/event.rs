@@ -144,6 +144,49 @@ pub const DEFAULT_MAX_CALLS: usize = 100_000;
 pub const DEFAULT_MAX_RECORDS: usize = 200_000;
 pub const DEFAULT_HOLD_MS: i64 = 5_000;
 
+/// The Event stage's `[limits]` keys (`config` composes them; `pipeline` turns them into a
+/// `StageConfig`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// A line stamped more than this ahead of the wall clock is not trusted for its time.
+    pub future_tolerance_secs: u64,
+    /// How long (event time) a call is remembered for joining its lines and counting it once, and a
+    /// record for recognising it when read again: SCF's 900 s maximum run time plus export skew.
+    pub invocation_window_secs: u64,
+    /// Calls remembered at most; past it the oldest are forgotten (counted).
+    pub max_invocations: u64,
+    /// Records remembered at most for overlapping exports; past it the oldest are forgotten (counted).
+    pub max_seen_records: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            future_tolerance_secs: (DEFAULT_FUTURE_TOLERANCE_MS / 1000) as u64,
+            invocation_window_secs: (DEFAULT_WINDOW_MS / 1000) as u64,
+            max_invocations: DEFAULT_MAX_CALLS as u64,
+            max_seen_records: DEFAULT_MAX_RECORDS as u64,
+        }
+    }
+}
+
+impl Limits {
+    /// The keys whose values the stage cannot work with, and why.
+    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let checks = [
+            (self.future_tolerance_secs <= 86_400, "future_tolerance_secs", "must be 0 to 86400"),
+            (
+                (900..=7 * 86_400).contains(&self.invocation_window_secs),
+                "invocation_window_secs",
+                "must be 900 (SCF's longest run) to 604800",
+            ),
+            ((1000..=10_000_000).contains(&self.max_invocations), "max_invocations", "must be 1000 to 10000000"),
+            ((1000..=10_000_000).contains(&self.max_seen_records), "max_seen_records", "must be 1000 to 10000000"),
+        ];
+        checks.into_iter().filter(|(ok, _, _)| !ok).map(|(_, k, why)| (k, why)).collect()
+    }
+}
+
 impl Default for StageConfig {
     fn default() -> Self {
         StageConfig {

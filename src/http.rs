@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::io;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -28,16 +29,64 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::api;
-use crate::config::Http;
 use crate::metrics::Metrics;
 use crate::status;
 use crate::view::Published;
 use crate::web::{Credentials, WebConfig, WebWatch};
+
+/// `[http]`: the endpoint's own bounds, and where TLS and basic auth come from (composed into the
+/// configuration by `config`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Connections open at once. Past it the oldest connection with no request in flight is closed to
+    /// admit the new one; only when every slot is answering a request is the new one refused (503).
+    pub max_connections: u64,
+    /// A request's headers must arrive within this, and an idle keep-alive connection is closed after
+    /// it (slow-loris).
+    pub header_read_timeout_ms: u64,
+    /// No connection lives longer than this, whatever it does.
+    pub max_connection_age_ms: u64,
+    /// Request headers larger than this are refused (431).
+    pub max_header_bytes: u64,
+    /// Prometheus exporter-toolkit web config (YAML): TLS and basic auth. Re-read when it changes.
+    pub web_config_file: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_connections: 64,
+            header_read_timeout_ms: 10_000,
+            max_connection_age_ms: 120_000,
+            max_header_bytes: 16_384,
+            web_config_file: None,
+        }
+    }
+}
+
+impl Settings {
+    /// The `[http]` keys whose values the endpoint cannot work with, and why.
+    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let checks = [
+            ((1..=65_536).contains(&self.max_connections), "max_connections", "must be 1 to 65536"),
+            (self.header_read_timeout_ms >= 10, "header_read_timeout_ms", "must be at least 10"),
+            (
+                self.max_connection_age_ms >= self.header_read_timeout_ms,
+                "max_connection_age_ms",
+                "must be at least header_read_timeout_ms",
+            ),
+            ((8192..=1 << 20).contains(&self.max_header_bytes), "max_header_bytes", "must be 8192 to 1048576"),
+        ];
+        checks.into_iter().filter(|(ok, _, _)| !ok).map(|(_, k, why)| (k, why)).collect()
+    }
+}
 
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// bcrypt is slow by design: at most this many checks run at once, off the async thread.
@@ -53,7 +102,7 @@ pub struct HttpState {
     /// formats it and decides nothing.
     pub view: Published,
     pub web: WebWatch,
-    pub limits: Http,
+    pub limits: Settings,
     /// The status page chart's quota line, calls per minute (`[alerting] quota_per_minute`).
     pub quota_per_minute: u64,
 }

@@ -40,6 +40,7 @@ pub mod read_once;
 pub mod record;
 pub mod redact;
 pub mod report;
+pub mod source;
 pub mod statefile;
 pub mod status;
 pub mod synth;

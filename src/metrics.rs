@@ -118,6 +118,17 @@ impl Default for LabelCaps {
     }
 }
 
+impl LabelCaps {
+    /// The `[limits]` keys whose values the label bounds cannot take, and why.
+    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let checks = [
+            ((1..=10_000).contains(&self.max_sources), "max_sources", "must be 1 to 10000"),
+            ((1..=10_000).contains(&self.max_functions), "max_functions", "must be 1 to 10000"),
+        ];
+        checks.into_iter().filter(|(ok, _, _)| !ok).map(|(_, k, why)| (k, why)).collect()
+    }
+}
+
 fn plain_gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, prometheus::Error> {
     let g = IntGauge::with_opts(Opts::new(name, help).namespace(NAMESPACE))?;
     registry.register(Box::new(g.clone()))?;

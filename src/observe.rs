@@ -40,6 +40,44 @@ pub enum Clock {
 /// With the event clock, the newest minute is closed after this long without a new line.
 pub const DEFAULT_REPLAY_IDLE_SECS: u64 = 120;
 
+/// WeChat's documented jscode2session limit, calls per minute: the default quota line.
+pub const DEFAULT_QUOTA_PER_MINUTE: u64 = 100;
+
+/// `[alerting]`: the state's settings (which clock, when a replay's last minute closes) and the quota
+/// line the views draw; composed into the configuration by `config`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerting {
+    #[serde(default)]
+    pub clock: Clock,
+    /// Event clock: with no new line for this long (wall time), the newest minute is closed and judged
+    /// (a replay has ended).
+    #[serde(default = "default_replay_idle_secs")]
+    pub replay_idle_secs: u64,
+    /// The quota line drawn on the 45011 chart (status page, `check --report`), calls per minute:
+    /// WeChat documents 100 jscode2session calls per user per minute. 0 draws none.
+    #[serde(default = "default_quota_per_minute")]
+    pub quota_per_minute: u64,
+}
+
+fn default_replay_idle_secs() -> u64 {
+    DEFAULT_REPLAY_IDLE_SECS
+}
+
+impl Default for Alerting {
+    fn default() -> Alerting {
+        Alerting {
+            clock: Clock::default(),
+            replay_idle_secs: DEFAULT_REPLAY_IDLE_SECS,
+            quota_per_minute: default_quota_per_minute(),
+        }
+    }
+}
+
+fn default_quota_per_minute() -> u64 {
+    DEFAULT_QUOTA_PER_MINUTE
+}
+
 /// WeChat's per-minute quota error: the id the load figures (onset, peak, last minute) are about.
 pub const Q45011: &str = "wx_45011_minute_quota";
 

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use prometheus::IntCounter;
 
 use crate::classify::Classifier;
-use crate::config::{Config, Source};
+use crate::config::Config;
+use crate::source::Source;
 use crate::event::{Event, Kind, Note, Sink, Stage, StageConfig};
 use crate::inputs::{UNMATCHED_WARN_EVERY_MS, UnmatchedLog};
 use crate::metrics::Metrics;
@@ -30,10 +31,10 @@ pub fn stage_config(config: &Config) -> StageConfig {
         login_function: config.login_function.clone(),
         source_functions: sources.iter().map(|s| s.function.clone()).collect(),
         source_formats: sources.iter().map(|s| s.format).collect(),
-        future_tolerance_ms: limits.future_tolerance_secs as i64 * 1000,
-        window_ms: limits.invocation_window_secs as i64 * 1000,
-        max_calls: limits.max_invocations as usize,
-        max_records: limits.max_seen_records as usize,
+        future_tolerance_ms: limits.event.future_tolerance_secs as i64 * 1000,
+        window_ms: limits.event.invocation_window_secs as i64 * 1000,
+        max_calls: limits.event.max_invocations as usize,
+        max_records: limits.event.max_seen_records as usize,
         presize: true,
         ..StageConfig::default()
     }

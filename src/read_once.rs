@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Source;
+use crate::source::Source;
 use crate::inputs::{NoFile, is_read_once};
 use crate::lines::{self, ScanStats};
 use crate::tail::{Consumer, SourceHealth};

@@ -2,7 +2,17 @@
 //!
 //! Contract: `locate` turns a `toml` deserialisation error into (line, column, field, message); the
 //! field is the key toml names (unknown or missing field) or else the nearest `key =` above the error,
-//! under its `[table]`. Shared by pattern files and the config file.
+//! under its `[table]`. Shared by pattern files and the config file. `ConfigError` is the error of every
+//! configuration file (the TOML config, the web config): file, line, column and key.
+
+/// A configuration file that cannot be used: `file:line:column: key: message`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Io { file: String, source: std::io::Error },
+    #[error("{file}:{line}:{column}: {key}: {message}")]
+    Invalid { file: String, line: usize, column: usize, key: String, message: String },
+}
 
 pub struct Location {
     pub line: usize,

@@ -22,7 +22,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::tomlerr::ConfigError;
 use crate::metrics::Metrics;
 
 #[derive(Deserialize)]

@@ -17,6 +17,28 @@ use serde::{Deserialize, Serialize};
 pub const MINUTE_MS: i64 = 60_000;
 pub const DEFAULT_RETENTION_MINUTES: usize = 24 * 60;
 
+/// The windows' `[limits]` key (`config` composes it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Per-minute history kept for the 45011 curve and alerts; lines older than this behind the newest
+    /// are counted as late.
+    pub retention_minutes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { retention_minutes: DEFAULT_RETENTION_MINUTES as u64 }
+    }
+}
+
+impl Limits {
+    /// The keys whose values the windows cannot work with, and why.
+    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let ok = (2..=7 * 24 * 60).contains(&self.retention_minutes);
+        if ok { Vec::new() } else { vec![("retention_minutes", "must be 2 to 10080")] }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Slot {
     minute: i64,

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::config::Source;
+use crate::source::Source;
 use crate::inputs::{self, NoFile};
 
 use super::identity::{Fingerprint, Handle, Stamp, reopen};

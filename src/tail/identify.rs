@@ -5,7 +5,7 @@ use std::fs::{File, Metadata};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::config::StartAt;
+use crate::source::StartAt;
 
 use super::discovery::{Asker, Index, end_of_last_line};
 use super::files::{CopyState, Identity, Origin, Retired, Start, add_former};

@@ -76,13 +76,15 @@ mod discovery;
 mod files;
 mod identify;
 mod identity;
+mod limits;
 mod reading;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{Limits, Source};
+use crate::source::Source;
+pub use limits::{DEFAULT_CLOSE_IDLE_SECS, DEFAULT_MAX_OPEN_FILES, DEFAULT_READ_BUDGET_BYTES, Limits};
 use files::{Retired, SourceRt, Tracked};
 use identity::{FINGERPRINT_BYTES, Fingerprint, Stamp, path_key};
 

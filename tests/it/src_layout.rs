@@ -214,3 +214,22 @@ fn the_circle_check_finds_circles_it_is_shown() {
     ]);
     assert_eq!(circle(&graph(&alias)).as_deref(), Some("f::c -> r -> f::c"));
 }
+
+/// Stages own their configuration types and defaults; `config.rs` composes them. So its code (tests
+/// left out) names no other module's default, bound or setting except to re-export it.
+#[test]
+fn config_composes_and_defines_no_stage_default() {
+    let mut all = BTreeMap::new();
+    files(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")), "", &mut all);
+    let config = code(&all["config"]);
+    let borrowed: Vec<&str> = config
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("pub use "))
+        .filter(|l| l.contains("::DEFAULT_") || l.contains("_default()") && l.contains("crate::"))
+        .collect();
+    assert!(borrowed.is_empty(), "config.rs uses stage defaults instead of composing stage types: {borrowed:#?}");
+    // And the stages that bound `[limits]` own a type for it.
+    for (stage, ty) in [("tail::limits", "pub struct Limits"), ("event", "pub struct Limits"), ("window", "pub struct Limits")] {
+        assert!(all[stage].contains(ty), "{stage} owns no `{ty}`");
+    }
+}

@@ -18,7 +18,8 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use authwatch::config::{Limits, Source, StartAt};
+use authwatch::config::{Source, StartAt};
+use authwatch::tail::Limits;
 use authwatch::record::FormatChoice;
 use authwatch::tail::{Consumer, ManualClock, Setup, Tailer};
 use proptest::prelude::*;

@@ -1,0 +1,37 @@
+//! A source: one named group of files read the same way (its name is the `source` label). Shared by
+//! the stages that read files (the follower, the one-shot reader, the record parser, the Event stage):
+//! a leaf module, so that none of them needs the whole configuration (`config.rs` composes it).
+
+use serde::Deserialize;
+
+use crate::record::FormatChoice;
+
+/// The source name for paths given on the command line.
+pub const DEFAULT_SOURCE: &str = "default";
+
+/// Where a source starts reading a file it has no checkpoint for, at start-up. Files that appear
+/// later are always read from their beginning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StartAt {
+    #[default]
+    Beginning,
+    End,
+}
+
+/// One named group of files read the same way; its name is the `source` label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub name: String,
+    /// Files, directories (every regular file directly in them) or globs.
+    pub paths: Vec<String>,
+    /// Globs matched against a file's path or file name; rotated and compressed copies by default.
+    pub exclude: Vec<String>,
+    pub format: FormatChoice,
+    pub start_at: StartAt,
+    /// The Cloud Function these files belong to, for lines that do not name theirs (plain text).
+    pub function: Option<String>,
+}
+
+/// Compressed rotations are never tailed: their bytes are not log lines.
+pub const DEFAULT_EXCLUDE: [&str; 5] = ["*.gz", "*.bz2", "*.xz", "*.zst", "*.zip"];
