@@ -322,6 +322,21 @@ mod tests {
         Classifier::new(Catalogue::builtin().unwrap(), FormatChoice::Auto).unwrap()
     }
 
+    /// Every literal of the scan with the bundled patterns (JSON-escaped variants included), once.
+    fn bundled_literals() -> Vec<String> {
+        let cat = Catalogue::builtin().unwrap();
+        let mut all: Vec<String> = cat
+            .patterns()
+            .iter()
+            .chain(cat.signals())
+            .flat_map(|p| p.literals.iter().flat_map(|l| with_json_escapes(l)))
+            .chain(STRUCTURE_LITERALS.iter().flat_map(|l| with_json_escapes(l)))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     fn id_of(c: &Classifier, line: &str) -> Option<String> {
         c.classify(line.as_bytes()).and_then(|x| x.pattern).map(|i| c.catalogue().get(i).id.clone())
     }
@@ -364,19 +379,7 @@ mod tests {
     fn candidates_equal_the_overlapping_search() {
         use proptest::prelude::*;
         let c = classifier();
-        let lits: Vec<String> = {
-            let cat = c.catalogue();
-            let mut v: Vec<String> = cat
-                .patterns()
-                .iter()
-                .chain(cat.signals())
-                .flat_map(|p| p.literals.iter().flat_map(|l| with_json_escapes(l)))
-                .chain(STRUCTURE_LITERALS.iter().flat_map(|l| with_json_escapes(l)))
-                .collect();
-            v.sort();
-            v.dedup();
-            v
-        };
+        let lits = bundled_literals();
         let overlapping = AhoCorasick::new(&lits).unwrap();
         let bits_of = |lit: &str| -> u128 {
             let m = c.scan.find(lit).unwrap();
@@ -457,16 +460,7 @@ mod tests {
     /// the bench text corpus). Count the JSON-escaped variants too: they are literals of the scan.
     #[test]
     fn bundled_literals_fit_the_fast_prefilter() {
-        let cat = Catalogue::builtin().unwrap();
-        let mut all: Vec<String> = cat
-            .patterns()
-            .iter()
-            .chain(cat.signals())
-            .flat_map(|p| p.literals.iter().flat_map(|l| with_json_escapes(l)))
-            .chain(STRUCTURE_LITERALS.iter().flat_map(|l| with_json_escapes(l)))
-            .collect();
-        all.sort();
-        all.dedup();
+        let all = bundled_literals();
         assert!(all.len() <= 64, "{} literals: {all:?}", all.len());
     }
 
