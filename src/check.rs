@@ -205,6 +205,7 @@ pub fn run(
         None => None,
     };
     let mut tally = Tally::new(catalogue.patterns().len(), opts.report.is_some(), opts.output == Output::Matches);
+    tally.watch_refusals(catalogue.index_of(crate::observe::Q45011));
     let config = StageConfig {
         login_function: opts.login_function.clone(),
         source_functions: vec![None],
@@ -350,7 +351,7 @@ fn write_timeline(view: &View, tally: &Tally, pattern: usize, out: &mut dyn Writ
                 "  <- onset: first whole minute with this error (attempts unknown: none seen)"
             }
             Some(o) if o.start_ms == m.start_ms => "  <- onset: first whole minute with this error",
-            _ if m.partial => "  (partial: cut by the start of an input, not used for the onset)",
+            _ if m.partial => "  (partial: cut by the start or the end of an input, not used for the onset)",
             _ => "",
         };
         writeln!(
@@ -363,6 +364,9 @@ fn write_timeline(view: &View, tally: &Tally, pattern: usize, out: &mut dyn Writ
         )?;
     }
     writeln!(out, "(counts are calls: a call that prints its error several times counts once, at the call's time)")?;
+    if view.q45011().is_some_and(|(q, _)| q == pattern) {
+        writeln!(out, "{}", crate::view::onset::sentence_text(row.onset, &row.skipped_partial, &view.load))?;
+    }
     if tally.arrival > 0 {
         writeln!(
             out,

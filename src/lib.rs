@@ -39,6 +39,7 @@ pub mod pipeline;
 pub mod read_once;
 pub mod record;
 pub mod redact;
+pub mod refusal;
 pub mod report;
 pub mod statefile;
 pub mod status;

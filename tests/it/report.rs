@@ -31,8 +31,9 @@ fn report(dir: &Path, name: &str, inputs: &[&str]) -> (String, serde_json::Value
 fn stated_onset(html: &str) -> Option<(String, Option<u64>)> {
     let p = &html[html.find(r#"<p class="onset" id="onset">"#).expect("an onset paragraph")..];
     let p = &p[..p.find("</p>").unwrap()];
-    let start = p.find("<time datetime=\"")?;
-    let time = p[start + 16..].split('"').next().unwrap().to_string();
+    let lead = "<time id=\"onset-time\" datetime=\"";
+    let start = p.find(lead)?;
+    let time = p[start + lead.len()..].split('"').next().unwrap().to_string();
     let attempts = p
         .find(r#"id="onset-attempts">"#)
         .map(|i| p[i + 20..].split('<').next().unwrap().parse::<u64>().expect("a number of attempts"));
