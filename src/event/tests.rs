@@ -93,7 +93,46 @@ fn future_times_never_become_a_calls_time_and_duplicates_are_dropped() {
     assert_eq!(sink.notes, vec![Note::FutureTime, Note::Duplicate]);
     s.flush(&mut sink);
     assert_eq!(sink.events.len(), 1);
-    assert_eq!((sink.events[0].time_ms, sink.events[0].time_from), (1_900_000_000_000, TimeFrom::Arrival));
+    // Counted, but at no time: never the arrival time (that would drag a replay's minutes to now).
+    assert_eq!(sink.events[0].time_from, TimeFrom::Untimed);
+    assert!(!sink.notes.contains(&Note::ArrivalTime));
+    // A newer trusted time in the stream is the neighbour time of the next such line.
+    let timed = r#"{"SCF_FunctionName":"getLoginTicket","SCF_LogTime":"1741915325190000000","SCF_RequestId":"r2","SCF_Message":"x"}"#;
+    s.line(1, timed.as_bytes(), &mut sink);
+    s.line(1, line.replace("r1", "r3").as_bytes(), &mut sink);
+    s.flush(&mut sink);
+    let last = sink.events.last().unwrap();
+    assert_eq!((last.time_ms, last.time_from), (1_741_915_325_190, TimeFrom::Neighbour));
+}
+
+#[test]
+fn a_cls_call_takes_its_start_time_whatever_order_its_records_come_in() {
+    // One call from 01:01:59.900 to 01:02:00.400: its records straddle a minute boundary.
+    let rec = |log_ns: &str, msg: &str| {
+        format!(
+            r#"{{"SCF_FunctionName":"getLoginTicket","SCF_StartTime":"1741914119900","SCF_LogTime":"{log_ns}","SCF_RequestId":"r1","SCF_Type":"Platform","SCF_Message":"{msg}"}}"#
+        )
+    };
+    let lines = [
+        rec("1741914119900000000", "START RequestId: r1"),
+        rec("1741914120300000000", r#"{\"errcode\":45011}"#),
+        rec("1741914120400000000", "END RequestId: r1"),
+    ];
+    for reversed in [false, true] {
+        let mut s = stage();
+        let mut sink = Collect::default();
+        s.open(1, 0, true);
+        let mut order: Vec<&String> = lines.iter().collect();
+        if reversed {
+            order.reverse();
+        }
+        for l in order {
+            s.line(1, l.as_bytes(), &mut sink);
+        }
+        s.flush(&mut sink);
+        assert!(!sink.events.is_empty(), "reversed: {reversed}");
+        assert!(sink.events.iter().all(|e| e.time_ms == 1_741_914_119_900), "reversed: {reversed}: {:?}", sink.events);
+    }
 }
 
 #[test]
