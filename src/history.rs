@@ -157,6 +157,9 @@ pub fn apply(h: &History, o: &mut Observed) {
     let mut windows = Windows::from_state(&h.windows, h.patterns.len(), retention);
     let map: Vec<Option<usize>> = o.patterns.iter().map(|p| h.patterns.iter().position(|s| s.id == p.id)).collect();
     windows.remap(&map);
+    if o.clock == crate::observe::Clock::Event {
+        windows.inputs_end();
+    }
     o.windows = windows;
     for (p, old) in o.patterns.iter_mut().zip(&map) {
         if let Some(s) = old.map(|i| &h.patterns[i]) {

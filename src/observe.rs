@@ -114,7 +114,14 @@ impl Observed {
     ) -> Result<Observed, RuleError> {
         Ok(Observed {
             patterns: infos(catalogue),
-            windows: Windows::new(catalogue.patterns().len(), retention_minutes),
+            windows: {
+                let mut w = Windows::new(catalogue.patterns().len(), retention_minutes);
+                // A replay (the event clock) reads exports: one that ends mid-minute cuts that minute.
+                if clock == Clock::Event {
+                    w.inputs_end();
+                }
+                w
+            },
             engine: Engine::new(rules, catalogue)?,
             clock,
             newest_event_ms: None,
@@ -159,6 +166,9 @@ impl Observed {
             }
         }
         self.windows.remap(&map);
+        if clock == Clock::Event {
+            self.windows.inputs_end();
+        }
         self.q45011 = catalogue.index_of(Q45011);
         self.patterns = fresh;
         self.engine = engine;

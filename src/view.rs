@@ -211,7 +211,18 @@ impl View {
             .collect();
         let input_end = w.watermark_ms().map(crate::alerts::minute_end);
         let q = patterns.iter().position(|r: &PatternRow| r.facts.id == crate::observe::Q45011);
-        let load = onset::Load::build(&minutes, q, q.and_then(|q| patterns[q].onset), i.first_refusal);
+        let facts: Option<Vec<onset::MinuteFacts>> = q.map(|q| {
+            (minutes.iter())
+                .map(|m| onset::MinuteFacts {
+                    start_ms: m.start_ms,
+                    whole: m.complete && !m.partial,
+                    refused: count(m, q),
+                    attempts: m.attempts,
+                })
+                .collect()
+        });
+        let onset_ms = q.and_then(|q| patterns[q].onset).map(|o| o.start_ms);
+        let load = onset::Load::build(facts.as_deref(), onset_ms, i.first_refusal);
         View {
             load,
             at_ms: i.at_ms,
@@ -276,7 +287,7 @@ impl View {
     /// 45011's onset, bracket and first refusal in words (HTML): the status page and the report.
     pub fn onset_sentence_html(&self) -> String {
         let (onset, skipped) = self.q45011().map_or((None, &[][..]), |(_, r)| (r.onset, &r.skipped_partial[..]));
-        onset::sentence_html(onset, skipped, &self.load)
+        onset::sentence_html(onset.map(|o| (o.start_ms, o.attempts)), skipped, &self.load)
     }
 
     /// Lines recognised as any id (when the sink counts lines).

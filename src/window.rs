@@ -98,6 +98,13 @@ pub struct SlotState {
     pub counts: Vec<u32>,
     pub attempts: u32,
     pub earliest_ms: i64,
+    /// Absent in older history files.
+    #[serde(default = "no_latest")]
+    pub latest_ms: i64,
+}
+
+fn no_latest() -> i64 {
+    i64::MIN
 }
 
 /// The whole ring as plain data (pattern indexes as numbered by the catalogue in effect).
@@ -114,6 +121,14 @@ pub struct WindowsState {
     /// Minutes an input ran on into from an earlier one (absent in older history files).
     #[serde(default)]
     pub spanned: Vec<i64>,
+    /// Whether inputs end (`inputs_end`), the latest times of those that may be cut, and the minutes
+    /// an input ran on from (absent in older history files).
+    #[serde(default)]
+    pub track_ends: bool,
+    #[serde(default)]
+    pub ends: Vec<i64>,
+    #[serde(default)]
+    pub spanned_out: Vec<i64>,
 }
 
 /// Inputs remembered at most for partial minutes; past it the oldest starts are forgotten.
@@ -154,6 +169,7 @@ impl Windows {
                 counts: s.counts.clone(),
                 attempts: s.attempts,
                 earliest_ms: s.earliest_ms,
+                latest_ms: s.latest_ms,
             })
             .collect();
         slots.sort_by_key(|s| s.minute);
@@ -161,7 +177,14 @@ impl Windows {
         starts.sort_unstable();
         let mut spanned: Vec<i64> = self.spanned.iter().copied().collect();
         spanned.sort_unstable();
+        let mut ends: Vec<i64> = self.ends.values().copied().collect();
+        ends.sort_unstable();
+        let mut spanned_out: Vec<i64> = self.spanned_out.iter().copied().collect();
+        spanned_out.sort_unstable();
         WindowsState {
+            track_ends: self.track_ends,
+            ends,
+            spanned_out,
             spanned,
             slots,
             watermark: self.watermark,
@@ -189,7 +212,7 @@ impl Windows {
                     counts,
                     attempts: s.attempts,
                     earliest_ms: s.earliest_ms,
-                    latest_ms: i64::MIN,
+                    latest_ms: s.latest_ms,
                 });
             }
         }
@@ -197,6 +220,11 @@ impl Windows {
             w.starts.insert(u64::MAX - i as u64, t);
         }
         w.spanned = st.spanned.iter().copied().take(w.retention).collect();
+        w.track_ends = st.track_ends;
+        for (i, &t) in st.ends.iter().take(MAX_STARTS).enumerate() {
+            w.ends.insert(u64::MAX - i as u64, t);
+        }
+        w.spanned_out = st.spanned_out.iter().copied().take(w.retention).collect();
         w
     }
 

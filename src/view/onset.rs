@@ -13,7 +13,20 @@
 //!   cut by the start or the end of an input): said in words, with the first refusal and the bracket.
 
 use crate::timefmt;
-use crate::view::{Minute, Onset, count};
+
+/// What the bracket needs of one minute of the read model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteFacts {
+    pub start_ms: i64,
+    /// Complete and not partial.
+    pub whole: bool,
+    /// 45011 calls in it.
+    pub refused: u64,
+    pub attempts: u64,
+}
+
+/// The onset as the sentence needs it: its minute's start and login attempts (None: unknown).
+pub type OnsetFacts = (i64, Option<u64>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Bracket {
@@ -35,17 +48,17 @@ pub struct Load {
 }
 
 impl Load {
-    /// From the view's minutes, 45011's index `q` and onset, and the sink's first refusal.
-    pub fn build(minutes: &[Minute], q: Option<usize>, onset: Option<Onset>, first: Option<(i64, u64)>) -> Load {
+    /// From the view's minutes (None: no 45011 in the catalogue), the onset minute's start, and the
+    /// sink's first refusal.
+    pub fn build(minutes: Option<&[MinuteFacts]>, onset_ms: Option<i64>, first: Option<(i64, u64)>) -> Load {
         let first_refusal = first.map(|(time_ms, attempts_last_60s)| FirstRefusal { time_ms, attempts_last_60s });
-        let Some(q) = q else { return Load { bracket: Bracket::default(), first_refusal } };
-        let whole = || minutes.iter().filter(|m| m.complete && !m.partial);
-        let before = onset
-            .map(|o| o.start_ms)
+        let Some(minutes) = minutes else { return Load { bracket: Bracket::default(), first_refusal } };
+        let whole = || minutes.iter().filter(|m| m.whole);
+        let before = onset_ms
             .or_else(|| first_refusal.map(|f| f.time_ms.div_euclid(crate::window::MINUTE_MS) * crate::window::MINUTE_MS))
             .unwrap_or(i64::MAX);
-        let clean_max = whole().filter(|m| m.start_ms < before && count(m, q) == 0).map(|m| m.attempts).max();
-        let failing_min = whole().filter(|m| count(m, q) > 0 && m.attempts > 0).map(|m| m.attempts).min();
+        let clean_max = whole().filter(|m| m.start_ms < before && m.refused == 0).map(|m| m.attempts).max();
+        let failing_min = whole().filter(|m| m.refused > 0 && m.attempts > 0).map(|m| m.attempts).min();
         Load { bracket: Bracket { clean_max, failing_min }, first_refusal }
     }
 }
@@ -71,16 +84,16 @@ fn hhmm(ms: i64) -> String {
 
 /// The onset in words (HTML, escaped), as the status page and the report both say it: the onset or
 /// why it is unknown, the first refusal, the bracket, and the partial minutes passed over.
-pub fn sentence_html(onset: Option<Onset>, skipped_partial: &[i64], load: &Load) -> String {
+pub fn sentence_html(onset: Option<OnsetFacts>, skipped_partial: &[i64], load: &Load) -> String {
     let mut h = String::new();
     let skipped = || skipped_partial.iter().map(|&ms| hhmm(ms)).collect::<Vec<_>>().join(", ");
     match onset {
-        Some(o) => {
+        Some((start_ms, attempts)) => {
             h.push_str(&format!(
                 "45011 onset: WeChat began refusing logins in the minute starting {} UTC, the first whole minute with a refusal",
-                time_el("onset-time", o.start_ms, &words(o.start_ms, false))
+                time_el("onset-time", start_ms, &words(start_ms, false))
             ));
-            match o.attempts {
+            match attempts {
                 Some(a) => h.push_str(&format!(r#", at <strong id="onset-attempts">{a}</strong> login attempts/min."#)),
                 None => h.push_str(" (login attempts in it unknown: none was seen)."),
             }
@@ -123,7 +136,7 @@ pub fn sentence_html(onset: Option<Onset>, skipped_partial: &[i64], load: &Load)
 }
 
 /// `sentence_html` as plain text (tags dropped, entities decoded): `check`'s timeline says the same.
-pub fn sentence_text(onset: Option<Onset>, skipped_partial: &[i64], load: &Load) -> String {
+pub fn sentence_text(onset: Option<OnsetFacts>, skipped_partial: &[i64], load: &Load) -> String {
     let html = sentence_html(onset, skipped_partial, load);
     let mut out = String::with_capacity(html.len());
     let mut in_tag = false;
@@ -142,20 +155,19 @@ pub fn sentence_text(onset: Option<Onset>, skipped_partial: &[i64], load: &Load)
 mod tests {
     use super::*;
 
-    fn m(start_ms: i64, q: u64, attempts: u64, partial: bool) -> Minute {
-        Minute { start_ms, counts: vec![q], attempts, partial, complete: true }
+    fn m(start_ms: i64, refused: u64, attempts: u64, partial: bool) -> MinuteFacts {
+        MinuteFacts { start_ms, refused, attempts, whole: !partial }
     }
 
     #[test]
     fn the_bracket_takes_whole_minutes_only() {
         const M: i64 = 60_000;
         let minutes = [m(0, 0, 500, true), m(M, 0, 80, false), m(2 * M, 0, 95, false), m(3 * M, 2, 120, false)];
-        let onset = Some(Onset { start_ms: 3 * M, attempts: Some(120), count: Some(2) });
-        let l = Load::build(&minutes, Some(0), onset, Some((3 * M + 5_000, 101)));
+        let l = Load::build(Some(&minutes), Some(3 * M), Some((3 * M + 5_000, 101)));
         assert_eq!(l.bracket, Bracket { clean_max: Some(95), failing_min: Some(120) });
         // Cut at the end: the onset minute is partial, the onset unknown; the bracket stands below it.
         let cut = [m(0, 0, 500, true), m(M, 0, 80, false), m(2 * M, 0, 95, false), m(3 * M, 2, 70, true)];
-        let l = Load::build(&cut, Some(0), None, Some((3 * M + 5_000, 101)));
+        let l = Load::build(Some(&cut), None, Some((3 * M + 5_000, 101)));
         assert_eq!(l.bracket, Bracket { clean_max: Some(95), failing_min: None });
         let s = sentence_html(None, &[3 * M], &l);
         assert!(s.contains("45011 onset unknown") && s.contains(">101<") && s.contains(">95<"), "{s}");

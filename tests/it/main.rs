@@ -35,6 +35,7 @@ mod http_limits;
 mod http_tls_auth;
 mod inputs;
 mod invocations;
+mod load_test_cut;
 mod many_files;
 mod memory;
 mod prometheus_e2e;
