@@ -44,6 +44,9 @@ pub enum Output {
     Matches,
     /// The Prometheus exposition text the daemon serves.
     Prometheus,
+    /// The load test at its own time: per-minute counter samples with timestamps, for
+    /// `promtool tsdb create-blocks-from openmetrics` (`crate::openmetrics`).
+    Openmetrics,
 }
 
 pub struct CheckOptions {
@@ -277,6 +280,7 @@ pub fn run(
             None => Ok(()),
         }),
         Output::Prometheus => write_prometheus(catalogue, &view, &tally, opts, out),
+        Output::Openmetrics => crate::openmetrics::write(&view, &opts.source, out),
     };
     if let Some(e) = report.err().or_else(|| out.flush().err()) {
         if e.kind() != io::ErrorKind::BrokenPipe {

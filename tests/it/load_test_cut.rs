@@ -25,27 +25,33 @@ fn rate(m: i64) -> i64 {
 }
 
 /// Every login call of the load test, in start order. Calls of a minute are spread over the whole
-/// minute (the first over its last 40 s) and last 150–1 350 ms, so many straddle a minute boundary.
+/// minute (the first minute's over its last 40 s) and last 150–1 350 ms, so many straddle a minute
+/// boundary. WeChat's quota: a call is refused with 45011 when 100 calls were accepted in the 60 s
+/// before it; a refused call returns or throws the answer, so it is printed twice.
 pub fn load_test() -> Vec<Call> {
     let mut calls = Vec::new();
     for m in 0..MINUTES {
-        let n = rate(m);
         let (from, span) = if m == 0 { (LEAD_MS, MIN - LEAD_MS) } else { (0, MIN) };
-        let n = if m == 0 { n * span / MIN } else { n };
+        let n = rate(m) * span / MIN;
         for i in 0..n {
-            let start_ms = T0 + m * MIN + from + (i * span) / n;
-            let outcome = if i as usize >= QUOTA {
-                if i % 2 == 0 { Outcome::Returned { errcode: 45011 } } else { Outcome::Thrown { errcode: 45011 } }
-            } else {
-                Outcome::Ok
-            };
             calls.push(Call {
                 request_id: format!("{:08x}-7a1b-4c2d-9e3f-{:012x}", 0x21_0000 + m, i),
                 function: "getLoginTicket".into(),
-                start_ms,
+                start_ms: T0 + m * MIN + from + (i * span) / n,
                 duration_ms: 150 + (i * 97) % 1_200,
-                outcome,
+                outcome: Outcome::Ok,
             });
+        }
+    }
+    let mut accepted: std::collections::VecDeque<i64> = std::collections::VecDeque::new();
+    for (k, c) in calls.iter_mut().enumerate() {
+        while accepted.front().is_some_and(|&t| t <= c.start_ms - MIN) {
+            accepted.pop_front();
+        }
+        if accepted.len() >= QUOTA {
+            c.outcome = if k % 2 == 0 { Outcome::Returned { errcode: 45011 } } else { Outcome::Thrown { errcode: 45011 } };
+        } else {
+            accepted.push_back(c.start_ms);
         }
     }
     calls
@@ -137,9 +143,9 @@ fn assert_truth(what: &str, t: &serde_json::Value, calls: &[Call]) {
     assert_eq!(f["attempts_last_60s"].as_u64(), Some(last_60s), "{what}: attempts in the 60 s up to it");
 }
 
-/// The onset minute of the whole test, by the generator: the first minute over the quota.
+/// The onset minute of the whole test, by the generator: the first minute with a refusal.
 fn onset_minute() -> i64 {
-    (0..MINUTES).find(|&m| rate(m) > QUOTA as i64).unwrap()
+    load_test().iter().find(|c| refused(c)).map(|c| (c.start_ms - T0) / MIN).unwrap()
 }
 
 fn cut_40s_into_the_onset_minute() -> Vec<Call> {
@@ -249,7 +255,6 @@ fn a_daemon_replaying_the_cut_test_serves_the_same_first_refusal_and_bracket() {
     let d = Daemon::in_process(&[], Some(&config), &dir.path().join("state"), now);
     d.wait_metric("authwatch_login_attempts_total{source=\"default\"}", calls.len() as f64);
     // The replay ends: with no new line for the idle time, its newest minute closes.
-    d.advance(10 * MIN as u64);
     let v = wait_rate(&d, |v| v["data"]["first_refusal"].is_object() && v["data"]["minutes"].as_array().is_some_and(|m| m.last().is_some_and(|m| m["complete"] == true)));
     assert_truth("daemon, event clock", &v["data"], &calls);
     let (_, page) = d.get("/");
@@ -259,7 +264,9 @@ fn a_daemon_replaying_the_cut_test_serves_the_same_first_refusal_and_bracket() {
 
 fn wait_rate(d: &Daemon, ready: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
     let mut last = serde_json::Value::Null;
+    // The daemon's clock is the test's: each look moves it on a second (polls, the replay's idle time).
     wait_until("the rate answer", || {
+        d.advance(1_000);
         let (status, body) = d.get(&format!("/api/v1/rate/{Q}"));
         last = serde_json::from_str(&body).unwrap_or_default();
         status == 200 && ready(&last)
