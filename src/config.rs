@@ -105,8 +105,9 @@ pub struct Alerting {
     /// (a replay has ended).
     #[serde(default = "default_replay_idle_secs")]
     pub replay_idle_secs: u64,
-    /// The quota line drawn on the 45011 chart (status page, `check --report`), calls per minute:
-    /// WeChat documents 100 jscode2session calls per user per minute. 0 draws none.
+    /// The quota line drawn on the 45011 chart (status page, `check --report`), calls per minute, named
+    /// "configured quota" there: the guide (`explain 45011`) says jscode2session's limit is per minute
+    /// per IP and gives no number; 100 unless set. 0 draws none.
     #[serde(default = "default_quota_per_minute")]
     pub quota_per_minute: u64,
 }

@@ -278,7 +278,7 @@ fn the_config_gives_the_rules_and_the_quota_line() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let html = std::fs::read_to_string(&page).unwrap();
-    assert!(html.contains("WeChat quota 120 / min per user") && html.contains("id=\"quota-line\""), "quota line");
+    assert!(html.contains("configured quota 120 / min (per IP)") && html.contains("id=\"quota-line\""), "quota line");
     assert!(html.contains("1 rule(s) (from the config)"), "the config's rules");
     // 50 refusals in 01:04 is the only minute at 40 or more.
     let alerts = &html[html.find(r#"<table id="alerts">"#).expect("the rule fired")..];
