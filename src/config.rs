@@ -17,6 +17,8 @@ use crate::lines::DEFAULT_MAX_LINE_BYTES;
 use crate::record::FormatChoice;
 use crate::tomlerr;
 
+mod recover;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9471";
 /// The source name for paths given on the command line.
 pub const DEFAULT_SOURCE: &str = "default";
@@ -27,6 +29,21 @@ pub enum ConfigError {
     Io { file: String, source: std::io::Error },
     #[error("{file}:{line}:{column}: {key}: {message}")]
     Invalid { file: String, line: usize, column: usize, key: String, message: String },
+    /// Every error of one file, in file order (one a line).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<ConfigError>),
+}
+
+impl ConfigError {
+    /// One error as itself, several in file order.
+    fn all(mut errors: Vec<ConfigError>) -> ConfigError {
+        let at = |e: &ConfigError| match e {
+            ConfigError::Invalid { line, column, .. } => (*line, *column),
+            _ => (0, 0),
+        };
+        errors.sort_by_key(at);
+        if errors.len() == 1 { errors.remove(0) } else { ConfigError::Several(errors) }
+    }
 }
 
 /// Where a source starts reading a file it has no checkpoint for, at start-up. Files that appear
@@ -380,26 +397,28 @@ impl Config {
             let (line, column) = tomlerr::line_col(text, span.start);
             ConfigError::Invalid { file: file.to_string(), line, column, key: key.to_string(), message }
         };
-        let raw: ConfigFile = toml::from_str(text).map_err(|e| {
-            let l = tomlerr::locate(text, &e);
-            ConfigError::Invalid {
+        // Every error in one run: those of lines that do not parse, then those of values that do.
+        let (raw, parse_errors) = recover::parse_all::<ConfigFile>(text);
+        let mut errors: Vec<ConfigError> = (parse_errors.into_iter())
+            .map(|l| ConfigError::Invalid {
                 file: file.to_string(),
                 line: l.line,
                 column: l.column,
                 key: l.field,
                 message: l.message,
-            }
-        })?;
+            })
+            .collect();
+        let Some(raw) = raw else { return Err(ConfigError::all(errors)) };
         let resolve = |p: &Path| match base {
             Some(b) if p.is_relative() && !b.as_os_str().is_empty() => b.join(p),
             _ => p.to_path_buf(),
         };
         let mut config = Config::default();
         if let Some(listen) = &raw.listen {
-            config.listen = listen
-                .get_ref()
-                .parse()
-                .map_err(|e| at(listen.span(), "listen", format!("{:?} is not HOST:PORT: {e}", listen.get_ref())))?;
+            match listen.get_ref().parse() {
+                Ok(a) => config.listen = a,
+                Err(e) => errors.push(at(listen.span(), "listen", format!("{:?} is not HOST:PORT: {e}", listen.get_ref()))),
+            }
         }
         if let Some(d) = &raw.state_dir {
             config.state_dir = resolve(d);
@@ -461,50 +480,54 @@ impl Config {
             if !ok {
                 let leaf = key.split_once('.').map_or(key, |(_, leaf)| leaf);
                 let offset = text.find(leaf).unwrap_or(0);
-                return Err(at(offset..offset, key, why.to_string()));
+                errors.push(at(offset..offset, key, why.to_string()));
             }
         }
         for (name, value) in &raw.labels {
             let reserved = ["pattern", "source", "version", "patterns", "alertname", "severity", "result"];
             if !valid_label_name(name.get_ref()) || reserved.contains(&name.get_ref().as_str()) {
-                return Err(at(
+                errors.push(at(
                     name.span(),
                     &format!("labels.{}", name.get_ref()),
                     "a label name must match [a-zA-Z_][a-zA-Z0-9_]* and not be one authwatch sets".into(),
                 ));
+                continue;
             }
             config.labels.push((name.get_ref().clone(), value.clone()));
         }
         for (i, s) in raw.sources.iter().enumerate() {
             let key = |k: &str| format!("sources[{i}].{k}");
             let name = s.name.get_ref();
+            let before = errors.len();
             if !valid_label_name(name) && !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-                return Err(at(s.name.span(), &key("name"), format!("{name:?}: use letters, digits, _ - .")));
-            }
-            if name.starts_with('_') {
-                return Err(at(s.name.span(), &key("name"), format!("{name:?}: names starting with _ are reserved")));
-            }
-            if name.is_empty() || name.len() > 64 {
-                return Err(at(s.name.span(), &key("name"), "1 to 64 characters".into()));
-            }
-            if config.sources.iter().any(|o| &o.name == name) {
-                return Err(at(s.name.span(), &key("name"), format!("source {name:?} is defined twice")));
+                errors.push(at(s.name.span(), &key("name"), format!("{name:?}: use letters, digits, _ - .")));
+            } else if name.starts_with('_') {
+                errors.push(at(s.name.span(), &key("name"), format!("{name:?}: names starting with _ are reserved")));
+            } else if name.is_empty() || name.len() > 64 {
+                errors.push(at(s.name.span(), &key("name"), "1 to 64 characters".into()));
+            } else if config.sources.iter().any(|o| &o.name == name) {
+                errors.push(at(s.name.span(), &key("name"), format!("source {name:?} is defined twice")));
             }
             if s.paths.get_ref().is_empty() {
-                return Err(at(s.paths.span(), &key("paths"), "at least one path, directory or glob".into()));
+                errors.push(at(s.paths.span(), &key("paths"), "at least one path, directory or glob".into()));
             }
             let mut exclude: Vec<String> = DEFAULT_EXCLUDE.iter().map(|e| e.to_string()).collect();
             for (j, e) in s.exclude.iter().enumerate() {
-                glob::Pattern::new(e.get_ref())
-                    .map_err(|err| at(e.span(), &format!("sources[{i}].exclude[{j}]"), format!("bad glob: {err}")))?;
-                exclude.push(e.get_ref().clone());
+                match glob::Pattern::new(e.get_ref()) {
+                    Ok(_) => exclude.push(e.get_ref().clone()),
+                    Err(err) => errors.push(at(e.span(), &format!("sources[{i}].exclude[{j}]"), format!("bad glob: {err}"))),
+                }
             }
             let mut paths = Vec::new();
             for p in s.paths.get_ref() {
                 let full = resolve(Path::new(p)).display().to_string();
-                glob::Pattern::new(&full)
-                    .map_err(|err| at(s.paths.span(), &key("paths"), format!("{p:?}: bad glob: {err}")))?;
-                paths.push(full);
+                match glob::Pattern::new(&full) {
+                    Ok(_) => paths.push(full),
+                    Err(err) => errors.push(at(s.paths.span(), &key("paths"), format!("{p:?}: bad glob: {err}"))),
+                }
+            }
+            if errors.len() > before {
+                continue;
             }
             config.sources.push(Source {
                 name: name.clone(),
@@ -526,16 +549,18 @@ impl Config {
         }
         if let Some(am) = raw.alertmanager {
             let url = am.url.get_ref();
-            let rest = url.strip_prefix("http://").ok_or_else(|| {
-                at(
+            let Some(rest) = url.strip_prefix("http://") else {
+                errors.push(at(
                     am.url.span(),
                     "alertmanager.url",
                     format!("{url:?}: only http:// URLs (e.g. http://127.0.0.1:9093)"),
-                )
-            })?;
+                ));
+                return Err(ConfigError::all(errors));
+            };
             let (authority, prefix) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
             if authority.is_empty() {
-                return Err(at(am.url.span(), "alertmanager.url", format!("{url:?} has no host")));
+                errors.push(at(am.url.span(), "alertmanager.url", format!("{url:?} has no host")));
+                return Err(ConfigError::all(errors));
             }
             config.alertmanager = Some(Alertmanager {
                 authority: authority.to_string(),
@@ -545,7 +570,41 @@ impl Config {
                 resolve_hold_secs: am.resolve_hold_secs,
             });
         }
+        errors.extend(config.rule_errors(file, text));
+        if !errors.is_empty() {
+            return Err(ConfigError::all(errors));
+        }
         Ok(config)
+    }
+
+    /// The alert rules checked against the pattern catalogue the config names (a bad `pattern`, a
+    /// threshold, a window, a name given twice), each at its line in `text`. Nothing when the
+    /// catalogue itself does not load: that error is the pattern loader's, reported where it loads.
+    fn rule_errors(&self, file: &str, text: &str) -> Vec<ConfigError> {
+        let Ok(catalogue) = crate::patterns::Catalogue::load(&self.pattern_dirs, !self.no_default_patterns) else {
+            return Vec::new();
+        };
+        let mut errors = Vec::new();
+        for (i, rule) in self.alerts.iter().enumerate() {
+            let earlier = &self.alerts[..i];
+            let r = crate::alerts::Engine::new(std::slice::from_ref(rule), &catalogue).err().or_else(|| {
+                earlier.iter().any(|e| e.alert == rule.alert).then(|| crate::alerts::RuleError {
+                    alert: rule.alert.clone(),
+                    message: "defined twice".into(),
+                })
+            });
+            let Some(r) = r else { continue };
+            let key = ["pattern", "threshold", "window_secs"].into_iter().find(|k| r.message.contains(k)).unwrap_or("alert");
+            let (line, column) = recover::alert_key_at(text, i, key);
+            errors.push(ConfigError::Invalid {
+                file: file.to_string(),
+                line,
+                column,
+                key: format!("alerts[{i}].{key}"),
+                message: format!("{}: {}", r.alert, r.message),
+            });
+        }
+        errors
     }
 
     /// Paths from the command line become (or extend) the `default` source.

@@ -7,7 +7,7 @@
 //! - **per-id counts**: failed calls (and, in `check`, recognised lines), first and last seen, the last
 //!   redacted sample: as the sink that saw the Events counted them.
 //! - **minutes**: every minute from the first with data to the newest, empty ones included, each with
-//!   its count per id and its login attempts, and two flags. `partial`: cut by the start of an input
+//!   its count per id and its login attempts, and two flags. `partial`: cut by the start or the end of an input
 //!   (`PARTIAL_WHY`), never the onset. `complete`: no longer filling. Completeness is the state's
 //!   word (`complete_before`): with the wall clock, minutes before the current one; with the event
 //!   clock, the minutes closed (the newest too once the input has been idle); after `check`, every

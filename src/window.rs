@@ -428,7 +428,7 @@ impl Windows {
 
     /// (minute start ms, login attempts in it) of the first whole minute in which `pattern` appeared,
     /// the minutes from the one holding `open_from_ms` on being still filling (None: none is): minutes
-    /// cut by the start of an input are skipped (`skipped_partial_before` names them), and so are
+    /// cut by the start or the end of an input are skipped (`skipped_partial_before` names them), and so are
     /// minutes still filling: their attempts are not known yet.
     pub fn onset_before(&self, pattern: usize, open_from_ms: Option<i64>) -> Option<(i64, u64)> {
         if let Some((_, m, a)) = self.frozen_onsets.iter().find(|(p, _, _)| *p == pattern) {
