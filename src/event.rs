@@ -19,8 +19,9 @@
 //!   the wall clock is counted (`Note::FutureTime`) and replaced as if the record had none (the call's
 //!   time, else the newest time of its stream, else arrival time); it never becomes a call's or
 //!   stream's time, so one such line cannot drag a replayed export's minutes to the present. A call
-//!   whose only time was untrusted, with no newer time in its stream, takes no minute at all
-//!   (`TimeFrom::Untimed`): it is counted, in no minute; arrival time is never put in its place.
+//!   (or a record outside any call) whose only time was untrusted takes no minute at all
+//!   (`TimeFrom::Untimed`): it is counted, in no minute; neither its stream's time nor arrival time is
+//!   put in its place.
 //! - **`unlisted` is the fallback of a call too**: a call already counted under one of the ten ids is
 //!   not counted again as `unlisted` (a thrown 45011 also ends in a 430 status record).
 //! - **The same record read twice** (same request id, own time, function and message: overlapping
@@ -698,12 +699,14 @@ impl Stage {
         }
     }
 
-    /// The time for an Event without its own or its call's: the stream's newest, else arrival, or none
-    /// (`untrusted`: an untrusted time is never replaced by arrival time).
+    /// The time for an Event without its own or its call's: the stream's newest, else arrival; none
+    /// when its own time was untrusted (`untrusted`: no other time is put in its place).
     fn fallback(&self, stream: u64, untrusted: bool) -> (i64, TimeFrom) {
+        if untrusted {
+            return (self.now_ms, TimeFrom::Untimed);
+        }
         match self.streams.get(&stream).and_then(|s| s.neighbour_ms) {
             Some(t) => (t, TimeFrom::Neighbour),
-            None if untrusted => (self.now_ms, TimeFrom::Untimed),
             None => (self.now_ms, TimeFrom::Arrival),
         }
     }

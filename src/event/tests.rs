@@ -96,13 +96,19 @@ fn future_times_never_become_a_calls_time_and_duplicates_are_dropped() {
     // Counted, but at no time: never the arrival time (that would drag a replay's minutes to now).
     assert_eq!(sink.events[0].time_from, TimeFrom::Untimed);
     assert!(!sink.notes.contains(&Note::ArrivalTime));
-    // A newer trusted time in the stream is the neighbour time of the next such line.
+    // Not the stream's time either, once the stream has one: the untrusted call takes no minute.
     let timed = r#"{"SCF_FunctionName":"getLoginTicket","SCF_LogTime":"1741915325190000000","SCF_RequestId":"r2","SCF_Message":"x"}"#;
     s.line(1, timed.as_bytes(), &mut sink);
     s.line(1, line.replace("r1", "r3").as_bytes(), &mut sink);
     s.flush(&mut sink);
+    assert_eq!(sink.events.last().unwrap().time_from, TimeFrom::Untimed);
+    // A call with a trusted time elsewhere keeps it: the untrusted record joins its call.
+    let start = r#"{"SCF_FunctionName":"getLoginTicket","SCF_LogTime":"1741915325300000000","SCF_RequestId":"r4","SCF_Message":"START RequestId: r4"}"#;
+    s.line(1, start.as_bytes(), &mut sink);
+    s.line(1, line.replace("r1", "r4").as_bytes(), &mut sink);
+    s.flush(&mut sink);
     let last = sink.events.last().unwrap();
-    assert_eq!((last.time_ms, last.time_from), (1_741_915_325_190, TimeFrom::Neighbour));
+    assert_eq!((last.time_ms, last.time_from), (1_741_915_325_300, TimeFrom::Call));
 }
 
 #[test]

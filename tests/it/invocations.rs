@@ -364,5 +364,5 @@ fn newest_first_exports_and_a_line_from_the_future_change_nothing() {
     let (minutes, onset) = read_timeline(&doc["timeline"]);
     expect(true, "a record from 2099", Q, &t, &minutes, &onset).unwrap();
     assert_eq!(doc["future_timestamps"], 1);
-    assert_eq!(doc["arrival_time_events"], 0, "placed at its file's newest time (or none), never at reading time");
+    assert_eq!(doc["arrival_time_events"], 0, "in no minute, never at reading time");
 }

@@ -185,6 +185,20 @@ fn a_load_test_cut_40s_into_its_onset_minute_reports_no_false_onset_and_the_true
         let table = String::from_utf8(run(&["check", "--timeline", Q, path.to_str().unwrap()]).stdout).unwrap();
         let (first, last_60s) = first_refusal(&calls);
         assert!(table.contains("45011 onset unknown"), "{form}: {table}");
+        // The report says it in the same words, with the first refusal and the bracket.
+        let report = dir.path().join(format!("{name}.html"));
+        let o = run(&["check", "--report", report.to_str().unwrap(), path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let html = std::fs::read_to_string(&report).unwrap();
+        let clean_max = t["onset"]["bracket"]["clean_max"].as_u64().unwrap();
+        for want in [
+            "<strong id=\"onset-unknown\">45011 onset unknown</strong>".to_string(),
+            format!("<strong id=\"first-refusal-attempts\">{}</strong>", t["first_refusal"]["attempts_last_60s"]),
+            format!("<strong id=\"clean-max\">{clean_max}</strong>"),
+        ] {
+            assert!(html.contains(&want), "{form}: the report lacks {want}");
+        }
+        assert!(!html.contains("id=\"onset-marker\""), "{form}: no onset marked on the chart");
         assert!(
             table.contains(&format!("First refusal: {} UTC, with {last_60s} login attempts", &forms::iso_utc(first)[..19].replace('T', " "))),
             "{form}: {table}"
@@ -244,7 +258,11 @@ fn a_daemon_replaying_the_cut_test_serves_the_same_first_refusal_and_bracket() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
-    std::fs::write(logs.join("export.jsonl"), forms::cls_json(&calls)).unwrap();
+    // A record stamped 2099 first: it takes no minute, and never drags the windows to the present.
+    let mut bytes = br#"{"SCF_FunctionName":"getLoginTicket","SCF_LogTime":"4070908800000000000","SCF_RequestId":"2099beef","SCF_Message":"jscode2session {\"errcode\":45011}"}"#.to_vec();
+    bytes.push(b'\n');
+    bytes.extend(forms::cls_json(&calls));
+    std::fs::write(logs.join("export.jsonl"), bytes).unwrap();
     let config = dir.path().join("authwatch.toml");
     std::fs::write(
         &config,
@@ -256,7 +274,8 @@ fn a_daemon_replaying_the_cut_test_serves_the_same_first_refusal_and_bracket() {
     d.wait_metric("authwatch_login_attempts_total{source=\"default\"}", calls.len() as f64);
     // The replay ends: with no new line for the idle time, its newest minute closes.
     let v = wait_rate(&d, |v| v["data"]["first_refusal"].is_object() && v["data"]["minutes"].as_array().is_some_and(|m| m.last().is_some_and(|m| m["complete"] == true)));
-    assert_truth("daemon, event clock", &v["data"], &calls);
+    assert_truth("daemon, event clock, a 2099 record first", &v["data"], &calls);
+    assert_eq!(d.metric("authwatch_future_timestamps_total{source=\"default\"}"), Some(1.0));
     let (_, page) = d.get("/");
     assert!(page.contains("45011 onset unknown") && page.contains("id=\"first-refusal\""), "{page}");
     d.stop();
@@ -272,4 +291,25 @@ fn wait_rate(d: &Daemon, ready: impl Fn(&serde_json::Value) -> bool) -> serde_js
         status == 200 && ready(&last)
     });
     last
+}
+
+#[test]
+fn a_live_daemon_given_a_2099_line_first_keeps_the_exports_minutes() {
+    // The wall clock (no config): arrival time would be now, and the 2025 export would age out of a
+    // 24-hour ring behind it. The untrusted line takes no minute instead.
+    let calls = cut_40s_into_the_onset_minute();
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let mut bytes = b"2099-01-01T00:00:00.000Z\tf00d\tjscode2session {\"errcode\":45011}\n".to_vec();
+    bytes.extend(forms::scf_text(&calls));
+    std::fs::write(logs.join("getLoginTicket.log"), bytes).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let d = Daemon::in_process(&[logs.to_str().unwrap()], None, &dir.path().join("state"), now);
+    d.wait_metric("authwatch_login_attempts_total{source=\"default\"}", calls.len() as f64);
+    let v = wait_rate(&d, |v| v["data"]["first_refusal"].is_object());
+    let minutes: Vec<(i64, u64, u64)> = curve(&v["data"]);
+    assert_eq!(minutes, per_minute(&calls), "the export's minutes, none at the present");
+    assert_eq!(v["data"]["late_lines"], 0, "nothing aged out");
+    d.stop();
 }
