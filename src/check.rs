@@ -369,11 +369,15 @@ fn write_timeline(view: &View, tally: &Tally, pattern: usize, out: &mut dyn Writ
     }
     writeln!(out, "(counts are calls: a call that prints its error several times counts once, at the call's time)")?;
     if view.q45011().is_some_and(|(q, _)| q == pattern) {
-        writeln!(out, "{}", crate::view::onset::sentence_text(
+        writeln!(
+            out,
+            "{}",
+            crate::view::onset::sentence_text(
                 row.onset.map(|o| (o.start_ms, o.attempts)),
                 &row.skipped_partial,
                 &view.load
-            ))?;
+            )
+        )?;
     }
     if tally.arrival > 0 {
         writeln!(

@@ -343,9 +343,8 @@ fn execute(command: Command) -> Result<u8, String> {
             paths,
         } => {
             // START lines are read only when the load is asked for: counting errors alone is 4x faster.
-            let count_attempts = timeline.is_some()
-                || matches!(output, Output::Prometheus | Output::Openmetrics)
-                || report.is_some();
+            let count_attempts =
+                timeline.is_some() || matches!(output, Output::Prometheus | Output::Openmetrics) || report.is_some();
             let (alert_rules, quota_per_minute) = match &report_config {
                 Some(path) => {
                     let c = authwatch::config::Config::load(path).map_err(|e| e.to_string())?;

@@ -28,7 +28,13 @@ fn secs(ms: i64) -> i64 {
 }
 
 /// One series: its zero at the first minute's start, then the running total at each minute's end.
-fn series(out: &mut dyn Write, name: &str, labels: &str, view: &View, per_minute: impl Fn(usize) -> u64) -> io::Result<()> {
+fn series(
+    out: &mut dyn Write,
+    name: &str,
+    labels: &str,
+    view: &View,
+    per_minute: impl Fn(usize) -> u64,
+) -> io::Result<()> {
     let Some(first) = view.minutes.first() else { return Ok(()) };
     writeln!(out, "{name}{{{labels}}} 0 {}", secs(first.start_ms))?;
     let mut total = 0u64;

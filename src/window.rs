@@ -368,8 +368,8 @@ impl Windows {
     fn is_partial(&self, s: &Slot, cuts: &Cuts) -> bool {
         let cut_by_start = cuts.starts.get(&s.minute).is_some_and(|&start| s.earliest_ms >= start)
             && !self.spanned.contains(&s.minute);
-        let cut_by_end = cuts.ends.get(&s.minute).is_some_and(|&end| s.latest_ms <= end)
-            && !self.spanned_out.contains(&s.minute);
+        let cut_by_end =
+            cuts.ends.get(&s.minute).is_some_and(|&end| s.latest_ms <= end) && !self.spanned_out.contains(&s.minute);
         cut_by_start || cut_by_end
     }
 

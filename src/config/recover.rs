@@ -11,6 +11,8 @@
 
 use serde::de::DeserializeOwned;
 
+use crate::alerts::{Engine, RuleConfig};
+use crate::patterns::Catalogue;
 use crate::tomlerr::{self, Location};
 
 /// At most this many errors from deserializing (a file of nothing but errors stops here).
@@ -100,6 +102,23 @@ pub fn alert_key_at(text: &str, index: usize, key: &str) -> (usize, usize) {
     header.map_or((1, 1), |h| tomlerr::line_col(text, h))
 }
 
+/// (line, column, key, message) of every alert rule the catalogue refuses (a pattern it lacks, a
+/// threshold, a window) or named twice, at its `[[alerts]]` table's key in `text`.
+pub fn rule_errors(rules: &[RuleConfig], catalogue: &Catalogue, text: &str) -> Vec<(usize, usize, String, String)> {
+    let mut errors = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let twice = || rules[..i].iter().any(|e| e.alert == rule.alert).then(|| "defined twice".to_string());
+        let Some(message) = Engine::new(std::slice::from_ref(rule), catalogue).err().map(|e| e.message).or_else(twice)
+        else {
+            continue;
+        };
+        let key = ["pattern", "threshold", "window_secs"].into_iter().find(|k| message.contains(k)).unwrap_or("alert");
+        let (line, column) = alert_key_at(text, i, key);
+        errors.push((line, column, format!("alerts[{i}].{key}"), format!("{}: {message}", rule.alert)));
+    }
+    errors
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,7 +156,8 @@ mod tests {
 
     #[test]
     fn a_key_of_the_nth_alert() {
-        let text = "[[alerts]]\nalert = \"a\"\npattern = \"x\"\n\n[[alerts]]\nalert = \"b\"\n  pattern = \"nope\"\n[limits]\n";
+        let text =
+            "[[alerts]]\nalert = \"a\"\npattern = \"x\"\n\n[[alerts]]\nalert = \"b\"\n  pattern = \"nope\"\n[limits]\n";
         assert_eq!(alert_key_at(text, 1, "pattern"), (7, 3));
         assert_eq!(alert_key_at(text, 0, "threshold"), (1, 1));
         assert_eq!(alert_key_at(text, 5, "pattern"), (1, 1));

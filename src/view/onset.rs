@@ -55,7 +55,9 @@ impl Load {
         let Some(minutes) = minutes else { return Load { bracket: Bracket::default(), first_refusal } };
         let whole = || minutes.iter().filter(|m| m.whole);
         let before = onset_ms
-            .or_else(|| first_refusal.map(|f| f.time_ms.div_euclid(crate::window::MINUTE_MS) * crate::window::MINUTE_MS))
+            .or_else(|| {
+                first_refusal.map(|f| f.time_ms.div_euclid(crate::window::MINUTE_MS) * crate::window::MINUTE_MS)
+            })
             .unwrap_or(i64::MAX);
         let clean_max = whole().filter(|m| m.start_ms < before && m.refused == 0).map(|m| m.attempts).max();
         let failing_min = whole().filter(|m| m.refused > 0 && m.attempts > 0).map(|m| m.attempts).min();

@@ -91,9 +91,7 @@ fn a_minute_cut_by_the_start_of_an_input_is_not_the_onset() {
     assert_eq!((r.onset(0), r.skipped_partial(0)), (w.onset(0), w.skipped_partial(0)));
     // Another input that began earlier covers minute 1's start: a later input starting in minute 1 does
     // not cut it, in whichever order the two are read.
-    for order in
-        [[(2, T0 + 10_000), (3, T0 + MINUTE_MS + 20_000)], [(3, T0 + MINUTE_MS + 20_000), (2, T0 + 10_000)]]
-    {
+    for order in [[(2, T0 + 10_000), (3, T0 + MINUTE_MS + 20_000)], [(3, T0 + MINUTE_MS + 20_000), (2, T0 + 10_000)]] {
         let mut o = Windows::new(1, 60);
         feed(&mut o, &order);
         o.note_input(2, T0 + MINUTE_MS + 1);

@@ -92,7 +92,10 @@ severity = \"warning\"
         let err = stderr(&o);
         let mut at = 0;
         for w in want {
-            let i = err[at..].find(w).map(|i| at + i).unwrap_or_else(|| panic!("{args:?}: missing or out of order: {w}\n{err}"));
+            let i = err[at..]
+                .find(w)
+                .map(|i| at + i)
+                .unwrap_or_else(|| panic!("{args:?}: missing or out of order: {w}\n{err}"));
             at = i + w.len();
         }
     }

@@ -49,7 +49,8 @@ pub fn load_test() -> Vec<Call> {
             accepted.pop_front();
         }
         if accepted.len() >= QUOTA {
-            c.outcome = if k % 2 == 0 { Outcome::Returned { errcode: 45011 } } else { Outcome::Thrown { errcode: 45011 } };
+            c.outcome =
+                if k % 2 == 0 { Outcome::Returned { errcode: 45011 } } else { Outcome::Thrown { errcode: 45011 } };
         } else {
             accepted.push_back(c.start_ms);
         }
@@ -86,10 +87,7 @@ fn first_refusal(calls: &[Call]) -> (i64, u64) {
 fn onset_and_bracket(t: &[(i64, u64, u64)]) -> (Option<(i64, u64)>, Option<u64>, Option<u64>) {
     let whole = &t[1..t.len() - 1];
     let onset = whole.iter().find(|m| m.2 > 0).map(|m| (m.0, m.1));
-    let before = onset.map_or_else(
-        || t.iter().find(|m| m.2 > 0).map_or(i64::MAX, |m| m.0),
-        |o| o.0,
-    );
+    let before = onset.map_or_else(|| t.iter().find(|m| m.2 > 0).map_or(i64::MAX, |m| m.0), |o| o.0);
     let clean_max = whole.iter().filter(|m| m.0 < before && m.2 == 0).map(|m| m.1).max();
     let failing_min = whole.iter().filter(|m| m.2 > 0).map(|m| m.1).min();
     (onset, clean_max, failing_min)
@@ -200,7 +198,10 @@ fn a_load_test_cut_40s_into_its_onset_minute_reports_no_false_onset_and_the_true
         }
         assert!(!html.contains("id=\"onset-marker\""), "{form}: no onset marked on the chart");
         assert!(
-            table.contains(&format!("First refusal: {} UTC, with {last_60s} login attempts", &forms::iso_utc(first)[..19].replace('T', " "))),
+            table.contains(&format!(
+                "First refusal: {} UTC, with {last_60s} login attempts",
+                &forms::iso_utc(first)[..19].replace('T', " ")
+            )),
             "{form}: {table}"
         );
     }
@@ -273,7 +274,10 @@ fn a_daemon_replaying_the_cut_test_serves_the_same_first_refusal_and_bracket() {
     let d = Daemon::in_process(&[], Some(&config), &dir.path().join("state"), now);
     d.wait_metric("authwatch_login_attempts_total{source=\"default\"}", calls.len() as f64);
     // The replay ends: with no new line for the idle time, its newest minute closes.
-    let v = wait_rate(&d, |v| v["data"]["first_refusal"].is_object() && v["data"]["minutes"].as_array().is_some_and(|m| m.last().is_some_and(|m| m["complete"] == true)));
+    let v = wait_rate(&d, |v| {
+        v["data"]["first_refusal"].is_object()
+            && v["data"]["minutes"].as_array().is_some_and(|m| m.last().is_some_and(|m| m["complete"] == true))
+    });
     assert_truth("daemon, event clock, a 2099 record first", &v["data"], &calls);
     assert_eq!(d.metric("authwatch_future_timestamps_total{source=\"default\"}"), Some(1.0));
     let (_, page) = d.get("/");

@@ -78,7 +78,12 @@ fn backfilled_blocks_answer_the_dashboards_per_minute_queries_at_event_time() {
         .args(["tsdb", "create-blocks-from", "openmetrics", om.to_str().unwrap(), blocks.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(o.status.success(), "promtool: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "promtool: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 
     // 3. A Prometheus on those blocks answers the dashboard's expressions at the test's own times.
     write(&dir.path().join("prometheus.yml"), b"global:\n  scrape_interval: 1m\n");
