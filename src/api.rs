@@ -45,6 +45,40 @@ pub fn onset(row: &PatternRow) -> Value {
     }
 }
 
+/// Whether pattern `p` is 45011, the one the load figures (bracket, first refusal) are about.
+fn is_q45011(view: &View, p: usize) -> bool {
+    view.q45011().is_some_and(|(q, _)| q == p)
+}
+
+/// `onset` for pattern `p`; for 45011 also its `bracket` (`clean_max`, `failing_min`), and `known`:
+/// with a refusal seen but no whole minute with it, the onset is an object with `start` null.
+fn onset_of(view: &View, p: usize, row: &PatternRow) -> Value {
+    let mut v = onset(row);
+    if !is_q45011(view, p) {
+        return v;
+    }
+    if v.is_null() {
+        v = json!({ "start": null, "skipped_partial_minutes": [] });
+    }
+    v["known"] = row.onset.is_some().into();
+    let b = view.load.bracket;
+    v["bracket"] = json!({ "clean_max": b.clean_max, "failing_min": b.failing_min });
+    v
+}
+
+/// 45011's first refusal: `time` (RFC 3339), `time_ms`, `attempts_last_60s` (login attempts whose call
+/// time t satisfies first − 60 s < t ≤ first); null for other patterns or before any refusal.
+fn first_refusal(view: &View, p: usize) -> Value {
+    match view.load.first_refusal.filter(|_| is_q45011(view, p)) {
+        Some(f) => json!({
+            "time": timefmt::format_utc(f.time_ms),
+            "time_ms": f.time_ms,
+            "attempts_last_60s": f.attempts_last_60s,
+        }),
+        None => Value::Null,
+    }
+}
+
 /// `GET /api/v1/rate/{id}`: the per-minute history with login attempts, and the onset.
 pub fn rate(view: &View, id: &str) -> Option<Value> {
     let (p, row) = view.pattern(id)?;
@@ -57,7 +91,8 @@ pub fn rate(view: &View, id: &str) -> Option<Value> {
             "counts": "calls per minute by each call's own time (a line outside any call counts once)",
             "minutes": minutes,
             "last_complete_minute": view.last_complete_ms.map(timefmt::format_utc),
-            "onset": onset(row),
+            "onset": onset_of(view, p, row),
+            "first_refusal": first_refusal(view, p),
             "late_lines": view.late_lines,
         }
     }))
@@ -69,7 +104,8 @@ pub fn timeline(view: &View, p: usize) -> Value {
     json!({
         "pattern": row.facts.id,
         "minutes": view.minutes.iter().map(|m| minute(m, p, false)).collect::<Vec<_>>(),
-        "onset": onset(row),
+        "onset": onset_of(view, p, row),
+        "first_refusal": first_refusal(view, p),
         "peak_per_minute": row.peak.map_or(0, |k| k.count),
     })
 }

@@ -7,9 +7,11 @@
 //! labelled `HH:MM` (UTC) at a regular step aligned to the clock, with the date at day boundaries and the
 //! range under the axis. The legend, the onset label and the axis captions each have their own band
 //! outside the plot area, so nothing is ever drawn over the bars: the onset is a marker above the plot
-//! and a dashed line that stops at the top of its minute's bar. Partial minutes (cut by the start of an
-//! input) are drawn pale. The quota line (WeChat's documented 100 calls per user per minute, or what
-//! the caller gives) is drawn when it is within reach of the data; otherwise the legend says it is above.
+//! and a dashed line that stops at the top of its minute's bar. Partial minutes (cut by the start or
+//! the end of an input) are drawn pale. The quota line is the configured quota (`[alerting]
+//! quota_per_minute`, 100 unless set: the guide says only that jscode2session has a per-minute limit per
+//! IP, with no number, so the line is named as configured, not as WeChat's); it is drawn when it is
+//! within reach of the data; otherwise the legend says it is above.
 //!
 //! Why hand-drawn SVG and not the `plotters` crate: plotters' SVG backend measures text with a font
 //! backend (extra crates, system fonts or a bundled font), labels a time axis through chrono, and has
@@ -22,7 +24,7 @@ use std::fmt::Write;
 use crate::timefmt;
 use crate::window::MINUTE_MS;
 
-/// The quota line drawn when none is configured (the state's default).
+/// The quota line unless configured (`[alerting] quota_per_minute`; the state's default).
 pub use crate::observe::DEFAULT_QUOTA_PER_MINUTE;
 
 /// One complete minute.
@@ -216,9 +218,9 @@ impl Chart<'_> {
             items.push((
                 "quota",
                 if l.quota_drawn {
-                    format!("WeChat quota {q} / min per user")
+                    format!("configured quota {q} / min (per IP)")
                 } else {
-                    format!("WeChat quota {q} / min per user (above this chart)")
+                    format!("configured quota {q} / min (per IP; above this chart)")
                 },
             ));
         }

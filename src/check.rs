@@ -44,6 +44,9 @@ pub enum Output {
     Matches,
     /// The Prometheus exposition text the daemon serves.
     Prometheus,
+    /// The load test at its own time: per-minute counter samples with timestamps, for
+    /// `promtool tsdb create-blocks-from openmetrics` (`crate::openmetrics`).
+    Openmetrics,
 }
 
 pub struct CheckOptions {
@@ -205,6 +208,7 @@ pub fn run(
         None => None,
     };
     let mut tally = Tally::new(catalogue.patterns().len(), opts.report.is_some(), opts.output == Output::Matches);
+    tally.watch_refusals(catalogue.index_of(crate::observe::Q45011));
     let config = StageConfig {
         login_function: opts.login_function.clone(),
         source_functions: vec![None],
@@ -276,6 +280,7 @@ pub fn run(
             None => Ok(()),
         }),
         Output::Prometheus => write_prometheus(catalogue, &view, &tally, opts, out),
+        Output::Openmetrics => crate::openmetrics::write(&view, &opts.source, out),
     };
     if let Some(e) = report.err().or_else(|| out.flush().err()) {
         if e.kind() != io::ErrorKind::BrokenPipe {
@@ -350,7 +355,7 @@ fn write_timeline(view: &View, tally: &Tally, pattern: usize, out: &mut dyn Writ
                 "  <- onset: first whole minute with this error (attempts unknown: none seen)"
             }
             Some(o) if o.start_ms == m.start_ms => "  <- onset: first whole minute with this error",
-            _ if m.partial => "  (partial: cut by the start of an input, not used for the onset)",
+            _ if m.partial => "  (partial: cut by the start or the end of an input, not used for the onset)",
             _ => "",
         };
         writeln!(
@@ -363,6 +368,17 @@ fn write_timeline(view: &View, tally: &Tally, pattern: usize, out: &mut dyn Writ
         )?;
     }
     writeln!(out, "(counts are calls: a call that prints its error several times counts once, at the call's time)")?;
+    if view.q45011().is_some_and(|(q, _)| q == pattern) {
+        writeln!(
+            out,
+            "{}",
+            crate::view::onset::sentence_text(
+                row.onset.map(|o| (o.start_ms, o.attempts)),
+                &row.skipped_partial,
+                &view.load
+            )
+        )?;
+    }
     if tally.arrival > 0 {
         writeln!(
             out,

@@ -21,6 +21,8 @@ use crate::record::FormatChoice;
 use crate::tomlerr;
 pub use crate::tomlerr::ConfigError;
 
+mod recover;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9471";
 
 
@@ -256,26 +258,30 @@ impl Config {
             let (line, column) = tomlerr::line_col(text, span.start);
             ConfigError::Invalid { file: file.to_string(), line, column, key: key.to_string(), message }
         };
-        let raw: ConfigFile = toml::from_str(text).map_err(|e| {
-            let l = tomlerr::locate(text, &e);
-            ConfigError::Invalid {
+        // Every error in one run: those of lines that do not parse, then those of values that do.
+        let (raw, parse_errors) = recover::parse_all::<ConfigFile>(text);
+        let mut errors: Vec<ConfigError> = (parse_errors.into_iter())
+            .map(|l| ConfigError::Invalid {
                 file: file.to_string(),
                 line: l.line,
                 column: l.column,
                 key: l.field,
                 message: l.message,
-            }
-        })?;
+            })
+            .collect();
+        let Some(raw) = raw else { return Err(ConfigError::all(errors)) };
         let resolve = |p: &Path| match base {
             Some(b) if p.is_relative() && !b.as_os_str().is_empty() => b.join(p),
             _ => p.to_path_buf(),
         };
         let mut config = Config::default();
         if let Some(listen) = &raw.listen {
-            config.listen = listen
-                .get_ref()
-                .parse()
-                .map_err(|e| at(listen.span(), "listen", format!("{:?} is not HOST:PORT: {e}", listen.get_ref())))?;
+            match listen.get_ref().parse() {
+                Ok(a) => config.listen = a,
+                Err(e) => {
+                    errors.push(at(listen.span(), "listen", format!("{:?} is not HOST:PORT: {e}", listen.get_ref())))
+                }
+            }
         }
         if let Some(d) = &raw.state_dir {
             config.state_dir = resolve(d);
@@ -287,49 +293,55 @@ impl Config {
         let problems = config.limits.problems().into_iter().map(|(k, why)| ("limits", k, why));
         for (table, key, why) in problems.chain(raw.http.problems().into_iter().map(|(k, why)| ("http", k, why))) {
             let offset = text.find(key).unwrap_or(0);
-            return Err(at(offset..offset, &format!("{table}.{key}"), why.to_string()));
+            errors.push(at(offset..offset, &format!("{table}.{key}"), why.to_string()));
         }
         for (name, value) in &raw.labels {
             let reserved = ["pattern", "source", "version", "patterns", "alertname", "severity", "result"];
             if !valid_label_name(name.get_ref()) || reserved.contains(&name.get_ref().as_str()) {
-                return Err(at(
+                errors.push(at(
                     name.span(),
                     &format!("labels.{}", name.get_ref()),
                     "a label name must match [a-zA-Z_][a-zA-Z0-9_]* and not be one authwatch sets".into(),
                 ));
+                continue;
             }
             config.labels.push((name.get_ref().clone(), value.clone()));
         }
         for (i, s) in raw.sources.iter().enumerate() {
             let key = |k: &str| format!("sources[{i}].{k}");
             let name = s.name.get_ref();
+            let before = errors.len();
             if !valid_label_name(name) && !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-                return Err(at(s.name.span(), &key("name"), format!("{name:?}: use letters, digits, _ - .")));
-            }
-            if name.starts_with('_') {
-                return Err(at(s.name.span(), &key("name"), format!("{name:?}: names starting with _ are reserved")));
-            }
-            if name.is_empty() || name.len() > 64 {
-                return Err(at(s.name.span(), &key("name"), "1 to 64 characters".into()));
-            }
-            if config.sources.iter().any(|o| &o.name == name) {
-                return Err(at(s.name.span(), &key("name"), format!("source {name:?} is defined twice")));
+                errors.push(at(s.name.span(), &key("name"), format!("{name:?}: use letters, digits, _ - .")));
+            } else if name.starts_with('_') {
+                errors.push(at(s.name.span(), &key("name"), format!("{name:?}: names starting with _ are reserved")));
+            } else if name.is_empty() || name.len() > 64 {
+                errors.push(at(s.name.span(), &key("name"), "1 to 64 characters".into()));
+            } else if config.sources.iter().any(|o| &o.name == name) {
+                errors.push(at(s.name.span(), &key("name"), format!("source {name:?} is defined twice")));
             }
             if s.paths.get_ref().is_empty() {
-                return Err(at(s.paths.span(), &key("paths"), "at least one path, directory or glob".into()));
+                errors.push(at(s.paths.span(), &key("paths"), "at least one path, directory or glob".into()));
             }
             let mut exclude: Vec<String> = DEFAULT_EXCLUDE.iter().map(|e| e.to_string()).collect();
             for (j, e) in s.exclude.iter().enumerate() {
-                glob::Pattern::new(e.get_ref())
-                    .map_err(|err| at(e.span(), &format!("sources[{i}].exclude[{j}]"), format!("bad glob: {err}")))?;
-                exclude.push(e.get_ref().clone());
+                match glob::Pattern::new(e.get_ref()) {
+                    Ok(_) => exclude.push(e.get_ref().clone()),
+                    Err(err) => {
+                        errors.push(at(e.span(), &format!("sources[{i}].exclude[{j}]"), format!("bad glob: {err}")))
+                    }
+                }
             }
             let mut paths = Vec::new();
             for p in s.paths.get_ref() {
                 let full = resolve(Path::new(p)).display().to_string();
-                glob::Pattern::new(&full)
-                    .map_err(|err| at(s.paths.span(), &key("paths"), format!("{p:?}: bad glob: {err}")))?;
-                paths.push(full);
+                match glob::Pattern::new(&full) {
+                    Ok(_) => paths.push(full),
+                    Err(err) => errors.push(at(s.paths.span(), &key("paths"), format!("{p:?}: bad glob: {err}"))),
+                }
+            }
+            if errors.len() > before {
+                continue;
             }
             config.sources.push(Source {
                 name: name.clone(),
@@ -351,16 +363,18 @@ impl Config {
         }
         if let Some(am) = raw.alertmanager {
             let url = am.url.get_ref();
-            let rest = url.strip_prefix("http://").ok_or_else(|| {
-                at(
+            let Some(rest) = url.strip_prefix("http://") else {
+                errors.push(at(
                     am.url.span(),
                     "alertmanager.url",
                     format!("{url:?}: only http:// URLs (e.g. http://127.0.0.1:9093)"),
-                )
-            })?;
+                ));
+                return Err(ConfigError::all(errors));
+            };
             let (authority, prefix) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
             if authority.is_empty() {
-                return Err(at(am.url.span(), "alertmanager.url", format!("{url:?} has no host")));
+                errors.push(at(am.url.span(), "alertmanager.url", format!("{url:?} has no host")));
+                return Err(ConfigError::all(errors));
             }
             config.alertmanager = Some(Alertmanager {
                 authority: authority.to_string(),
@@ -369,6 +383,16 @@ impl Config {
                 timeout_ms: am.timeout_ms.max(100),
                 resolve_hold_secs: am.resolve_hold_secs,
             });
+        }
+        // The alert rules against the catalogue the config names (a bad `pattern`, at its line); when the
+        // catalogue does not load, that error is the pattern loader's, reported where it loads.
+        if let Ok(catalogue) = crate::patterns::Catalogue::load(&config.pattern_dirs, !config.no_default_patterns) {
+            for (line, column, key, message) in recover::rule_errors(&config.alerts, &catalogue, text) {
+                errors.push(ConfigError::Invalid { file: file.to_string(), line, column, key, message });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigError::all(errors));
         }
         Ok(config)
     }
@@ -397,136 +421,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(text: &str) -> String {
-        Config::from_toml("c.toml", text, None).unwrap_err().to_string()
-    }
-
-    #[test]
-    fn the_example_config_is_valid_and_documents_every_key() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/authwatch.example.toml");
-        let c = Config::load(&path).unwrap();
-        assert_eq!(c.listen, "127.0.0.1:9471".parse().unwrap());
-        assert!(!c.sources.is_empty());
-        let text = std::fs::read_to_string(&path).unwrap();
-        for key in [
-            "listen",
-            "state_dir",
-            "patterns",
-            "no_default_patterns",
-            "max_line_bytes",
-            "poll_interval_ms",
-            "checkpoint_interval_ms",
-            "max_files",
-            "max_open_files",
-            "close_idle_secs",
-            "read_budget_bytes",
-            "[labels]",
-            "name",
-            "paths",
-            "exclude",
-            "format",
-            "start_at",
-            "function",
-            "retention_minutes",
-            "max_sources",
-            "max_functions",
-            "future_tolerance_secs",
-            "invocation_window_secs",
-            "max_invocations",
-            "max_seen_records",
-            "login_function",
-            "[alerting]",
-            "clock",
-            "replay_idle_secs",
-            "[[alerts]]",
-            "measure",
-            "threshold",
-            "window_secs",
-            "for_secs",
-            "keep_firing_for_secs",
-            "severity",
-            "[alertmanager]",
-            "resend_interval_secs",
-            "timeout_ms",
-            "resolve_hold_secs",
-            "[http]",
-            "max_connections",
-            "header_read_timeout_ms",
-            "max_connection_age_ms",
-            "max_header_bytes",
-            "web_config_file",
-        ] {
-            assert!(text.contains(key), "example lacks {key}");
-        }
-    }
-
-    #[test]
-    fn empty_file_is_the_defaults() {
-        let c = Config::from_toml("c.toml", "", None).unwrap();
-        assert_eq!(c.limits, Limits::default());
-        assert!(c.sources.is_empty());
-    }
-
-    #[test]
-    fn errors_name_line_and_key() {
-        let e = err("listen = \"127.0.0.1:9471\"\nlisten_addr = \"x\"\n");
-        assert!(e.starts_with("c.toml:2:1: listen_addr: unknown field"), "{e}");
-        let e = err("listen = \"localhost\"\n");
-        assert!(e.starts_with("c.toml:1:10: listen: "), "{e}");
-        let e = err("[limits]\nmax_line_bytes = \"big\"\n");
-        assert!(e.starts_with("c.toml:2:") && e.contains("limits.max_line_bytes"), "{e}");
-        let e = err("[limits]\npoll_interval_ms = 1\n");
-        assert!(e.starts_with("c.toml:2:") && e.contains("limits.poll_interval_ms: must be at least 10"), "{e}");
-        let e = err("[http]\nmax_connections = 0\n");
-        assert!(e.starts_with("c.toml:2:") && e.contains("http.max_connections: must be 1 to 65536"), "{e}");
-        let e = err("[[sources]]\nname = \"a\"\npaths = []\n");
-        assert!(e.starts_with("c.toml:3:") && e.contains("sources[0].paths"), "{e}");
-        let e = err("[[sources]]\nname = \"a\"\npaths = [\"x\"]\n[[sources]]\nname = \"a\"\npaths = [\"y\"]\n");
-        assert!(e.starts_with("c.toml:5:") && e.contains("defined twice"), "{e}");
-        let e = err("[[sources]]\nname = \"a\"\npaths = [\"x\"]\nformat = \"xml\"\n");
-        assert!(e.starts_with("c.toml:4:") && e.contains("sources.format") && e.contains("xml"), "{e}");
-        let e = err("[labels]\npattern = \"x\"\n");
-        assert!(e.starts_with("c.toml:2:") && e.contains("labels.pattern"), "{e}");
-        let e = err("[[sources]]\nname = \"a\"\npaths = [\"x\"]\nexclude = [\"[\"]\n");
-        assert!(e.starts_with("c.toml:4:") && e.contains("bad glob"), "{e}");
-    }
-
-    #[test]
-    fn cli_paths_become_the_default_source() {
-        let mut c = Config::default();
-        c.add_cli_paths(&["/var/log/a.log".into()], FormatChoice::Cls, StartAt::End);
-        assert_eq!(c.sources[0].name, "default");
-        assert_eq!(c.sources[0].format, FormatChoice::Cls);
-        assert_eq!(c.sources[0].start_at, StartAt::End);
-        assert!(c.sources[0].exclude.contains(&"*.gz".to_string()));
-    }
-
-    #[test]
-    fn relative_paths_resolve_against_the_config_file() {
-        let c = Config::from_toml(
-            "c.toml",
-            "state_dir = \"st\"\n[[sources]]\nname = \"a\"\npaths = [\"logs/*.log\"]\n",
-            Some(Path::new("/etc/aw")),
-        )
-        .unwrap();
-        assert_eq!(c.state_dir, PathBuf::from("/etc/aw/st"));
-        assert_eq!(c.sources[0].paths, ["/etc/aw/logs/*.log"]);
-    }
-
-    #[test]
-    fn max_files_still_loads_as_the_open_files_bound() {
-        let limits = |text: &str| Config::from_toml("c.toml", text, None).unwrap().limits.tail;
-        assert_eq!(limits("").open_files_bound(), crate::tail::DEFAULT_MAX_OPEN_FILES);
-        assert_eq!(limits("[limits]\nmax_files = 50\n").open_files_bound(), 50);
-        assert_eq!(limits("[limits]\nmax_files = 50\nmax_open_files = 200\n").open_files_bound(), 200);
-        // An old config's tiny max_files loads; the follower keeps the few descriptors it needs.
-        assert_eq!(limits("[limits]\nmax_files = 1\n").open_files_bound(), 4);
-        let l = limits("[limits]\nclose_idle_secs = 60\nread_budget_bytes = 65536\n");
-        assert_eq!((l.close_idle_secs, l.read_budget_bytes), (60, 65536));
-        assert!(err("[limits]\nmax_open_files = 2\n").contains("limits.max_open_files: must be at least 4"));
-        assert!(err("[limits]\nclose_idle_secs = 0\n").contains("limits.close_idle_secs: must be at least 1"));
-    }
-}
+mod tests;

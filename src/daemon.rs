@@ -266,6 +266,8 @@ fn run_with(
     };
     std::fs::create_dir_all(&config.state_dir)
         .map_err(|e| format!("cannot create state directory {}: {e}", config.state_dir.display()))?;
+    // Held until this function returns; a second daemon on the directory stops here.
+    let _state_lock = crate::statelock::acquire(&config.state_dir).map_err(|e| e.to_string())?;
     let metrics = Arc::new(
         Metrics::with_labels(
             setup.classifier.catalogue(),

@@ -94,6 +94,13 @@ pub fn run(listen: Option<SocketAddr>) -> Result<(), String> {
     let root: PathBuf = std::env::temp_dir().join(format!("authwatch-demo-{}", std::process::id()));
     let logs = root.join("logs");
     fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    // The log exists before the daemon looks: a glob matching nothing yet would be warned about, and
+    // the demo gives no warning about its own files.
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(logs.join("getLoginTicket.log"))
+        .map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
     let stop = Arc::new(AtomicBool::new(false));
     let writer_stop = stop.clone();
     let writer_dir = logs.clone();

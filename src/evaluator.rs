@@ -91,10 +91,13 @@ impl Evaluator {
             return;
         };
         if let Some(view) = view {
-            crate::gauges::show(&self.metrics, &view);
+            // Published before the gauges move: a reader that sees a gauge change (an alert firing)
+            // then finds the view that changed it at /api/v1/*, never the one before.
             let late = view.late_lines;
-            self.metrics.late_lines_total.inc_by(late.saturating_sub(self.late_reported.replace(late)));
             self.view.publish(view);
+            let view = self.view.get();
+            crate::gauges::show(&self.metrics, &view);
+            self.metrics.late_lines_total.inc_by(late.saturating_sub(self.late_reported.replace(late)));
         }
         if changed {
             self.changed.notify_one();

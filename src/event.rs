@@ -6,7 +6,10 @@
 //!   its pattern shows up for that call, and a login attempt only once per call, however many lines
 //!   print it. Records with no call (DevTools, real-time items) give one Event each. Every recognised
 //!   line is still reported to `Sink::error_line` (the raw line counts).
-//! - **A call has one time**: the first trustworthy own time seen among its records. Every Event of the
+//! - **A call has one time**: its start where the record says it (`SCF_StartTime` in CLS: the same on
+//!   every record of the call, so the order the records come in never moves a call), else the first
+//!   trustworthy own time seen among its records (in plain text, the START line's call is read in file
+//!   order: its first timed line). Every Event of the
 //!   call is placed there. A record with no time of its own (START, END, Report, Response in plain
 //!   text) waits, and the stream is then read line by line, until a timed record of its call arrives;
 //!   if the call ends (END / Report) or its stream ends or `hold_ms` passes first, it takes the newest
@@ -15,7 +18,10 @@
 //! - **Time that cannot be true is not trusted**: an own time more than `future_tolerance_ms` ahead of
 //!   the wall clock is counted (`Note::FutureTime`) and replaced as if the record had none (the call's
 //!   time, else the newest time of its stream, else arrival time); it never becomes a call's or
-//!   stream's time, so one such line cannot drag a replayed export's minutes to the present.
+//!   stream's time, so one such line cannot drag a replayed export's minutes to the present. A call
+//!   (or a record outside any call) whose only time was untrusted takes no minute at all
+//!   (`TimeFrom::Untimed`): it is counted, in no minute; neither its stream's time nor arrival time is
+//!   put in its place.
 //! - **`unlisted` is the fallback of a call too**: a call already counted under one of the ten ids is
 //!   not counted again as `unlisted` (a thrown 45011 also ends in a 430 status record).
 //! - **The same record read twice** (same request id, own time, function and message: overlapping
@@ -71,6 +77,9 @@ pub enum TimeFrom {
     Neighbour,
     /// When it was read (nothing in the stream carried a time).
     Arrival,
+    /// No time to trust (its own was untrusted, and nothing else in its call or stream had one): the
+    /// Event is counted, in no minute.
+    Untimed,
 }
 
 /// One thing that happened, at its call's time.
@@ -220,6 +229,9 @@ struct Call {
     /// joined and count per line), and bit 31: its login attempt was counted.
     counted: u32,
     stream: u64,
+    /// A record of the call carried an untrusted (future) time: with no time of its own, the call takes
+    /// none rather than arrival time.
+    untrusted: bool,
 }
 
 const NO_TIME: i64 = i64::MIN;
@@ -385,7 +397,7 @@ impl Stage {
 
     /// The time a call's waiting Events take: the call's, else its stream's newest, else arrival.
     fn call_time(&self, c: &Call) -> (i64, TimeFrom) {
-        c.time_ms().map_or_else(|| self.fallback(c.stream), |t| (t, TimeFrom::Call))
+        c.time_ms().map_or_else(|| self.fallback(c.stream, c.untrusted), |t| (t, TimeFrom::Call))
     }
 
     fn release_unlisted_where(&mut self, sink: &mut impl Sink, mut which: impl FnMut(&Stage, u64, &Held) -> bool) {
@@ -491,13 +503,21 @@ impl Stage {
             .as_deref()
             .filter(|_| rec.format != Format::Realtime)
             .map(|id| self.key(&[b"call", &source.to_le_bytes(), id.as_bytes()]));
+        // The call's own start, when the record names it, is the call's time (never an untrusted one).
+        let start = rec.call_start_ms.filter(|&t| t <= self.now_ms + self.config.future_tolerance_ms);
+        let call_own = if call_key.is_some() { start.or(own) } else { own };
+        if let (Some(t), Some(key)) = (start, call_key) {
+            if self.calls.map.get(&key).is_some_and(|c| c.time_ms().is_none()) {
+                self.release(key, Some(t), sink);
+            }
+        }
         if let Some(t) = own {
             self.newest_ms = Some(self.newest_ms.map_or(t, |n| n.max(t)));
             if let Some(s) = self.streams.get_mut(&stream) {
                 s.neighbour_ms = Some(s.neighbour_ms.map_or(t, |n| n.max(t)));
             }
             // The first own time of a call is the call's time: Events waiting for it go now.
-            if let Some(key) = call_key {
+            if let Some(key) = call_key.filter(|_| start.is_none()) {
                 if self.calls.map.get(&key).is_some_and(|c| c.time_ms().is_none()) {
                     self.release(key, Some(t), sink);
                 }
@@ -546,7 +566,7 @@ impl Stage {
                 side,
                 sample: line,
             };
-            self.place(stream, call_key, own, event, sink);
+            self.place(stream, call_key, call_own, future, event, sink);
         }
         // A `tcb fn log` block is one call of its function: of the login function, a login attempt.
         if (signal || rec.format == Format::TcbLog) && login {
@@ -561,7 +581,7 @@ impl Stage {
                 side: Side::CloudFunction,
                 sample: None,
             };
-            self.place(stream, call_key, own, event, sink);
+            self.place(stream, call_key, call_own, future, event, sink);
         }
         if let Some(key) = call_key.filter(|_| end_of_call(rec)) {
             if self.held.contains_key(&key) {
@@ -639,17 +659,26 @@ impl Stage {
     }
 
     /// Gives an Event its time (own, its call's, or later) and sends it, once per call.
-    fn place(&mut self, stream: u64, call_key: Option<u64>, own: Option<i64>, event: Event, sink: &mut impl Sink) {
+    /// `untrusted`: the record's own time was in the future (and so not `own`).
+    fn place(
+        &mut self,
+        stream: u64,
+        call_key: Option<u64>,
+        own: Option<i64>,
+        untrusted: bool,
+        event: Event,
+        sink: &mut impl Sink,
+    ) {
         let Some(key) = call_key else {
             let (time, from) = match own {
                 Some(t) => (t, TimeFrom::Own),
-                None => self.fallback(stream),
+                None => self.fallback(stream, untrusted),
             };
             self.emit(stream, event, time, from, sink);
             return;
         };
         if !self.calls.map.contains_key(&key) {
-            self.calls.map.insert(key, Call { time: own.unwrap_or(NO_TIME), counted: 0, stream });
+            self.calls.map.insert(key, Call { time: own.unwrap_or(NO_TIME), counted: 0, stream, untrusted });
             self.calls.order.push_back((key, own.unwrap_or(self.now_ms)));
             let horizon = self.horizon();
             let mut gone = Vec::new();
@@ -667,6 +696,7 @@ impl Stage {
         }
         let fallbacks = self.fallbacks;
         let Some(call) = self.calls.map.get_mut(&key) else { return };
+        call.untrusted |= untrusted;
         match event.kind {
             Kind::Error(p) if p < 31 => {
                 if call.counted & (1u32 << p) != 0 {
@@ -716,8 +746,12 @@ impl Stage {
         }
     }
 
-    /// The time for an Event without its own or its call's: the stream's newest, else arrival.
-    fn fallback(&self, stream: u64) -> (i64, TimeFrom) {
+    /// The time for an Event without its own or its call's: the stream's newest, else arrival; none
+    /// when its own time was untrusted (`untrusted`: no other time is put in its place).
+    fn fallback(&self, stream: u64, untrusted: bool) -> (i64, TimeFrom) {
+        if untrusted {
+            return (self.now_ms, TimeFrom::Untimed);
+        }
         match self.streams.get(&stream).and_then(|s| s.neighbour_ms) {
             Some(t) => (t, TimeFrom::Neighbour),
             None => (self.now_ms, TimeFrom::Arrival),
@@ -733,10 +767,11 @@ impl Stage {
         let held = self.held.remove(&key).unwrap_or_default();
         let t = match time {
             Some(t) => Some((t, TimeFrom::Call)),
-            None => held.first().map(|_| self.fallback(call.stream)),
+            None => held.first().map(|_| self.fallback(call.stream, call.untrusted)),
         };
         if let Some(c) = self.calls.map.get_mut(&key) {
-            if let Some((t, _)) = t {
+            if let Some((t, from)) = t.filter(|(_, from)| *from != TimeFrom::Untimed) {
+                let _ = from;
                 c.time = t;
             }
         }
@@ -768,117 +803,4 @@ impl Stage {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::patterns::Catalogue;
-
-    #[derive(Default)]
-    struct Collect {
-        events: Vec<Event>,
-        lines: Vec<usize>,
-        notes: Vec<Note>,
-    }
-
-    impl Sink for Collect {
-        fn event(&mut self, e: Event) {
-            self.events.push(e);
-        }
-        fn error_line(&mut self, _: usize, p: usize) {
-            self.lines.push(p);
-        }
-        fn note(&mut self, _: usize, n: Note) {
-            self.notes.push(n);
-        }
-    }
-
-    fn stage() -> Stage {
-        let c = Arc::new(Classifier::new(Catalogue::builtin().unwrap(), FormatChoice::Auto).unwrap());
-        let mut s = Stage::new(c, StageConfig::default());
-        s.set_now(1_900_000_000_000);
-        s
-    }
-
-    fn feed(s: &mut Stage, stream: u64, text: &str, sink: &mut Collect) {
-        for l in text.lines() {
-            s.line(stream, l.as_bytes(), sink);
-        }
-    }
-
-    const RID: &str = "8f4c0b5e-0a1b-4c2d-9e3f-123456789abc";
-
-    #[test]
-    fn a_failing_call_counts_once_at_its_own_time() {
-        let mut s = stage();
-        let mut sink = Collect::default();
-        s.open(1, 0, true);
-        let text = format!(
-            "START RequestId: {RID}\n\
-             2025-03-14T01:22:05.117Z\t{RID}\tcalling jscode2session\n\
-             2025-03-14T01:22:05.300Z\t{RID}\tjscode2session failed {{\"errcode\":45011,\"errmsg\":\"api minute-quota reach limit\"}}\n\
-             Response RequestId:{RID} RetMsg:{{\"error\":\"WX_API_ERROR\",\"errcode\":45011}}\n\
-             END RequestId: {RID}\n"
-        );
-        feed(&mut s, 1, &text, &mut sink);
-        s.close(1, &mut sink);
-        let q = s.classifier().catalogue().index_of("wx_45011_minute_quota").unwrap();
-        assert_eq!(sink.lines, vec![q, q], "two lines print it");
-        assert_eq!(sink.events.len(), 2, "{:?}", sink.events);
-        let attempt = sink.events.iter().find(|e| e.kind == Kind::Attempt).unwrap();
-        assert_eq!((attempt.time_ms, attempt.time_from), (1_741_915_325_117, TimeFrom::Call));
-        let err = sink.events.iter().find(|e| e.kind == Kind::Error(q)).unwrap();
-        assert_eq!(err.time_ms, 1_741_915_325_117, "the call's time");
-        assert!(sink.events.iter().all(|e| e.input == Some(1)));
-    }
-
-    #[test]
-    fn untimed_calls_take_the_neighbour_time_else_arrival() {
-        let mut s = stage();
-        let mut sink = Collect::default();
-        s.open(1, 0, true);
-        feed(&mut s, 1, &format!("START RequestId: {RID}\nEND RequestId: {RID}\n"), &mut sink);
-        assert_eq!(sink.events[0].time_from, TimeFrom::Arrival);
-        assert_eq!(sink.events[0].time_ms, 1_900_000_000_000);
-        assert_eq!(sink.notes, vec![Note::ArrivalTime]);
-        let other = "0123456789abcdef0123456789abcdef";
-        feed(
-            &mut s,
-            1,
-            &format!("2025-03-14T01:22:05.117Z\t{RID}\tx\nSTART RequestId: {other}\nEND RequestId: {other}\n"),
-            &mut sink,
-        );
-        assert_eq!((sink.events[1].time_ms, sink.events[1].time_from), (1_741_915_325_117, TimeFrom::Neighbour));
-        assert!(!s.wants_every_line(1));
-    }
-
-    #[test]
-    fn future_times_never_become_a_calls_time_and_duplicates_are_dropped() {
-        let mut s = stage();
-        let mut sink = Collect::default();
-        s.open(1, 0, true);
-        let line = r#"{"SCF_FunctionName":"getLoginTicket","SCF_LogTime":"4070908800000000000","SCF_RequestId":"r1","SCF_Message":"{\"errcode\":45011}"}"#;
-        s.line(1, line.as_bytes(), &mut sink);
-        assert_eq!(sink.notes, vec![Note::FutureTime]);
-        s.line(1, line.as_bytes(), &mut sink);
-        assert_eq!(sink.notes, vec![Note::FutureTime, Note::Duplicate]);
-        s.flush(&mut sink);
-        assert_eq!(sink.events.len(), 1);
-        assert_eq!((sink.events[0].time_ms, sink.events[0].time_from), (1_900_000_000_000, TimeFrom::Arrival));
-    }
-
-    #[test]
-    fn tables_stay_bounded_and_evictions_are_counted() {
-        let c = Arc::new(Classifier::new(Catalogue::builtin().unwrap(), FormatChoice::Auto).unwrap());
-        let mut s = Stage::new(c, StageConfig { max_calls: 10, max_records: 10, ..StageConfig::default() });
-        s.set_now(1_900_000_000_000);
-        let mut sink = Collect::default();
-        s.open(1, 0, true);
-        for i in 0..100 {
-            let rid = format!("{i:032x}");
-            feed(&mut s, 1, &format!("2025-03-14T01:22:05.117Z\t{rid}\t{{\"errcode\":45011}}\n"), &mut sink);
-        }
-        assert_eq!(s.table_sizes(), (10, 10));
-        assert_eq!(sink.events.len(), 100);
-        assert_eq!(sink.notes.iter().filter(|n| **n == Note::CallEvicted).count(), 90);
-        assert_eq!(sink.notes.iter().filter(|n| **n == Note::RecordEvicted).count(), 90);
-    }
-}
+mod tests;

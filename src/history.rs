@@ -68,6 +68,12 @@ pub struct History {
     pub closed_through_ms: Option<i64>,
     pub alerts: Vec<AlertState>,
     pub outbox: Vec<Episode>,
+    /// The first 45011 call (absent in older history files).
+    #[serde(default)]
+    pub first_refusal_ms: Option<i64>,
+    /// The login attempts in the 60 s up to it.
+    #[serde(default)]
+    pub refusal_attempts_ms: Vec<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +146,8 @@ pub fn snapshot(o: &Observed, checkpoint: Option<&[u8]>) -> History {
             })
             .collect(),
         outbox: o.engine.outbox.clone(),
+        first_refusal_ms: o.refusals.state().0,
+        refusal_attempts_ms: o.refusals.state().1,
     }
 }
 
@@ -149,6 +157,9 @@ pub fn apply(h: &History, o: &mut Observed) {
     let mut windows = Windows::from_state(&h.windows, h.patterns.len(), retention);
     let map: Vec<Option<usize>> = o.patterns.iter().map(|p| h.patterns.iter().position(|s| s.id == p.id)).collect();
     windows.remap(&map);
+    if o.clock == crate::observe::Clock::Event {
+        windows.inputs_end();
+    }
     o.windows = windows;
     for (p, old) in o.patterns.iter_mut().zip(&map) {
         if let Some(s) = old.map(|i| &h.patterns[i]) {
@@ -165,6 +176,11 @@ pub fn apply(h: &History, o: &mut Observed) {
     }
     let names: Vec<String> = o.engine.alerts.iter().map(|a| a.rule.alert.clone()).collect();
     o.engine.outbox = h.outbox.iter().filter(|e| names.contains(&e.alert)).cloned().collect();
+    o.refusals = crate::refusal::Refusals::from_state(
+        h.first_refusal_ms,
+        &h.refusal_attempts_ms,
+        Some(crate::observe::REFUSAL_HORIZON_MS),
+    );
     o.restore_clocks(&Clocks { newest_event_ms: h.newest_event_ms, closed_through_ms: h.closed_through_ms });
 }
 

@@ -126,7 +126,7 @@ enum Command {
         /// Lines longer than this are cut to it (and counted).
         #[arg(long, default_value_t = DEFAULT_MAX_LINE_BYTES as u64, value_parser = clap::value_parser!(u64).range(64..=1 << 30))]
         max_line_bytes: u64,
-        /// The source label in --output prometheus.
+        /// The source label in --output prometheus and --output openmetrics.
         #[arg(long, default_value = "default")]
         source: String,
         /// Also print the per-minute history of a pattern against login attempts, the onset marked; any
@@ -343,7 +343,8 @@ fn execute(command: Command) -> Result<u8, String> {
             paths,
         } => {
             // START lines are read only when the load is asked for: counting errors alone is 4x faster.
-            let count_attempts = timeline.is_some() || output == Output::Prometheus || report.is_some();
+            let count_attempts =
+                timeline.is_some() || matches!(output, Output::Prometheus | Output::Openmetrics) || report.is_some();
             let (alert_rules, quota_per_minute) = match &report_config {
                 Some(path) => {
                     let c = authwatch::config::Config::load(path).map_err(|e| e.to_string())?;

@@ -218,7 +218,7 @@ impl Metrics {
             onset_skipped_partial: plain_gauge(
                 &registry,
                 "45011_onset_skipped_partial",
-                "Minutes with 45011 that were cut by the start of an input (an export, the daemon's first minute) and so not taken as the onset.",
+                "Minutes with 45011 that were cut by the start or the end of an input (an export, the daemon's first minute) and so not taken as the onset.",
             )?,
             lines_total: counter(&registry, "lines_total", "Log lines read, by source.", &["source"])?,
             bytes_total: counter(&registry, "bytes_total", "Log bytes read, by source.", &["source"])?,

@@ -20,9 +20,10 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 
 use crate::alerts::{Engine, RuleConfig, RuleError};
-use crate::event::{Event, Kind};
+use crate::event::{Event, Kind, TimeFrom};
 use crate::patterns::{Catalogue, Severity};
 use crate::redact;
+use crate::refusal::Refusals;
 use crate::window::{MINUTE_MS, Windows};
 
 /// Which clock alerts are evaluated on (`[alerting] clock`): the state's own setting, composed into
@@ -40,7 +41,8 @@ pub enum Clock {
 /// With the event clock, the newest minute is closed after this long without a new line.
 pub const DEFAULT_REPLAY_IDLE_SECS: u64 = 120;
 
-/// WeChat's documented jscode2session limit, calls per minute: the default quota line.
+/// The quota line unless configured (`[alerting] quota_per_minute`): jscode2session's per-minute limit
+/// (per IP, the guide says, giving no number) as load tests commonly meet it.
 pub const DEFAULT_QUOTA_PER_MINUTE: u64 = 100;
 
 /// `[alerting]`: the state's settings (which clock, when a replay's last minute closes) and the quota
@@ -54,8 +56,9 @@ pub struct Alerting {
     /// (a replay has ended).
     #[serde(default = "default_replay_idle_secs")]
     pub replay_idle_secs: u64,
-    /// The quota line drawn on the 45011 chart (status page, `check --report`), calls per minute:
-    /// WeChat documents 100 jscode2session calls per user per minute. 0 draws none.
+    /// The quota line drawn on the 45011 chart (status page, `check --report`), calls per minute, named
+    /// "configured quota" there: the guide (`explain 45011`) says jscode2session's limit is per minute
+    /// per IP and gives no number; 100 unless set. 0 draws none.
     #[serde(default = "default_quota_per_minute")]
     pub quota_per_minute: u64,
 }
@@ -77,6 +80,10 @@ impl Default for Alerting {
 fn default_quota_per_minute() -> u64 {
     DEFAULT_QUOTA_PER_MINUTE
 }
+
+/// Login attempts older than the newest one by this much are forgotten unless they count for the first
+/// refusal (`crate::refusal`): it covers the Event stage's join window twice over.
+pub const REFUSAL_HORIZON_MS: i64 = 30 * MINUTE_MS;
 
 /// WeChat's per-minute quota error: the id the load figures (onset, peak, last minute) are about.
 pub const Q45011: &str = "wx_45011_minute_quota";
@@ -107,6 +114,10 @@ pub struct Observed {
     pub replay_idle_ms: i64,
     /// Something a view shows changed since the last `take_changes` (Events, a reload, a restore).
     changes: bool,
+    /// The first 45011 call and the login attempts in the 60 s up to it (`crate::refusal`).
+    pub refusals: Refusals,
+    /// The index of 45011 in the catalogue in effect.
+    q45011: Option<usize>,
 }
 
 /// What `history` saves of `Observed` besides the windows and alerts.
@@ -143,7 +154,14 @@ impl Observed {
     ) -> Result<Observed, RuleError> {
         Ok(Observed {
             patterns: infos(catalogue),
-            windows: Windows::new(catalogue.patterns().len(), retention_minutes),
+            windows: {
+                let mut w = Windows::new(catalogue.patterns().len(), retention_minutes);
+                // A replay (the event clock) reads exports: one that ends mid-minute cuts that minute.
+                if clock == Clock::Event {
+                    w.inputs_end();
+                }
+                w
+            },
             engine: Engine::new(rules, catalogue)?,
             clock,
             newest_event_ms: None,
@@ -151,6 +169,8 @@ impl Observed {
             last_input_wall_ms: None,
             changes: true,
             replay_idle_ms: DEFAULT_REPLAY_IDLE_SECS as i64 * 1000,
+            refusals: Refusals::new(Some(REFUSAL_HORIZON_MS)),
+            q45011: catalogue.index_of(Q45011),
         })
     }
 
@@ -186,6 +206,10 @@ impl Observed {
             }
         }
         self.windows.remap(&map);
+        if clock == Clock::Event {
+            self.windows.inputs_end();
+        }
+        self.q45011 = catalogue.index_of(Q45011);
         self.patterns = fresh;
         self.engine = engine;
         self.clock = clock;
@@ -202,12 +226,24 @@ impl Observed {
         let mut samples: Vec<(usize, &[u8])> = Vec::new();
         for e in events {
             let time_ms = e.time_ms;
+            if e.time_from == TimeFrom::Untimed {
+                // No time to trust: counted, in no minute (arrival time never drags the windows).
+                if let Kind::Error(index) = e.kind {
+                    if let Some(p) = self.patterns.get_mut(index) {
+                        p.count += 1;
+                    }
+                }
+                continue;
+            }
             if let Some(input) = e.input {
                 self.windows.note_input(input, time_ms);
             }
             match e.kind {
                 Kind::Error(index) => {
                     self.windows.add(index, time_ms);
+                    if Some(index) == self.q45011 {
+                        self.refusals.refusal(time_ms);
+                    }
                     if let Some(p) = self.patterns.get_mut(index) {
                         p.count += 1;
                         p.last_seen_ms = Some(p.last_seen_ms.map_or(time_ms, |t| t.max(time_ms)));
@@ -219,7 +255,10 @@ impl Observed {
                         }
                     }
                 }
-                Kind::Attempt => self.windows.add_attempt(time_ms),
+                Kind::Attempt => {
+                    self.windows.add_attempt(time_ms);
+                    self.refusals.attempt(time_ms);
+                }
                 Kind::Seen => continue,
             }
             self.newest_event_ms = Some(self.newest_event_ms.map_or(time_ms, |t| t.max(time_ms)));
@@ -291,7 +330,6 @@ mod tests {
         let v = View::of_state(o, wall_ms);
         v.q45011().and_then(|(_, r)| r.onset).map(|x| (x.start_ms, x.attempts.unwrap_or(0)))
     }
-    use crate::event::TimeFrom;
     use crate::patterns::Side;
 
     const T0: i64 = 1_741_914_000_000;

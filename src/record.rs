@@ -81,6 +81,9 @@ pub struct Record<'a> {
     pub status_code: Option<u16>,
     /// The line looked like a structured record but was not valid JSON of that shape.
     pub malformed: bool,
+    /// When the record's call started (`SCF_StartTime`, the same on every record of a call), Unix ms:
+    /// the call's time whatever order its records come in.
+    pub call_start_ms: Option<i64>,
 }
 
 impl<'a> Record<'a> {
@@ -94,6 +97,7 @@ impl<'a> Record<'a> {
             level: None,
             status_code: None,
             malformed: false,
+            call_start_ms: None,
         }
     }
 }
@@ -281,6 +285,7 @@ pub(crate) fn from_cls_fields<'v>(get: impl Fn(&str) -> Option<Cow<'v, str>>, fo
         level: get("SCF_Level").as_deref().and_then(Level::parse),
         status_code,
         malformed: false,
+        call_start_ms: get("SCF_StartTime").and_then(|t| time_field(&t, 1)),
         message: Cow::Owned(message.into_bytes()),
     }
 }
@@ -320,6 +325,7 @@ fn from_realtime(v: &Value) -> Option<Record<'static>> {
         level: field_i64(v, "level").and_then(realtime_level),
         status_code: None,
         malformed: false,
+        call_start_ms: None,
     })
 }
 

@@ -122,7 +122,6 @@ pub fn render(r: &Report<'_>) -> String {
     let v = r.view;
     let q45011 = v.q45011();
     let onset = q45011.and_then(|(_, row)| row.onset);
-    let skipped: &[i64] = q45011.map_or(&[], |(_, row)| &row.skipped_partial);
     let peak = q45011.and_then(|(_, row)| row.peak);
     let peak_attempts = v.peak_attempts;
     let failed = v.failed_calls();
@@ -160,7 +159,10 @@ pub fn render(r: &Report<'_>) -> String {
                 Some(a) => format!("{} UTC · {a} attempts/min", time_el(o.start_ms, &hhmm(o.start_ms))),
                 None => format!("{} UTC · attempts unknown", time_el(o.start_ms, &hhmm(o.start_ms))),
             },
-            None => "none".into(),
+            None => match v.load.first_refusal {
+                Some(f) => format!("unknown · first refusal {} UTC", time_el(f.time_ms, &hhmm(f.time_ms))),
+                None => "none".into(),
+            },
         },
     );
     fact(
@@ -192,44 +194,14 @@ pub fn render(r: &Report<'_>) -> String {
     );
     h.push_str("</dl>");
 
-    // The onset in words.
+    // The onset in words: the same sentence as the status page's (the view's), and who the attempts are.
     h.push_str(r#"<p class="onset" id="onset">"#);
-    match onset {
-        Some(o) => {
-            let ms = o.start_ms;
-            let _ = write!(
-                h,
-                "WeChat began refusing logins with 45011 in the minute starting {} UTC, the first whole minute with a refusal",
-                time_el(ms, &date_hhmm_words(ms))
-            );
-            if let Some(attempts) = o.attempts {
-                let _ = write!(
-                    h,
-                    r#", at <strong id="onset-attempts">{attempts}</strong> login attempts per minute (calls of <code>{}</code>)."#,
-                    t(r.login_function)
-                );
-            } else {
-                h.push_str(": the login attempts in that minute are unknown (no START line of the login function was seen in it).");
-            }
-            if let Some(refused) = o.count {
-                let _ = write!(h, " {refused} calls were refused in that minute.");
-            }
-        }
-        None if !skipped.is_empty() => {
-            let _ = write!(
-                h,
-                "45011 appears only in partial minutes (cut by the start of an input: {}), so no onset rate can be given.",
-                skipped.iter().map(|&ms| hhmm(ms)).collect::<Vec<_>>().join(", ")
-            );
-        }
-        None => h.push_str("No 45011 in these inputs: WeChat's minute quota was not reached."),
+    h.push_str(&v.onset_sentence_html());
+    if onset.is_some_and(|o| o.attempts.is_some()) || v.load.first_refusal.is_some() {
+        let _ = write!(h, " Login attempts are calls of <code>{}</code>.", t(r.login_function));
     }
-    if onset.is_some() && !skipped.is_empty() {
-        let _ = write!(
-            h,
-            " Earlier refusals in partial minutes ({}: an input began mid-minute, so their rate is not known) are not the onset.",
-            skipped.iter().map(|&ms| hhmm(ms)).collect::<Vec<_>>().join(", ")
-        );
+    if let Some(refused) = onset.and_then(|o| o.count) {
+        let _ = write!(h, " {refused} calls were refused in the onset minute.");
     }
     if let Some(m) = peak {
         let _ = write!(

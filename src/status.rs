@@ -29,25 +29,7 @@ fn chart(v: &View, quota_per_minute: u64) -> String {
         .collect();
     let minutes = &complete[complete.len().saturating_sub(CHART_MINUTES)..];
     let mut h = String::from(r#"<p id="onset">"#);
-    match row.onset {
-        Some(o) => match o.attempts {
-            Some(a) => {
-                let _ = write!(
-                    h,
-                    "45011 onset: the minute starting {} UTC, at <strong>{a}</strong> login attempts/min.",
-                    hhmm(o.start_ms)
-                );
-            }
-            None => {
-                let _ = write!(
-                    h,
-                    "45011 onset: the minute starting {} UTC (login attempts in it unknown).",
-                    hhmm(o.start_ms)
-                );
-            }
-        },
-        None => h.push_str("No 45011 onset yet."),
-    }
+    h.push_str(&v.onset_sentence_html());
     if let Some(k) = row.peak {
         let _ = write!(h, " Peak: {} refusals/min at {} UTC.", k.count, hhmm(k.start_ms));
     }

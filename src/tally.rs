@@ -3,8 +3,9 @@
 //! the read statistics and every input. It decides nothing users read: `crate::view` builds the read
 //! model from it (as from the daemon's state), and the outputs format that.
 
-use crate::event::{Event, Kind, Note, Sink};
+use crate::event::{Event, Kind, Note, Sink, TimeFrom};
 use crate::lines::ScanStats;
+use crate::refusal::Refusals;
 use crate::window::Windows;
 
 /// Minutes `check` keeps (a week): an export of several days keeps every minute.
@@ -70,10 +71,27 @@ pub struct Tally {
     at: (usize, u64),
     matched: Vec<(usize, u64, usize)>,
     keep_matches: bool,
+    /// The first 45011 call and the login attempts in the 60 s up to it (`crate::refusal`).
+    pub refusals: Refusals,
+    /// The index of 45011 (`watch_refusals`).
+    q45011: Option<usize>,
 }
 
 impl Sink for Tally {
     fn event(&mut self, e: Event) {
+        if e.time_from == TimeFrom::Untimed {
+            // No time to trust: counted (the stage counted its untrusted time), in no minute.
+            match e.kind {
+                Kind::Error(p) => {
+                    if let Some(t) = self.per_pattern.get_mut(p) {
+                        t.count += 1;
+                    }
+                }
+                Kind::Attempt => self.login_attempts += 1,
+                Kind::Seen => {}
+            }
+            return;
+        }
         if let Some(input) = e.input {
             self.windows.note_input(input, e.time_ms);
         }
@@ -88,6 +106,9 @@ impl Sink for Tally {
                     *slot = Some(line);
                 }
                 self.windows.add(p, e.time_ms);
+                if Some(p) == self.q45011 {
+                    self.refusals.refusal(e.time_ms);
+                }
                 if let Some(t) = self.per_pattern.get_mut(p) {
                     t.count += 1;
                     t.first_ms = Some(t.first_ms.map_or(e.time_ms, |f| f.min(e.time_ms)));
@@ -96,6 +117,7 @@ impl Sink for Tally {
             }
             Kind::Attempt => {
                 self.windows.add_attempt(e.time_ms);
+                self.refusals.attempt(e.time_ms);
                 self.login_attempts += 1;
             }
             Kind::Seen => {}
@@ -132,7 +154,12 @@ impl Tally {
     pub fn new(patterns: usize, keep_samples: bool, keep_matches: bool) -> Tally {
         Tally {
             per_pattern: vec![PatternTally::default(); patterns],
-            windows: Windows::new(patterns, RETENTION_MINUTES),
+            windows: {
+                // Every input of `check` is read to its end: an end mid-minute cuts that minute too.
+                let mut w = Windows::new(patterns, RETENTION_MINUTES);
+                w.inputs_end();
+                w
+            },
             scan: ScanStats::default(),
             malformed: 0,
             files: 0,
@@ -151,7 +178,14 @@ impl Tally {
             at: (0, 0),
             matched: Vec::new(),
             keep_matches,
+            refusals: Refusals::new(None),
+            q45011: None,
         }
+    }
+
+    /// The pattern whose first call is the first refusal (45011's index in the catalogue).
+    pub fn watch_refusals(&mut self, pattern: Option<usize>) {
+        self.q45011 = pattern;
     }
 
     /// The input being read now (its index among the planned inputs).

@@ -12,6 +12,18 @@ pub enum ConfigError {
     Io { file: String, source: std::io::Error },
     #[error("{file}:{line}:{column}: {key}: {message}")]
     Invalid { file: String, line: usize, column: usize, key: String, message: String },
+    /// Every error of one file, in file order (one a line).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<ConfigError>),
+}
+
+impl ConfigError {
+    /// One error as itself, several in file order.
+    pub fn all(mut errors: Vec<ConfigError>) -> ConfigError {
+        errors
+            .sort_by_key(|e| if let ConfigError::Invalid { line, column, .. } = e { (*line, *column) } else { (0, 0) });
+        if errors.len() == 1 { errors.remove(0) } else { ConfigError::Several(errors) }
+    }
 }
 
 pub struct Location {

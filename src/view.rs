@@ -7,7 +7,7 @@
 //! - **per-id counts**: failed calls (and, in `check`, recognised lines), first and last seen, the last
 //!   redacted sample: as the sink that saw the Events counted them.
 //! - **minutes**: every minute from the first with data to the newest, empty ones included, each with
-//!   its count per id and its login attempts, and two flags. `partial`: cut by the start of an input
+//!   its count per id and its login attempts, and two flags. `partial`: cut by the start or the end of an input
 //!   (`PARTIAL_WHY`), never the onset. `complete`: no longer filling. Completeness is the state's
 //!   word (`complete_before`): with the wall clock, minutes before the current one; with the event
 //!   clock, the minutes closed (the newest too once the input has been idle); after `check`, every
@@ -21,16 +21,19 @@
 //! - **alert rows**: every rule and where it stands; for `check`, the episodes a minute-by-minute
 //!   replay would have gone through (`episodes`).
 //!
+//! - **load** (45011): the onset's bracket and the first refusal (`onset`, where they are defined).
+//!
 //! Room for more: a figure another issue adds (an onset bracket, the first refusal, per-version
 //! counts) is a field here, filled in `build`, and one line in each output.
+
+pub mod onset;
 
 use crate::alerts::{Alert, State, Transition};
 use crate::patterns::Severity;
 use crate::window::{MINUTE_MS, Windows};
 
 /// Why a minute is partial, as every output says it.
-pub const PARTIAL_WHY: &str =
-    "partial minute: cut by the start of an input (an export, or the daemon's first minute), so its rate is not known";
+pub const PARTIAL_WHY: &str = "partial minute: cut by the start or the end of an input (an export, or the daemon's first minute), so its rate is not known";
 
 /// What the sink knows of one pattern id (the catalogue's words and its own counts).
 #[derive(Debug, Clone, PartialEq)]
@@ -131,6 +134,8 @@ pub struct View {
     pub late_lines: u64,
     /// How many minutes the ring keeps.
     pub retention_minutes: usize,
+    /// 45011's bracket and first refusal (`onset`).
+    pub load: onset::Load,
 }
 
 /// What a view is built from.
@@ -143,6 +148,8 @@ pub struct Inputs<'a> {
     pub complete_before_ms: Option<i64>,
     /// `check`: the transitions of a replay of the whole input (`alerts::replay_transitions`).
     pub transitions: &'a [Transition],
+    /// The sink's first refusal: (time of the first 45011 call, login attempts in the 60 s up to it).
+    pub first_refusal: Option<(i64, u64)>,
 }
 
 impl View {
@@ -165,7 +172,7 @@ impl View {
             Some(r) => Some(r - MINUTE_MS),
             None => newest,
         };
-        let patterns = i
+        let patterns: Vec<PatternRow> = i
             .patterns
             .into_iter()
             .enumerate()
@@ -203,7 +210,21 @@ impl View {
             })
             .collect();
         let input_end = w.watermark_ms().map(crate::alerts::minute_end);
+        let q = patterns.iter().position(|r: &PatternRow| r.facts.id == crate::observe::Q45011);
+        let facts: Option<Vec<onset::MinuteFacts>> = q.map(|q| {
+            (minutes.iter())
+                .map(|m| onset::MinuteFacts {
+                    start_ms: m.start_ms,
+                    whole: m.complete && !m.partial,
+                    refused: count(m, q),
+                    attempts: m.attempts,
+                })
+                .collect()
+        });
+        let onset_ms = q.and_then(|q| patterns[q].onset).map(|o| o.start_ms);
+        let load = onset::Load::build(facts.as_deref(), onset_ms, i.first_refusal);
         View {
+            load,
             at_ms: i.at_ms,
             patterns,
             running_ms: running,
@@ -261,6 +282,12 @@ impl View {
     /// Failed calls of every id.
     pub fn failed_calls(&self) -> u64 {
         self.patterns.iter().map(|p| p.facts.count).sum()
+    }
+
+    /// 45011's onset, bracket and first refusal in words (HTML): the status page and the report.
+    pub fn onset_sentence_html(&self) -> String {
+        let (onset, skipped) = self.q45011().map_or((None, &[][..]), |(_, r)| (r.onset, &r.skipped_partial[..]));
+        onset::sentence_html(onset.map(|o| (o.start_ms, o.attempts)), skipped, &self.load)
     }
 
     /// Lines recognised as any id (when the sink counts lines).
@@ -349,6 +376,7 @@ impl View {
             alerts: &o.engine.alerts,
             complete_before_ms: complete_before(o, wall_ms),
             transitions: &[],
+            first_refusal: o.refusals.first(),
         })
     }
 }
@@ -379,7 +407,15 @@ impl View {
                 sample: sample.as_ref().map(|l| crate::redact::redact(&String::from_utf8_lossy(l))),
             })
             .collect();
-        View::build(Inputs { at_ms, patterns, windows: &t.windows, alerts: &[], complete_before_ms: None, transitions })
+        View::build(Inputs {
+            at_ms,
+            patterns,
+            windows: &t.windows,
+            alerts: &[],
+            complete_before_ms: None,
+            transitions,
+            first_refusal: t.refusals.first(),
+        })
     }
 }
 

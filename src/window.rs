@@ -5,6 +5,11 @@
 //! Contract: memory is a fixed ring of `retention_minutes` slots, whatever the traffic. The newest
 //! minute seen (the watermark) bounds the ring: a line older than watermark − retention is counted in
 //! `late`, not in any minute. Time is passed in by the caller (`now_ms`), never read here.
+//! A minute is **partial** when an input may have cut it: nothing was counted in it before an input
+//! that may be cut at its start began there (`note_input`), or, for inputs known to have ended (every
+//! input of `check`: `inputs_end`), nothing was counted in it after such an input ended there; an
+//! input that ran on from an earlier minute into it (or from it into a later one) vouches for it.
+//! Both rules hold whatever order the records are read in (a newest-first export included).
 //! The onset is taken only from complete minutes: the caller says where the open (still filling)
 //! minutes begin (`onset_before`); a finished input (`check`) has none. Which minutes are still open is
 //! the read model's rule (`crate::view`), not this ring's.
@@ -47,6 +52,9 @@ struct Slot {
     /// The earliest time counted in this minute: with the inputs' start times it tells whether the
     /// minute may be cut (nothing is known of it before an input began).
     earliest_ms: i64,
+    /// The latest time counted in this minute: with the ends of inputs that ended, whether the minute
+    /// may be cut by an end (not saved: only `check`'s finished inputs have ends).
+    latest_ms: i64,
 }
 
 /// One minute of history for one pattern.
@@ -56,7 +64,7 @@ pub struct MinuteCount {
     pub start_ms: i64,
     pub count: u64,
     pub login_attempts: u64,
-    /// The minute may be cut by the start of its input, so it is not used for the onset.
+    /// The minute may be cut by the start or the end of its input, so it is not used for the onset.
     pub partial: bool,
 }
 
@@ -77,6 +85,19 @@ pub struct Windows {
     /// Minutes into which an input ran on from an earlier minute (it counted something in both): an
     /// input that begins in such a minute does not cut it, whatever was counted before it there.
     spanned: HashSet<i64>,
+    /// Whether inputs end (`check`: every input is read to its end) and so may cut their last minute.
+    track_ends: bool,
+    /// With `track_ends`: the latest time counted from each input that may be cut.
+    ends: HashMap<u64, i64>,
+    /// With `track_ends`: minutes from which an input ran on into a later minute: an input that ends
+    /// in such a minute does not cut it.
+    spanned_out: HashSet<i64>,
+}
+
+/// Per minute, where inputs began and ended in it (the earliest start, the latest end).
+struct Cuts {
+    starts: HashMap<i64, i64>,
+    ends: HashMap<i64, i64>,
 }
 
 /// One minute of every pattern.
@@ -86,7 +107,7 @@ pub struct WindowMinute {
     /// Per pattern index.
     pub counts: Vec<u64>,
     pub attempts: u64,
-    /// The minute may be cut by the start of its input, so it is not used for the onset.
+    /// The minute may be cut by the start or the end of its input, so it is not used for the onset.
     pub partial: bool,
 }
 
@@ -99,6 +120,13 @@ pub struct SlotState {
     pub counts: Vec<u32>,
     pub attempts: u32,
     pub earliest_ms: i64,
+    /// Absent in older history files.
+    #[serde(default = "no_latest")]
+    pub latest_ms: i64,
+}
+
+fn no_latest() -> i64 {
+    i64::MIN
 }
 
 /// The whole ring as plain data (pattern indexes as numbered by the catalogue in effect).
@@ -115,6 +143,14 @@ pub struct WindowsState {
     /// Minutes an input ran on into from an earlier one (absent in older history files).
     #[serde(default)]
     pub spanned: Vec<i64>,
+    /// Whether inputs end (`inputs_end`), the latest times of those that may be cut, and the minutes
+    /// an input ran on from (absent in older history files).
+    #[serde(default)]
+    pub track_ends: bool,
+    #[serde(default)]
+    pub ends: Vec<i64>,
+    #[serde(default)]
+    pub spanned_out: Vec<i64>,
 }
 
 /// Inputs remembered at most for partial minutes; past it the oldest starts are forgotten.
@@ -132,7 +168,16 @@ impl Windows {
             frozen_onsets: VecDeque::new(),
             starts: HashMap::new(),
             spanned: HashSet::new(),
+            track_ends: false,
+            ends: HashMap::new(),
+            spanned_out: HashSet::new(),
         }
+    }
+
+    /// Inputs end (`check` reads each to its end): the minute an input ended in is partial unless
+    /// something was counted in it after that end, or the input ran on from it.
+    pub fn inputs_end(&mut self) {
+        self.track_ends = true;
     }
 
     /// The ring as plain data, oldest minute first.
@@ -146,6 +191,7 @@ impl Windows {
                 counts: s.counts.clone(),
                 attempts: s.attempts,
                 earliest_ms: s.earliest_ms,
+                latest_ms: s.latest_ms,
             })
             .collect();
         slots.sort_by_key(|s| s.minute);
@@ -153,7 +199,14 @@ impl Windows {
         starts.sort_unstable();
         let mut spanned: Vec<i64> = self.spanned.iter().copied().collect();
         spanned.sort_unstable();
+        let mut ends: Vec<i64> = self.ends.values().copied().collect();
+        ends.sort_unstable();
+        let mut spanned_out: Vec<i64> = self.spanned_out.iter().copied().collect();
+        spanned_out.sort_unstable();
         WindowsState {
+            track_ends: self.track_ends,
+            ends,
+            spanned_out,
             spanned,
             slots,
             watermark: self.watermark,
@@ -176,13 +229,24 @@ impl Windows {
                 let mut counts = s.counts.clone();
                 counts.resize(patterns, 0);
                 let i = s.minute.rem_euclid(w.retention as i64) as usize;
-                w.slots[i] = Some(Slot { minute: s.minute, counts, attempts: s.attempts, earliest_ms: s.earliest_ms });
+                w.slots[i] = Some(Slot {
+                    minute: s.minute,
+                    counts,
+                    attempts: s.attempts,
+                    earliest_ms: s.earliest_ms,
+                    latest_ms: s.latest_ms,
+                });
             }
         }
         for (i, &t) in st.starts.iter().take(MAX_STARTS).enumerate() {
             w.starts.insert(u64::MAX - i as u64, t);
         }
         w.spanned = st.spanned.iter().copied().take(w.retention).collect();
+        w.track_ends = st.track_ends;
+        for (i, &t) in st.ends.iter().take(MAX_STARTS).enumerate() {
+            w.ends.insert(u64::MAX - i as u64, t);
+        }
+        w.spanned_out = st.spanned_out.iter().copied().take(w.retention).collect();
         w
     }
 
@@ -233,9 +297,10 @@ impl Windows {
             counts: vec![0; patterns],
             attempts: 0,
             earliest_ms: i64::MAX,
+            latest_ms: i64::MIN,
         });
         if slot.minute != minute {
-            *slot = Slot { minute, counts: vec![0; patterns], attempts: 0, earliest_ms: i64::MAX };
+            *slot = Slot { minute, counts: vec![0; patterns], attempts: 0, earliest_ms: i64::MAX, latest_ms: i64::MIN };
         }
         Some(slot)
     }
@@ -243,14 +308,14 @@ impl Windows {
     /// Moving the watermark forward: onsets about to be overwritten are remembered first.
     fn advance(&mut self, newest: i64) {
         let oldest_kept = newest - self.retention as i64 + 1;
-        let starts = self.start_minutes();
+        let cuts = self.cuts();
         let mut aging: Vec<&Slot> = self.slots.iter().flatten().filter(|s| s.minute < oldest_kept).collect();
         aging.sort_by_key(|s| s.minute);
         for p in 0..self.patterns {
             if self.frozen_onsets.iter().any(|(q, _, _)| *q == p) {
                 continue;
             }
-            if let Some(s) = aging.iter().find(|s| s.counts[p] > 0 && !is_partial(s, &starts, &self.spanned)) {
+            if let Some(s) = aging.iter().find(|s| s.counts[p] > 0 && !self.is_partial(s, &cuts)) {
                 self.frozen_onsets.push_back((p, s.minute, u64::from(s.attempts)));
             }
         }
@@ -259,10 +324,33 @@ impl Windows {
         let oldest_ms = oldest_kept * MINUTE_MS;
         self.starts.retain(|_, t| *t >= oldest_ms);
         self.spanned.retain(|&m| m >= oldest_kept);
+        self.ends.retain(|_, t| *t >= oldest_ms);
+        self.spanned_out.retain(|&m| m >= oldest_kept);
     }
 
     /// Something of `input` (an input that may be cut at its start) was counted at `time_ms`.
     pub fn note_input(&mut self, input: u64, time_ms: i64) {
+        if self.track_ends {
+            let minute = time_ms.div_euclid(MINUTE_MS);
+            match self.ends.get_mut(&input) {
+                Some(end) => {
+                    // Counted in two minutes: the earlier one was not cut by this input's end.
+                    let last = end.div_euclid(MINUTE_MS);
+                    if minute != last {
+                        self.spanned_out.insert(minute.min(last));
+                    }
+                    *end = (*end).max(time_ms);
+                }
+                None => {
+                    if self.ends.len() >= MAX_STARTS {
+                        if let Some((&k, _)) = self.ends.iter().min_by_key(|(_, t)| **t) {
+                            self.ends.remove(&k);
+                        }
+                    }
+                    self.ends.insert(input, time_ms);
+                }
+            }
+        }
         if let Some(t) = self.starts.get_mut(&input) {
             // Counted in two minutes: the later one was not cut by this input's start (read in any
             // order: a newest-first export lowers its start later).
@@ -281,14 +369,30 @@ impl Windows {
         self.starts.insert(input, time_ms);
     }
 
-    /// Per minute, the earliest start of an input in it.
-    fn start_minutes(&self) -> HashMap<i64, i64> {
-        let mut m: HashMap<i64, i64> = HashMap::new();
+    /// Per minute, the earliest start and the latest end of an input in it.
+    fn cuts(&self) -> Cuts {
+        let mut starts: HashMap<i64, i64> = HashMap::new();
         for &t in self.starts.values() {
-            let e = m.entry(t.div_euclid(MINUTE_MS)).or_insert(t);
+            let e = starts.entry(t.div_euclid(MINUTE_MS)).or_insert(t);
             *e = (*e).min(t);
         }
-        m
+        let mut ends: HashMap<i64, i64> = HashMap::new();
+        for &t in self.ends.values() {
+            let e = ends.entry(t.div_euclid(MINUTE_MS)).or_insert(t);
+            *e = (*e).max(t);
+        }
+        Cuts { starts, ends }
+    }
+
+    /// Nothing was counted in the slot's minute before an input that may be cut began in it (and no
+    /// input ran on into it from an earlier minute), or after an input ended in it (and no input ran
+    /// on from it into a later minute).
+    fn is_partial(&self, s: &Slot, cuts: &Cuts) -> bool {
+        let cut_by_start = cuts.starts.get(&s.minute).is_some_and(|&start| s.earliest_ms >= start)
+            && !self.spanned.contains(&s.minute);
+        let cut_by_end =
+            cuts.ends.get(&s.minute).is_some_and(|&end| s.latest_ms <= end) && !self.spanned_out.contains(&s.minute);
+        cut_by_start || cut_by_end
     }
 
     pub fn add(&mut self, pattern: usize, time_ms: i64) {
@@ -298,6 +402,7 @@ impl Windows {
         if let Some(s) = self.slot(time_ms) {
             s.counts[pattern] += 1;
             s.earliest_ms = s.earliest_ms.min(time_ms);
+            s.latest_ms = s.latest_ms.max(time_ms);
         }
     }
 
@@ -305,6 +410,7 @@ impl Windows {
         if let Some(s) = self.slot(time_ms) {
             s.attempts += 1;
             s.earliest_ms = s.earliest_ms.min(time_ms);
+            s.latest_ms = s.latest_ms.max(time_ms);
         }
     }
 
@@ -344,19 +450,19 @@ impl Windows {
 
     /// (minute start ms, login attempts in it) of the first whole minute in which `pattern` appeared,
     /// the minutes from the one holding `open_from_ms` on being still filling (None: none is): minutes
-    /// cut by the start of an input are skipped (`skipped_partial_before` names them), and so are
+    /// cut by the start or the end of an input are skipped (`skipped_partial_before` names them), and so are
     /// minutes still filling: their attempts are not known yet.
     pub fn onset_before(&self, pattern: usize, open_from_ms: Option<i64>) -> Option<(i64, u64)> {
         if let Some((_, m, a)) = self.frozen_onsets.iter().find(|(p, _, _)| *p == pattern) {
             return Some((m * MINUTE_MS, *a));
         }
-        let starts = self.start_minutes();
+        let cuts = self.cuts();
         let open_from = open_from_ms.map_or(i64::MAX, |t| t.div_euclid(MINUTE_MS));
         self.slots
             .iter()
             .flatten()
             .filter(|s| s.minute < open_from)
-            .filter(|s| !is_partial(s, &starts, &self.spanned) && s.counts.get(pattern).is_some_and(|&c| c > 0))
+            .filter(|s| !self.is_partial(s, &cuts) && s.counts.get(pattern).is_some_and(|&c| c > 0))
             .min_by_key(|s| s.minute)
             .map(|s| (s.minute * MINUTE_MS, u64::from(s.attempts)))
     }
@@ -370,12 +476,12 @@ impl Windows {
     /// `skipped_partial` against the onset of `onset_before(pattern, open_from_ms)`.
     pub fn skipped_partial_before(&self, pattern: usize, open_from_ms: Option<i64>) -> Vec<i64> {
         let onset = self.onset_before(pattern, open_from_ms).map(|(ms, _)| ms);
-        let starts = self.start_minutes();
+        let cuts = self.cuts();
         let mut v: Vec<i64> = self
             .slots
             .iter()
             .flatten()
-            .filter(|s| is_partial(s, &starts, &self.spanned) && s.counts.get(pattern).is_some_and(|&c| c > 0))
+            .filter(|s| self.is_partial(s, &cuts) && s.counts.get(pattern).is_some_and(|&c| c > 0))
             .map(|s| s.minute * MINUTE_MS)
             .filter(|ms| onset.is_none_or(|o| *ms < o))
             .collect();
@@ -392,7 +498,7 @@ impl Windows {
         else {
             return Vec::new();
         };
-        let starts = self.start_minutes();
+        let cuts = self.cuts();
         (first..=newest)
             .map(|m| {
                 let s = self.minute(m);
@@ -402,7 +508,7 @@ impl Windows {
                         .map(|p| s.map_or(0, |s| u64::from(s.counts.get(p).copied().unwrap_or(0))))
                         .collect(),
                     attempts: s.map_or(0, |s| u64::from(s.attempts)),
-                    partial: s.is_some_and(|s| is_partial(s, &starts, &self.spanned)),
+                    partial: s.is_some_and(|s| self.is_partial(s, &cuts)),
                 }
             })
             .collect()
@@ -421,163 +527,5 @@ impl Windows {
     }
 }
 
-/// Nothing was counted in the slot's minute before an input that may be cut began in it, and no input
-/// ran on into it from an earlier minute.
-fn is_partial(s: &Slot, starts: &HashMap<i64, i64>, spanned: &HashSet<i64>) -> bool {
-    starts.get(&s.minute).is_some_and(|&start| s.earliest_ms >= start) && !spanned.contains(&s.minute)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const T0: i64 = 1_741_914_000_000; // a minute boundary
-
-    #[test]
-    fn lines_land_in_their_own_minute_in_any_order() {
-        let mut w = Windows::new(2, 60);
-        w.add(0, T0 + 3 * MINUTE_MS + 5);
-        w.add(0, T0 + 1_000);
-        w.add(0, T0 + 3 * MINUTE_MS + 59_999);
-        w.add(1, T0 + 2 * MINUTE_MS);
-        w.add_attempt(T0 + 3 * MINUTE_MS);
-        let h = w.history(0);
-        assert_eq!(h.len(), 4);
-        assert_eq!(h.iter().map(|m| m.count).collect::<Vec<_>>(), [1, 0, 0, 2]);
-        assert_eq!(h[3], MinuteCount { start_ms: T0 + 3 * MINUTE_MS, count: 2, login_attempts: 1, partial: false });
-        assert_eq!(w.count_over(0, T0 + 3 * MINUTE_MS + 10, 5 * MINUTE_MS), 3);
-        assert_eq!(w.count_over(0, T0 + 3 * MINUTE_MS + 10, MINUTE_MS), 2);
-        assert_eq!(w.minutes().iter().map(|m| m.counts[0]).collect::<Vec<_>>(), [1, 0, 0, 2]);
-    }
-
-    #[test]
-    fn replay_order_does_not_change_the_curve() {
-        let times: Vec<i64> = (0..500).map(|i| T0 + (i * 7_919) % (30 * MINUTE_MS)).collect();
-        let mut forward = Windows::new(1, 60);
-        let mut backward = Windows::new(1, 60);
-        for &t in &times {
-            forward.add(0, t);
-        }
-        for &t in times.iter().rev() {
-            backward.add(0, t);
-        }
-        assert_eq!(forward.history(0), backward.history(0));
-    }
-
-    #[test]
-    fn memory_is_bounded_and_old_lines_are_late() {
-        let mut w = Windows::new(1, 10);
-        for m in 0..1000 {
-            w.add(0, T0 + m * MINUTE_MS);
-        }
-        assert_eq!(w.history(0).len(), 10);
-        assert_eq!(w.slots.len(), 10);
-        w.add(0, T0); // 990 minutes behind the watermark
-        assert_eq!(w.late(), 1);
-        assert_eq!(w.history(0).len(), 10);
-    }
-
-    #[test]
-    fn onset_is_the_first_minute_and_survives_ageing_out() {
-        let mut w = Windows::new(1, 10);
-        for m in 0..5 {
-            for _ in 0..(m * 10) {
-                w.add_attempt(T0 + m * MINUTE_MS);
-            }
-        }
-        w.add(0, T0 + 3 * MINUTE_MS);
-        w.add(0, T0 + 4 * MINUTE_MS);
-        assert_eq!(w.onset(0), Some((T0 + 3 * MINUTE_MS, 30)));
-        // A late line in an earlier minute moves the onset back.
-        w.add(0, T0 + 2 * MINUTE_MS);
-        assert_eq!(w.onset(0), Some((T0 + 2 * MINUTE_MS, 20)));
-        w.add_attempt(T0 + 100 * MINUTE_MS);
-        assert_eq!(w.onset(0), Some((T0 + 2 * MINUTE_MS, 20)));
-        assert_eq!(Windows::new(1, 10).onset(0), None);
-    }
-
-    #[test]
-    fn a_minute_cut_by_the_start_of_an_input_is_not_the_onset() {
-        // Input 1 starts at 00:30 of minute 0; input 2 covers minute 0 from 00:10 and starts there too.
-        let feed = |w: &mut Windows, order: &[(u64, i64)]| {
-            for &(input, t) in order {
-                w.note_input(input, t);
-                w.add(0, t);
-                w.add_attempt(t);
-            }
-        };
-        let events = [(1, T0 + 30_000), (1, T0 + MINUTE_MS + 5), (1, T0 + 2 * MINUTE_MS)];
-        let mut w = Windows::new(1, 60);
-        feed(&mut w, &events);
-        assert_eq!(w.skipped_partial(0), vec![T0]);
-        assert_eq!(w.onset(0), Some((T0 + MINUTE_MS, 1)));
-        assert!(w.history(0)[0].partial && !w.history(0)[1].partial);
-        // Read newest first: the same answer.
-        let mut r = Windows::new(1, 60);
-        let mut rev = events;
-        rev.reverse();
-        feed(&mut r, &rev);
-        assert_eq!((r.onset(0), r.skipped_partial(0)), (w.onset(0), w.skipped_partial(0)));
-        // Another input that began earlier covers minute 1's start: a later input starting in minute 1 does
-        // not cut it, in whichever order the two are read.
-        for order in
-            [[(2, T0 + 10_000), (3, T0 + MINUTE_MS + 20_000)], [(3, T0 + MINUTE_MS + 20_000), (2, T0 + 10_000)]]
-        {
-            let mut o = Windows::new(1, 60);
-            feed(&mut o, &order);
-            o.note_input(2, T0 + MINUTE_MS + 1);
-            o.add(0, T0 + MINUTE_MS + 1);
-            assert_eq!(o.skipped_partial(0), vec![T0], "{order:?}");
-            assert_eq!(o.onset(0), Some((T0 + MINUTE_MS, 1)), "{order:?}");
-        }
-        // Two overlapping exports: the first runs from minute 0 into minute 1, where it counted only at
-        // and after the second's start (the records before were not counted: END lines of older calls).
-        // The second's start does not cut minute 1: the first ran on into it. Either order.
-        for order in [[1u64, 2], [2, 1]] {
-            let mut o = Windows::new(1, 60);
-            for input in order {
-                let times: &[i64] =
-                    if input == 1 { &[T0 + 10_000, T0 + MINUTE_MS + 20_000] } else { &[T0 + MINUTE_MS + 20_000] };
-                for &t in times {
-                    o.note_input(input, t);
-                    o.add_attempt(t);
-                }
-            }
-            o.add(0, T0 + MINUTE_MS + 20_000);
-            assert_eq!(o.skipped_partial(0), Vec::<i64>::new(), "{order:?}");
-            assert_eq!(o.onset(0), Some((T0 + MINUTE_MS, 2)), "{order:?}");
-            assert!(o.history(0)[0].partial && !o.history(0)[1].partial, "{order:?}");
-        }
-    }
-
-    #[test]
-    fn state_round_trips_and_restored_inputs_keep_their_own_ids() {
-        let mut w = Windows::new(2, 10);
-        w.note_input(1, T0 + 30_000);
-        for m in 0..15 {
-            w.add(m as usize % 2, T0 + m * MINUTE_MS + 30_000);
-            w.add_attempt(T0 + m * MINUTE_MS + 31_000);
-        }
-        w.add(0, T0); // late
-        let st = w.state();
-        let r = Windows::from_state(&st, 2, 10);
-        assert_eq!((r.history(0), r.history(1), r.onset(0), r.late()), (w.history(0), w.history(1), w.onset(0), 1));
-        assert_eq!(r.state(), st);
-        // A smaller retention keeps the newest minutes.
-        let small = Windows::from_state(&st, 2, 4);
-        assert_eq!(small.history(0), w.history(0)[6..].to_vec());
-        // A new input 1 after a restart is not the saved input 1.
-        let mut r = Windows::from_state(&st, 2, 10);
-        r.note_input(1, T0 + 14 * MINUTE_MS + 40_000);
-        assert_eq!(r.starts.len(), st.starts.len() + 1);
-    }
-
-    #[test]
-    fn open_minutes_are_not_the_onset() {
-        let mut w = Windows::new(1, 10);
-        w.add(0, T0 + MINUTE_MS);
-        assert_eq!(w.onset_before(0, Some(T0 + MINUTE_MS + 5)), None);
-        assert_eq!(w.onset_before(0, Some(T0 + 2 * MINUTE_MS)), Some((T0 + MINUTE_MS, 0)));
-        assert_eq!(w.onset_before(0, None), Some((T0 + MINUTE_MS, 0)));
-    }
-}
+mod tests;

@@ -183,6 +183,7 @@ impl TcbReader {
             level: b.failed.map(|f| if f { Level::Error } else { Level::Info }),
             status_code: b.status_code,
             malformed: b.cut,
+            call_start_ms: None,
         });
     }
 }

@@ -80,12 +80,13 @@ fn table_output_shows_counts_times_and_fixes() {
         t.starts_with("11 lines, 3673 bytes in 1 file(s); 0 lines cut at 1048576 bytes; 1 malformed records; login attempts not counted (--timeline counts them); 0 records read twice (overlapping inputs) not counted again; 0 stamped in the future\n"),
         "{t}"
     );
-    // Two lines of one call (request id 9a8b7c6d…): one failed call, at the call's time.
+    // Two lines of one call (request id 9a8b7c6d…): one failed call, at the call's time: its start
+    // (`SCF_StartTime` of the first record read of it), not the time its error was printed.
     let row = t.lines().find(|l| l.starts_with("sign_param_invalid ")).unwrap();
     let cells: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(
         &cells[..6],
-        ["sign_param_invalid", "critical", "1", "2", "2025-03-14T01:22:26.000Z", "2025-03-14T01:22:26.000Z"]
+        ["sign_param_invalid", "critical", "1", "2", "2025-03-14T01:22:25.990Z", "2025-03-14T01:22:25.990Z"]
     );
     assert!(row.ends_with("cred.env must equal the init env."), "{row}");
     let none = t.lines().find(|l| l.starts_with("mp_require_undefined ")).unwrap();

@@ -55,3 +55,48 @@ fn sighup_reloads_and_keeps_the_last_good_config() {
     wait_until("the refusal in the daemon's log", || d.log_text().contains("reload refused"));
     d.stop();
 }
+
+/// Issue 21: a config with several mistakes names every one in one run, in file order, each with
+/// file:line:column and the key, a bad alert `pattern` included; `run` refuses it the same way.
+#[test]
+fn every_config_error_in_one_run_in_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("three.toml");
+    let text = "\
+listen = \"127.0.0.1:9471\"
+[limits]
+poll_interval_ms = \"fast\"
+retention_minutes = 1
+[labels]
+pattern = \"x\"
+
+[[alerts]]
+alert = \"QuotaHit\"
+pattern = \"wx_45011_minut_quota\"
+measure = \"per_minute\"
+threshold = 1
+severity = \"warning\"
+";
+    write(&bad, text.as_bytes());
+    let want = [
+        "three.toml:3:20: limits.poll_interval_ms: invalid type: string \"fast\"",
+        "three.toml:4:1: limits.retention_minutes: must be 2 to 10080",
+        "three.toml:6:1: labels.pattern: a label name must match",
+        "three.toml:10:1: alerts[0].pattern: QuotaHit: no pattern \"wx_45011_minut_quota\"",
+    ];
+    for args in [vec!["validate", "--config"], vec!["run", "--config"]] {
+        let mut args = args.clone();
+        args.push(bad.to_str().unwrap());
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        let mut at = 0;
+        for w in want {
+            let i = err[at..]
+                .find(w)
+                .map(|i| at + i)
+                .unwrap_or_else(|| panic!("{args:?}: missing or out of order: {w}\n{err}"));
+            at = i + w.len();
+        }
+    }
+}

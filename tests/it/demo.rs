@@ -18,6 +18,10 @@ fn demo_counts_lines_and_cleans_up() {
     let work: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).collect();
     assert_eq!(work.len(), 1, "one demo directory");
     assert!(work[0].path().join("logs/getLoginTicket.log").exists());
+    // No warning about its own files (a glob matching nothing yet, say): only info lines.
+    let log = d.log_text();
+    let warnings: Vec<&str> = log.lines().filter(|l| !l.contains("\"level\":\"INFO\"")).collect();
+    assert!(warnings.is_empty(), "the demo warns about itself: {warnings:?}");
     d.stop();
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "demo directory removed");
 }

@@ -31,8 +31,9 @@ fn report(dir: &Path, name: &str, inputs: &[&str]) -> (String, serde_json::Value
 fn stated_onset(html: &str) -> Option<(String, Option<u64>)> {
     let p = &html[html.find(r#"<p class="onset" id="onset">"#).expect("an onset paragraph")..];
     let p = &p[..p.find("</p>").unwrap()];
-    let start = p.find("<time datetime=\"")?;
-    let time = p[start + 16..].split('"').next().unwrap().to_string();
+    let lead = "<time id=\"onset-time\" datetime=\"";
+    let start = p.find(lead)?;
+    let time = p[start + lead.len()..].split('"').next().unwrap().to_string();
     let attempts = p
         .find(r#"id="onset-attempts">"#)
         .map(|i| p[i + 20..].split('<').next().unwrap().parse::<u64>().expect("a number of attempts"));
@@ -277,7 +278,7 @@ fn the_config_gives_the_rules_and_the_quota_line() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let html = std::fs::read_to_string(&page).unwrap();
-    assert!(html.contains("WeChat quota 120 / min per user") && html.contains("id=\"quota-line\""), "quota line");
+    assert!(html.contains("configured quota 120 / min (per IP)") && html.contains("id=\"quota-line\""), "quota line");
     assert!(html.contains("1 rule(s) (from the config)"), "the config's rules");
     // 50 refusals in 01:04 is the only minute at 40 or more.
     let alerts = &html[html.find(r#"<table id="alerts">"#).expect("the rule fired")..];

@@ -117,7 +117,7 @@ fn a_full_or_read_only_state_dir_keeps_tailing_and_reports_not_ready() {
     // No temporary files left behind in the full directory (the history goes with the checkpoint:
     // written beside it while there was room, not after a checkpoint failed).
     let listing = in_namespace(d.pid(), &format!("ls -A {st}"));
-    assert_eq!(String::from_utf8_lossy(&listing.stdout).trim(), "checkpoints.json\nfill\nhistory.json");
+    assert_eq!(String::from_utf8_lossy(&listing.stdout).trim(), "authwatch.lock\ncheckpoints.json\nfill\nhistory.json");
     // Space comes back: the next checkpoint succeeds and the daemon is ready again.
     in_namespace(d.pid(), &format!("rm {st}/fill"));
     wait_until("ready again after space is freed", || d.get("/readyz").0 == 200);

@@ -80,7 +80,10 @@ fn chromium_renders_the_chart() {
     assert!(dom.contains("id=\"attempts-line\""), "{dom}");
     assert!(dom.contains("id=\"onset-marker\""), "{dom}");
     assert!(dom.contains("onset 01:03 UTC: 140 attempts/min"), "{dom}");
-    assert!(dom.contains("WeChat quota 150 / min per user") && dom.contains("id=\"quota-line\""), "the config's quota");
+    assert!(
+        dom.contains("configured quota 150 / min (per IP)") && dom.contains("id=\"quota-line\""),
+        "the config's quota"
+    );
     assert!(dom.contains(">01:00<") && dom.contains(">01:05<"), "HH:MM minute labels: {dom}");
     assert!(dom.contains("<table id=\"patterns\">"), "{dom}");
     assert!(dom.contains("<td>SignParamInvalid</td><td>firing</td>"), "the firing alert is listed: {dom}");
