@@ -182,6 +182,8 @@ struct SourceFile {
     #[serde(default)]
     start_at: StartAt,
     function: Option<String>,
+    version: Option<Spanned<String>>,
+    version_from_path: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
@@ -301,6 +303,10 @@ pub struct Source {
     pub start_at: StartAt,
     /// The Cloud Function these files belong to, for lines that do not name theirs (plain text).
     pub function: Option<String>,
+    /// The function version these files' calls ran under, for records that do not name theirs.
+    pub version: Option<String>,
+    /// A regex with a named group `version`, matched against each file's path: that file's version.
+    pub version_from_path: Option<String>,
 }
 
 /// Compressed rotations are never tailed: their bytes are not log lines.
@@ -505,6 +511,16 @@ impl Config {
                     .map_err(|err| at(s.paths.span(), &key("paths"), format!("{p:?}: bad glob: {err}")))?;
                 paths.push(full);
             }
+            let version = match &s.version {
+                Some(v) => Some(crate::record::clean_version(v.get_ref()).filter(|c| c == v.get_ref().trim()).ok_or_else(
+                    || at(v.span(), &key("version"), format!("{:?}: a version is letters, digits, $ - _ . (at most {} characters)", v.get_ref(), crate::record::MAX_VERSION_CHARS)),
+                )?),
+                None => None,
+            };
+            if let Some(re) = &s.version_from_path {
+                crate::versions::PathVersion::new(re.get_ref())
+                    .map_err(|why| at(re.span(), &key("version_from_path"), why))?;
+            }
             config.sources.push(Source {
                 name: name.clone(),
                 paths,
@@ -512,6 +528,8 @@ impl Config {
                 format: s.format.into(),
                 start_at: s.start_at,
                 function: s.function.clone(),
+                version,
+                version_from_path: s.version_from_path.as_ref().map(|r| r.get_ref().clone()),
             });
         }
         config.http = raw.http.clone();
@@ -561,6 +579,8 @@ impl Config {
                 format,
                 start_at,
                 function: None,
+                version: None,
+                version_from_path: None,
             }),
         }
     }

@@ -16,6 +16,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod bounded;
 pub mod chart;
 pub mod check;
 pub mod classify;
@@ -25,6 +26,7 @@ pub mod daemon;
 pub mod demo;
 pub mod evaluator;
 pub mod event;
+pub mod event_types;
 pub mod formats;
 pub mod gauges;
 pub mod history;
@@ -47,6 +49,7 @@ pub mod tail;
 pub mod tally;
 pub mod timefmt;
 pub mod tomlerr;
+pub mod versions;
 pub mod view;
 pub mod web;
 pub mod window;

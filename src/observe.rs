@@ -167,6 +167,13 @@ impl Observed {
             if let Some(input) = e.input {
                 self.windows.note_input(input, time_ms);
             }
+            match (e.kind, e.version.as_deref()) {
+                (Kind::Call, Some(v)) => self.windows.versions.add_call(e.function.as_deref(), v, time_ms),
+                (Kind::Error(p), Some(v)) => {
+                    self.windows.versions.add_failure(e.function.as_deref(), v, p, e.first_failure, time_ms)
+                }
+                _ => {}
+            }
             match e.kind {
                 Kind::Error(index) => {
                     self.windows.add(index, time_ms);
@@ -182,7 +189,7 @@ impl Observed {
                     }
                 }
                 Kind::Attempt => self.windows.add_attempt(time_ms),
-                Kind::Seen => continue,
+                Kind::Call | Kind::Seen => continue,
             }
             self.newest_event_ms = Some(self.newest_event_ms.map_or(time_ms, |t| t.max(time_ms)));
         }
@@ -283,6 +290,8 @@ mod tests {
             request_id: None,
             side: Side::Any,
             sample: None,
+            version: None,
+            first_failure: false,
         }
     }
 

@@ -77,8 +77,14 @@ impl Sink for Tally {
         if let Some(input) = e.input {
             self.windows.note_input(input, e.time_ms);
         }
-        if e.kind == Kind::Seen {
-            return;
+        match (e.kind, e.version.as_deref()) {
+            (Kind::Seen, _) => return,
+            (Kind::Call, Some(v)) => return self.windows.versions.add_call(e.function.as_deref(), v, e.time_ms),
+            (Kind::Call, None) => return,
+            (Kind::Error(p), Some(v)) => {
+                self.windows.versions.add_failure(e.function.as_deref(), v, p, e.first_failure, e.time_ms)
+            }
+            _ => {}
         }
         self.first_ms = Some(self.first_ms.map_or(e.time_ms, |f| f.min(e.time_ms)));
         self.last_ms = Some(self.last_ms.map_or(e.time_ms, |l| l.max(e.time_ms)));
@@ -98,7 +104,7 @@ impl Sink for Tally {
                 self.windows.add_attempt(e.time_ms);
                 self.login_attempts += 1;
             }
-            Kind::Seen => {}
+            Kind::Seen | Kind::Call => {}
         }
     }
 

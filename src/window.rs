@@ -55,6 +55,9 @@ pub struct Windows {
     /// Minutes into which an input ran on from an earlier minute (it counted something in both): an
     /// input that begins in such a minute does not cut it, whatever was counted before it there.
     spanned: HashSet<i64>,
+    /// Calls and failed calls per function version, with their own minutes (`crate::versions`);
+    /// not saved by `history`.
+    pub versions: crate::versions::Versions,
 }
 
 /// One minute of every pattern.
@@ -110,6 +113,7 @@ impl Windows {
             frozen_onsets: VecDeque::new(),
             starts: HashMap::new(),
             spanned: HashSet::new(),
+            versions: crate::versions::Versions::new(patterns),
         }
     }
 
@@ -172,6 +176,7 @@ impl Windows {
     /// The patterns changed (reload): `map[new] = Some(old)` carries each pattern's history over.
     pub fn remap(&mut self, map: &[Option<usize>]) {
         self.patterns = map.len();
+        self.versions.remap(map);
         for s in self.slots.iter_mut().flatten() {
             s.counts = map.iter().map(|old| old.and_then(|o| s.counts.get(o).copied()).unwrap_or(0)).collect();
         }
