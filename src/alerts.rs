@@ -620,6 +620,7 @@ mod tests {
             for_secs,
             keep_firing_for_secs: 60,
             severity: "warning".into(),
+            min_calls: None,
         }
     }
 
@@ -775,7 +776,7 @@ mod tests {
         assert_eq!(e.alerts[0].state, State::Firing);
         let d = default_rules();
         let e = Engine::new(&d, &c).unwrap();
-        assert_eq!(e.alerts.len(), 8);
+        assert_eq!(e.alerts.len(), 9, "the guide's eight and RolloutVersionWorse");
     }
 
     #[test]

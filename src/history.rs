@@ -267,6 +267,7 @@ mod tests {
             for_secs: 0,
             keep_firing_for_secs: 60,
             severity: "warning".into(),
+            min_calls: None,
         };
         let o = Observed::new(&c, 60, &[rule], Clock::Event).unwrap();
         (c, o)

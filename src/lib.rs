@@ -50,6 +50,8 @@ pub mod tally;
 pub mod timefmt;
 pub mod tomlerr;
 pub mod versions;
+pub mod version_metrics;
+pub mod version_outputs;
 pub mod view;
 pub mod web;
 pub mod window;

@@ -276,6 +276,7 @@ mod tests {
             for_secs: 0,
             keep_firing_for_secs: 60,
             severity: "warning".into(),
+            min_calls: None,
         }
     }
 

@@ -318,6 +318,8 @@ pub fn render(r: &Report<'_>) -> String {
         h.push_str("</table>");
     }
 
+    h.push_str(&crate::version_outputs::html(&v.versions));
+
     // Every id.
     h.push_str(r#"<h2>Errors by pattern</h2><table id="patterns"><tr><th>pattern</th><th>title</th><th>severity</th><th class="n">calls</th><th class="n">lines</th><th>first seen (UTC)</th><th>last seen (UTC)</th><th>fix</th></tr>"#);
     for (i, p) in v.patterns.iter().map(|row| &row.facts).enumerate() {
