@@ -43,6 +43,7 @@ mod readme;
 mod redaction;
 mod replay_alertmanager;
 mod report;
+mod rollout;
 mod restart_history;
 mod soak;
 mod src_layout;
