@@ -1,6 +1,8 @@
 //! The per-version counters of `/metrics`, set from the view's version rows (`crate::versions::rows`),
 //! so they say what every other output says: `authwatch_version_calls_total{function,version}` and
-//! `authwatch_version_failed_calls_total{function,version,pattern}`.
+//! `authwatch_version_failed_calls_total{function,version,pattern}`, and
+//! `authwatch_version_calls_failed_total{function,version}` (calls that failed with any id, each once:
+//! the numerator of the failed-call ratio, which a sum over `pattern` is not when a call shows two ids).
 //!
 //! Counters in a view: each show raises a series by what the view added since the last show. A
 //! version folded into `other` (the bound, `crate::versions`) leaves the view: its series are removed
@@ -18,6 +20,7 @@ use crate::versions::rows::VersionsView;
 pub struct VersionCounters {
     pub calls: IntCounterVec,
     pub failed: IntCounterVec,
+    pub calls_failed: IntCounterVec,
     /// Every series shown, with the value it was last set to.
     shown: Mutex<HashMap<Vec<String>, u64>>,
 }
@@ -37,9 +40,18 @@ impl VersionCounters {
             .namespace(namespace),
             &["function", "version", "pattern"],
         )?;
+        let calls_failed = IntCounterVec::new(
+            Opts::new(
+                "version_calls_failed_total",
+                "Calls of a Cloud Function under a version that failed with any pattern id (each call once).",
+            )
+            .namespace(namespace),
+            &["function", "version"],
+        )?;
         registry.register(Box::new(calls.clone()))?;
         registry.register(Box::new(failed.clone()))?;
-        Ok(VersionCounters { calls, failed, shown: Mutex::new(HashMap::new()) })
+        registry.register(Box::new(calls_failed.clone()))?;
+        Ok(VersionCounters { calls, failed, calls_failed, shown: Mutex::new(HashMap::new()) })
     }
 
     /// Brings every series to the view's figure; series of versions no longer in it are removed.
@@ -47,6 +59,8 @@ impl VersionCounters {
         let mut want: HashMap<Vec<String>, u64> = HashMap::new();
         for r in &v.rows {
             want.insert(vec![r.function.clone(), r.version.clone()], r.calls);
+            // The third label value tells the vectors apart; "" is no pattern id.
+            want.insert(vec![r.function.clone(), r.version.clone(), String::new()], r.failed);
             for (id, n) in &r.failed_calls {
                 want.insert(vec![r.function.clone(), r.version.clone(), id.clone()], *n);
             }
@@ -55,14 +69,21 @@ impl VersionCounters {
             Ok(s) => s,
             Err(p) => p.into_inner(),
         };
-        let vec_of = |k: &Vec<String>| if k.len() == 2 { &self.calls } else { &self.failed };
+        let vec_of = |k: &Vec<String>| match (k.len(), k.get(2).is_some_and(String::is_empty)) {
+            (2, _) => &self.calls,
+            (_, true) => &self.calls_failed,
+            _ => &self.failed,
+        };
+        let labels_of = |k: &Vec<String>| -> Vec<String> { k.iter().filter(|l| !l.is_empty()).cloned().collect() };
         for gone in shown.keys().filter(|k| !want.contains_key(*k)).cloned().collect::<Vec<_>>() {
-            let labels: Vec<&str> = gone.iter().map(String::as_str).collect();
+            let owned = labels_of(&gone);
+            let labels: Vec<&str> = owned.iter().map(String::as_str).collect();
             let _ = vec_of(&gone).remove_label_values(&labels);
             shown.remove(&gone);
         }
         for (k, n) in want {
-            let labels: Vec<&str> = k.iter().map(String::as_str).collect();
+            let owned = labels_of(&k);
+            let labels: Vec<&str> = owned.iter().map(String::as_str).collect();
             let before = shown.get(&k).copied().unwrap_or(0);
             if n < before {
                 // The state restarted lower (a reload of history): begin the series again.
