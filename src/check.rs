@@ -423,8 +423,11 @@ fn write_json(
         "unreadable_files": tally.unreadable,
         "binary_files": tally.binary,
         "inputs": tally.inputs.iter().map(input_json).collect::<Vec<_>>(),
-        "versions": crate::version_outputs::rows_json(&view.versions),
     });
+    // Present when any record named a version.
+    if !view.versions.rows.is_empty() {
+        doc["versions"] = crate::version_outputs::rows_json(&view.versions);
+    }
     if opts.count_attempts {
         doc["login_attempts"] = tally.login_attempts.into();
     }

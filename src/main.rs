@@ -370,8 +370,9 @@ fn execute(command: Command) -> Result<u8, String> {
             // Calls per version need every call's START line: read when versions are asked for or the
             // inputs name them (SCF_Qualifier in a file's first block).
             let by_version = by_version || fn_version.is_some() || version_from_path.is_some() || check::names_versions(&paths);
-            // START lines are read only when the load is asked for: counting errors alone is 4x faster.
-            let count_attempts = timeline.is_some() || output == Output::Prometheus || report.is_some() || by_version;
+            // START lines are read only when the load or versions are asked for: counting errors alone is
+            // 4x faster. Login attempts are shown only where the load is asked for.
+            let count_attempts = timeline.is_some() || output == Output::Prometheus || report.is_some();
             let (alert_rules, quota_per_minute) = match &report_config {
                 Some(path) => {
                     let c = authwatch::config::Config::load(path).map_err(|e| e.to_string())?;
@@ -380,7 +381,7 @@ fn execute(command: Command) -> Result<u8, String> {
                 None => (authwatch::alerts::default_rules(), authwatch::chart::DEFAULT_QUOTA_PER_MINUTE),
             };
             let classifier = std::sync::Arc::new(
-                Classifier::build(patterns.catalogue()?, format, count_attempts).map_err(|e| e.to_string())?,
+                Classifier::build(patterns.catalogue()?, format, count_attempts || by_version).map_err(|e| e.to_string())?,
             );
             let opts = CheckOptions {
                 output,

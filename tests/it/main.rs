@@ -44,6 +44,7 @@ mod redaction;
 mod replay_alertmanager;
 mod report;
 mod rollout;
+mod rollout_bounds;
 mod rollout_fleet;
 mod rollout_sim;
 mod restart_history;
