@@ -260,6 +260,10 @@ impl Engine {
             if r.window_secs < 60 {
                 return Err(err("window_secs must be at least 60 (windows are per minute)".into()));
             }
+            let ring_secs = crate::versions::RING_MINUTES as u64 * 60;
+            if r.measure == Measure::VersionWorse && r.window_secs > ring_secs {
+                return Err(err(format!("window_secs must be at most {ring_secs} for version_worse (the minutes kept per version)")));
+            }
             if alerts.iter().any(|a: &Alert| a.rule.alert == r.alert) {
                 return Err(err("defined twice".into()));
             }

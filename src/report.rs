@@ -49,6 +49,17 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// The pattern an episode is about, or for a version alert its labels (`8 of getLoginTicket against 7`).
+fn episode_what(e: &crate::view::Episode) -> String {
+    let label = |k: &str| e.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    match (label("function"), label("version"), label("baseline")) {
+        (Some(f), Some(v), Some(b)) => {
+            format!("{f} version {v} against {b}{}", label("pattern").map(|p| format!(": {p}")).unwrap_or_default())
+        }
+        _ => e.pattern.clone(),
+    }
+}
+
 fn form_name(f: Option<Format>) -> &'static str {
     match f {
         Some(Format::Text) => "SCF plain text",
@@ -308,7 +319,7 @@ pub fn render(r: &Report<'_>) -> String {
                 t(&e.alert),
                 t(&e.severity),
                 t(&e.severity),
-                t(&e.pattern),
+                t(&episode_what(e)),
                 utc(e.pending_ms),
                 utc(e.firing_ms),
                 value(e.value_at_firing),

@@ -252,10 +252,18 @@ fn a_worse_canary_fires_at_its_own_minute_in_a_replay_and_resolves_after_the_rol
         )
         .as_bytes(),
     );
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], &dir.path().join("state"));
     let (plain, version_of) = versioned(&calls);
     let staged = dir.path().join("export.jsonl");
     write(&staged, &cls_json_as(&plain, &version_of));
+    // `check --report` replays the same export minute by minute: the same episode, the same minutes.
+    let report = dir.path().join("r.html");
+    run(&["check", "--report", report.to_str().unwrap(), staged.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&report).unwrap();
+    let row = html.split("<tr class=\"alert-row\">").find(|r| r.contains("RolloutVersionWorse")).expect("an episode");
+    let minute = |m: i64| end_of(m)[..19].replace('T', " ");
+    assert!(row.contains("getLoginTicket version 8 against 7: wx_45011_minute_quota"), "{row}");
+    assert!(row.contains(&minute(fires)) && row.contains(&minute(resolves)), "fired {fires}, resolved {resolves}: {row}");
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], &dir.path().join("state"));
     std::fs::rename(&staged, logs.join("export.jsonl")).unwrap();
 
     let rollout_alerts = || -> Vec<Value> {
