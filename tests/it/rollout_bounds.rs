@@ -92,3 +92,29 @@ fn many_versions_and_functions_stay_bounded_and_odd_names_are_not_echoed() {
     crate::common::promtool_check(&text, test);
     d.stop();
 }
+
+#[test]
+fn a_source_version_that_is_not_one_is_refused_by_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("a.toml");
+    let source = |extra: &str| format!("[[sources]]\nname = \"s\"\npaths = [\"/tmp/x.log\"]\n{extra}\n");
+    for (extra, want) in [
+        ("version = \"8 beta\"", "a.toml:4:11: sources[0].version: \"8 beta\": a version is letters"),
+        ("version_from_path = '/v([0-9]+)/'", "sources[0].version_from_path: \"/v([0-9]+)/\" has no named group `version`"),
+        ("version_from_path = '/v(?P<version>[0-9]+/'", "sources[0].version_from_path: bad regex"),
+    ] {
+        write(&cfg, source(extra).as_bytes());
+        let o = crate::common::run(&["validate", "--config", cfg.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{extra}");
+        assert!(crate::common::stderr(&o).contains(want), "{extra}: {}", crate::common::stderr(&o));
+    }
+    write(&cfg, source("version = \"$LATEST\"\nversion_from_path = '/v(?P<version>[0-9]+)/'").as_bytes());
+    let o = crate::common::run(&["validate", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", crate::common::stderr(&o));
+    // check's flags say the same.
+    let o = crate::common::run(&["check", "--fn-version", "a b", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = crate::common::run(&["check", "--version-from-path", "x", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(crate::common::stderr(&o).contains("no named group `version`"), "{}", crate::common::stderr(&o));
+}
