@@ -262,7 +262,9 @@ impl Engine {
             }
             let ring_secs = crate::versions::RING_MINUTES as u64 * 60;
             if r.measure == Measure::VersionWorse && r.window_secs > ring_secs {
-                return Err(err(format!("window_secs must be at most {ring_secs} for version_worse (the minutes kept per version)")));
+                return Err(err(format!(
+                    "window_secs must be at most {ring_secs} for version_worse (the minutes kept per version)"
+                )));
             }
             if alerts.iter().any(|a: &Alert| a.rule.alert == r.alert) {
                 return Err(err("defined twice".into()));
@@ -296,7 +298,8 @@ impl Engine {
     pub fn inherit(&mut self, old: &Engine) {
         // A version rule's alerts carry over to the same rule.
         for o in old.alerts.iter().filter(|o| !o.key.is_empty()) {
-            let rule = self.alerts.iter().find(|a| a.key.is_empty() && a.rule.alert == o.rule.alert).map(|a| a.rule.clone());
+            let rule =
+                self.alerts.iter().find(|a| a.key.is_empty() && a.rule.alert == o.rule.alert).map(|a| a.rule.clone());
             if let Some(rule) = rule.filter(|r| r.measure == Measure::VersionWorse) {
                 self.alerts.push(Alert { rule, ..o.clone() });
             }
@@ -509,7 +512,9 @@ impl Engine {
         // Alertmanager has been told of its end.
         let outbox = &self.outbox;
         self.alerts.retain(|a| {
-            a.key.is_empty() || a.state != State::Inactive || outbox.iter().any(|e| e.alert == a.rule.alert && e.key == a.key)
+            a.key.is_empty()
+                || a.state != State::Inactive
+                || outbox.iter().any(|e| e.alert == a.rule.alert && e.key == a.key)
         });
         while self.outbox.len() > MAX_OUTBOX {
             let i = self.outbox.iter().position(|e| e.ends_ms.is_some()).unwrap_or(0);
@@ -588,8 +593,7 @@ impl Engine {
 }
 
 const VERSION_SUMMARY: &str = "A function version fails more calls than the version carrying the traffic.";
-const VERSION_FIX: &str =
-    "Shift the alias's traffic back to the baseline version, then read the new version's failed calls by id (authwatch check, /api/v1/versions).";
+const VERSION_FIX: &str = "Shift the alias's traffic back to the baseline version, then read the new version's failed calls by id (authwatch check, /api/v1/versions).";
 
 /// The key of a version alert: its function and version.
 fn version_key(function: &str, version: &str) -> String {

@@ -512,9 +512,19 @@ impl Config {
                 paths.push(full);
             }
             let version = match &s.version {
-                Some(v) => Some(crate::record::clean_version(v.get_ref()).filter(|c| c == v.get_ref().trim()).ok_or_else(
-                    || at(v.span(), &key("version"), format!("{:?}: a version is letters, digits, $ - _ . (at most {} characters)", v.get_ref(), crate::record::MAX_VERSION_CHARS)),
-                )?),
+                Some(v) => Some(
+                    crate::record::clean_version(v.get_ref()).filter(|c| c == v.get_ref().trim()).ok_or_else(|| {
+                        at(
+                            v.span(),
+                            &key("version"),
+                            format!(
+                                "{:?}: a version is letters, digits, $ - _ . (at most {} characters)",
+                                v.get_ref(),
+                                crate::record::MAX_VERSION_CHARS
+                            ),
+                        )
+                    })?,
+                ),
                 None => None,
             };
             if let Some(re) = &s.version_from_path {

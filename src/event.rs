@@ -675,8 +675,8 @@ impl Stage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::FormatChoice;
     use crate::patterns::Catalogue;
+    use crate::record::FormatChoice;
 
     #[derive(Default)]
     struct Collect {

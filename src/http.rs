@@ -378,8 +378,10 @@ pub fn respond_to(method: &Method, path: &str, state: &HttpState) -> Response<Fu
     const PLAIN: &str = "text/plain; charset=utf-8";
     const JSON: &str = "application/json";
     let rate_id = path.strip_prefix("/api/v1/rate/").filter(|id| !id.is_empty() && !id.contains('/'));
-    if !matches!(path, "/metrics" | "/healthz" | "/readyz" | "/" | "/api/v1/alerts" | "/api/v1/patterns" | "/api/v1/versions")
-        && rate_id.is_none()
+    if !matches!(
+        path,
+        "/metrics" | "/healthz" | "/readyz" | "/" | "/api/v1/alerts" | "/api/v1/patterns" | "/api/v1/versions"
+    ) && rate_id.is_none()
     {
         return text(StatusCode::NOT_FOUND, PLAIN, "not found\n");
     }

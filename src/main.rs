@@ -356,20 +356,26 @@ fn execute(command: Command) -> Result<u8, String> {
             paths,
         } => {
             let version_from_path = match version_from_path.as_deref().map(authwatch::versions::PathVersion::new) {
-                Some(Err(why)) => return Err(format!("--version-from-path: {why}").into()),
+                Some(Err(why)) => return Err(format!("--version-from-path: {why}")),
                 Some(Ok(p)) => Some(p),
                 None => None,
             };
             let fn_version = match fn_version.as_deref() {
                 Some(v) => match authwatch::record::clean_version(v).filter(|c| c == v.trim()) {
                     Some(c) => Some(c),
-                    None => return Err(format!("--fn-version {v:?}: a version is letters, digits, $ - _ . (at most {} characters)", authwatch::record::MAX_VERSION_CHARS).into()),
+                    None => {
+                        return Err(format!(
+                            "--fn-version {v:?}: a version is letters, digits, $ - _ . (at most {} characters)",
+                            authwatch::record::MAX_VERSION_CHARS
+                        ));
+                    }
                 },
                 None => None,
             };
             // Calls per version need every call's START line: read when versions are asked for or the
             // inputs name them (SCF_Qualifier in a file's first block).
-            let by_version = by_version || fn_version.is_some() || version_from_path.is_some() || check::names_versions(&paths);
+            let by_version =
+                by_version || fn_version.is_some() || version_from_path.is_some() || check::names_versions(&paths);
             // START lines are read only when the load or versions are asked for: counting errors alone is
             // 4x faster. Login attempts are shown only where the load is asked for.
             let count_attempts = timeline.is_some() || output == Output::Prometheus || report.is_some();
@@ -381,7 +387,8 @@ fn execute(command: Command) -> Result<u8, String> {
                 None => (authwatch::alerts::default_rules(), authwatch::chart::DEFAULT_QUOTA_PER_MINUTE),
             };
             let classifier = std::sync::Arc::new(
-                Classifier::build(patterns.catalogue()?, format, count_attempts || by_version).map_err(|e| e.to_string())?,
+                Classifier::build(patterns.catalogue()?, format, count_attempts || by_version)
+                    .map_err(|e| e.to_string())?,
             );
             let opts = CheckOptions {
                 output,

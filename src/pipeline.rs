@@ -131,7 +131,10 @@ pub struct Pipeline {
 
 fn path_versions(sources: &[Source]) -> Vec<Option<crate::versions::PathVersion>> {
     // Checked when the configuration was read: a regex that does not compile here is none.
-    sources.iter().map(|s| s.version_from_path.as_deref().and_then(|r| crate::versions::PathVersion::new(r).ok())).collect()
+    sources
+        .iter()
+        .map(|s| s.version_from_path.as_deref().and_then(|r| crate::versions::PathVersion::new(r).ok()))
+        .collect()
 }
 
 fn counters(metrics: &Metrics, classifier: &Classifier, sources: &[Source]) -> Vec<SourceCounters> {
@@ -279,7 +282,8 @@ impl Consumer for Pipeline {
     }
 
     fn path(&mut self, stream: u64, path: &std::path::Path) {
-        let Some(Some(re)) = self.path_versions.get(self.stream_sources.get(&stream).copied().unwrap_or(usize::MAX)) else {
+        let Some(Some(re)) = self.path_versions.get(self.stream_sources.get(&stream).copied().unwrap_or(usize::MAX))
+        else {
             return;
         };
         self.stage.set_stream_version(stream, re.of(&path.to_string_lossy()).as_deref());

@@ -302,7 +302,9 @@ pub(crate) fn from_cls_fields<'v>(get: impl Fn(&str) -> Option<Cow<'v, str>>, fo
         level: get("SCF_Level").as_deref().and_then(Level::parse),
         status_code,
         // The version a call ran under; through an alias that does not name it, the alias.
-        version: get("SCF_Qualifier").and_then(|v| clean_version(&v)).or_else(|| get("SCF_Alias").and_then(|v| clean_version(&v))),
+        version: get("SCF_Qualifier")
+            .and_then(|v| clean_version(&v))
+            .or_else(|| get("SCF_Alias").and_then(|v| clean_version(&v))),
         malformed: false,
         message: Cow::Owned(message.into_bytes()),
     }

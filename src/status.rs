@@ -91,7 +91,11 @@ pub fn render(v: &View, quota_per_minute: u64) -> String {
                 h,
                 r#"<tr><td>{}</td><td>{}</td><td class="{}">{}</td><td class="n">{:.2}</td><td>{}</td><td>{}</td></tr>"#,
                 esc(&a.alert)
-                    + &a.labels.iter().filter(|(k, _)| k != "pattern" || a.labels.len() > 1).map(|(k, v)| format!(" <code>{}={}</code>", esc(k), esc(v))).collect::<String>(),
+                    + &a.labels
+                        .iter()
+                        .filter(|(k, _)| k != "pattern" || a.labels.len() > 1)
+                        .map(|(k, v)| format!(" <code>{}={}</code>", esc(k), esc(v)))
+                        .collect::<String>(),
                 if a.state == State::Firing { "firing" } else { "pending" },
                 esc(&a.severity),
                 esc(&a.severity),

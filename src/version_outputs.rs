@@ -83,7 +83,17 @@ pub fn write_table(v: &VersionsView, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "By version (calls of any function; FAILED is calls that failed with any id, each once):")?;
-    let header = ["FUNCTION", "VERSION", "CALLS", "SHARE", "FAILED", "RATIO", "FIRST SEEN (UTC)", "LAST SEEN (UTC)", "FAILED CALLS BY ID"];
+    let header = [
+        "FUNCTION",
+        "VERSION",
+        "CALLS",
+        "SHARE",
+        "FAILED",
+        "RATIO",
+        "FIRST SEEN (UTC)",
+        "LAST SEEN (UTC)",
+        "FAILED CALLS BY ID",
+    ];
     let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), timefmt::format_utc);
     let rows: Vec<[String; 9]> = v
         .rows

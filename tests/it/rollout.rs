@@ -108,8 +108,12 @@ fn versions_of(doc: &Value, function: &str) -> BTreeMap<String, (u64, BTreeMap<S
         .iter()
         .filter(|r| r["function"] == function)
         .map(|r| {
-            let ids = r["failed_calls"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect();
-            (r["version"].as_str().unwrap().to_string(), (r["calls"].as_u64().unwrap(), ids, r["failed_ratio"].as_f64().unwrap()))
+            let ids =
+                r["failed_calls"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect();
+            (
+                r["version"].as_str().unwrap().to_string(),
+                (r["calls"].as_u64().unwrap(), ids, r["failed_ratio"].as_f64().unwrap()),
+            )
         })
         .collect()
 }
@@ -160,16 +164,28 @@ fn every_form_of_a_canary_export_gives_the_true_figures_per_version() {
         write(&dir.path().join(format!("v{v}/app.log")), &scf_text(&mine));
     }
     let p = |v: &str| dir.path().join(format!("v{v}/app.log")).display().to_string();
-    let doc = json(&run(&["check", "--output", "json", "--version-from-path", "/v(?P<version>[0-9]+)/", &p(BASE), &p(CANARY)]));
+    let doc = json(&run(&[
+        "check",
+        "--output",
+        "json",
+        "--version-from-path",
+        "/v(?P<version>[0-9]+)/",
+        &p(BASE),
+        &p(CANARY),
+    ]));
     assert_eq!(versions_of(&doc, "unknown"), want, "plain text, version from the path");
     // One file, its version given.
     let doc = json(&run(&["check", "--output", "json", "--fn-version", CANARY, &p(CANARY)]));
-    assert_eq!(versions_of(&doc, "unknown"), want.iter().filter(|(v, _)| *v == CANARY).map(|(k, v)| (k.clone(), v.clone())).collect());
+    assert_eq!(
+        versions_of(&doc, "unknown"),
+        want.iter().filter(|(v, _)| *v == CANARY).map(|(k, v)| (k.clone(), v.clone())).collect()
+    );
 
     // The table's section says the same.
     let table = crate::common::stdout(&run(&["check", jsonl.to_str().unwrap()]));
     assert!(table.contains("By version"), "{table}");
-    let canary_line = table.lines().find(|l| l.starts_with("orderPay") && l.split_whitespace().nth(1) == Some(CANARY)).unwrap();
+    let canary_line =
+        table.lines().find(|l| l.starts_with("orderPay") && l.split_whitespace().nth(1) == Some(CANARY)).unwrap();
     assert!(canary_line.contains(&format!(" {} ", want[CANARY].0)), "{canary_line}");
 }
 
@@ -262,7 +278,10 @@ fn a_worse_canary_fires_at_its_own_minute_in_a_replay_and_resolves_after_the_rol
     let row = html.split("<tr class=\"alert-row\">").find(|r| r.contains("RolloutVersionWorse")).expect("an episode");
     let minute = |m: i64| end_of(m)[..19].replace('T', " ");
     assert!(row.contains("getLoginTicket version 8 against 7: wx_45011_minute_quota"), "{row}");
-    assert!(row.contains(&minute(fires)) && row.contains(&minute(resolves)), "fired {fires}, resolved {resolves}: {row}");
+    assert!(
+        row.contains(&minute(fires)) && row.contains(&minute(resolves)),
+        "fired {fires}, resolved {resolves}: {row}"
+    );
     let d = Daemon::start(&["--config", cfg.to_str().unwrap()], &dir.path().join("state"));
     std::fs::rename(&staged, logs.join("export.jsonl")).unwrap();
 
@@ -284,7 +303,13 @@ fn a_worse_canary_fires_at_its_own_minute_in_a_replay_and_resolves_after_the_rol
     let labels = &firing["labels"];
     assert_eq!(
         (&labels["function"], &labels["version"], &labels["baseline"], &labels["pattern"], &labels["severity"]),
-        (&Value::from("getLoginTicket"), &Value::from(CANARY), &Value::from(BASE), &Value::from("wx_45011_minute_quota"), &Value::from("warning")),
+        (
+            &Value::from("getLoginTicket"),
+            &Value::from(CANARY),
+            &Value::from(BASE),
+            &Value::from("wx_45011_minute_quota"),
+            &Value::from("warning")
+        ),
         "{firing}"
     );
     assert_eq!(firing["startsAt"], end_of(fires), "fired at the close of the predicted minute: {a:?}");
@@ -352,7 +377,11 @@ fn an_equal_canary_never_fires_in_a_replay_or_a_report() {
     let (_, body) = d.get("/api/v1/versions");
     let v: Value = serde_json::from_str(&body).unwrap();
     let c = &v["data"]["comparisons"][0];
-    assert_eq!((&c["version"], &c["baseline"], &c["verdict"]), (&Value::from(CANARY), &Value::from(BASE), &Value::from("not_worse")), "{v}");
+    assert_eq!(
+        (&c["version"], &c["baseline"], &c["verdict"]),
+        (&Value::from(CANARY), &Value::from(BASE), &Value::from("not_worse")),
+        "{v}"
+    );
     assert_eq!(d.metric(firing), Some(0.0));
     assert_eq!(d.get("/api/v1/alerts").1, r#"{"status":"success","data":{"alerts":[]}}"#);
     d.stop();

@@ -46,7 +46,8 @@ fn many_versions_and_functions_stay_bounded_and_odd_names_are_not_echoed() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
-    let map: std::collections::HashMap<String, String> = calls.iter().map(|(c, v)| (c.request_id.clone(), v.clone())).collect();
+    let map: std::collections::HashMap<String, String> =
+        calls.iter().map(|(c, v)| (c.request_id.clone(), v.clone())).collect();
     let plain: Vec<Call> = calls.iter().map(|(c, _)| c.clone()).collect();
     let file = logs.join("export.jsonl");
     write(&file, &cls_json_as(&plain, &|c: &Call| map[&c.request_id].clone()));
@@ -100,7 +101,10 @@ fn a_source_version_that_is_not_one_is_refused_by_file_line_and_key() {
     let source = |extra: &str| format!("[[sources]]\nname = \"s\"\npaths = [\"/tmp/x.log\"]\n{extra}\n");
     for (extra, want) in [
         ("version = \"8 beta\"", "a.toml:4:11: sources[0].version: \"8 beta\": a version is letters"),
-        ("version_from_path = '/v([0-9]+)/'", "sources[0].version_from_path: \"/v([0-9]+)/\" has no named group `version`"),
+        (
+            "version_from_path = '/v([0-9]+)/'",
+            "sources[0].version_from_path: \"/v([0-9]+)/\" has no named group `version`",
+        ),
         ("version_from_path = '/v(?P<version>[0-9]+/'", "sources[0].version_from_path: bad regex"),
     ] {
         write(&cfg, source(extra).as_bytes());

@@ -23,7 +23,9 @@ fn query(prom: &str, q: &str) -> Vec<Value> {
 fn by_version(rows: &[Value]) -> std::collections::BTreeMap<String, f64> {
     rows.iter()
         .filter(|r| r["metric"]["function"] == "getLoginTicket")
-        .map(|r| (r["metric"]["version"].as_str().unwrap().to_string(), r["value"][1].as_str().unwrap().parse().unwrap()))
+        .map(|r| {
+            (r["metric"]["version"].as_str().unwrap().to_string(), r["value"][1].as_str().unwrap().parse().unwrap())
+        })
         .collect()
 }
 
@@ -43,23 +45,32 @@ fn three_instances_summed_by_the_recording_rules_equal_one_reading_everything() 
     };
     let (calls, truth) = rollout(&plan);
     let dir = tempfile::tempdir().unwrap();
-    let version_of = |c: &Call| calls.iter().find(|(x, _)| x.request_id == c.request_id).map_or(BASE, |(_, v)| *v).to_string();
+    let version_of =
+        |c: &Call| calls.iter().find(|(x, _)| x.request_id == c.request_id).map_or(BASE, |(_, v)| *v).to_string();
     let all: Vec<Call> = calls.iter().map(|(c, _)| c.clone()).collect();
     let mut instances = Vec::new();
     for part in 0..4 {
         let logs = dir.path().join(format!("logs{part}"));
         std::fs::create_dir(&logs).unwrap();
         // Parts 0-2: every third call; part 3: all of them.
-        let mine: Vec<Call> = all.iter().enumerate().filter(|(i, _)| part == 3 || i % 3 == part).map(|(_, c)| c.clone()).collect();
+        let mine: Vec<Call> =
+            all.iter().enumerate().filter(|(i, _)| part == 3 || i % 3 == part).map(|(_, c)| c.clone()).collect();
         let file = logs.join("export.jsonl");
         write(&file, &cls_json_as(&mine, &version_of));
-        let d = Daemon::in_process(&[file.to_str().unwrap()], None, &dir.path().join(format!("state{part}")), 1_765_000_000_000);
+        let d = Daemon::in_process(
+            &[file.to_str().unwrap()],
+            None,
+            &dir.path().join(format!("state{part}")),
+            1_765_000_000_000,
+        );
         instances.push((d, mine.len() as u64));
     }
     for (d, n) in &instances {
         wait_until("each instance has read its calls", || {
             d.advance(500);
-            let calls = |v: &str| d.metric(&format!("authwatch_version_calls_total{{function=\"getLoginTicket\",version=\"{v}\"}}"));
+            let calls = |v: &str| {
+                d.metric(&format!("authwatch_version_calls_total{{function=\"getLoginTicket\",version=\"{v}\"}}"))
+            };
             calls(BASE).unwrap_or(0.0) + calls(CANARY).unwrap_or(0.0) == *n as f64
         });
     }
@@ -81,7 +92,8 @@ fn three_instances_summed_by_the_recording_rules_equal_one_reading_everything() 
             format!("--web.listen-address={prom}"),
         ],
     );
-    let want_calls: std::collections::BTreeMap<String, f64> = truth.calls.iter().map(|(v, n)| (v.clone(), *n as f64)).collect();
+    let want_calls: std::collections::BTreeMap<String, f64> =
+        truth.calls.iter().map(|(v, n)| (v.clone(), *n as f64)).collect();
     wait_until("the recorded fleet sums cover all three instances", || {
         by_version(&query(&prom, "function_version:authwatch_version_calls:sum")) == want_calls
     });
@@ -92,11 +104,19 @@ fn three_instances_summed_by_the_recording_rules_equal_one_reading_everything() 
     let (_, body) = single.get("/api/v1/versions");
     let api: Value = serde_json::from_str(&body).unwrap();
     for v in [BASE, CANARY] {
-        let m = |name: &str| single.metric(&format!("authwatch_version_{name}_total{{function=\"getLoginTicket\",version=\"{v}\"}}")).unwrap();
+        let m = |name: &str| {
+            single
+                .metric(&format!("authwatch_version_{name}_total{{function=\"getLoginTicket\",version=\"{v}\"}}"))
+                .unwrap()
+        };
         let single_ratio = m("calls_failed") / m("calls");
         assert_eq!(fleet_ratio[v], single_ratio, "version {v}: the fleet's recorded ratio is the single instance's");
         let truth_ratio = truth.failed[v] as f64 / truth.calls[v] as f64;
-        assert!((fleet_ratio[v] - truth_ratio).abs() < 1e-12, "version {v}: {} against the truth {truth_ratio}", fleet_ratio[v]);
+        assert!(
+            (fleet_ratio[v] - truth_ratio).abs() < 1e-12,
+            "version {v}: {} against the truth {truth_ratio}",
+            fleet_ratio[v]
+        );
         let row = api["data"]["versions"].as_array().unwrap().iter().find(|r| r["version"] == v).unwrap();
         assert!((row["failed_ratio"].as_f64().unwrap() - truth_ratio).abs() < 1e-6, "{row}");
     }
