@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::common::daemon::*;
-use crate::common::forms::{Call, Outcome, cls_csv_as, cls_json_as, scf_text};
+use crate::common::forms::{Call, Outcome, cls_csv_as, cls_json_as, scf_text, tcb_log};
 use crate::common::{json, run, write};
 
 pub const T0: i64 = 1_741_914_000_000; // 2025-03-14T01:00:00Z
@@ -180,6 +180,43 @@ fn every_form_of_a_canary_export_gives_the_true_figures_per_version() {
         versions_of(&doc, "unknown"),
         want.iter().filter(|(v, _)| *v == CANARY).map(|(k, v)| (k.clone(), v.clone())).collect()
     );
+
+    // `tcb fn log` output per version (it names the function, not the version).
+    for v in [BASE, CANARY] {
+        let mine: Vec<Call> = calls.iter().filter(|(_, cv)| *cv == v).map(|(c, _)| c.clone()).collect();
+        std::fs::create_dir(dir.path().join(format!("tcb-v{v}"))).unwrap();
+        write(&dir.path().join(format!("tcb-v{v}/fn.log")), &tcb_log(&mine));
+    }
+    let t = |v: &str| dir.path().join(format!("tcb-v{v}/fn.log")).display().to_string();
+    let doc = json(&run(&[
+        "check",
+        "--output",
+        "json",
+        "--version-from-path=tcb-v(?P<version>[0-9]+)/",
+        &t(BASE),
+        &t(CANARY),
+    ]));
+    assert_eq!(versions_of(&doc, "orderPay"), want, "tcb fn log, version from the path");
+
+    // The daemon: a source per directory glob, the version from each file's path.
+    let cfg = dir.path().join("authwatch.toml");
+    write(
+        &cfg,
+        format!(
+            "[[sources]]\nname = \"text\"\npaths = [\"{}/v*/app.log\"]\nformat = \"text\"\nfunction = \"orderPay\"\nversion_from_path = '/v(?P<version>[0-9]+)/'\n",
+            dir.path().display()
+        )
+        .as_bytes(),
+    );
+    let d = Daemon::in_process(&[], Some(&cfg), &dir.path().join("state"), 1_765_000_000_000);
+    wait_until("the daemon's figures per version", || {
+        d.advance(500);
+        let v: Value = serde_json::from_str(&d.get("/api/v1/versions").1).unwrap();
+        versions_of(&serde_json::json!({"versions": v["data"]["versions"]}), "orderPay") == want
+    });
+    let page = d.get("/").1;
+    assert!(page.contains(r#"<table id="versions">"#) && page.contains("<code>orderPay</code>"), "the status page");
+    d.stop();
 
     // The table's section says the same.
     let table = crate::common::stdout(&run(&["check", jsonl.to_str().unwrap()]));
