@@ -34,6 +34,10 @@ pub enum Measure {
     PerMinute,
     /// Matches over `window_secs` divided by login attempts over the same window (at least 1).
     RatioToAttempts,
+    /// Per function, each version against the baseline over `window_secs` (`crate::versions::compare`):
+    /// the value is the evidence (−log10 p), `threshold` the evidence that pages, `min_calls` the
+    /// calls each side needs. One alert per (function, version) found worse; `pattern` is not used.
+    VersionWorse,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
@@ -41,7 +45,8 @@ pub enum Measure {
 pub struct RuleConfig {
     /// The alert name (the `alertname` label).
     pub alert: String,
-    /// A pattern id.
+    /// A pattern id (none for `version_worse`).
+    #[serde(default)]
     pub pattern: String,
     pub measure: Measure,
     /// Fires when the value is at or above this.
@@ -55,6 +60,20 @@ pub struct RuleConfig {
     #[serde(default = "default_keep_firing_for_secs")]
     pub keep_firing_for_secs: u64,
     pub severity: String,
+    /// `version_worse`: calls each side needs in the window (default `versions::compare::DEFAULT_MIN_CALLS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_calls: Option<u64>,
+}
+
+impl RuleConfig {
+    /// The comparison a `version_worse` rule makes.
+    pub fn version_test(&self) -> crate::versions::compare::Test {
+        crate::versions::compare::Test {
+            window_ms: self.window_secs as i64 * 1000,
+            min_calls: self.min_calls.unwrap_or(crate::versions::compare::DEFAULT_MIN_CALLS),
+            threshold: self.threshold,
+        }
+    }
 }
 
 fn default_window_secs() -> u64 {
@@ -78,6 +97,7 @@ pub fn default_rules() -> Vec<RuleConfig> {
         for_secs: 0,
         keep_firing_for_secs: default_keep_firing_for_secs(),
         severity: severity.into(),
+        min_calls: None,
     };
     vec![
         rule("CustomLoginDisabled", "custom_login_disabled", Measure::Count, 1.0, "critical"),
@@ -88,7 +108,25 @@ pub fn default_rules() -> Vec<RuleConfig> {
         rule("WeChatMinuteQuota", "wx_45011_minute_quota", Measure::PerMinute, 1.0, "warning"),
         rule("WeChatMinuteQuotaCritical", "wx_45011_minute_quota", Measure::PerMinute, 20.0, "critical"),
         rule("TicketInvalidRatio", "ticket_invalid", Measure::RatioToAttempts, 0.05, "warning"),
+        rollout_rule(),
     ]
+}
+
+/// A new function version failing more calls than the version carrying the traffic (see
+/// `crate::versions::compare` and docs/versions.md for the test and its measured error rates).
+pub fn rollout_rule() -> RuleConfig {
+    use crate::versions::compare;
+    RuleConfig {
+        alert: "RolloutVersionWorse".into(),
+        pattern: String::new(),
+        measure: Measure::VersionWorse,
+        threshold: compare::DEFAULT_THRESHOLD,
+        window_secs: compare::DEFAULT_WINDOW_SECS,
+        for_secs: 0,
+        keep_firing_for_secs: 5 * 60,
+        severity: "warning".into(),
+        min_calls: Some(compare::DEFAULT_MIN_CALLS),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +152,11 @@ pub struct Alert {
     /// The rule changed at a reload: the next evaluation resolves a firing alert whose condition no
     /// longer holds at once (hysteresis is for flapping data, not for a new threshold).
     rule_changed: bool,
+    /// One alert of a rule that has several (`version_worse`: function and version); "" for the rule
+    /// itself (a `version_worse` rule's own row never fires: its instances do).
+    pub key: String,
+    /// Labels besides alertname and severity (a pattern rule: its pattern).
+    pub labels: Vec<(String, String)>,
 }
 
 /// One change of an alert's state, stamped with the (event or wall) time of the evaluation that made it.
@@ -129,6 +172,8 @@ pub struct Transition {
     pub value: f64,
     /// When the episode began (pending, or firing at once): Prometheus' activeAt.
     pub active_at_ms: Option<i64>,
+    /// The alert's labels besides alertname and severity.
+    pub labels: Vec<(String, String)>,
 }
 
 /// Where alerts are pushed, Alertmanager's `/api/v2/alerts`.
@@ -155,10 +200,13 @@ pub struct Episode {
     pub ends_ms: Option<i64>,
     /// Wall time at which Alertmanager first accepted it firing.
     pub firing_sent_ms: Option<i64>,
+    /// The alert of its rule (`Alert::key`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key: String,
 }
 
-/// What one push carried: (alert, episode start, sent resolved).
-pub type Sent = (String, i64, bool);
+/// What one push carried: (alert, key, episode start, sent resolved).
+pub type Sent = (String, String, i64, bool);
 
 /// Episodes kept for Alertmanager at most; past it the oldest resolved ones are dropped.
 const MAX_OUTBOX: usize = 1024;
@@ -168,6 +216,8 @@ pub struct Engine {
     pub alerts: Vec<Alert>,
     /// Episodes not fully told to Alertmanager yet, oldest first.
     pub outbox: Vec<Episode>,
+    /// The catalogue's ids by index (a version alert names the id that explains it).
+    ids: Vec<String>,
 }
 
 /// The last millisecond of the minute that starts at `start_ms`: where `close_minute` evaluates.
@@ -188,7 +238,10 @@ pub fn replay_transitions(
 ) -> Result<Vec<Transition>, RuleError> {
     let mut engine = Engine::new(rules, catalogue)?;
     let mut out = Vec::new();
-    let (Some(first), Some(last)) = (windows.first_minute_ms(), windows.watermark_ms()) else { return Ok(out) };
+    let span = windows.versions.span_ms();
+    let first = [windows.first_minute_ms(), span.map(|s| s.0)].into_iter().flatten().min();
+    let last = [windows.watermark_ms(), span.map(|s| s.1)].into_iter().flatten().max();
+    let (Some(first), Some(last)) = (first, last) else { return Ok(out) };
     let run_on_minutes = rules
         .iter()
         .map(|r| (r.window_secs + r.for_secs + r.keep_firing_for_secs) as i64 * 1000 / MINUTE_MS + 2)
@@ -211,37 +264,65 @@ impl Engine {
         let mut alerts = Vec::new();
         for r in rules {
             let err = |message: String| RuleError { alert: r.alert.clone(), message };
-            let pattern = catalogue.index_of(&r.pattern).ok_or_else(|| err(format!("no pattern {:?}", r.pattern)))?;
+            let pattern = match r.measure {
+                Measure::VersionWorse => usize::MAX,
+                _ => catalogue.index_of(&r.pattern).ok_or_else(|| err(format!("no pattern {:?}", r.pattern)))?,
+            };
             if !(r.threshold.is_finite() && r.threshold > 0.0) {
                 return Err(err("threshold must be a positive number".into()));
             }
             if r.window_secs < 60 {
                 return Err(err("window_secs must be at least 60 (windows are per minute)".into()));
             }
+            let ring_secs = crate::versions::RING_MINUTES as u64 * 60;
+            if r.measure == Measure::VersionWorse && r.window_secs > ring_secs {
+                return Err(err(format!(
+                    "window_secs must be at most {ring_secs} for version_worse (the minutes kept per version)"
+                )));
+            }
             if alerts.iter().any(|a: &Alert| a.rule.alert == r.alert) {
                 return Err(err("defined twice".into()));
             }
-            let p = catalogue.get(pattern);
+            let (summary, fix, labels) = match r.measure {
+                Measure::VersionWorse => (VERSION_SUMMARY.to_string(), VERSION_FIX.to_string(), Vec::new()),
+                _ => {
+                    let p = catalogue.get(pattern);
+                    (p.summary.clone(), p.fix_summary.clone(), vec![("pattern".to_string(), r.pattern.clone())])
+                }
+            };
             alerts.push(Alert {
                 rule: r.clone(),
                 pattern,
-                summary: p.summary.clone(),
-                fix: p.fix_summary.clone(),
+                summary,
+                fix,
                 state: State::Inactive,
                 active_at_ms: None,
                 clearing_since_ms: None,
                 value: 0.0,
                 rule_changed: false,
+                key: String::new(),
+                labels,
             });
         }
-        Ok(Engine { alerts, outbox: Vec::new() })
+        let ids = catalogue.patterns().iter().map(|p| p.id.clone()).collect();
+        Ok(Engine { alerts, outbox: Vec::new(), ids })
     }
 
     /// Carries state over from the engine in effect before a reload (same alert name and pattern).
     pub fn inherit(&mut self, old: &Engine) {
+        // A version rule's alerts carry over to the same rule.
+        for o in old.alerts.iter().filter(|o| !o.key.is_empty()) {
+            let rule =
+                self.alerts.iter().find(|a| a.key.is_empty() && a.rule.alert == o.rule.alert).map(|a| a.rule.clone());
+            if let Some(rule) = rule.filter(|r| r.measure == Measure::VersionWorse) {
+                self.alerts.push(Alert { rule, ..o.clone() });
+            }
+        }
         for a in &mut self.alerts {
-            if let Some(o) =
-                old.alerts.iter().find(|o| o.rule.alert == a.rule.alert && o.rule.pattern == a.rule.pattern)
+            if let Some(o) = old
+                .alerts
+                .iter()
+                .find(|o| o.rule.alert == a.rule.alert && o.rule.pattern == a.rule.pattern && o.key == a.key)
             {
                 a.state = o.state;
                 a.active_at_ms = o.active_at_ms;
@@ -252,6 +333,67 @@ impl Engine {
         }
         let names: Vec<&str> = self.alerts.iter().map(|a| a.rule.alert.as_str()).collect();
         self.outbox = old.outbox.iter().filter(|e| names.contains(&e.alert.as_str())).cloned().collect();
+    }
+
+    /// A `version_worse` rule's alerts: one per (function, version) found worse at `now_ms` that has
+    /// none yet (labelled as it is found: function, version, baseline, and the id that explains it).
+    fn add_version_alerts(&mut self, now_ms: i64, w: &Windows) {
+        let rules: Vec<RuleConfig> = self
+            .alerts
+            .iter()
+            .filter(|a| a.key.is_empty() && a.rule.measure == Measure::VersionWorse)
+            .map(|a| a.rule.clone())
+            .collect();
+        for rule in rules {
+            let found = crate::versions::compare::compare_all(&w.versions, now_ms, &rule.version_test());
+            for c in found.iter().filter(|c| c.verdict == crate::versions::compare::Verdict::Worse) {
+                let key = version_key(&c.function, &c.version);
+                if self.alerts.iter().any(|a| a.rule.alert == rule.alert && a.key == key) {
+                    continue;
+                }
+                let mut labels = vec![
+                    ("function".to_string(), c.function.clone()),
+                    ("version".to_string(), c.version.clone()),
+                    ("baseline".to_string(), c.baseline.clone()),
+                ];
+                if let Some(id) = c.pattern.and_then(|p| self.ids.get(p).cloned()) {
+                    labels.push(("pattern".to_string(), id));
+                }
+                self.alerts.push(Alert {
+                    rule: rule.clone(),
+                    pattern: c.pattern.unwrap_or(usize::MAX),
+                    summary: format!(
+                        "Version {} of {} fails {:.1}% of its calls ({} of {}), version {} {:.1}% ({} of {}).",
+                        c.version,
+                        c.function,
+                        100.0 * c.ratio(),
+                        c.failed,
+                        c.calls,
+                        c.baseline,
+                        100.0 * c.baseline_ratio(),
+                        c.baseline_failed,
+                        c.baseline_calls
+                    ),
+                    fix: VERSION_FIX.to_string(),
+                    state: State::Inactive,
+                    active_at_ms: None,
+                    clearing_since_ms: None,
+                    value: 0.0,
+                    rule_changed: false,
+                    key,
+                    labels,
+                });
+            }
+        }
+    }
+
+    /// The evidence and verdict of a version alert at `now_ms`.
+    fn version_value(a: &Alert, now_ms: i64, w: &Windows) -> (f64, bool) {
+        let found = crate::versions::compare::compare_all(&w.versions, now_ms, &a.rule.version_test());
+        found
+            .iter()
+            .find(|c| version_key(&c.function, &c.version) == a.key)
+            .map_or((0.0, false), |c| (c.evidence, c.verdict == crate::versions::compare::Verdict::Worse))
     }
 
     /// Evaluates every rule at `now_ms`. Returns true when any alert changed state.
@@ -290,9 +432,18 @@ impl Engine {
 
     fn step(&mut self, now_ms: i64, w: &Windows) -> Vec<Transition> {
         let mut out = Vec::new();
+        self.add_version_alerts(now_ms, w);
         for a in &mut self.alerts {
             let window_ms = a.rule.window_secs as i64 * 1000;
+            let mut version_holds = None;
             a.value = match a.rule.measure {
+                // The rule's own row: its alerts are the ones per version.
+                Measure::VersionWorse if a.key.is_empty() => continue,
+                Measure::VersionWorse => {
+                    let (value, holds) = Engine::version_value(a, now_ms, w);
+                    version_holds = Some(holds);
+                    value
+                }
                 Measure::Count => w.count_over(a.pattern, now_ms, window_ms) as f64,
                 Measure::PerMinute => {
                     w.count_in_minute(a.pattern, now_ms).max(w.count_in_minute(a.pattern, now_ms - MINUTE_MS)) as f64
@@ -302,7 +453,7 @@ impl Engine {
                     n / (w.attempts_over(now_ms, window_ms).max(1) as f64)
                 }
             };
-            let holds = a.value >= a.rule.threshold;
+            let holds = version_holds.unwrap_or(a.value >= a.rule.threshold);
             let before = a.state;
             match (a.state, holds) {
                 (State::Inactive, true) => {
@@ -338,6 +489,7 @@ impl Engine {
                 to: a.state,
                 value: a.value,
                 active_at_ms: a.active_at_ms,
+                labels: a.labels.clone(),
             });
             if a.state == State::Firing {
                 let starts_ms = a.active_at_ms.unwrap_or(now_ms);
@@ -346,10 +498,15 @@ impl Engine {
                     starts_ms,
                     ends_ms: None,
                     firing_sent_ms: None,
+                    key: a.key.clone(),
                 });
             }
             if before == State::Firing {
-                let open = self.outbox.iter_mut().rev().find(|e| e.alert == a.rule.alert && e.ends_ms.is_none());
+                let open = self
+                    .outbox
+                    .iter_mut()
+                    .rev()
+                    .find(|e| e.alert == a.rule.alert && e.key == a.key && e.ends_ms.is_none());
                 match open {
                     Some(e) => e.ends_ms = Some(now_ms),
                     None => self.outbox.push(Episode {
@@ -357,6 +514,7 @@ impl Engine {
                         starts_ms: a.active_at_ms.unwrap_or(now_ms),
                         ends_ms: Some(now_ms),
                         firing_sent_ms: None,
+                        key: a.key.clone(),
                     }),
                 }
             }
@@ -364,6 +522,14 @@ impl Engine {
                 a.active_at_ms = None;
             }
         }
+        // A version alert that has resolved is gone (its labels are those of its episode), once
+        // Alertmanager has been told of its end.
+        let outbox = &self.outbox;
+        self.alerts.retain(|a| {
+            a.key.is_empty()
+                || a.state != State::Inactive
+                || outbox.iter().any(|e| e.alert == a.rule.alert && e.key == a.key)
+        });
         while self.outbox.len() > MAX_OUTBOX {
             let i = self.outbox.iter().position(|e| e.ends_ms.is_some()).unwrap_or(0);
             self.outbox.remove(i);
@@ -372,7 +538,13 @@ impl Engine {
     }
 
     fn labels(a: &Alert) -> Value {
-        json!({ "alertname": a.rule.alert, "severity": a.rule.severity, "pattern": a.rule.pattern })
+        let mut l = serde_json::Map::new();
+        l.insert("alertname".into(), json!(a.rule.alert));
+        l.insert("severity".into(), json!(a.rule.severity));
+        for (k, v) in &a.labels {
+            l.insert(k.clone(), json!(v));
+        }
+        Value::Object(l)
     }
 
     fn annotations(a: &Alert) -> Value {
@@ -393,7 +565,7 @@ impl Engine {
         let mut body = Vec::new();
         let mut sent = Vec::new();
         for a in &self.alerts {
-            let Some(e) = self.outbox.iter().find(|e| e.alert == a.rule.alert) else { continue };
+            let Some(e) = self.outbox.iter().find(|e| e.alert == a.rule.alert && e.key == a.key) else { continue };
             let (ends, resolved) = match (e.firing_sent_ms, e.ends_ms) {
                 (Some(told), Some(ended)) if wall_ms - told >= hold_ms => (ended, true),
                 // Firing (or held: still told firing, or Alertmanager would time it out by itself).
@@ -406,7 +578,7 @@ impl Engine {
                 "endsAt": timefmt::format_utc(ends),
                 "generatorURL": generator_url,
             }));
-            sent.push((a.rule.alert.clone(), e.starts_ms, resolved));
+            sent.push((a.rule.alert.clone(), a.key.clone(), e.starts_ms, resolved));
         }
         (body, sent)
     }
@@ -414,8 +586,10 @@ impl Engine {
     /// Alertmanager accepted a payload at wall time `wall_ms`: episodes it heard of firing are marked,
     /// resolutions it heard of are done.
     pub fn ack(&mut self, sent: &[Sent], wall_ms: i64) {
-        for (alert, starts_ms, resolved) in sent {
-            let Some(i) = self.outbox.iter().position(|e| &e.alert == alert && e.starts_ms == *starts_ms) else {
+        for (alert, key, starts_ms, resolved) in sent {
+            let Some(i) =
+                self.outbox.iter().position(|e| &e.alert == alert && &e.key == key && e.starts_ms == *starts_ms)
+            else {
                 continue;
             };
             if *resolved {
@@ -430,6 +604,14 @@ impl Engine {
     pub fn next_release_ms(&self, hold_ms: i64) -> Option<i64> {
         self.outbox.iter().filter(|e| e.ends_ms.is_some()).filter_map(|e| e.firing_sent_ms).map(|t| t + hold_ms).min()
     }
+}
+
+const VERSION_SUMMARY: &str = "A function version fails more calls than the version carrying the traffic.";
+const VERSION_FIX: &str = "Shift the alias's traffic back to the baseline version, then read the new version's failed calls by id (authwatch check, /api/v1/versions).";
+
+/// The key of a version alert: its function and version.
+fn version_key(function: &str, version: &str) -> String {
+    format!("{function}\u{1f}{version}")
 }
 
 /// Prometheus prints sample values as strings.
@@ -460,6 +642,7 @@ mod tests {
             for_secs,
             keep_firing_for_secs: 60,
             severity: "warning".into(),
+            min_calls: None,
         }
     }
 
@@ -615,7 +798,7 @@ mod tests {
         assert_eq!(e.alerts[0].state, State::Firing);
         let d = default_rules();
         let e = Engine::new(&d, &c).unwrap();
-        assert_eq!(e.alerts.len(), 8);
+        assert_eq!(e.alerts.len(), 9, "the guide's eight and RolloutVersionWorse");
     }
 
     #[test]

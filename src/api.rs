@@ -126,13 +126,22 @@ pub fn patterns(view: &View) -> Value {
     json!({ "status": "success", "data": list })
 }
 
+/// `GET /api/v1/versions`: per function version, figures and comparisons (`crate::version_outputs`).
+pub fn versions(view: &View) -> Value {
+    json!({ "status": "success", "data": crate::version_outputs::api_data(&view.versions) })
+}
+
 /// `GET /api/v1/alerts`, shaped like Prometheus' (pending and firing alerts only).
 pub fn alerts(view: &View) -> Value {
     let alerts: Vec<Value> = view
         .active_alerts()
         .map(|a| {
+            let mut labels = json!({ "alertname": a.alert, "severity": a.severity });
+            for (k, v) in &a.labels {
+                labels[k] = json!(v);
+            }
             json!({
-                "labels": { "alertname": a.alert, "severity": a.severity, "pattern": a.pattern },
+                "labels": labels,
                 "annotations": { "summary": a.summary, "fix": a.fix, "value": format_value(a.value) },
                 "state": a.state,
                 "activeAt": a.active_at_ms.map(timefmt::format_utc),

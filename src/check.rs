@@ -71,6 +71,24 @@ pub struct CheckOptions {
     pub alert_rules: Vec<crate::alerts::RuleConfig>,
     /// The quota line of the report's chart, calls per minute.
     pub quota_per_minute: u64,
+    /// `--fn-version`: the version of calls whose records name none.
+    pub fn_version: Option<String>,
+    /// `--version-from-path`: each input's version from its path.
+    pub version_from_path: Option<crate::versions::PathVersion>,
+}
+
+/// Bytes of each input looked at for `SCF_Qualifier` (`names_versions`), and inputs at most.
+const SNIFF_BYTES: u64 = 64 * 1024;
+const SNIFF_INPUTS: usize = 32;
+
+/// Whether the inputs name function versions: `SCF_Qualifier` in the first block of one of the first
+/// files (decompressed). Standard input is not looked at (it would be consumed): `--by-version`.
+pub fn names_versions(paths: &[String]) -> bool {
+    plan(paths).iter().filter(|(_, _, t)| matches!(t, Target::File(_))).take(SNIFF_INPUTS).any(|(_, _, t)| {
+        let Ok((r, _)) = open(t) else { return false };
+        let mut head = Vec::new();
+        r.take(SNIFF_BYTES).read_to_end(&mut head).is_ok() && memchr::memmem::find(&head, b"SCF_Qualifier").is_some()
+    })
 }
 
 /// One input's lines into the stage.
@@ -213,6 +231,7 @@ pub fn run(
         login_function: opts.login_function.clone(),
         source_functions: vec![None],
         source_formats: vec![opts.format],
+        source_versions: vec![opts.fn_version.clone()],
         ..StageConfig::default()
     };
     let mut stage = Stage::new(classifier.clone(), config);
@@ -237,6 +256,9 @@ pub fn run(
         let stream = index as u64;
         // An export may begin in the middle of a minute.
         stage.open(stream, 0, true);
+        if let (Some(re), Target::File(path)) = (&opts.version_from_path, target) {
+            stage.set_stream_version(stream, re.of(&path.display().to_string()).as_deref());
+        }
         let mut file_stats = ScanStats::default();
         let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
         let mut feed = Feed { stage: &mut stage, tally: &mut tally, stream };
@@ -418,6 +440,10 @@ fn write_json(
         "binary_files": tally.binary,
         "inputs": tally.inputs.iter().map(input_json).collect::<Vec<_>>(),
     });
+    // Present when any record named a version.
+    if !view.versions.rows.is_empty() {
+        doc["versions"] = crate::version_outputs::rows_json(&view.versions);
+    }
     if opts.count_attempts {
         doc["login_attempts"] = tally.login_attempts.into();
     }
@@ -539,7 +565,7 @@ fn write_table(view: &View, tally: &Tally, opts: &CheckOptions, out: &mut dyn Wr
         }
         writeln!(out, "{}", line.trim_end())?;
     }
-    Ok(())
+    crate::version_outputs::write_table(&view.versions, out)
 }
 
 fn write_prometheus(

@@ -93,6 +93,8 @@ struct SourceFile {
     #[serde(default)]
     start_at: StartAt,
     function: Option<String>,
+    version: Option<Spanned<String>>,
+    version_from_path: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
@@ -343,6 +345,26 @@ impl Config {
             if errors.len() > before {
                 continue;
             }
+            let version = match &s.version {
+                Some(v) => Some(
+                    crate::record::clean_version(v.get_ref()).filter(|c| c == v.get_ref().trim()).ok_or_else(|| {
+                        at(
+                            v.span(),
+                            &key("version"),
+                            format!(
+                                "{:?}: a version is letters, digits, $ - _ . (at most {} characters)",
+                                v.get_ref(),
+                                crate::record::MAX_VERSION_CHARS
+                            ),
+                        )
+                    })?,
+                ),
+                None => None,
+            };
+            if let Some(re) = &s.version_from_path {
+                crate::versions::PathVersion::new(re.get_ref())
+                    .map_err(|why| at(re.span(), &key("version_from_path"), why))?;
+            }
             config.sources.push(Source {
                 name: name.clone(),
                 paths,
@@ -350,6 +372,8 @@ impl Config {
                 format: s.format.into(),
                 start_at: s.start_at,
                 function: s.function.clone(),
+                version,
+                version_from_path: s.version_from_path.as_ref().map(|r| r.get_ref().clone()),
             });
         }
         config.http = raw.http.clone();
@@ -411,6 +435,8 @@ impl Config {
                 format,
                 start_at,
                 function: None,
+                version: None,
+                version_from_path: None,
             }),
         }
     }

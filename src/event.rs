@@ -35,14 +35,21 @@
 //!   or resumed mid-way) name it (`input`): the windows keep a minute that such an input began in,
 //!   with nothing earlier counted in it, out of the onset, whatever the order the inputs are read in.
 //!
+//! - **Versions**: a record names the function version its call ran under (`SCF_Qualifier`), else
+//!   its stream does (a `version` set on the source, or one taken from the file's path:
+//!   `set_stream_version`). Where a version is known, each call of any function gives one `Call`
+//!   Event, placed at the call's time like the others; every Event of a call carries the version, and
+//!   the first error Event of a call says so (`first_failure`), so failed calls are counted once
+//!   whatever ids they show. Without a version nothing of this runs (no extra work per line).
+//!
 //! This stage knows no files, metrics or windows; the wall clock is given to it (`set_now`).
+
+mod bounded;
+mod types;
 
 use std::collections::{HashMap, VecDeque};
 
-/// Request ids and stream ids come from logs, but every table keyed by them is bounded (by count and
-/// by event time), so a fast hash will do where SipHash's flood resistance buys nothing (it was ~5 %
-/// of `check`'s time); foldhash is seeded per process, so keys still differ from run to run.
-type Fast = foldhash::fast::RandomState;
+use bounded::{Bounded, Fast};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
@@ -50,167 +57,10 @@ use crate::classify::Classifier;
 use crate::patterns::Side;
 use crate::{
     formats::reader::RecordReader,
-    record::{Format, FormatChoice, Record},
+    record::{Format, Record},
 };
 
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A call (or a line outside any call) failed with this catalogue pattern.
-    Error(usize),
-    /// One invocation of the login function.
-    Attempt,
-    /// Nothing to count: a record read again (overlapping exports) by an input that may be cut at its
-    /// start, at the record's own time. The windows learn that the input covers that time, so an
-    /// export overlapping an earlier one does not look cut where its new records begin.
-    Seen,
-}
-
-/// Where an Event's time came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeFrom {
-    /// The record's own timestamp.
-    Own,
-    /// Another record of the same call.
-    Call,
-    /// The newest own time seen in the same stream (the call had none).
-    Neighbour,
-    /// When it was read (nothing in the stream carried a time).
-    Arrival,
-    /// No time to trust (its own was untrusted, and nothing else in its call or stream had one): the
-    /// Event is counted, in no minute.
-    Untimed,
-}
-
-/// One thing that happened, at its call's time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub source: usize,
-    pub kind: Kind,
-    pub time_ms: i64,
-    pub time_from: TimeFrom,
-    /// The input it came from, when that input may be cut at its start (see the module doc).
-    pub input: Option<u64>,
-    pub function: Option<String>,
-    pub request_id: Option<String>,
-    pub side: Side,
-    /// The line that showed it (raw: sinks redact before showing it anywhere).
-    pub sample: Option<Vec<u8>>,
-}
-
-/// Things worth counting that are not Events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Note {
-    /// A line that claimed a structured form but did not parse as one.
-    Malformed,
-    /// A record already read (overlapping exports).
-    Duplicate,
-    /// An own time too far ahead of the wall clock.
-    FutureTime,
-    /// An Event placed at arrival time: nothing in its stream carried a time.
-    ArrivalTime,
-    /// A call forgotten to keep the table bounded (by window or cap).
-    CallEvicted,
-    /// A seen-record key forgotten to keep the table bounded.
-    RecordEvicted,
-}
-
-/// Consumers of the stage: counters, windows, `check`'s tally.
-pub trait Sink {
-    fn event(&mut self, event: Event);
-    /// A line recognised as `pattern`, whether or not its call had already counted it.
-    fn error_line(&mut self, _source: usize, _pattern: usize) {}
-    fn note(&mut self, _source: usize, _note: Note) {}
-    /// Whether Events should carry their function, request id and sample line (copies per Event).
-    fn wants_details(&self) -> bool {
-        true
-    }
-}
-
-/// The stage's settings; swapped whole on reload.
-#[derive(Debug, Clone)]
-pub struct StageConfig {
-    /// Invocations of this function are login attempts.
-    pub login_function: String,
-    /// Per source: whose logs these are when the records do not say (plain text).
-    pub source_functions: Vec<Option<String>>,
-    pub source_formats: Vec<FormatChoice>,
-    pub future_tolerance_ms: i64,
-    pub window_ms: i64,
-    pub max_calls: usize,
-    pub max_records: usize,
-    /// How long an Event may wait for its call's time (wall clock) before it takes a fallback.
-    pub hold_ms: i64,
-    /// Size the tables for their caps at once (a daemon that will fill them); a one-shot read lets
-    /// them grow with what it reads.
-    pub presize: bool,
-}
-
-pub const DEFAULT_FUTURE_TOLERANCE_MS: i64 = 5 * 60_000;
-/// SCF's longest run time (900 s) plus export skew.
-pub const DEFAULT_WINDOW_MS: i64 = 3_600_000;
-pub const DEFAULT_MAX_CALLS: usize = 100_000;
-pub const DEFAULT_MAX_RECORDS: usize = 200_000;
-pub const DEFAULT_HOLD_MS: i64 = 5_000;
-
-/// The Event stage's `[limits]` keys (`config` composes them; `pipeline` turns them into a
-/// `StageConfig`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// A line stamped more than this ahead of the wall clock is not trusted for its time.
-    pub future_tolerance_secs: u64,
-    /// How long (event time) a call is remembered for joining its lines and counting it once, and a
-    /// record for recognising it when read again: SCF's 900 s maximum run time plus export skew.
-    pub invocation_window_secs: u64,
-    /// Calls remembered at most; past it the oldest are forgotten (counted).
-    pub max_invocations: u64,
-    /// Records remembered at most for overlapping exports; past it the oldest are forgotten (counted).
-    pub max_seen_records: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            future_tolerance_secs: (DEFAULT_FUTURE_TOLERANCE_MS / 1000) as u64,
-            invocation_window_secs: (DEFAULT_WINDOW_MS / 1000) as u64,
-            max_invocations: DEFAULT_MAX_CALLS as u64,
-            max_seen_records: DEFAULT_MAX_RECORDS as u64,
-        }
-    }
-}
-
-impl Limits {
-    /// The keys whose values the stage cannot work with, and why.
-    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
-        let checks = [
-            (self.future_tolerance_secs <= 86_400, "future_tolerance_secs", "must be 0 to 86400"),
-            (
-                (900..=7 * 86_400).contains(&self.invocation_window_secs),
-                "invocation_window_secs",
-                "must be 900 (SCF's longest run) to 604800",
-            ),
-            ((1000..=10_000_000).contains(&self.max_invocations), "max_invocations", "must be 1000 to 10000000"),
-            ((1000..=10_000_000).contains(&self.max_seen_records), "max_seen_records", "must be 1000 to 10000000"),
-        ];
-        checks.into_iter().filter(|(ok, _, _)| !ok).map(|(_, k, why)| (k, why)).collect()
-    }
-}
-
-impl Default for StageConfig {
-    fn default() -> Self {
-        StageConfig {
-            login_function: "getLoginTicket".into(),
-            source_functions: Vec::new(),
-            source_formats: Vec::new(),
-            future_tolerance_ms: DEFAULT_FUTURE_TOLERANCE_MS,
-            window_ms: DEFAULT_WINDOW_MS,
-            max_calls: DEFAULT_MAX_CALLS,
-            max_records: DEFAULT_MAX_RECORDS,
-            hold_ms: DEFAULT_HOLD_MS,
-            presize: false,
-        }
-    }
-}
+pub use types::*;
 
 /// An Event waiting for its call's time.
 #[derive(Debug)]
@@ -228,6 +78,8 @@ struct Call {
     /// Catalogue patterns already counted for this call (bit per index; patterns from 31 on are not
     /// joined and count per line), and bit 31: its login attempt was counted.
     counted: u32,
+    /// `CALLED`: its `Call` Event was sent; `FAILED`: its first error Event was.
+    flags: u8,
     stream: u64,
     /// A record of the call carried an untrusted (future) time: with no time of its own, the call takes
     /// none rather than arrival time.
@@ -236,39 +88,15 @@ struct Call {
 
 const NO_TIME: i64 = i64::MIN;
 const ATTEMPT_BIT: u32 = 1 << 31;
+const CALLED: u8 = 1;
+const FAILED: u8 = 2;
+/// Distinct version names kept interned (one shared `Arc` each); past it a name is allocated per
+/// Event (the sinks bound what they keep).
+const MAX_INTERNED_VERSIONS: usize = 256;
 
 impl Call {
     fn time_ms(&self) -> Option<i64> {
         (self.time != NO_TIME).then_some(self.time)
-    }
-}
-
-/// A map whose entries are forgotten oldest first, by event-time window and by count.
-struct Bounded<V> {
-    map: HashMap<u64, V, Fast>,
-    order: VecDeque<(u64, i64)>,
-}
-
-impl<V> Bounded<V> {
-    /// Sized for `cap` at once: growing by doubling would copy the table (and, for a moment, hold
-    /// both copies) just when it is largest. Untouched capacity costs no resident memory.
-    fn new(cap: usize, presize: bool) -> Self {
-        let cap = if presize { cap + 1 } else { 0 };
-        Bounded { map: HashMap::with_capacity_and_hasher(cap, Fast::default()), order: VecDeque::with_capacity(cap) }
-    }
-
-    /// Removes entries first seen before `horizon_ms`, and the oldest past `cap`.
-    fn expire(&mut self, horizon_ms: Option<i64>, cap: usize, mut gone: impl FnMut((u64, V))) {
-        while let Some(&(key, at)) = self.order.front() {
-            let old = horizon_ms.is_some_and(|h| at < h);
-            if !old && self.order.len() <= cap {
-                break;
-            }
-            self.order.pop_front();
-            if let Some(v) = self.map.remove(&key) {
-                gone((key, v));
-            }
-        }
     }
 }
 
@@ -281,6 +109,8 @@ struct Stream {
     waiting: usize,
     /// The stream may be cut at its start (an export, or a file not read from its beginning).
     cut: bool,
+    /// The version of the calls in this stream when its records do not name one.
+    version: Option<Arc<str>>,
 }
 
 pub struct Stage {
@@ -302,6 +132,8 @@ pub struct Stage {
     unlisted: HashMap<u64, Held, Fast>,
     /// The line being read came without the prefilter's say (the stream reads every line now).
     precheck: bool,
+    /// Version names seen, interned.
+    versions: HashMap<String, Arc<str>>,
 }
 
 fn fallback_bits(classifier: &Classifier) -> u32 {
@@ -332,6 +164,7 @@ impl Stage {
             fallbacks,
             unlisted: HashMap::default(),
             precheck: false,
+            versions: HashMap::new(),
         }
     }
 
@@ -360,10 +193,32 @@ impl Stage {
     /// begin in the middle of what happened (an export, a file found at start-up or resumed).
     pub fn open(&mut self, stream: u64, source: usize, cut: bool) {
         let format = self.config.source_formats.get(source).copied().unwrap_or_default();
+        let version = self.config.source_versions.get(source).cloned().flatten().map(|v| self.intern(&v));
         self.streams.insert(
             stream,
-            Stream { source, reader: Some(RecordReader::new(format)), neighbour_ms: None, waiting: 0, cut },
+            Stream { source, reader: Some(RecordReader::new(format)), neighbour_ms: None, waiting: 0, cut, version },
         );
+    }
+
+    /// The version of the calls in `stream` (taken from its file's path), for records that name none;
+    /// None keeps the source's.
+    pub fn set_stream_version(&mut self, stream: u64, version: Option<&str>) {
+        let Some(v) = version.and_then(crate::record::clean_version) else { return };
+        let v = self.intern(&v);
+        if let Some(s) = self.streams.get_mut(&stream) {
+            s.version = Some(v);
+        }
+    }
+
+    fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(v) = self.versions.get(name) {
+            return v.clone();
+        }
+        let v: Arc<str> = Arc::from(name);
+        if self.versions.len() < MAX_INTERNED_VERSIONS {
+            self.versions.insert(name.to_string(), v.clone());
+        }
+        v
     }
 
     /// The form `stream` was read in so far (for `check --report`); None before its first record.
@@ -387,10 +242,15 @@ impl Stage {
     /// A call's waiting `unlisted` Event goes now (its call ended, or waited long enough).
     fn release_unlisted(&mut self, key: u64, sink: &mut impl Sink) {
         let (Some(h), Some(c)) = (self.unlisted.remove(&key), self.calls.map.get(&key).copied()) else { return };
+        if let Some(call) = self.calls.map.get_mut(&key) {
+            call.flags |= FAILED;
+        }
         self.emit_unlisted(h, c, sink);
     }
 
-    fn emit_unlisted(&mut self, h: Held, c: Call, sink: &mut impl Sink) {
+    /// `c` as it was before this Event (its `FAILED` flag says whether the call failed already).
+    fn emit_unlisted(&mut self, mut h: Held, c: Call, sink: &mut impl Sink) {
+        h.event.first_failure = c.flags & FAILED == 0;
         let (time, from) = self.call_time(&c);
         self.emit(c.stream, h.event, time, from, sink);
     }
@@ -537,6 +397,8 @@ impl Stage {
                         request_id: None,
                         side: Side::Any,
                         sample: None,
+                        version: None,
+                        first_failure: false,
                     });
                 }
                 return;
@@ -545,11 +407,37 @@ impl Stage {
                 sink.note(source, Note::FutureTime);
             }
         }
+        // A call's version: its record's, else its stream's. Lines outside any call have none.
+        let version = match (call_key, rec.version.as_deref()) {
+            (None, _) => None,
+            (Some(_), Some(v)) => Some(self.intern(v)),
+            (Some(_), None) => self.streams.get(&stream).and_then(|s| s.version.clone()),
+        };
         let (login, function) = {
             let f = rec.function.as_deref().or_else(|| self.config.source_functions.get(source)?.as_deref());
-            // Function, request id and sample are copied only for sinks that show them.
-            (f.is_none_or(|f| f == self.config.login_function), f.filter(|_| sink.wants_details()).map(str::to_string))
+            // Function, request id and sample are copied only for sinks that show them (the function
+            // also where a version is known: per-version figures are per function).
+            let keep = sink.wants_details() || version.is_some();
+            (f.is_none_or(|f| f == self.config.login_function), f.filter(|_| keep).map(str::to_string))
         };
+        // One `Call` per call of any function under a known version: seen at its START (the signal),
+        // at a `tcb fn log` block, or at an error of a call whose START was not in the input.
+        if version.is_some() && (signal || !found.is_empty() || rec.format == Format::TcbLog) {
+            let event = Event {
+                source,
+                kind: Kind::Call,
+                time_ms: 0,
+                time_from: TimeFrom::Own,
+                input: None,
+                function: function.clone(),
+                request_id: None,
+                side: Side::CloudFunction,
+                sample: None,
+                version: version.clone(),
+                first_failure: false,
+            };
+            self.place(stream, call_key, call_own, future, event, sink);
+        }
         let details = sink.wants_details();
         let owned = |s: Option<&str>| s.filter(|_| details).map(str::to_string);
         for (p, line) in found {
@@ -565,6 +453,8 @@ impl Stage {
                 request_id: owned(rec.request_id.as_deref()),
                 side,
                 sample: line,
+                version: version.clone(),
+                first_failure: call_key.is_none(),
             };
             self.place(stream, call_key, call_own, future, event, sink);
         }
@@ -580,6 +470,8 @@ impl Stage {
                 request_id: owned(rec.request_id.as_deref()),
                 side: Side::CloudFunction,
                 sample: None,
+                version,
+                first_failure: false,
             };
             self.place(stream, call_key, call_own, future, event, sink);
         }
@@ -678,7 +570,7 @@ impl Stage {
             return;
         };
         if !self.calls.map.contains_key(&key) {
-            self.calls.map.insert(key, Call { time: own.unwrap_or(NO_TIME), counted: 0, stream, untrusted });
+            self.calls.map.insert(key, Call { time: own.unwrap_or(NO_TIME), counted: 0, flags: 0, stream, untrusted });
             self.calls.order.push_back((key, own.unwrap_or(self.now_ms)));
             let horizon = self.horizon();
             let mut gone = Vec::new();
@@ -697,6 +589,7 @@ impl Stage {
         let fallbacks = self.fallbacks;
         let Some(call) = self.calls.map.get_mut(&key) else { return };
         call.untrusted |= untrusted;
+        let mut event = event;
         match event.kind {
             Kind::Error(p) if p < 31 => {
                 if call.counted & (1u32 << p) != 0 {
@@ -715,8 +608,19 @@ impl Stage {
                 if self.unlisted.remove(&key).is_some() {
                     call.counted &= !fallbacks;
                 }
+                event.first_failure = call.flags & FAILED == 0;
+                call.flags |= FAILED;
             }
-            Kind::Error(_) => {}
+            Kind::Error(_) => {
+                event.first_failure = call.flags & FAILED == 0;
+                call.flags |= FAILED;
+            }
+            Kind::Call => {
+                if call.flags & CALLED != 0 {
+                    return;
+                }
+                call.flags |= CALLED;
+            }
             Kind::Attempt => {
                 if call.counted & ATTEMPT_BIT != 0 {
                     return;

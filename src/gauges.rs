@@ -9,9 +9,19 @@ use crate::view::View;
 
 /// Sets every windowed gauge of `m` as `v` has it.
 pub fn show(m: &Metrics, v: &View) {
+    // A rule with several alerts (one per version) fires when any of them does.
+    let mut firing: Vec<(&str, &str, bool)> = Vec::new();
     for a in &v.alerts {
-        m.alert_firing.with_label_values(&[&a.alert, &a.severity]).set(i64::from(a.state == State::Firing));
+        let on = a.state == State::Firing;
+        match firing.iter_mut().find(|(n, s, _)| *n == a.alert && *s == a.severity) {
+            Some(f) => f.2 |= on,
+            None => firing.push((&a.alert, &a.severity, on)),
+        }
     }
+    for (alert, severity, on) in firing {
+        m.alert_firing.with_label_values(&[alert, severity]).set(i64::from(on));
+    }
+    m.versions.show(&v.versions);
     if let Some(ms) = v.last_complete_ms {
         m.login_attempts_last_minute.set(v.attempts_in(ms) as i64);
     }

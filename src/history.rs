@@ -136,6 +136,9 @@ pub fn snapshot(o: &Observed, checkpoint: Option<&[u8]>) -> History {
             .engine
             .alerts
             .iter()
+            // A version alert (one of a rule's, per function version) is not saved: the per-version
+            // figures it is judged on are not either, so it begins anew after a restart.
+            .filter(|a| a.key.is_empty())
             .map(|a| AlertState {
                 alert: a.rule.alert.clone(),
                 pattern: a.rule.pattern.clone(),
@@ -175,7 +178,7 @@ pub fn apply(h: &History, o: &mut Observed) {
         }
     }
     let names: Vec<String> = o.engine.alerts.iter().map(|a| a.rule.alert.clone()).collect();
-    o.engine.outbox = h.outbox.iter().filter(|e| names.contains(&e.alert)).cloned().collect();
+    o.engine.outbox = h.outbox.iter().filter(|e| names.contains(&e.alert) && e.key.is_empty()).cloned().collect();
     o.refusals = crate::refusal::Refusals::from_state(
         h.first_refusal_ms,
         &h.refusal_attempts_ms,
@@ -283,6 +286,7 @@ mod tests {
             for_secs: 0,
             keep_firing_for_secs: 60,
             severity: "warning".into(),
+            min_calls: None,
         };
         let o = Observed::new(&c, 60, &[rule], Clock::Event).unwrap();
         (c, o)
@@ -313,6 +317,30 @@ mod tests {
         // Another checkpoint (or none): not restored.
         assert!(matches!(load(dir.path(), Some(b"cp2")), Err(HistoryError::Mismatch { .. })));
         assert!(matches!(load(dir.path(), None), Err(HistoryError::Mismatch { .. })));
+    }
+
+    #[test]
+    fn a_version_alert_is_not_saved_and_its_rule_restores_quiet() {
+        let c = Catalogue::builtin().unwrap();
+        let mut o = Observed::new(&c, 60, &[crate::alerts::rollout_rule()], Clock::Event).unwrap();
+        let q = c.index_of("wx_45011_minute_quota").unwrap();
+        let t = 1_741_914_000_000;
+        for i in 0..2000 {
+            let (v, fails) = if i % 4 == 0 { ("8", i % 8 == 0) } else { ("7", i % 100 == 1) };
+            o.windows.versions.add_call(Some("f"), v, t + i);
+            if fails {
+                o.windows.versions.add_failure(Some("f"), v, q, true, t + i);
+            }
+        }
+        o.engine.evaluate(t + 59_999, &o.windows);
+        assert!(o.engine.alerts.iter().any(|a| !a.key.is_empty() && a.state == State::Firing), "{:?}", o.engine.alerts);
+        let h = snapshot(&o, None);
+        assert_eq!(h.alerts.len(), 1, "the rule's own row only");
+        let mut fresh = Observed::new(&c, 60, &[crate::alerts::rollout_rule()], Clock::Event).unwrap();
+        apply(&h, &mut fresh);
+        assert_eq!(fresh.engine.alerts.len(), 1);
+        assert_eq!(fresh.engine.alerts[0].state, State::Inactive);
+        assert!(fresh.engine.outbox.is_empty());
     }
 
     #[test]

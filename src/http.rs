@@ -1,5 +1,5 @@
 //! The HTTP endpoint: `/metrics` (Prometheus text format), `/healthz`, `/readyz`, the status page at
-//! `/`, and JSON at `/api/v1/alerts`, `/api/v1/rate/{pattern}`, `/api/v1/patterns`.
+//! `/`, and JSON at `/api/v1/alerts`, `/api/v1/rate/{pattern}`, `/api/v1/patterns`, `/api/v1/versions`.
 //!
 //! Contract: only GET and HEAD on those paths; any other path is 404, any other method 405 with an
 //! `Allow` header. Every connection is bounded: headers (and the TLS handshake) within
@@ -427,8 +427,10 @@ pub fn respond_to(method: &Method, path: &str, state: &HttpState) -> Response<Fu
     const PLAIN: &str = "text/plain; charset=utf-8";
     const JSON: &str = "application/json";
     let rate_id = path.strip_prefix("/api/v1/rate/").filter(|id| !id.is_empty() && !id.contains('/'));
-    if !matches!(path, "/metrics" | "/healthz" | "/readyz" | "/" | "/api/v1/alerts" | "/api/v1/patterns")
-        && rate_id.is_none()
+    if !matches!(
+        path,
+        "/metrics" | "/healthz" | "/readyz" | "/" | "/api/v1/alerts" | "/api/v1/patterns" | "/api/v1/versions"
+    ) && rate_id.is_none()
     {
         return text(StatusCode::NOT_FOUND, PLAIN, "not found\n");
     }
@@ -458,6 +460,7 @@ pub fn respond_to(method: &Method, path: &str, state: &HttpState) -> Response<Fu
             match (path, rate_id) {
                 ("/api/v1/alerts", _) => text(StatusCode::OK, JSON, api::alerts(&view).to_string()),
                 ("/api/v1/patterns", _) => text(StatusCode::OK, JSON, api::patterns(&view).to_string()),
+                ("/api/v1/versions", _) => text(StatusCode::OK, JSON, api::versions(&view).to_string()),
                 (_, Some(id)) => match api::rate(&view, id) {
                     Some(v) => text(StatusCode::OK, JSON, v.to_string()),
                     None => text(StatusCode::NOT_FOUND, JSON, r#"{"status":"error","error":"no such pattern"}"#),

@@ -142,6 +142,16 @@ enum Command {
         /// A config file whose [[alerts]] rules and [alerting] quota_per_minute the report uses.
         #[arg(long = "config", value_name = "FILE")]
         report_config: Option<PathBuf>,
+        /// Count calls per function version (read START lines) even where the inputs' first block names
+        /// no SCF_Qualifier (standard input, a version given only by --fn-version).
+        #[arg(long)]
+        by_version: bool,
+        /// The function version of calls whose records name none (plain text, tcb fn log).
+        #[arg(long, value_name = "VERSION")]
+        fn_version: Option<String>,
+        /// A regex with a named group `version` matched against each input's path: its calls' version.
+        #[arg(long, value_name = "REGEX")]
+        version_from_path: Option<String>,
         #[command(flatten)]
         patterns: PatternArgs,
         /// Files, directories (every file directly in them) or quoted globs; .gz is decompressed; - is
@@ -339,10 +349,35 @@ fn execute(command: Command) -> Result<u8, String> {
             login_function,
             report,
             report_config,
+            by_version,
+            fn_version,
+            version_from_path,
             patterns,
             paths,
         } => {
-            // START lines are read only when the load is asked for: counting errors alone is 4x faster.
+            let version_from_path = match version_from_path.as_deref().map(authwatch::versions::PathVersion::new) {
+                Some(Err(why)) => return Err(format!("--version-from-path: {why}")),
+                Some(Ok(p)) => Some(p),
+                None => None,
+            };
+            let fn_version = match fn_version.as_deref() {
+                Some(v) => match authwatch::record::clean_version(v).filter(|c| c == v.trim()) {
+                    Some(c) => Some(c),
+                    None => {
+                        return Err(format!(
+                            "--fn-version {v:?}: a version is letters, digits, $ - _ . (at most {} characters)",
+                            authwatch::record::MAX_VERSION_CHARS
+                        ));
+                    }
+                },
+                None => None,
+            };
+            // Calls per version need every call's START line: read when versions are asked for or the
+            // inputs name them (SCF_Qualifier in a file's first block).
+            let by_version =
+                by_version || fn_version.is_some() || version_from_path.is_some() || check::names_versions(&paths);
+            // START lines are read only when the load or versions are asked for: counting errors alone is
+            // 4x faster. Login attempts are shown only where the load is asked for.
             let count_attempts =
                 timeline.is_some() || matches!(output, Output::Prometheus | Output::Openmetrics) || report.is_some();
             let (alert_rules, quota_per_minute) = match &report_config {
@@ -353,7 +388,8 @@ fn execute(command: Command) -> Result<u8, String> {
                 None => (authwatch::alerts::default_rules(), authwatch::chart::DEFAULT_QUOTA_PER_MINUTE),
             };
             let classifier = std::sync::Arc::new(
-                Classifier::build(patterns.catalogue()?, format, count_attempts).map_err(|e| e.to_string())?,
+                Classifier::build(patterns.catalogue()?, format, count_attempts || by_version)
+                    .map_err(|e| e.to_string())?,
             );
             let opts = CheckOptions {
                 output,
@@ -371,6 +407,8 @@ fn execute(command: Command) -> Result<u8, String> {
                 report,
                 alert_rules,
                 quota_per_minute,
+                fn_version,
+                version_from_path,
             };
             let code = check::run(&classifier, &paths, &opts, &mut out, &mut io::stderr());
             Ok(u8::try_from(code).unwrap_or(2))

@@ -51,6 +51,8 @@ pub struct Metrics {
     pub alertmanager_notifications_total: IntCounterVec,
     pub build_info: IntGaugeVec,
     pub function_errors_total: IntCounterVec,
+    /// Per function version, set from the view.
+    pub versions: crate::version_metrics::VersionCounters,
     pub label_values_dropped_total: IntCounterVec,
     pub http_requests_total: IntCounterVec,
     pub http_connections_open: IntGauge,
@@ -334,6 +336,7 @@ impl Metrics {
                 "Always 1, labelled with the authwatch version and the number of patterns loaded.",
                 &["version", "patterns"],
             )?,
+            versions: crate::version_metrics::VersionCounters::register(&registry, NAMESPACE)?,
             function_errors_total: counter(
                 &registry,
                 "function_errors_total",

@@ -238,6 +238,13 @@ impl Observed {
             if let Some(input) = e.input {
                 self.windows.note_input(input, time_ms);
             }
+            match (e.kind, e.version.as_deref()) {
+                (Kind::Call, Some(v)) => self.windows.versions.add_call(e.function.as_deref(), v, time_ms),
+                (Kind::Error(p), Some(v)) => {
+                    self.windows.versions.add_failure(e.function.as_deref(), v, p, e.first_failure, time_ms)
+                }
+                _ => {}
+            }
             match e.kind {
                 Kind::Error(index) => {
                     self.windows.add(index, time_ms);
@@ -259,6 +266,9 @@ impl Observed {
                     self.windows.add_attempt(time_ms);
                     self.refusals.attempt(time_ms);
                 }
+                // A call of any function moves the event clock too (a rollout of a function that is
+                // not the login one has no attempts), though only the version figures count it.
+                Kind::Call => {}
                 Kind::Seen => continue,
             }
             self.newest_event_ms = Some(self.newest_event_ms.map_or(time_ms, |t| t.max(time_ms)));
@@ -293,7 +303,10 @@ impl Observed {
         let oldest = current - (self.windows.retention_minutes() as i64 - 1) * MINUTE_MS;
         let first = match self.closed_through_ms {
             Some(c) => c + MINUTE_MS,
-            None => self.windows.first_minute_ms().unwrap_or(current),
+            None => {
+                let calls = self.windows.versions.span_ms().map(|(first, _)| first.div_euclid(MINUTE_MS) * MINUTE_MS);
+                [self.windows.first_minute_ms(), calls].into_iter().flatten().min().unwrap_or(current)
+            }
         }
         .max(oldest);
         let transitions = self.engine.close_minutes(first, through, &self.windows, None);
@@ -345,6 +358,7 @@ mod tests {
             for_secs: 0,
             keep_firing_for_secs: 60,
             severity: "warning".into(),
+            min_calls: None,
         }
     }
 
@@ -359,6 +373,8 @@ mod tests {
             request_id: None,
             side: Side::Any,
             sample: None,
+            version: None,
+            first_failure: false,
         }
     }
 
@@ -427,6 +443,22 @@ mod tests {
         assert_eq!(o.engine.alerts[0].state, State::Inactive);
         assert_eq!(o.engine.outbox[0].starts_ms, started.unwrap());
         assert_eq!(o.engine.outbox[0].ends_ms, Some(T0 + 3 * MINUTE_MS - 1));
+    }
+
+    #[test]
+    fn calls_of_any_function_move_the_event_clock() {
+        let (_, mut o) = setup(20.0);
+        o.replay_idle_ms = i64::MAX;
+        let call = |t: i64| Event {
+            kind: Kind::Call,
+            function: Some("orderPay".into()),
+            version: Some("3".into()),
+            ..event(Kind::Call, t)
+        };
+        o.record(&(0..5).map(|m| call(T0 + m * MINUTE_MS)).collect::<Vec<_>>());
+        o.evaluate(WALL);
+        assert_eq!(o.clocks().closed_through_ms, Some(T0 + 3 * MINUTE_MS), "minutes 0-3 closed, 4 still open");
+        assert_eq!(o.windows.versions.get("orderPay").map(|f| f.slots[0].total.calls), Some(5));
     }
 
     #[test]

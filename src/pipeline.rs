@@ -31,6 +31,7 @@ pub fn stage_config(config: &Config) -> StageConfig {
         login_function: config.login_function.clone(),
         source_functions: sources.iter().map(|s| s.function.clone()).collect(),
         source_formats: sources.iter().map(|s| s.format).collect(),
+        source_versions: sources.iter().map(|s| s.version.clone()).collect(),
         future_tolerance_ms: limits.event.future_tolerance_secs as i64 * 1000,
         window_ms: limits.event.invocation_window_secs as i64 * 1000,
         max_calls: limits.event.max_invocations as usize,
@@ -88,7 +89,8 @@ impl Sink for Sinks {
                     }
                 }
                 Kind::Attempt => s.attempts.inc(),
-                Kind::Seen => {}
+                // Per-version figures are read from the view (`crate::versions`), not counted here.
+                Kind::Call | Kind::Seen => {}
             }
         }
         self.batch.push(e);
@@ -122,6 +124,18 @@ pub struct Pipeline {
     /// When to warn again about PATHs that match nothing.
     unmatched_log: UnmatchedLog,
     now_ms: i64,
+    /// Per source: its `version_from_path`, compiled.
+    path_versions: Vec<Option<crate::versions::PathVersion>>,
+    /// The source of each open stream, while any source takes versions from paths.
+    stream_sources: std::collections::HashMap<u64, usize>,
+}
+
+fn path_versions(sources: &[Source]) -> Vec<Option<crate::versions::PathVersion>> {
+    // Checked when the configuration was read: a regex that does not compile here is none.
+    sources
+        .iter()
+        .map(|s| s.version_from_path.as_deref().and_then(|r| crate::versions::PathVersion::new(r).ok()))
+        .collect()
 }
 
 fn counters(metrics: &Metrics, classifier: &Classifier, sources: &[Source]) -> Vec<SourceCounters> {
@@ -167,11 +181,14 @@ impl Pipeline {
             sinks,
             unmatched_log: UnmatchedLog::new(UNMATCHED_WARN_EVERY_MS),
             now_ms: 0,
+            path_versions: path_versions(sources),
+            stream_sources: std::collections::HashMap::new(),
         }
     }
 
     pub fn reload(&mut self, classifier: Arc<Classifier>, config: StageConfig, sources: &[Source]) {
         self.sinks.sources = counters(&self.sinks.metrics, &classifier, sources);
+        self.path_versions = path_versions(sources);
         let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
         self.unmatched_log.retain_sources(&names);
         self.sinks.pattern_ids = classifier.catalogue().patterns().iter().map(|p| p.id.clone()).collect();
@@ -259,10 +276,22 @@ impl Pipeline {
 
 impl Consumer for Pipeline {
     fn open(&mut self, stream: u64, source: usize, cut: bool) {
+        if self.path_versions.iter().any(Option::is_some) {
+            self.stream_sources.insert(stream, source);
+        }
         self.stage.open(stream, source, cut);
     }
 
+    fn path(&mut self, stream: u64, path: &std::path::Path) {
+        let Some(Some(re)) = self.path_versions.get(self.stream_sources.get(&stream).copied().unwrap_or(usize::MAX))
+        else {
+            return;
+        };
+        self.stage.set_stream_version(stream, re.of(&path.to_string_lossy()).as_deref());
+    }
+
     fn moved(&mut self, stream: u64, source: usize) {
+        self.stream_sources.insert(stream, source);
         self.stage.moved(stream, source);
     }
 
@@ -275,6 +304,7 @@ impl Consumer for Pipeline {
     }
 
     fn close(&mut self, stream: u64) {
+        self.stream_sources.remove(&stream);
         self.stage.close(stream, &mut self.sinks);
     }
 }

@@ -203,6 +203,7 @@ impl ReadOnce {
         let stream = self.next_stream;
         self.next_stream -= 1;
         consumer.open(stream, source, true);
+        consumer.path(stream, std::path::Path::new(spec));
         let mut feed = crate::tail::StreamLines { consumer, stream };
         let result = lines::scan(&mut MultiGzDecoder::new(reader), self.max_line_bytes, &mut stats, find, &mut feed);
         consumer.close(stream);

@@ -79,6 +79,9 @@ pub struct Record<'a> {
     pub request_id: Option<String>,
     pub level: Option<Level>,
     pub status_code: Option<u16>,
+    /// The function version the call ran under (`SCF_Qualifier`, else `SCF_Alias`), cleaned by
+    /// `clean_version`; None where the line does not say (plain text: the source may, see `event`).
+    pub version: Option<String>,
     /// The line looked like a structured record but was not valid JSON of that shape.
     pub malformed: bool,
     /// When the record's call started (`SCF_StartTime`, the same on every record of a call), Unix ms:
@@ -96,10 +99,28 @@ impl<'a> Record<'a> {
             request_id: None,
             level: None,
             status_code: None,
+            version: None,
             malformed: false,
             call_start_ms: None,
         }
     }
+}
+
+/// Longest version name kept; a longer one is `invalid` (a label value must stay short).
+pub const MAX_VERSION_CHARS: usize = 40;
+
+/// A version name as it may be shown and used as a label value: SCF versions are numbers, `$LATEST`,
+/// or alias names (letters, digits, `-`, `_`). Anything else (too long, other characters: perhaps not
+/// a version at all, perhaps a secret pasted in the wrong field) becomes `invalid`, never echoed.
+/// Empty is no version.
+pub fn clean_version(raw: &str) -> Option<String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return None;
+    }
+    let ok = v.len() <= MAX_VERSION_CHARS
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'$' | b'-' | b'_' | b'.'));
+    Some(if ok { v.to_string() } else { "invalid".to_string() })
 }
 
 /// Parses one line (without its newline) in the given format.
@@ -284,6 +305,10 @@ pub(crate) fn from_cls_fields<'v>(get: impl Fn(&str) -> Option<Cow<'v, str>>, fo
         request_id,
         level: get("SCF_Level").as_deref().and_then(Level::parse),
         status_code,
+        // The version a call ran under; through an alias that does not name it, the alias.
+        version: get("SCF_Qualifier")
+            .and_then(|v| clean_version(&v))
+            .or_else(|| get("SCF_Alias").and_then(|v| clean_version(&v))),
         malformed: false,
         call_start_ms: get("SCF_StartTime").and_then(|t| time_field(&t, 1)),
         message: Cow::Owned(message.into_bytes()),
@@ -324,6 +349,7 @@ fn from_realtime(v: &Value) -> Option<Record<'static>> {
         request_id: field_str(v, "traceid"),
         level: field_i64(v, "level").and_then(realtime_level),
         status_code: None,
+        version: None,
         malformed: false,
         call_start_ms: None,
     })

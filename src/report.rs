@@ -49,6 +49,17 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// The pattern an episode is about, or for a version alert its labels (`8 of getLoginTicket against 7`).
+fn episode_what(e: &crate::view::Episode) -> String {
+    let label = |k: &str| e.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    match (label("function"), label("version"), label("baseline")) {
+        (Some(f), Some(v), Some(b)) => {
+            format!("{f} version {v} against {b}{}", label("pattern").map(|p| format!(": {p}")).unwrap_or_default())
+        }
+        _ => e.pattern.clone(),
+    }
+}
+
 fn form_name(f: Option<Format>) -> &'static str {
     match f {
         Some(Format::Text) => "SCF plain text",
@@ -280,7 +291,7 @@ pub fn render(r: &Report<'_>) -> String {
                 t(&e.alert),
                 t(&e.severity),
                 t(&e.severity),
-                t(&e.pattern),
+                t(&episode_what(e)),
                 utc(e.pending_ms),
                 utc(e.firing_ms),
                 value(e.value_at_firing),
@@ -289,6 +300,8 @@ pub fn render(r: &Report<'_>) -> String {
         }
         h.push_str("</table>");
     }
+
+    h.push_str(&crate::version_outputs::html(&v.versions));
 
     // Every id.
     h.push_str(r#"<h2>Errors by pattern</h2><table id="patterns"><tr><th>pattern</th><th>title</th><th>severity</th><th class="n">calls</th><th class="n">lines</th><th>first seen (UTC)</th><th>last seen (UTC)</th><th>fix</th></tr>"#);

@@ -31,6 +31,10 @@ pub struct Source {
     pub start_at: StartAt,
     /// The Cloud Function these files belong to, for lines that do not name theirs (plain text).
     pub function: Option<String>,
+    /// The function version these files' calls ran under, for records that do not name theirs.
+    pub version: Option<String>,
+    /// A regex with a named group `version`, matched against each file's path: that file's version.
+    pub version_from_path: Option<String>,
 }
 
 /// Compressed rotations are never tailed: their bytes are not log lines.

@@ -72,7 +72,12 @@ pub fn render(v: &View, quota_per_minute: u64) -> String {
             let _ = write!(
                 h,
                 r#"<tr><td>{}</td><td>{}</td><td class="{}">{}</td><td class="n">{:.2}</td><td>{}</td><td>{}</td></tr>"#,
-                esc(&a.alert),
+                esc(&a.alert)
+                    + &a.labels
+                        .iter()
+                        .filter(|(k, _)| k != "pattern" || a.labels.len() > 1)
+                        .map(|(k, v)| format!(" <code>{}={}</code>", esc(k), esc(v)))
+                        .collect::<String>(),
                 if a.state == State::Firing { "firing" } else { "pending" },
                 esc(&a.severity),
                 esc(&a.severity),
@@ -99,6 +104,8 @@ pub fn render(v: &View, quota_per_minute: u64) -> String {
             esc(p.sample.as_deref().unwrap_or(""))
         );
     }
-    h.push_str(r#"</table><p><a href="/metrics">/metrics</a> · <a href="/api/v1/alerts">/api/v1/alerts</a> · <a href="/api/v1/rate/wx_45011_minute_quota">/api/v1/rate/wx_45011_minute_quota</a> · <a href="/api/v1/patterns">/api/v1/patterns</a></p></main></body></html>"#);
+    h.push_str("</table>");
+    h.push_str(&crate::version_outputs::html(&v.versions));
+    h.push_str(r#"<p><a href="/metrics">/metrics</a> · <a href="/api/v1/alerts">/api/v1/alerts</a> · <a href="/api/v1/rate/wx_45011_minute_quota">/api/v1/rate/wx_45011_minute_quota</a> · <a href="/api/v1/patterns">/api/v1/patterns</a> · <a href="/api/v1/versions">/api/v1/versions</a></p></main></body></html>"#);
     h
 }

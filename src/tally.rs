@@ -88,15 +88,22 @@ impl Sink for Tally {
                     }
                 }
                 Kind::Attempt => self.login_attempts += 1,
-                Kind::Seen => {}
+                // A call with no time to trust counts for its version in no minute: not at all here.
+                Kind::Seen | Kind::Call => {}
             }
             return;
         }
         if let Some(input) = e.input {
             self.windows.note_input(input, e.time_ms);
         }
-        if e.kind == Kind::Seen {
-            return;
+        match (e.kind, e.version.as_deref()) {
+            (Kind::Seen, _) => return,
+            (Kind::Call, Some(v)) => return self.windows.versions.add_call(e.function.as_deref(), v, e.time_ms),
+            (Kind::Call, None) => return,
+            (Kind::Error(p), Some(v)) => {
+                self.windows.versions.add_failure(e.function.as_deref(), v, p, e.first_failure, e.time_ms)
+            }
+            _ => {}
         }
         self.first_ms = Some(self.first_ms.map_or(e.time_ms, |f| f.min(e.time_ms)));
         self.last_ms = Some(self.last_ms.map_or(e.time_ms, |l| l.max(e.time_ms)));
@@ -120,7 +127,7 @@ impl Sink for Tally {
                 self.refusals.attempt(e.time_ms);
                 self.login_attempts += 1;
             }
-            Kind::Seen => {}
+            Kind::Seen | Kind::Call => {}
         }
     }
 

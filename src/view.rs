@@ -19,7 +19,11 @@
 //!   `skipped_partial`: the partial minutes with the id before it (or all, with no onset yet).
 //! - **peak** per id: the minute with the most of it (the earliest of equals), complete or not.
 //! - **alert rows**: every rule and where it stands; for `check`, the episodes a minute-by-minute
-//!   replay would have gone through (`episodes`).
+//!   replay would have gone through (`episodes`). A rule with several alerts (`RolloutVersionWorse`:
+//!   one per function and version) has a row per alert, told apart by `labels`.
+//! - **versions**: per function and version, calls, failed calls, ratio, share, first and last seen,
+//!   and each version compared with its function's baseline at `at_ms` (`crate::versions::rows`),
+//!   with the test of the first `version_worse` rule (the defaults where there is none, as in `check`).
 //!
 //! - **load** (45011): the onset's bracket and the first refusal (`onset`, where they are defined).
 //!
@@ -99,6 +103,8 @@ pub struct AlertRow {
     pub active_at_ms: Option<i64>,
     pub summary: String,
     pub fix: String,
+    /// Labels besides alertname and severity.
+    pub labels: Vec<(String, String)>,
 }
 
 /// One stretch of an alert from pending or firing to resolved, in a replay of a finished input.
@@ -113,6 +119,8 @@ pub struct Episode {
     pub resolved_ms: Option<i64>,
     /// Resolved after the input's last minute ended, when the clock ran on with no new data.
     pub resolved_after_input: bool,
+    /// The alert's labels besides alertname and severity.
+    pub labels: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -136,6 +144,8 @@ pub struct View {
     pub retention_minutes: usize,
     /// 45011's bracket and first refusal (`onset`).
     pub load: onset::Load,
+    /// Per function version: figures and comparisons.
+    pub versions: crate::versions::rows::VersionsView,
 }
 
 /// What a view is built from.
@@ -172,6 +182,7 @@ impl View {
             Some(r) => Some(r - MINUTE_MS),
             None => newest,
         };
+        let ids: Vec<String> = i.patterns.iter().map(|p| p.id.clone()).collect();
         let patterns: Vec<PatternRow> = i
             .patterns
             .into_iter()
@@ -207,8 +218,16 @@ impl View {
                 active_at_ms: a.active_at_ms,
                 summary: a.summary.clone(),
                 fix: a.fix.clone(),
+                labels: a.labels.clone(),
             })
             .collect();
+        let test = i
+            .alerts
+            .iter()
+            .find(|a| a.rule.measure == crate::alerts::Measure::VersionWorse)
+            .map(|a| a.rule.version_test())
+            .unwrap_or_default();
+        let versions = crate::versions::rows::VersionsView::build(&w.versions, &ids, i.at_ms, test);
         let input_end = w.watermark_ms().map(crate::alerts::minute_end);
         let q = patterns.iter().position(|r: &PatternRow| r.facts.id == crate::observe::Q45011);
         let facts: Option<Vec<onset::MinuteFacts>> = q.map(|q| {
@@ -235,6 +254,7 @@ impl View {
             late_lines: w.late(),
             retention_minutes: w.retention_minutes(),
             minutes,
+            versions,
         }
     }
 
@@ -308,7 +328,7 @@ pub fn episodes(transitions: &[Transition], input_end_ms: Option<i64>) -> Vec<Ep
     let mut open: Vec<Episode> = Vec::new();
     let mut done = Vec::new();
     for t in transitions {
-        let i = match open.iter().position(|e| e.alert == t.alert) {
+        let i = match open.iter().position(|e| e.alert == t.alert && e.labels == t.labels) {
             Some(i) => i,
             None => {
                 open.push(Episode {
@@ -320,6 +340,7 @@ pub fn episodes(transitions: &[Transition], input_end_ms: Option<i64>) -> Vec<Ep
                     value_at_firing: 0.0,
                     resolved_ms: None,
                     resolved_after_input: false,
+                    labels: t.labels.clone(),
                 });
                 open.len() - 1
             }

@@ -92,6 +92,9 @@ pub struct Windows {
     /// With `track_ends`: minutes from which an input ran on into a later minute: an input that ends
     /// in such a minute does not cut it.
     spanned_out: HashSet<i64>,
+    /// Calls and failed calls per function version, with their own minutes (`crate::versions`);
+    /// not saved by `history`.
+    pub versions: crate::versions::Versions,
 }
 
 /// Per minute, where inputs began and ended in it (the earliest start, the latest end).
@@ -171,6 +174,7 @@ impl Windows {
             track_ends: false,
             ends: HashMap::new(),
             spanned_out: HashSet::new(),
+            versions: crate::versions::Versions::new(patterns),
         }
     }
 
@@ -258,6 +262,7 @@ impl Windows {
     /// The patterns changed (reload): `map[new] = Some(old)` carries each pattern's history over.
     pub fn remap(&mut self, map: &[Option<usize>]) {
         self.patterns = map.len();
+        self.versions.remap(map);
         for s in self.slots.iter_mut().flatten() {
             s.counts = map.iter().map(|old| old.and_then(|o| s.counts.get(o).copied()).unwrap_or(0)).collect();
         }

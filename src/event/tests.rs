@@ -1,6 +1,7 @@
 //! The Event stage's own tests: a call counts once at its time, untimed and untrusted times, duplicates, bounds.
 
 use super::*;
+use crate::record::FormatChoice;
 use crate::patterns::Catalogue;
 
 #[derive(Default)]

@@ -182,6 +182,7 @@ impl TcbReader {
             request_id,
             level: b.failed.map(|f| if f { Level::Error } else { Level::Info }),
             status_code: b.status_code,
+            version: None,
             malformed: b.cut,
             call_start_ms: None,
         });

@@ -8,6 +8,8 @@ pub trait Consumer {
     /// truncation). `cut`: what it holds may begin in the middle of what happened (any file found;
     /// not the new content of a file truncated under us, which continues what was read).
     fn open(&mut self, stream: u64, source: usize, cut: bool);
+    /// The file a stream just opened reads (a source may take its calls' version from it).
+    fn path(&mut self, _stream: u64, _path: &std::path::Path) {}
     /// The stream's file now belongs to the source at this index (a reload reordered sources).
     fn moved(&mut self, stream: u64, source: usize);
     /// While true, the stream gets every line, not only prefilter candidates.

@@ -308,6 +308,7 @@ impl Tailer {
             // Any file may begin in the middle of what happened (an export dropped in, a log found at
             // start-up); the windows mark its first minute partial only if nothing earlier was seen.
             consumer.open(stream, source, true);
+            consumer.path(stream, &path);
             let last_data = self.clock.now_ms();
             // Kept open while the bound allows; else opened again for its first read.
             let file = (self.n_open < self.open_cap()).then_some(file);

@@ -107,6 +107,7 @@ impl Tailer {
             consumer.close(self.files[i].stream);
             let stream = self.new_stream();
             consumer.open(stream, source, false);
+            consumer.path(stream, &self.files[i].path);
             let f = &mut self.files[i];
             f.stream = stream;
             f.id = id;

@@ -86,17 +86,18 @@ fn metric_names(text: &str) -> BTreeSet<String> {
 #[test]
 fn dashboard_and_rules_use_only_exported_metrics() {
     // A daemon that has seen a 45011 exports every family, the onset gauges included, and one from a
-    // CLS record (which names its function) the per-function counter.
+    // CLS record (which names its function and version) the per-function and per-version counters.
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("a.log");
     // Two minutes: the first one read may be cut by the start of the input, so the onset is the second.
     append(&log, b"START RequestId: 8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\n2025-03-14T01:22:05.117Z\t8f4c0b5e-0a1b-4c2d-9e3f-123456789abc\t{\"errcode\":45011,\"errmsg\":\"api minute-quota reach limit\"}\n");
-    append(&log, b"{\"SCF_FunctionName\":\"getLoginTicket\",\"SCF_LogTime\":\"1741915385000000000\",\"SCF_RequestId\":\"9f4c0b5e-0a1b-4c2d-9e3f-123456789abc\",\"SCF_Message\":\"START RequestId: 9f4c0b5e-0a1b-4c2d-9e3f-123456789abc\"}\n");
-    append(&log, b"{\"SCF_FunctionName\":\"getLoginTicket\",\"SCF_LogTime\":\"1741915385117000000\",\"SCF_RequestId\":\"9f4c0b5e-0a1b-4c2d-9e3f-123456789abc\",\"SCF_Message\":\"jscode2session {\\\"errcode\\\":45011,\\\"errmsg\\\":\\\"api minute-quota reach limit\\\"}\"}\n");
+    append(&log, b"{\"SCF_FunctionName\":\"getLoginTicket\",\"SCF_LogTime\":\"1741915385000000000\",\"SCF_RequestId\":\"9f4c0b5e-0a1b-4c2d-9e3f-123456789abc\",\"SCF_Qualifier\":\"3\",\"SCF_Message\":\"START RequestId: 9f4c0b5e-0a1b-4c2d-9e3f-123456789abc\"}\n");
+    append(&log, b"{\"SCF_FunctionName\":\"getLoginTicket\",\"SCF_LogTime\":\"1741915385117000000\",\"SCF_RequestId\":\"9f4c0b5e-0a1b-4c2d-9e3f-123456789abc\",\"SCF_Qualifier\":\"3\",\"SCF_Message\":\"jscode2session {\\\"errcode\\\":45011,\\\"errmsg\\\":\\\"api minute-quota reach limit\\\"}\"}\n");
     let d = Daemon::start(&[log.to_str().unwrap()], &dir.path().join("state"));
     d.wait_lines(4);
     wait_until("per-function counter", || d.metrics().contains("authwatch_function_errors_total{"));
     wait_until("onset gauge", || d.metrics().contains("authwatch_45011_onset_attempts_per_minute"));
+    wait_until("per-version counters", || d.metrics().contains("authwatch_version_calls_failed_total{"));
     let exported: BTreeSet<String> = d
         .metrics()
         .lines()

@@ -34,7 +34,7 @@ fn export(minutes: i64, burst: &[i64]) -> Vec<u8> {
 }
 
 /// A webhook receiver: every POST body it gets, in order.
-fn webhook() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
+pub(crate) fn webhook() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let got = Arc::new(Mutex::new(Vec::new()));

@@ -171,6 +171,8 @@ fn start(dir: &Path, glob: &str, clock: &Arc<ManualClock>, tight: bool) -> Insta
         format: FormatChoice::Auto,
         start_at: StartAt::Beginning,
         function: None,
+        version: None,
+        version_from_path: None,
     };
     let limits = if tight {
         Limits { max_line_bytes: 4096, max_open_files: Some(4), close_idle_secs: 2, ..Limits::default() }

@@ -171,6 +171,11 @@ pub fn scf_text(calls: &[Call]) -> Vec<u8> {
 
 /// One CLS record per printed line, every value a string, fields in the export's (alphabetical) order.
 fn cls_records(calls: &[Call]) -> Vec<Map<String, Value>> {
+    cls_records_as(calls, &|_| "$LATEST".to_string())
+}
+
+/// `cls_records` with each call's `SCF_Qualifier` given (a canary rollout: two versions).
+fn cls_records_as(calls: &[Call], version_of: &dyn Fn(&Call) -> String) -> Vec<Map<String, Value>> {
     interleaved(calls)
         .into_iter()
         .map(|(c, p)| {
@@ -185,7 +190,7 @@ fn cls_records(calls: &[Call]) -> Vec<Map<String, Value>> {
             m.insert("SCF_MemUsage".into(), s("31457280"));
             m.insert("SCF_Message".into(), s(&p.text));
             m.insert("SCF_Namespace".into(), s(NAMESPACE));
-            m.insert("SCF_Qualifier".into(), s("$LATEST"));
+            m.insert("SCF_Qualifier".into(), s(&version_of(call)));
             m.insert("SCF_RequestId".into(), s(&call.request_id));
             m.insert("SCF_RetryNum".into(), s("0"));
             m.insert("SCF_StartTime".into(), s(&call.start_ms.to_string()));
@@ -230,9 +235,24 @@ pub const CSV_COLUMNS: [&str; 16] = [
 /// The same records as the CLS console's CSV download: a header row, RFC 4180 quoting (the message's
 /// JSON has its quotes doubled; a value with a newline is quoted).
 pub fn cls_csv(calls: &[Call]) -> Vec<u8> {
+    cls_csv_as(calls, &|_| "$LATEST".to_string())
+}
+
+/// The CLS JSON export with each call's `SCF_Qualifier` given.
+pub fn cls_json_as(calls: &[Call], version_of: &dyn Fn(&Call) -> String) -> Vec<u8> {
+    let mut out = String::new();
+    for m in cls_records_as(calls, version_of) {
+        out.push_str(&Value::Object(m).to_string());
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// The CSV download with each call's `SCF_Qualifier` given.
+pub fn cls_csv_as(calls: &[Call], version_of: &dyn Fn(&Call) -> String) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     w.write_record(CSV_COLUMNS).unwrap();
-    for m in cls_records(calls) {
+    for m in cls_records_as(calls, version_of) {
         let row = CSV_COLUMNS.map(|col| match col {
             "__TIMESTAMP__" => (m["SCF_LogTime"].as_str().unwrap().parse::<i64>().unwrap() / 1_000_000).to_string(),
             "__SOURCE__" => "10.0.0.1".to_string(),

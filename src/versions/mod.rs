@@ -1,0 +1,380 @@
+//! Per function version: calls, failed calls per id, first and last seen, and per-minute counts for
+//! comparing a new version with the old one during a rollout. State only: the read model
+//! (`rows`) and the comparison (`compare`) are built from it, once, for every output.
+//!
+//! Semantics:
+//! - **calls**: distinct invocations of a function under a version (the Event stage's `Call` Events:
+//!   one per call of any function, where the version is known). **failed calls** per id: calls that
+//!   showed the id (`unlisted` included), each once; **failed** (all ids): calls that showed any id,
+//!   once however many ids they showed. `failed_ratio` = failed / calls (0 with no calls). A call's
+//!   errors are placed at the call's time, like its `Call` Event; an error Event counted before its
+//!   call (a START cut off by the export) counts the call too (the stage sends one `Call` for it).
+//! - **bounded**: at most `MAX_VERSIONS` rows per function, `other` included, and `MAX_FUNCTIONS`
+//!   functions (past it a function is counted as `other`). When a function already has
+//!   `MAX_VERSIONS - 1` named versions and a new name comes, the `KEEP_BUSIEST` busiest (most calls)
+//!   are kept, then the newest (`$LATEST` first, then the highest version number, then names that
+//!   are not numbers by when first seen) until `MAX_VERSIONS - 1`; the one left out is folded into
+//!   `other` (its counts move there; it is not shown again, its later calls count as `other`).
+//!   Version and function names were cleaned where they were read (`record::clean_version`,
+//!   `clean_function`), so every label value is short and of a fixed alphabet.
+//! - **minutes**: the last `RING_MINUTES` minutes of each version are kept per minute (event time),
+//!   the comparison window is at most that long; older calls count in the totals only.
+
+pub mod compare;
+pub mod rows;
+
+/// Rows per function at most, `other` included.
+pub const MAX_VERSIONS: usize = 8;
+/// Functions at most; past it calls count under the function `other`.
+pub const MAX_FUNCTIONS: usize = 16;
+/// Versions kept by calls when one must be folded; the rest of the room goes to the newest.
+pub const KEEP_BUSIEST: usize = 3;
+/// Where folded versions (and functions past the cap) are counted.
+pub const OTHER: &str = "other";
+/// Calls whose records name no function (plain text of a source without `function`).
+pub const UNKNOWN_FUNCTION: &str = "unknown";
+/// Minutes kept per version for comparisons (the longest comparison window).
+pub const RING_MINUTES: usize = 60;
+const MINUTE_MS: i64 = 60_000;
+/// Longest function name kept (SCF allows 60); a longer or odd one is `invalid`.
+const MAX_FUNCTION_CHARS: usize = 64;
+
+/// A function name as a label value: SCF names are letters, digits, `-` and `_`.
+pub fn clean_function(raw: Option<&str>) -> String {
+    let Some(f) = raw.map(str::trim).filter(|f| !f.is_empty()) else { return UNKNOWN_FUNCTION.into() };
+    let ok = f.len() <= MAX_FUNCTION_CHARS && f.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+    if ok { f.to_string() } else { "invalid".to_string() }
+}
+
+/// A source's `version_from_path`: a regex with a named group `version`, matched against a file's
+/// path; the group's text (cleaned like any version) is the version of that file's calls. A path it
+/// does not match keeps the source's `version`, if any.
+#[derive(Debug, Clone)]
+pub struct PathVersion(regex::Regex);
+
+impl PathVersion {
+    pub fn new(re: &str) -> Result<PathVersion, String> {
+        let r = regex::Regex::new(re).map_err(|e| format!("bad regex: {e}"))?;
+        if !r.capture_names().any(|n| n == Some("version")) {
+            return Err(format!("{re:?} has no named group `version`, e.g. /v(?P<version>[0-9]+)/"));
+        }
+        Ok(PathVersion(r))
+    }
+
+    /// The version `path` names, if it matches.
+    pub fn of(&self, path: &str) -> Option<String> {
+        let m = self.0.captures(path)?.name("version")?;
+        crate::record::clean_version(m.as_str())
+    }
+}
+
+/// Calls, failed calls and failed calls per id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub calls: u64,
+    /// Calls that failed with any id (each once).
+    pub failed: u64,
+    /// Per pattern index.
+    pub per_pattern: Vec<u64>,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.calls += o.calls;
+        self.failed += o.failed;
+        if self.per_pattern.len() < o.per_pattern.len() {
+            self.per_pattern.resize(o.per_pattern.len(), 0);
+        }
+        for (a, b) in self.per_pattern.iter_mut().zip(&o.per_pattern) {
+            *a += b;
+        }
+    }
+
+    fn bump(&mut self, patterns: usize, what: What) {
+        match what {
+            What::Call => self.calls += 1,
+            What::Failure { pattern, first } => {
+                self.failed += u64::from(first);
+                if self.per_pattern.len() < patterns {
+                    self.per_pattern.resize(patterns, 0);
+                }
+                if let Some(c) = self.per_pattern.get_mut(pattern) {
+                    *c += 1;
+                }
+            }
+        }
+    }
+
+    fn remap(&mut self, map: &[Option<usize>]) {
+        self.per_pattern =
+            map.iter().map(|old| old.and_then(|o| self.per_pattern.get(o).copied()).unwrap_or(0)).collect();
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum What {
+    Call,
+    Failure { pattern: usize, first: bool },
+}
+
+/// One version of one function (or its `other`).
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub name: String,
+    pub total: Counts,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    /// Per minute (index: minute mod `RING_MINUTES`): (minute, counts).
+    ring: Vec<Option<(i64, Counts)>>,
+    /// Order of first sight (for names that are not numbers).
+    seen_order: u64,
+}
+
+impl Slot {
+    fn new(name: &str, seen_order: u64) -> Slot {
+        Slot {
+            name: name.to_string(),
+            total: Counts::default(),
+            first_ms: None,
+            last_ms: None,
+            ring: vec![None; RING_MINUTES],
+            seen_order,
+        }
+    }
+
+    fn add(&mut self, patterns: usize, time_ms: i64, newest_minute: i64, what: What) {
+        self.total.bump(patterns, what);
+        self.first_ms = Some(self.first_ms.map_or(time_ms, |f| f.min(time_ms)));
+        self.last_ms = Some(self.last_ms.map_or(time_ms, |l| l.max(time_ms)));
+        let minute = time_ms.div_euclid(MINUTE_MS);
+        if minute <= newest_minute - RING_MINUTES as i64 {
+            return;
+        }
+        let cell = &mut self.ring[minute.rem_euclid(RING_MINUTES as i64) as usize];
+        if cell.as_ref().is_none_or(|(m, _)| *m != minute) {
+            *cell = Some((minute, Counts::default()));
+        }
+        if let Some((_, c)) = cell {
+            c.bump(patterns, what);
+        }
+    }
+
+    /// Counts over the minutes that overlap (now − window, now] (as `Windows::count_over`).
+    pub fn over(&self, now_ms: i64, window_ms: i64) -> Counts {
+        let last = now_ms.div_euclid(MINUTE_MS);
+        let first = (now_ms - window_ms + 1).div_euclid(MINUTE_MS).max(last - RING_MINUTES as i64 + 1);
+        let mut sum = Counts::default();
+        for (m, c) in self.ring.iter().flatten() {
+            if (first..=last).contains(m) {
+                sum.add(c);
+            }
+        }
+        sum
+    }
+
+    fn absorb(&mut self, o: Slot) {
+        self.total.add(&o.total);
+        self.first_ms = match (self.first_ms, o.first_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_ms = self.last_ms.max(o.last_ms);
+        for (mine, theirs) in self.ring.iter_mut().zip(o.ring) {
+            match (mine.as_mut(), theirs) {
+                (Some((m, c)), Some((tm, tc))) if *m == tm => c.add(&tc),
+                (Some((m, _)), Some((tm, tc))) if tm > *m => *mine = Some((tm, tc)),
+                (None, Some(t)) => *mine = Some(t),
+                _ => {}
+            }
+        }
+    }
+
+    /// Newer sorts higher: `$LATEST`, then version numbers by value, then other names by first sight.
+    fn newness(&self) -> (u8, u64, u64) {
+        if self.name == "$LATEST" {
+            return (3, 0, self.seen_order);
+        }
+        match self.name.parse::<u64>() {
+            Ok(n) => (2, n, self.seen_order),
+            Err(_) => (1, 0, self.seen_order),
+        }
+    }
+}
+
+/// The versions of one function.
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub name: String,
+    /// At most `MAX_VERSIONS`, `other` (if any) among them.
+    pub slots: Vec<Slot>,
+}
+
+/// Every function's versions.
+#[derive(Debug, Clone, Default)]
+pub struct Versions {
+    patterns: usize,
+    pub functions: Vec<Function>,
+    /// The newest minute any version counted in.
+    newest_minute: Option<i64>,
+    first_ms: Option<i64>,
+    seen: u64,
+}
+
+impl Versions {
+    pub fn new(patterns: usize) -> Versions {
+        Versions { patterns, ..Versions::default() }
+    }
+
+    /// One call of `function` under `version` at `time_ms`.
+    pub fn add_call(&mut self, function: Option<&str>, version: &str, time_ms: i64) {
+        self.add(function, version, time_ms, What::Call);
+    }
+
+    /// A failed call's id; `first`: the call's first id (the call counts once in `failed`).
+    pub fn add_failure(&mut self, function: Option<&str>, version: &str, pattern: usize, first: bool, time_ms: i64) {
+        self.add(function, version, time_ms, What::Failure { pattern, first });
+    }
+
+    /// The earliest and the newest minute start with a call or failure (for replays).
+    pub fn span_ms(&self) -> Option<(i64, i64)> {
+        Some((self.first_ms?, self.newest_minute? * MINUTE_MS))
+    }
+
+    /// The patterns changed (reload): `map[new] = Some(old)`.
+    pub fn remap(&mut self, map: &[Option<usize>]) {
+        self.patterns = map.len();
+        for s in self.functions.iter_mut().flat_map(|f| f.slots.iter_mut()) {
+            s.total.remap(map);
+            for (_, c) in s.ring.iter_mut().flatten() {
+                c.remap(map);
+            }
+        }
+    }
+
+    fn add(&mut self, function: Option<&str>, version: &str, time_ms: i64, what: What) {
+        let minute = time_ms.div_euclid(MINUTE_MS);
+        let newest = self.newest_minute.map_or(minute, |n| n.max(minute));
+        self.newest_minute = Some(newest);
+        self.first_ms = Some(self.first_ms.map_or(time_ms, |f| f.min(time_ms)));
+        let f = self.function(&clean_function(function));
+        let s = self.slot(f, version);
+        let patterns = self.patterns;
+        self.functions[f].slots[s].add(patterns, time_ms, newest, what);
+    }
+
+    fn function(&mut self, name: &str) -> usize {
+        let name = match self.functions.iter().position(|f| f.name == name) {
+            Some(i) => return i,
+            None if self.functions.len() < MAX_FUNCTIONS - 1 || name == OTHER => name,
+            None => OTHER,
+        };
+        if let Some(i) = self.functions.iter().position(|f| f.name == name) {
+            return i;
+        }
+        self.functions.push(Function { name: name.to_string(), slots: Vec::new() });
+        self.functions.len() - 1
+    }
+
+    /// The row `version` counts in: its own, a new one, or `other` (see the module doc).
+    fn slot(&mut self, f: usize, version: &str) -> usize {
+        self.seen += 1;
+        let order = self.seen;
+        let slots = &mut self.functions[f].slots;
+        if let Some(i) = slots.iter().position(|s| s.name == version) {
+            return i;
+        }
+        let named = slots.iter().filter(|s| s.name != OTHER).count();
+        if named < MAX_VERSIONS - 1 && version != OTHER {
+            slots.push(Slot::new(version, order));
+            return slots.len() - 1;
+        }
+        let newcomer = Slot::new(version, order);
+        // Which named one (or the newcomer) is left out: not among the busiest, and the oldest of the rest.
+        let mut candidates: Vec<&Slot> = slots.iter().filter(|s| s.name != OTHER).chain([&newcomer]).collect();
+        candidates.sort_by_key(|s| std::cmp::Reverse(s.total.calls));
+        let out = candidates.iter().skip(KEEP_BUSIEST).min_by_key(|s| s.newness()).map(|s| s.name.clone());
+        let other = match slots.iter().position(|s| s.name == OTHER) {
+            Some(i) => i,
+            None => {
+                slots.push(Slot::new(OTHER, 0));
+                slots.len() - 1
+            }
+        };
+        match out {
+            Some(name) if name != version => {
+                let i = slots.iter().position(|s| s.name == name).unwrap_or(other);
+                let old = std::mem::replace(&mut slots[i], newcomer);
+                slots[other].absorb(old);
+                i
+            }
+            _ => other,
+        }
+    }
+
+    /// The function row named `name`.
+    pub fn get(&self, name: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_741_914_000_000;
+
+    #[test]
+    fn calls_and_failures_per_version() {
+        let mut v = Versions::new(3);
+        for i in 0..10 {
+            v.add_call(Some("login"), "1", T0 + i * 1000);
+        }
+        v.add_failure(Some("login"), "1", 2, true, T0 + 5000);
+        v.add_failure(Some("login"), "1", 0, false, T0 + 5000);
+        let s = &v.get("login").unwrap().slots[0];
+        assert_eq!((s.total.calls, s.total.failed, s.total.per_pattern.clone()), (10, 1, vec![1, 0, 1]));
+        assert_eq!((s.first_ms, s.last_ms), (Some(T0), Some(T0 + 9000)));
+        assert_eq!(s.over(T0 + 59_999, 60_000).calls, 10);
+        assert_eq!(s.over(T0 + 200_000, 60_000).calls, 0, "out of the window");
+    }
+
+    #[test]
+    fn at_most_eight_rows_newest_and_busiest_kept() {
+        let mut v = Versions::new(1);
+        // Version 1 is the busiest; then 2..=20 arrive one after another.
+        for _ in 0..100 {
+            v.add_call(Some("f"), "1", T0);
+        }
+        for n in 2..=20 {
+            for _ in 0..n {
+                v.add_call(Some("f"), &n.to_string(), T0 + n * 1000);
+            }
+        }
+        v.add_call(Some("f"), "$LATEST", T0);
+        let f = v.get("f").unwrap();
+        let names: Vec<&str> = f.slots.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names.len(), MAX_VERSIONS, "{names:?}");
+        for kept in ["1", "20", "19", "$LATEST", OTHER] {
+            assert!(names.contains(&kept), "{kept} in {names:?}");
+        }
+        let total: u64 = f.slots.iter().map(|s| s.total.calls).sum();
+        assert_eq!(total, 100 + (2..=20).sum::<i64>() as u64 + 1, "nothing lost: folded into other");
+        // An old version seen again counts under other.
+        let before = f.slots.iter().find(|s| s.name == OTHER).unwrap().total.calls;
+        v.add_call(Some("f"), "3", T0);
+        let f = v.get("f").unwrap();
+        assert_eq!(f.slots.iter().find(|s| s.name == OTHER).unwrap().total.calls, before + 1);
+    }
+
+    #[test]
+    fn functions_are_bounded_and_names_cleaned() {
+        let mut v = Versions::new(1);
+        for i in 0..100 {
+            v.add_call(Some(&format!("fn{i}")), "1", T0);
+        }
+        assert_eq!(v.functions.len(), MAX_FUNCTIONS);
+        assert_eq!(v.get(OTHER).unwrap().slots[0].total.calls, 100 - (MAX_FUNCTIONS as u64 - 1));
+        assert_eq!(clean_function(Some("a b")), "invalid");
+        assert_eq!(clean_function(None), UNKNOWN_FUNCTION);
+    }
+}
