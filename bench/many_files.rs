@@ -227,6 +227,8 @@ fn in_process(dir: &Path, quiet: &Path, files: usize, growing: usize) {
         format: FormatChoice::Auto,
         start_at: StartAt::Beginning,
         function: None,
+        batches: None,
+        csv: None,
     };
     let fresh = dir.join("state-inprocess");
     std::fs::create_dir(&fresh).expect("mkdir");

@@ -182,6 +182,12 @@ struct SourceFile {
     #[serde(default)]
     start_at: StartAt,
     function: Option<String>,
+    /// `batches`: whole files landing in a tree, each read once (`crate::batches`).
+    #[serde(default)]
+    mode: crate::batches::Mode,
+    settle_secs: Option<u64>,
+    interval_secs: Option<u64>,
+    csv: Option<Spanned<crate::formats::cls_csv::CsvOptions>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
@@ -196,13 +202,15 @@ enum FormatName {
     #[serde(rename = "tcb-log")]
     TcbLog,
     Realtime,
+    /// CLS's raw shipping (`__CONTENT__` only): the original lines, read as text.
+    Raw,
 }
 
 impl From<FormatName> for FormatChoice {
     fn from(f: FormatName) -> Self {
         match f {
             FormatName::Auto => FormatChoice::Auto,
-            FormatName::Text => FormatChoice::Text,
+            FormatName::Text | FormatName::Raw => FormatChoice::Text,
             FormatName::Cls => FormatChoice::Cls,
             FormatName::ClsCsv => FormatChoice::ClsCsv,
             FormatName::TcbLog => FormatChoice::TcbLog,
@@ -301,6 +309,10 @@ pub struct Source {
     pub start_at: StartAt,
     /// The Cloud Function these files belong to, for lines that do not name theirs (plain text).
     pub function: Option<String>,
+    /// Some: a source of batches (`mode = "batches"`), each file read once when complete.
+    pub batches: Option<crate::batches::BatchOptions>,
+    /// How its CSV is written (`[sources.csv]`); None: detected (the console download).
+    pub csv: Option<crate::formats::cls_csv::CsvDialect>,
 }
 
 /// Compressed rotations are never tailed: their bytes are not log lines.
@@ -492,7 +504,33 @@ impl Config {
             if s.paths.get_ref().is_empty() {
                 return Err(at(s.paths.span(), &key("paths"), "at least one path, directory or glob".into()));
             }
-            let mut exclude: Vec<String> = DEFAULT_EXCLUDE.iter().map(|e| e.to_string()).collect();
+            let batches = crate::batches::Mode::Batches == s.mode;
+            // Batches are compressed on purpose: only a followed source skips compressed rotations.
+            let mut exclude: Vec<String> =
+                if batches { Vec::new() } else { DEFAULT_EXCLUDE.iter().map(|e| e.to_string()).collect() };
+            let (settle, interval) = (s.settle_secs.unwrap_or(crate::batches::DEFAULT_SETTLE_SECS), s.interval_secs);
+            let interval = interval.unwrap_or(crate::batches::DEFAULT_INTERVAL_SECS);
+            for (ok, k, why) in [
+                (
+                    batches || (s.settle_secs.is_none() && s.interval_secs.is_none()),
+                    "mode",
+                    "settle_secs and interval_secs need mode = \"batches\"",
+                ),
+                (settle <= 3600, "settle_secs", "must be 0 to 3600"),
+                (
+                    (60..=86_400).contains(&interval),
+                    "interval_secs",
+                    "must be 60 to 86400 (CLS ships every 300 to 900)",
+                ),
+            ] {
+                if !ok {
+                    return Err(at(s.name.span(), &key(k), why.to_string()));
+                }
+            }
+            let csv = match &s.csv {
+                Some(o) => Some(o.get_ref().dialect().map_err(|why| at(o.span(), &key("csv"), why))?),
+                None => None,
+            };
             for (j, e) in s.exclude.iter().enumerate() {
                 glob::Pattern::new(e.get_ref())
                     .map_err(|err| at(e.span(), &format!("sources[{i}].exclude[{j}]"), format!("bad glob: {err}")))?;
@@ -512,6 +550,9 @@ impl Config {
                 format: s.format.into(),
                 start_at: s.start_at,
                 function: s.function.clone(),
+                batches: batches
+                    .then_some(crate::batches::BatchOptions { settle_secs: settle, interval_secs: interval }),
+                csv,
             });
         }
         config.http = raw.http.clone();
@@ -561,6 +602,8 @@ impl Config {
                 format,
                 start_at,
                 function: None,
+                batches: None,
+                csv: None,
             }),
         }
     }

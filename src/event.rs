@@ -122,6 +122,8 @@ pub struct StageConfig {
     /// Per source: whose logs these are when the records do not say (plain text).
     pub source_functions: Vec<Option<String>>,
     pub source_formats: Vec<FormatChoice>,
+    /// Per source: its CSV dialect when `[sources.csv]` says how its CSV is written.
+    pub source_csv: Vec<Option<Arc<crate::formats::cls_csv::CsvDialect>>>,
     pub future_tolerance_ms: i64,
     pub window_ms: i64,
     pub max_calls: usize,
@@ -146,6 +148,7 @@ impl Default for StageConfig {
             login_function: "getLoginTicket".into(),
             source_functions: Vec::new(),
             source_formats: Vec::new(),
+            source_csv: Vec::new(),
             future_tolerance_ms: DEFAULT_FUTURE_TOLERANCE_MS,
             window_ms: DEFAULT_WINDOW_MS,
             max_calls: DEFAULT_MAX_CALLS,
@@ -301,10 +304,11 @@ impl Stage {
     /// begin in the middle of what happened (an export, a file found at start-up or resumed).
     pub fn open(&mut self, stream: u64, source: usize, cut: bool) {
         let format = self.config.source_formats.get(source).copied().unwrap_or_default();
-        self.streams.insert(
-            stream,
-            Stream { source, reader: Some(RecordReader::new(format)), neighbour_ms: None, waiting: 0, cut },
-        );
+        let reader = match self.config.source_csv.get(source).cloned().flatten() {
+            Some(dialect) => RecordReader::with_csv(dialect),
+            None => RecordReader::new(format),
+        };
+        self.streams.insert(stream, Stream { source, reader: Some(reader), neighbour_ms: None, waiting: 0, cut });
     }
 
     /// The form `stream` was read in so far (for `check --report`); None before its first record.

@@ -30,6 +30,7 @@ pub fn stage_config(config: &Config) -> StageConfig {
         login_function: config.login_function.clone(),
         source_functions: sources.iter().map(|s| s.function.clone()).collect(),
         source_formats: sources.iter().map(|s| s.format).collect(),
+        source_csv: sources.iter().map(|s| s.csv.clone().map(Arc::new)).collect(),
         future_tolerance_ms: limits.future_tolerance_secs as i64 * 1000,
         window_ms: limits.invocation_window_secs as i64 * 1000,
         max_calls: limits.max_invocations as usize,

@@ -51,6 +51,15 @@ impl RecordReader {
         RecordReader { state, lines_seen: 0, detected }
     }
 
+    /// A CSV stream written in `dialect` (a source's `[sources.csv]`): no detection.
+    pub fn with_csv(dialect: std::sync::Arc<cls_csv::CsvDialect>) -> RecordReader {
+        RecordReader {
+            state: ReaderState::Csv(cls_csv::CsvReader::with(dialect)),
+            lines_seen: 0,
+            detected: Some(Format::ClsCsv),
+        }
+    }
+
     /// True while this stream needs every line rather than only lines holding a pattern literal:
     /// always for CSV and tcb fn log streams, and in Auto mode until the stream's form is decided
     /// (its first line, or its first non-blank line within the first few).
