@@ -7,6 +7,7 @@ mod common;
 mod alertmanager;
 mod alerts_e2e;
 mod bad_input;
+mod batches;
 mod cli;
 mod corpus;
 mod daemon_append;
