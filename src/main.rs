@@ -144,8 +144,11 @@ enum Command {
         report_config: Option<PathBuf>,
         #[command(flatten)]
         patterns: PatternArgs,
-        /// Files, directories (every file directly in them) or quoted globs; .gz is decompressed; - is
-        /// standard input.
+        /// Directories are walked at every depth (a tree of CLS batches, `prefix/%Y/%m/%d/%H/`).
+        #[arg(long, short = 'r')]
+        recursive: bool,
+        /// Files, directories (every file directly in them) or quoted globs; gzip, lzop and snappy are
+        /// decompressed (told by their first bytes); - is standard input.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<String>,
     },
@@ -340,17 +343,26 @@ fn execute(command: Command) -> Result<u8, String> {
             report,
             report_config,
             patterns,
+            recursive,
             paths,
         } => {
             // START lines are read only when the load is asked for: counting errors alone is 4x faster.
             let count_attempts = timeline.is_some() || output == Output::Prometheus || report.is_some();
-            let (alert_rules, quota_per_minute) = match &report_config {
+            let (alert_rules, quota_per_minute, like) = match &report_config {
                 Some(path) => {
                     let c = authwatch::config::Config::load(path).map_err(|e| e.to_string())?;
-                    (c.alerts, c.alerting.quota_per_minute)
+                    // The source named by --source reads these inputs as it reads its own files.
+                    let like = c.sources.iter().find(|s| s.name == source).cloned();
+                    (c.alerts, c.alerting.quota_per_minute, like)
                 }
-                None => (authwatch::alerts::default_rules(), authwatch::chart::DEFAULT_QUOTA_PER_MINUTE),
+                None => (authwatch::alerts::default_rules(), authwatch::chart::DEFAULT_QUOTA_PER_MINUTE, None),
             };
+            let format = match &like {
+                Some(s) if format == FormatChoice::Auto => s.format,
+                _ => format,
+            };
+            let recursive = recursive || like.as_ref().is_some_and(|s| s.batches.is_some());
+            let csv = like.and_then(|s| s.csv);
             let classifier = std::sync::Arc::new(
                 Classifier::build(patterns.catalogue()?, format, count_attempts).map_err(|e| e.to_string())?,
             );
@@ -370,6 +382,8 @@ fn execute(command: Command) -> Result<u8, String> {
                 report,
                 alert_rules,
                 quota_per_minute,
+                recursive,
+                csv,
             };
             let code = check::run(&classifier, &paths, &opts, &mut out, &mut io::stderr());
             Ok(u8::try_from(code).unwrap_or(2))

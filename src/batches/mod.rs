@@ -156,6 +156,22 @@ pub fn expand(spec: &str, recursive: bool) -> Result<Vec<(PathBuf, std::fs::Meta
     }
 }
 
+/// `check`'s files for one PATH: the one path grammar (`inputs::expand`, anything readable named
+/// explicitly), and with `recursive` a directory walked at every depth (names starting with `.` skipped,
+/// as a sync's temporary files).
+pub fn expand_for_check(spec: &str, recursive: bool) -> Result<Vec<PathBuf>, NoFile> {
+    let path = Path::new(spec);
+    if recursive && !inputs::is_glob(spec) && path.is_dir() {
+        let files = expand(spec, true)?;
+        return Ok(files.into_iter().map(|(p, _)| p).filter(|p| !hidden(p)).collect());
+    }
+    let e = inputs::expand(spec, inputs::Mode::ReadOnce, &|_| false);
+    match e.problem {
+        Some(why) => Err(why),
+        None => Ok(e.files.into_iter().map(|(p, _)| p).collect()),
+    }
+}
+
 impl Batches {
     pub fn new(state_dir: &Path, sources: &[Source], max_line_bytes: usize) -> (Batches, Option<String>) {
         let (ledger, warning) = Ledger::load(state_dir, ledger::DEFAULT_MAX);

@@ -337,4 +337,33 @@ fn a_synced_prefix_of_batches_landing_late_and_out_of_order_gives_the_true_minut
     assert_eq!(onset["start"], "2025-03-14T01:09:00.000Z", "{onset}");
     assert_eq!(onset["login_attempts_per_minute"], 40);
     d.stop();
+    // `check` reads the same trees, each as its source in the config reads it, to the same minutes.
+    let mut per_minute = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    for (s, name) in ["json", "csv", "raw"].iter().enumerate() {
+        let tree = root.join(format!("src{s}"));
+        let args = [
+            "check",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--source",
+            name,
+            "--timeline",
+            "-o",
+            "json",
+            tree.to_str().unwrap(),
+        ];
+        let o = crate::common::run(&args);
+        let v = crate::common::json(&o);
+        assert_eq!(v["inputs"].as_array().unwrap().len(), 4, "{v}");
+        let compressions: std::collections::BTreeSet<&str> =
+            v["inputs"].as_array().unwrap().iter().map(|i| i["compression"].as_str().unwrap()).collect();
+        assert_eq!(compressions.len(), 3, "gzip, lzop and snappy told by their bytes: {v}");
+        for m in v["timeline"]["minutes"].as_array().unwrap() {
+            let e = per_minute.entry(m["start"].as_str().unwrap().to_string()).or_default();
+            e.0 += m["count"].as_u64().unwrap();
+            e.1 += m["login_attempts"].as_u64().unwrap();
+        }
+    }
+    let want: Vec<(u64, u64)> = (0..MINUTES).map(|m| (if BURST.contains(&m) { 30 } else { 0 }, 40)).collect();
+    assert_eq!(per_minute.values().copied().collect::<Vec<_>>(), want, "{per_minute:?}");
 }
