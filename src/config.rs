@@ -675,6 +675,14 @@ mod tests {
             "max_connection_age_ms",
             "max_header_bytes",
             "web_config_file",
+            "mode",
+            "settle_secs",
+            "interval_secs",
+            "[sources.csv]",
+            "delimiter",
+            "columns",
+            "escape",
+            "fill",
         ] {
             assert!(text.contains(key), "example lacks {key}");
         }
