@@ -36,6 +36,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
+use crate::bounded::Bounded;
 use crate::classify::Classifier;
 use crate::patterns::Side;
 use crate::{
@@ -187,35 +188,6 @@ impl Call {
     }
 }
 
-/// A map whose entries are forgotten oldest first, by event-time window and by count.
-struct Bounded<V> {
-    map: HashMap<u64, V>,
-    order: VecDeque<(u64, i64)>,
-}
-
-impl<V> Bounded<V> {
-    /// Sized for `cap` at once: growing by doubling would copy the table (and, for a moment, hold
-    /// both copies) just when it is largest. Untouched capacity costs no resident memory.
-    fn new(cap: usize, presize: bool) -> Self {
-        let cap = if presize { cap + 1 } else { 0 };
-        Bounded { map: HashMap::with_capacity(cap), order: VecDeque::with_capacity(cap) }
-    }
-
-    /// Removes entries first seen before `horizon_ms`, and the oldest past `cap`.
-    fn expire(&mut self, horizon_ms: Option<i64>, cap: usize, mut gone: impl FnMut((u64, V))) {
-        while let Some(&(key, at)) = self.order.front() {
-            let old = horizon_ms.is_some_and(|h| at < h);
-            if !old && self.order.len() <= cap {
-                break;
-            }
-            self.order.pop_front();
-            if let Some(v) = self.map.remove(&key) {
-                gone((key, v));
-            }
-        }
-    }
-}
-
 struct Stream {
     source: usize,
     reader: Option<RecordReader>,
@@ -225,6 +197,8 @@ struct Stream {
     waiting: usize,
     /// The stream may be cut at its start (an export, or a file not read from its beginning).
     cut: bool,
+    /// When its last line came (the stage's clock): a record pending this long is given (`tick`).
+    last_line_ms: i64,
 }
 
 pub struct Stage {
@@ -246,6 +220,8 @@ pub struct Stage {
     unlisted: HashMap<u64, Held>,
     /// The line being read came without the prefilter's say (the stream reads every line now).
     precheck: bool,
+    /// Streams whose reader holds a multi-line record (looked at by `tick`, not every stream).
+    gathering: std::collections::HashSet<u64>,
 }
 
 fn fallback_bits(classifier: &Classifier) -> u32 {
@@ -276,6 +252,7 @@ impl Stage {
             fallbacks,
             unlisted: HashMap::new(),
             precheck: false,
+            gathering: Default::default(),
         }
     }
 
@@ -308,7 +285,10 @@ impl Stage {
             Some(dialect) => RecordReader::with_csv(dialect),
             None => RecordReader::new(format),
         };
-        self.streams.insert(stream, Stream { source, reader: Some(reader), neighbour_ms: None, waiting: 0, cut });
+        self.streams.insert(
+            stream,
+            Stream { source, reader: Some(reader), neighbour_ms: None, waiting: 0, cut, last_line_ms: self.now_ms },
+        );
     }
 
     /// The form `stream` was read in so far (for `check --report`); None before its first record.
@@ -368,8 +348,11 @@ impl Stage {
         let single_line = matches!(reader.detected(), None | Some(Format::Text | Format::Cls | Format::Realtime));
         let raw = single_line.then_some(line);
         reader.push(line, &mut |rec| self.record(stream, raw, &rec, sink));
+        if reader.pending() {
+            self.gathering.insert(stream);
+        }
         if let Some(s) = self.streams.get_mut(&stream) {
-            s.reader = Some(reader);
+            (s.reader, s.last_line_ms) = (Some(reader), self.now_ms);
         }
     }
 
@@ -394,7 +377,26 @@ impl Stage {
     }
 
     /// Releases Events that have waited longer than `hold_ms` for their call's time or end.
+    /// A followed file's last multi-line record (its last `tcb fn log` block) is given once its stream
+    /// has had no line for `hold_ms`: a file that stops growing is counted to its end.
     pub fn tick(&mut self, sink: &mut impl Sink) {
+        let (now, hold) = (self.now_ms, self.config.hold_ms);
+        let streams = &self.streams;
+        self.gathering.retain(|k| streams.get(k).and_then(|s| s.reader.as_ref()).is_some_and(RecordReader::pending));
+        let quiet: Vec<u64> = self
+            .gathering
+            .iter()
+            .filter(|k| streams.get(k).is_some_and(|s| now - s.last_line_ms >= hold))
+            .copied()
+            .collect();
+        for stream in quiet {
+            self.gathering.remove(&stream);
+            let Some(mut reader) = self.streams.get_mut(&stream).and_then(|s| s.reader.take()) else { continue };
+            reader.finish(&mut |rec| self.record(stream, None, &rec, sink));
+            if let Some(s) = self.streams.get_mut(&stream) {
+                s.reader = Some(reader);
+            }
+        }
         if !self.unlisted.is_empty() {
             let (now, hold) = (self.now_ms, self.config.hold_ms);
             self.release_unlisted_where(sink, |_, _, h| now - h.since_ms >= hold);

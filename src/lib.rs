@@ -17,6 +17,7 @@
 pub mod alerts;
 pub mod api;
 pub mod batches;
+pub mod bounded;
 pub mod chart;
 pub mod check;
 pub mod classify;

@@ -153,6 +153,11 @@ impl CsvReader {
         CsvReader { dialect, header, ..CsvReader::default() }
     }
 
+    /// A row is gathered, waiting for its quotes to close.
+    pub fn pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// True until the header row has been read.
     pub fn header_pending(&self) -> bool {
         self.header.is_none()

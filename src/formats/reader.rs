@@ -103,6 +103,16 @@ impl RecordReader {
         }
     }
 
+    /// Whether a multi-line record is gathered and not given yet (a `tcb fn log` block waits for the
+    /// next block's first line: the last block of a file only for `finish`).
+    pub fn pending(&self) -> bool {
+        match &self.state {
+            ReaderState::Csv(csv) => csv.pending(),
+            ReaderState::Tcb(tcb) => tcb.pending(),
+            ReaderState::Undecided | ReaderState::PerLine(_) => false,
+        }
+    }
+
     /// End of stream (or the file is let go): flush a pending multi-line record.
     pub fn finish(&mut self, out: &mut dyn FnMut(Record<'_>)) {
         match &mut self.state {

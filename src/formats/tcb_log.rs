@@ -107,6 +107,11 @@ impl TcbReader {
         TcbReader::default()
     }
 
+    /// A block is gathered, waiting for the next one (or the end) to be complete.
+    pub fn pending(&self) -> bool {
+        self.block.is_some()
+    }
+
     pub fn push(&mut self, line: &[u8], out: &mut dyn FnMut(Record<'_>)) {
         if let Some(time) = field(line, TIME) {
             self.finish(out);

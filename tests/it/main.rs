@@ -51,3 +51,4 @@ mod state_faults;
 mod status_page;
 mod tail_layout;
 mod tail_model;
+mod tcb_last_block;
