@@ -247,7 +247,15 @@ pub fn run(
         let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
         let mut feed = Feed { stage: &mut stage, tally: &mut tally, stream };
         let result = lines::scan(&mut reader, opts.max_line_bytes, &mut file_stats, &find, &mut feed);
-        report.form = stage.detected_format(stream);
+        let detected = stage.detected_format(stream);
+        report.form = detected.map(|d| d.0);
+        if let Some((form, Some(why))) = detected {
+            let _ = writeln!(
+                err,
+                "authwatch: {name}: read as {} but unsure: {why}; --format tcb-log reads it as such",
+                form.name()
+            );
+        }
 
         stage.close(stream, &mut tally);
         tally.scan.lines += file_stats.lines;

@@ -36,8 +36,8 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use crate::bounded::Bounded;
 use crate::classify::Classifier;
+use crate::event_tables::{ATTEMPT_BIT, Bounded, Call, NO_TIME};
 use crate::patterns::Side;
 use crate::{
     formats::reader::RecordReader,
@@ -167,27 +167,6 @@ struct Held {
     since_ms: i64,
 }
 
-/// One call, kept small: the table holds up to `max_calls` of them. Events waiting for the call's
-/// time are kept apart (`Stage::held`), for the few calls that have any.
-#[derive(Debug, Clone, Copy)]
-struct Call {
-    /// The call's time, or `NO_TIME` while none is known.
-    time: i64,
-    /// Catalogue patterns already counted for this call (bit per index; patterns from 31 on are not
-    /// joined and count per line), and bit 31: its login attempt was counted.
-    counted: u32,
-    stream: u64,
-}
-
-const NO_TIME: i64 = i64::MIN;
-const ATTEMPT_BIT: u32 = 1 << 31;
-
-impl Call {
-    fn time_ms(&self) -> Option<i64> {
-        (self.time != NO_TIME).then_some(self.time)
-    }
-}
-
 struct Stream {
     source: usize,
     reader: Option<RecordReader>,
@@ -291,9 +270,9 @@ impl Stage {
         );
     }
 
-    /// The form `stream` was read in so far (for `check --report`); None before its first record.
-    pub fn detected_format(&self, stream: u64) -> Option<Format> {
-        self.streams.get(&stream)?.reader.as_ref()?.detected()
+    /// The form `stream` was read in so far, and why it may be wrong (for `check`).
+    pub fn detected_format(&self, stream: u64) -> Option<(Format, Option<&'static str>)> {
+        self.streams.get(&stream)?.reader.as_ref().and_then(|r| Some((r.detected()?, r.unsure())))
     }
 
     /// The stream's file now belongs to another source index (a reload reordered sources).

@@ -17,7 +17,6 @@
 pub mod alerts;
 pub mod api;
 pub mod batches;
-pub mod bounded;
 pub mod chart;
 pub mod check;
 pub mod classify;
@@ -27,6 +26,7 @@ pub mod daemon;
 pub mod demo;
 pub mod evaluator;
 pub mod event;
+pub mod event_tables;
 pub mod formats;
 pub mod gauges;
 pub mod history;

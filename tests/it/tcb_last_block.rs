@@ -46,3 +46,22 @@ fn run_counts_the_last_tcb_fn_log_block_once_the_file_is_quiet() {
     assert!(table.contains(&format!("{} (tcb-log)", log.display())), "{table}");
     d.stop();
 }
+
+/// A `tcb fn log` capture whose first line is not the CLI's banner (here the shell's echo of the
+/// command) is read per line as text, as before, but `check` now says it is unsure, and why, on
+/// standard error, and names the flag that reads it right.
+#[test]
+fn a_capture_detected_as_text_that_holds_tcb_blocks_is_said_to_be_unsure() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("capture.txt");
+    let mut bytes = b"$ tcb fn log getLoginTicket --limit 100\n".to_vec();
+    bytes.extend(tcb_log(&calls(6)));
+    std::fs::write(&log, &bytes).unwrap();
+    let o = crate::common::run(&["check", "-o", "json", log.to_str().unwrap()]);
+    let err = crate::common::stderr(&o);
+    assert!(err.contains("read as text but unsure") && err.contains("--format tcb-log"), "{err}");
+    assert_eq!(crate::common::json(&o)["inputs"][0]["form"], "text");
+    let o = crate::common::run(&["check", "--format", "tcb-log", "-o", "json", log.to_str().unwrap()]);
+    assert!(!crate::common::stderr(&o).contains("unsure"));
+    assert_eq!(crate::common::json(&o)["inputs"][0]["form"], "tcb-log");
+}

@@ -1,5 +1,6 @@
-//! The Event stage's bounded tables (calls, records seen): a map whose entries are forgotten oldest
-//! first, by event-time window and by count. Apart from `event.rs` so that file stays readable.
+//! The Event stage's tables (calls, records seen): a map whose entries are forgotten oldest first, by
+//! event-time window and by count, and what the calls table keeps of a call. Apart from `event.rs`
+//! so that file stays readable; the rules that fill them are there.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -29,5 +30,26 @@ impl<V> Bounded<V> {
                 gone((key, v));
             }
         }
+    }
+}
+
+/// One call, kept small: the table holds up to `max_calls` of them. Events waiting for the call's
+/// time are kept apart (`Stage::held`), for the few calls that have any.
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    /// The call's time, or `NO_TIME` while none is known.
+    pub time: i64,
+    /// Catalogue patterns already counted for this call (bit per index; patterns from 31 on are not
+    /// joined and count per line), and bit 31: its login attempt was counted.
+    pub counted: u32,
+    pub stream: u64,
+}
+
+pub const NO_TIME: i64 = i64::MIN;
+pub const ATTEMPT_BIT: u32 = 1 << 31;
+
+impl Call {
+    pub fn time_ms(&self) -> Option<i64> {
+        (self.time != NO_TIME).then_some(self.time)
     }
 }
