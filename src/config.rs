@@ -184,7 +184,7 @@ struct SourceFile {
     function: Option<String>,
     /// `batches`: whole files landing in a tree, each read once (`crate::batches`).
     #[serde(default)]
-    mode: crate::batches::Mode,
+    mode: crate::batch_options::Mode,
     settle_secs: Option<u64>,
     interval_secs: Option<u64>,
     csv: Option<Spanned<crate::formats::cls_csv::CsvOptions>>,
@@ -310,9 +310,28 @@ pub struct Source {
     /// The Cloud Function these files belong to, for lines that do not name theirs (plain text).
     pub function: Option<String>,
     /// Some: a source of batches (`mode = "batches"`), each file read once when complete.
-    pub batches: Option<crate::batches::BatchOptions>,
+    pub batches: Option<crate::batch_options::BatchOptions>,
     /// How its CSV is written (`[sources.csv]`); None: detected (the console download).
     pub csv: Option<crate::formats::cls_csv::CsvDialect>,
+}
+
+/// The sources of batches among `sources` (their index kept), for `crate::batches`.
+pub fn batch_sources(sources: &[Source]) -> Vec<crate::batch_options::SourceSpec> {
+    let spec = |(index, s): (usize, &Source)| {
+        Some(crate::batch_options::SourceSpec {
+            index,
+            name: s.name.clone(),
+            paths: s.paths.clone(),
+            exclude: s.exclude.clone(),
+            options: s.batches?,
+        })
+    };
+    sources.iter().enumerate().filter_map(spec).collect()
+}
+
+/// Per source index: the shipping interval of a source of batches, ms (None: followed files).
+pub fn batch_intervals(sources: &[Source]) -> Vec<Option<i64>> {
+    sources.iter().map(|s| s.batches.map(|b| b.interval_secs as i64 * 1000)).collect()
 }
 
 /// Compressed rotations are never tailed: their bytes are not log lines.
@@ -504,12 +523,13 @@ impl Config {
             if s.paths.get_ref().is_empty() {
                 return Err(at(s.paths.span(), &key("paths"), "at least one path, directory or glob".into()));
             }
-            let batches = crate::batches::Mode::Batches == s.mode;
+            let batches = crate::batch_options::Mode::Batches == s.mode;
             // Batches are compressed on purpose: only a followed source skips compressed rotations.
             let mut exclude: Vec<String> =
                 if batches { Vec::new() } else { DEFAULT_EXCLUDE.iter().map(|e| e.to_string()).collect() };
-            let (settle, interval) = (s.settle_secs.unwrap_or(crate::batches::DEFAULT_SETTLE_SECS), s.interval_secs);
-            let interval = interval.unwrap_or(crate::batches::DEFAULT_INTERVAL_SECS);
+            let (settle, interval) =
+                (s.settle_secs.unwrap_or(crate::batch_options::DEFAULT_SETTLE_SECS), s.interval_secs);
+            let interval = interval.unwrap_or(crate::batch_options::DEFAULT_INTERVAL_SECS);
             for (ok, k, why) in [
                 (
                     batches || (s.settle_secs.is_none() && s.interval_secs.is_none()),
@@ -551,7 +571,7 @@ impl Config {
                 start_at: s.start_at,
                 function: s.function.clone(),
                 batches: batches
-                    .then_some(crate::batches::BatchOptions { settle_secs: settle, interval_secs: interval }),
+                    .then_some(crate::batch_options::BatchOptions { settle_secs: settle, interval_secs: interval }),
                 csv,
             });
         }

@@ -324,13 +324,17 @@ fn run_with(
         metrics.checkpoint_load_failures_total.inc();
         tracing::error!("{w}");
     }
-    let (batches, warning) = Batches::new(&config.state_dir, &config.sources, config.limits.max_line_bytes as usize);
+    let (batches, warning) = Batches::new(
+        &config.state_dir,
+        &crate::config::batch_sources(&config.sources),
+        config.limits.max_line_bytes as usize,
+    );
     if let Some(w) = warning {
         metrics.checkpoint_load_failures_total.inc();
         tracing::error!("{w}");
     }
     if let Ok(mut o) = observed.lock() {
-        o.set_intervals(crate::batches::intervals(&config.sources));
+        o.set_intervals(crate::config::batch_intervals(&config.sources));
     }
     let pipeline = Pipeline::new(
         setup.classifier.clone(),
@@ -447,7 +451,7 @@ fn reload(
         let mut o = observed.lock().map_err(|_| "state lock poisoned".to_string())?;
         o.reload(s.classifier.catalogue(), &c.alerts, c.alerting.clock).map_err(|e| e.to_string())?;
         o.replay_idle_ms = c.alerting.replay_idle_secs as i64 * 1000;
-        o.set_intervals(crate::batches::intervals(&c.sources));
+        o.set_intervals(crate::config::batch_intervals(&c.sources));
         metrics.add_alert_series(&c.alerts);
         Ok((c, s))
     });
@@ -575,7 +579,7 @@ fn tailer_loop(
                 checkpoint_every = checkpoint_every.min(r.setup.limits.checkpoint_interval_ms);
                 pipeline.reload(r.classifier, r.stage, &r.setup.sources);
                 once.0.reload(&r.setup.sources, r.setup.limits.max_line_bytes as usize);
-                once.1.reload(&r.setup.sources, r.setup.limits.max_line_bytes as usize);
+                once.1.reload(&crate::config::batch_sources(&r.setup.sources), r.setup.limits.max_line_bytes as usize);
                 tailer.reload(r.setup);
                 rescan_wanted = true;
             }

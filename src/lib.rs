@@ -16,6 +16,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod batch_options;
 pub mod batches;
 pub mod chart;
 pub mod check;

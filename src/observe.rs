@@ -132,7 +132,7 @@ impl Observed {
         })
     }
 
-    /// Per source index, the shipping interval (ms) of each source of batches (`batches::intervals`).
+    /// Per source index, the shipping interval (ms) of each source of batches (`config::batch_intervals`).
     pub fn set_intervals(&mut self, intervals: Vec<Option<i64>>) {
         self.newest_by_source.resize(intervals.len(), None);
         self.intervals = intervals;

@@ -23,7 +23,7 @@
 //!   are counted (they are the batch's), the fault is logged naming the file and counted as a read
 //!   error of the source, and the batch is done: reading it again would count those lines twice.
 //! - **Late data** is the state's and the view's business: each source's shipping interval
-//!   (`interval_secs`, default 900) is handed to them (`intervals`), and a minute is complete only
+//!   (`interval_secs`, default 900) is handed to them (`config::batch_intervals`), and a minute is complete only
 //!   when every batch source's watermark has passed it.
 
 pub mod decompress;
@@ -37,45 +37,12 @@ use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
-use crate::config::Source;
 use crate::inputs::{self, NoFile};
 use crate::lines::{self, ScanStats};
 use crate::tail::{Consumer, SourceHealth, StreamLines};
 use ledger::{Entry, Ledger};
 
-pub const DEFAULT_SETTLE_SECS: u64 = 5;
-pub const DEFAULT_INTERVAL_SECS: u64 = 900;
-
-/// How a source is read: its files followed as they grow, or read once each as whole batches.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    #[default]
-    Follow,
-    Batches,
-}
-
-/// A source of batches' own settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BatchOptions {
-    /// A batch is complete once its size and mtime have not changed for this long.
-    pub settle_secs: u64,
-    /// The shipping interval: a batch holds events up to this long before it lands.
-    pub interval_secs: u64,
-}
-
-impl Default for BatchOptions {
-    fn default() -> Self {
-        BatchOptions { settle_secs: DEFAULT_SETTLE_SECS, interval_secs: DEFAULT_INTERVAL_SECS }
-    }
-}
-
-/// Per source index: the shipping interval of a source of batches, ms (None: followed files).
-pub fn intervals(sources: &[Source]) -> Vec<Option<i64>> {
-    sources.iter().map(|s| s.batches.map(|b| b.interval_secs as i64 * 1000)).collect()
-}
+pub use crate::batch_options::{BatchOptions, DEFAULT_INTERVAL_SECS, DEFAULT_SETTLE_SECS, Mode, SourceSpec};
 
 /// Streams of batches are numbered from here up, far from the follower's and `read_once`'s.
 const FIRST_STREAM: u64 = 1 << 62;
@@ -173,7 +140,7 @@ pub fn expand_for_check(spec: &str, recursive: bool) -> Result<Vec<PathBuf>, NoF
 }
 
 impl Batches {
-    pub fn new(state_dir: &Path, sources: &[Source], max_line_bytes: usize) -> (Batches, Option<String>) {
+    pub fn new(state_dir: &Path, sources: &[SourceSpec], max_line_bytes: usize) -> (Batches, Option<String>) {
         let (ledger, warning) = Ledger::load(state_dir, ledger::DEFAULT_MAX);
         let mut b = Batches {
             ledger,
@@ -191,20 +158,16 @@ impl Batches {
     }
 
     /// New sources (a reload): the batch sources among them.
-    pub fn reload(&mut self, sources: &[Source], max_line_bytes: usize) {
+    pub fn reload(&mut self, sources: &[SourceSpec], max_line_bytes: usize) {
         self.max_line_bytes = max_line_bytes;
         self.specs = sources
             .iter()
-            .enumerate()
-            .filter_map(|(index, s)| {
-                let b = s.batches?;
-                Some(Spec {
-                    index,
-                    name: s.name.clone(),
-                    paths: s.paths.clone(),
-                    excludes: inputs::compile_excludes(&s.exclude),
-                    settle_ms: b.settle_secs.saturating_mul(1000),
-                })
+            .map(|s| Spec {
+                index: s.index,
+                name: s.name.clone(),
+                paths: s.paths.clone(),
+                excludes: inputs::compile_excludes(&s.exclude),
+                settle_ms: s.options.settle_secs.saturating_mul(1000),
             })
             .collect();
     }

@@ -319,7 +319,7 @@ fn a_synced_prefix_of_batches_landing_late_and_out_of_order_gives_the_true_minut
     assert_eq!(d.metric("authwatch_read_errors_total{source=\"json\"}"), Some(0.0));
     // Every batch in; the watermark holds the newest minutes back until the sources have shipped all
     // they had (no new event for twice the interval).
-    advance_to(&d, at(22.5 + 21.0));
+    advance_to(&d, at(22.5 + 25.0));
     wait_until("every minute complete", || minutes(&d).iter().all(|x| x.3) && minutes(&d).len() == MINUTES as usize);
     for (minute, count, attempts, _) in minutes(&d) {
         let want = if BURST.contains(&minute) { 30 } else { 0 };

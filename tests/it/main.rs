@@ -8,6 +8,7 @@ mod alertmanager;
 mod alerts_e2e;
 mod bad_input;
 mod batches;
+mod batches_bad;
 mod cli;
 mod corpus;
 mod daemon_append;
