@@ -762,6 +762,32 @@ mod tests {
     }
 
     #[test]
+    fn sources_of_batches_and_csv_dialects_load_or_name_their_key() {
+        let c = Config::from_toml(
+            "c.toml",
+            "[[sources]]\nname = \"b\"\nmode = \"batches\"\npaths = [\"/d\"]\ninterval_secs = 600\n\
+             [sources.csv]\ndelimiter = \"|\"\nheader = false\ncolumns = [\"SCF_Message\"]\nescape = \"\"\nfill = \"null\"\n",
+            None,
+        )
+        .unwrap();
+        let s = &c.sources[0];
+        assert_eq!(s.batches, Some(crate::batch_options::BatchOptions { settle_secs: 5, interval_secs: 600 }));
+        assert!(s.exclude.is_empty(), "batches are compressed on purpose: *.gz is not excluded");
+        let d = s.csv.as_ref().unwrap();
+        assert_eq!((d.delimiter, d.header, d.quote, d.fill.as_deref()), (b'|', false, None, Some("null")));
+        let e = err("[[sources]]\nname = \"b\"\npaths = [\"/d\"]\nsettle_secs = 3\n");
+        assert!(e.contains("sources[0].mode") && e.contains("need mode = \"batches\""), "{e}");
+        let e = err("[[sources]]\nname = \"b\"\nmode = \"batches\"\npaths = [\"/d\"]\ninterval_secs = 10\n");
+        assert!(e.contains("sources[0].interval_secs: must be 60 to 86400"), "{e}");
+        let e = err("[[sources]]\nname = \"b\"\npaths = [\"/d\"]\n[sources.csv]\nheader = false\n");
+        assert!(e.starts_with("c.toml:4:") && e.contains("sources[0].csv") && e.contains("columns"), "{e}");
+        let e = err("[[sources]]\nname = \"b\"\npaths = [\"/d\"]\n[sources.csv]\ndelimiter = \"#\"\n");
+        assert!(e.contains("sources[0].csv") && e.contains("delimiter \"#\""), "{e}");
+        let e = err("[[sources]]\nname = \"b\"\nmode = \"tail\"\npaths = [\"/d\"]\n");
+        assert!(e.contains("mode") && e.contains("tail"), "{e}");
+    }
+
+    #[test]
     fn max_files_still_loads_as_the_open_files_bound() {
         let limits = |text: &str| Config::from_toml("c.toml", text, None).unwrap().limits;
         assert_eq!(limits("").open_files_bound(), DEFAULT_MAX_OPEN_FILES);

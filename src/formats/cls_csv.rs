@@ -63,7 +63,7 @@ impl CsvOptions {
     pub fn dialect(&self) -> Result<CsvDialect, String> {
         let delimiter = match self.delimiter.as_deref().unwrap_or(",") {
             " " | "space" => b' ',
-            "\t" | "\t\t" | "tab" => b'\t',
+            "\t" | "tab" => b'\t',
             "," => b',',
             ";" => b';',
             "|" => b'|',
@@ -242,5 +242,75 @@ impl CsvReader {
             row.get(i).filter(|v| Some(*v) != fill).map(String::from_utf8_lossy)
         };
         out(record::from_cls_fields(get, Format::ClsCsv));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(d: CsvDialect, lines: &[&[u8]]) -> Vec<(Option<String>, String, bool)> {
+        let mut r = CsvReader::with(Arc::new(d));
+        let mut out = Vec::new();
+        for l in lines {
+            r.push(l, &mut |rec| {
+                out.push((rec.request_id.clone(), String::from_utf8_lossy(&rec.message).into_owned(), rec.malformed))
+            });
+        }
+        r.finish(&mut |rec| {
+            out.push((rec.request_id.clone(), String::from_utf8_lossy(&rec.message).into_owned(), rec.malformed))
+        });
+        out
+    }
+
+    #[test]
+    fn shipping_dialects_read_their_rows() {
+        let cols = vec!["SCF_RequestId".to_string(), "SCF_Level".to_string(), "SCF_Message".to_string()];
+        // `|`, no key line, `'` encloses a value holding the delimiter, "null" fills a missing field.
+        let d = CsvDialect {
+            delimiter: b'|',
+            header: false,
+            columns: cols.clone(),
+            quote: Some(b'\''),
+            fill: Some("null".into()),
+        };
+        let got = rows(d, &[b"r1|null|'a|b {\"errcode\":45011}'", b"r2|INFO|'two", b"lines'"]);
+        assert_eq!(got[0], (Some("r1".into()), "a|b {\"errcode\":45011}".into(), false));
+        assert_eq!(got[1], (Some("r2".into()), "two\nlines".into(), false));
+        // No enclosing character: a row is a line; the lone __CONTENT__ column is the whole line.
+        let raw =
+            CsvDialect { delimiter: b' ', header: false, columns: vec!["__CONTENT__".into()], quote: None, fill: None };
+        let got = rows(raw, &[b"2021-12-27T03:53:59.192Z\tabc\tjscode2session \"x y\""]);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].1.contains("jscode2session \"x y\"") && !got[0].2, "{got:?}");
+        // A key line in another delimiter.
+        let semi = CsvDialect { delimiter: b';', ..CsvDialect::default() };
+        let got = rows(semi, &[b"SCF_RequestId;SCF_Message", b"r9;hello; world"]);
+        assert_eq!(got, [(None, "r9;hello; world".into(), true)], "a row the header does not fit is malformed text");
+        let tab = CsvDialect { delimiter: b'\t', ..CsvDialect::default() };
+        let got = rows(tab, &[b"SCF_RequestId\tSCF_Message", b"r9\thello"]);
+        assert_eq!(got, [(Some("r9".into()), "hello".into(), false)]);
+    }
+
+    #[test]
+    fn options_become_dialects_or_say_why_not() {
+        let o = |d: &str, e: &str, h: Option<bool>, cols: &[&str]| CsvOptions {
+            delimiter: Some(d.into()),
+            header: h,
+            columns: cols.iter().map(|c| c.to_string()).collect(),
+            escape: Some(e.into()),
+            fill: None,
+        };
+        for (name, byte) in
+            [(" ", b' '), ("space", b' '), ("\t", b'\t'), ("tab", b'\t'), (",", b','), (";", b';'), ("|", b'|')]
+        {
+            assert_eq!(o(name, "\"", None, &[]).dialect().unwrap().delimiter, byte, "{name:?}");
+        }
+        assert_eq!(o(",", "'", None, &[]).dialect().unwrap().quote, Some(b'\''));
+        assert_eq!(o(",", "", None, &[]).dialect().unwrap().quote, None);
+        assert!(!o(",", "\"", None, &["SCF_Message"]).dialect().unwrap().header, "columns given: no key line");
+        assert!(o(",", "\"", Some(false), &[]).dialect().is_err());
+        assert!(o("#", "\"", None, &[]).dialect().is_err());
+        assert!(o(",", "x", None, &[]).dialect().is_err());
     }
 }
