@@ -230,6 +230,8 @@ fn in_process(dir: &Path, quiet: &Path, files: usize, growing: usize) {
         function: None,
         version: None,
         version_from_path: None,
+        batches: None,
+        csv: None,
     };
     let fresh = dir.join("state-inprocess");
     std::fs::create_dir(&fresh).expect("mkdir");

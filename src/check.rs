@@ -15,8 +15,6 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
-use flate2::read::MultiGzDecoder;
-
 use std::sync::Arc;
 
 use crate::alerts::replay_transitions;
@@ -75,6 +73,10 @@ pub struct CheckOptions {
     pub fn_version: Option<String>,
     /// `--version-from-path`: each input's version from its path.
     pub version_from_path: Option<crate::versions::PathVersion>,
+    /// Directories are walked at every depth (`--recursive`: a tree of batches).
+    pub recursive: bool,
+    /// How CSV inputs are written, from a config source's `[sources.csv]`.
+    pub csv: Option<crate::formats::cls_csv::CsvDialect>,
 }
 
 /// Bytes of each input looked at for `SCF_Qualifier` (`names_versions`), and inputs at most.
@@ -83,8 +85,8 @@ const SNIFF_INPUTS: usize = 32;
 
 /// Whether the inputs name function versions: `SCF_Qualifier` in the first block of one of the first
 /// files (decompressed). Standard input is not looked at (it would be consumed): `--by-version`.
-pub fn names_versions(paths: &[String]) -> bool {
-    plan(paths).iter().filter(|(_, _, t)| matches!(t, Target::File(_))).take(SNIFF_INPUTS).any(|(_, _, t)| {
+pub fn names_versions(paths: &[String], recursive: bool) -> bool {
+    plan(paths, recursive).iter().filter(|(_, _, t)| matches!(t, Target::File(_))).take(SNIFF_INPUTS).any(|(_, _, t)| {
         let Ok((r, _)) = open(t) else { return false };
         let mut head = Vec::new();
         r.take(SNIFF_BYTES).read_to_end(&mut head).is_ok() && memchr::memmem::find(&head, b"SCF_Qualifier").is_some()
@@ -119,19 +121,21 @@ enum Target {
 }
 
 /// Every PATH expanded by the one path grammar, in order: (name, the PATH if a directory or glob, what).
-fn plan(paths: &[String]) -> Vec<(String, Option<String>, Target)> {
+fn plan(paths: &[String], recursive: bool) -> Vec<(String, Option<String>, Target)> {
     let mut plan = Vec::new();
     for spec in paths {
         if spec == inputs::STDIN {
             plan.push((STDIN_NAME.to_string(), None, Target::Stdin));
             continue;
         }
-        let e = inputs::expand(spec, inputs::Mode::ReadOnce, &|_| false);
-        if let Some(why) = e.problem {
-            plan.push((spec.clone(), None, Target::Nothing(why.to_string())));
-            continue;
-        }
-        for (path, _) in e.files {
+        let files = match crate::batches::expand_for_check(spec, recursive) {
+            Ok(files) => files,
+            Err(why) => {
+                plan.push((spec.clone(), None, Target::Nothing(why.to_string())));
+                continue;
+            }
+        };
+        for path in files {
             let name = path.display().to_string();
             let from = (name != *spec).then(|| spec.clone());
             plan.push((name, from, Target::File(path)));
@@ -155,9 +159,9 @@ fn other_compression(head: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// Opens an input; gzip is recognised by its magic bytes, whatever the name (true: gzip). Another
-/// compression is refused by name: its bytes are not lines.
-fn open(target: &Target) -> io::Result<(Box<dyn Read>, bool)> {
+/// Opens an input; gzip, lzop and snappy are recognised by their magic bytes, whatever the name
+/// (`batches::decompress`). Another compression is refused by name: its bytes are not lines.
+fn open(target: &Target) -> io::Result<(Box<dyn Read>, crate::batches::decompress::Detected)> {
     let raw: Box<dyn Read> = match target {
         Target::Stdin => Box::new(io::stdin().lock()),
         Target::File(path) => Box::new(File::open(path)?),
@@ -165,15 +169,12 @@ fn open(target: &Target) -> io::Result<(Box<dyn Read>, bool)> {
     };
     let mut reader = BufReader::new(raw);
     let head = reader.fill_buf()?;
-    if head.starts_with(&[0x1f, 0x8b]) {
-        return Ok((Box::new(MultiGzDecoder::new(reader)), true));
-    }
     if let Some((name, command)) = other_compression(head) {
         return Err(io::Error::other(format!(
             "compressed with {name}, which authwatch does not decompress: pipe it in ({command} FILE | authwatch check -)"
         )));
     }
-    Ok((Box::new(reader), false))
+    crate::batches::decompress::open(Box::new(reader))
 }
 
 /// The pattern a `--timeline` key names: any key `explain` takes (id, errcode, SDK code); a code that
@@ -232,15 +233,16 @@ pub fn run(
         source_functions: vec![None],
         source_formats: vec![opts.format],
         source_versions: vec![opts.fn_version.clone()],
+        source_csv: vec![opts.csv.clone().map(Arc::new)],
         ..StageConfig::default()
     };
     let mut stage = Stage::new(classifier.clone(), config);
     stage.set_now(wall_ms());
-    let planned = plan(paths);
+    let planned = plan(paths, opts.recursive);
     let names: Vec<&str> = planned.iter().map(|(name, _, _)| name.as_str()).collect();
     for (index, (name, from, target)) in planned.iter().enumerate() {
         let mut report = InputReport { name: name.clone(), from: from.clone(), ..InputReport::default() };
-        let (mut reader, gzip) = match open(target) {
+        let (mut reader, detected) = match open(target) {
             Ok(r) => r,
             Err(e) => {
                 let _ = writeln!(err, "authwatch: {name}: {e}");
@@ -250,7 +252,15 @@ pub fn run(
                 continue;
             }
         };
-        report.gzip = gzip;
+        report.gzip = detected.compression == crate::batches::decompress::Compression::Gzip;
+        report.compression = detected.compression.name();
+        if !detected.sure {
+            let _ = writeln!(
+                err,
+                "authwatch: {name}: no magic bytes; read as {} (a guess from its first lengths)",
+                report.compression
+            );
+        }
         tally.files += 1;
         tally.at_input(index);
         let stream = index as u64;
@@ -263,7 +273,16 @@ pub fn run(
         let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
         let mut feed = Feed { stage: &mut stage, tally: &mut tally, stream };
         let result = lines::scan(&mut reader, opts.max_line_bytes, &mut file_stats, &find, &mut feed);
-        report.form = stage.detected_format(stream);
+        let detected = stage.detected_format(stream);
+        report.form = detected.map(|d| d.0);
+        if let Some((form, Some(why))) = detected {
+            let _ = writeln!(
+                err,
+                "authwatch: {name}: read as {} but unsure: {why}; --format tcb-log reads it as such",
+                form.name()
+            );
+        }
+
         stage.close(stream, &mut tally);
         tally.scan.lines += file_stats.lines;
         tally.scan.bytes += file_stats.bytes;
@@ -465,6 +484,8 @@ fn input_json(i: &InputReport) -> serde_json::Value {
         v["lines"] = i.lines.into();
         v["bytes"] = i.bytes.into();
         v["gzip"] = i.gzip.into();
+        v["compression"] = i.compression.into();
+        v["form"] = i.form.map_or(serde_json::Value::Null, |f| f.name().into());
         v["binary"] = i.binary.into();
     }
     if let Some(e) = &i.error {
@@ -482,7 +503,13 @@ fn write_inputs(tally: &Tally, out: &mut dyn Write) -> io::Result<()> {
         .inputs
         .iter()
         .filter(|i| i.read)
-        .map(|i| if i.gzip { format!("{} (gzip)", i.name) } else { i.name.clone() })
+        .map(|i| {
+            let form = i.form.map_or("nothing read", crate::record::Format::name);
+            match i.compression {
+                "none" | "" => format!("{} ({form})", i.name),
+                c => format!("{} ({c}, {form})", i.name),
+            }
+        })
         .collect();
     let shown = read.len().min(TABLE_INPUTS);
     let more = if read.len() > shown {

@@ -16,7 +16,7 @@ pub use crate::alerts::Alertmanager;
 use crate::alerts::RuleConfig;
 pub use crate::http::Settings as Http;
 pub use crate::observe::{Alerting, Clock, DEFAULT_REPLAY_IDLE_SECS};
-pub use crate::source::{DEFAULT_EXCLUDE, DEFAULT_SOURCE, Source, StartAt};
+pub use crate::source::{DEFAULT_EXCLUDE, DEFAULT_SOURCE, Source, StartAt, batch_intervals, batch_sources};
 use crate::record::FormatChoice;
 use crate::tomlerr;
 pub use crate::tomlerr::ConfigError;
@@ -95,6 +95,12 @@ struct SourceFile {
     function: Option<String>,
     version: Option<Spanned<String>>,
     version_from_path: Option<Spanned<String>>,
+    /// `batches`: whole files landing in a tree, each read once (`crate::batches`).
+    #[serde(default)]
+    mode: crate::batch_options::Mode,
+    settle_secs: Option<u64>,
+    interval_secs: Option<u64>,
+    csv: Option<Spanned<crate::formats::cls_csv::CsvOptions>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
@@ -109,13 +115,15 @@ enum FormatName {
     #[serde(rename = "tcb-log")]
     TcbLog,
     Realtime,
+    /// CLS's raw shipping (`__CONTENT__` only): the original lines, read as text.
+    Raw,
 }
 
 impl From<FormatName> for FormatChoice {
     fn from(f: FormatName) -> Self {
         match f {
             FormatName::Auto => FormatChoice::Auto,
-            FormatName::Text => FormatChoice::Text,
+            FormatName::Text | FormatName::Raw => FormatChoice::Text,
             FormatName::Cls => FormatChoice::Cls,
             FormatName::ClsCsv => FormatChoice::ClsCsv,
             FormatName::TcbLog => FormatChoice::TcbLog,
@@ -325,7 +333,34 @@ impl Config {
             if s.paths.get_ref().is_empty() {
                 errors.push(at(s.paths.span(), &key("paths"), "at least one path, directory or glob".into()));
             }
-            let mut exclude: Vec<String> = DEFAULT_EXCLUDE.iter().map(|e| e.to_string()).collect();
+            let batches = crate::batch_options::Mode::Batches == s.mode;
+            // Batches are compressed on purpose: only a followed source skips compressed rotations.
+            let mut exclude: Vec<String> =
+                if batches { Vec::new() } else { DEFAULT_EXCLUDE.iter().map(|e| e.to_string()).collect() };
+            let defaults = crate::batch_options::BatchOptions::default();
+            let settle = s.settle_secs.unwrap_or(defaults.settle_secs);
+            let interval = s.interval_secs.unwrap_or(defaults.interval_secs);
+            for (ok, k, why) in [
+                (
+                    batches || (s.settle_secs.is_none() && s.interval_secs.is_none()),
+                    "mode",
+                    "settle_secs and interval_secs need mode = \"batches\"",
+                ),
+                (settle <= 3600, "settle_secs", "must be 0 to 3600"),
+                (
+                    (60..=86_400).contains(&interval),
+                    "interval_secs",
+                    "must be 60 to 86400 (CLS ships every 300 to 900)",
+                ),
+            ] {
+                if !ok {
+                    return Err(at(s.name.span(), &key(k), why.to_string()));
+                }
+            }
+            let csv = match &s.csv {
+                Some(o) => Some(o.get_ref().dialect().map_err(|why| at(o.span(), &key("csv"), why))?),
+                None => None,
+            };
             for (j, e) in s.exclude.iter().enumerate() {
                 match glob::Pattern::new(e.get_ref()) {
                     Ok(_) => exclude.push(e.get_ref().clone()),
@@ -374,6 +409,9 @@ impl Config {
                 function: s.function.clone(),
                 version,
                 version_from_path: s.version_from_path.as_ref().map(|r| r.get_ref().clone()),
+                batches: batches
+                    .then_some(crate::batch_options::BatchOptions { settle_secs: settle, interval_secs: interval }),
+                csv,
             });
         }
         config.http = raw.http.clone();
@@ -437,6 +475,8 @@ impl Config {
                 function: None,
                 version: None,
                 version_from_path: None,
+                batches: None,
+                csv: None,
             }),
         }
     }

@@ -14,10 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use notify::event::{EventKind, ModifyKind};
+use notify::event::{EventKind, ModifyKind, RenameMode};
 use notify::{RecursiveMode, Watcher};
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::batches::Batches;
 use crate::classify::Classifier;
 use crate::config::{Alertmanager, Config, StartAt};
 use crate::evaluator::{Evaluator, restore_history};
@@ -62,11 +63,14 @@ enum Wake {
     Fs {
         rescan: bool,
         written: Vec<PathBuf>,
+        /// Files renamed into place: a batch among them is complete (no settling).
+        renamed: Vec<PathBuf>,
     },
     Reload(Box<Reload>),
     Shutdown,
-    /// The test clock moved: deadlines are looked at again.
-    Tick,
+    /// The test clock moved: deadlines are looked at again. The sender hears once the poll at the new
+    /// time is done (files looked at, Events evaluated), so a test's next step sees what it did.
+    Tick(std::sync::mpsc::SyncSender<()>),
 }
 
 /// Time and wake-ups, injected the way mtail's tests inject a test waker: `Real` is the wall clock
@@ -124,7 +128,12 @@ impl Control {
     /// Moves the daemon's clock on by `ms` and lets it look at its deadlines.
     pub fn advance(&self, ms: u64) {
         self.clock.advance(ms);
-        let _ = self.tx.send(Wake::Tick);
+        // Synchronous, as mtail's test waker: return once the daemon has polled at the new time.
+        // Bounded, so a daemon that has stopped does not hang the test.
+        let (done, heard) = std::sync::mpsc::sync_channel(1);
+        if self.tx.send(Wake::Tick(done)).is_ok() {
+            let _ = heard.recv_timeout(std::time::Duration::from_secs(30));
+        }
     }
 
     /// What the daemon's clock says, Unix ms.
@@ -221,7 +230,7 @@ pub fn effective_config(opts: &RunOptions) -> Result<Config, String> {
 }
 
 pub fn setup_for(config: &Config) -> Result<Reload, String> {
-    for s in &config.sources {
+    for s in config.sources.iter().filter(|s| s.batches.is_none()) {
         for p in &s.paths {
             crate::inputs::refuse_compressed(&s.name, p)?;
         }
@@ -299,11 +308,14 @@ fn run_with(
         // Data written to a followed file needs a read only; anything else may be a new or renamed file.
         let rescan =
             !matches!(&event, Ok(e) if matches!(e.kind, EventKind::Modify(ModifyKind::Data(_)) | EventKind::Access(_)));
-        let written = match event {
-            Ok(e) if matches!(e.kind, EventKind::Modify(ModifyKind::Data(_))) => e.paths,
-            _ => Vec::new(),
+        let (written, renamed) = match event {
+            Ok(e) if matches!(e.kind, EventKind::Modify(ModifyKind::Data(_))) => (e.paths, Vec::new()),
+            Ok(e) if matches!(e.kind, EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))) => {
+                (Vec::new(), e.paths.last().cloned().into_iter().collect())
+            }
+            _ => (Vec::new(), Vec::new()),
         };
-        let _ = fs_tx.send(Wake::Fs { rescan, written });
+        let _ = fs_tx.send(Wake::Fs { rescan, written, renamed });
     })
     .map_err(|e| {
         // fs.inotify.max_user_instances reached, or no inotify: the poll interval's rescan covers it.
@@ -319,6 +331,18 @@ fn run_with(
     if let Some(w) = warning {
         metrics.checkpoint_load_failures_total.inc();
         tracing::error!("{w}");
+    }
+    let (batches, warning) = Batches::new(
+        &config.state_dir,
+        &crate::config::batch_sources(&config.sources),
+        config.limits.tail.max_line_bytes as usize,
+    );
+    if let Some(w) = warning {
+        metrics.checkpoint_load_failures_total.inc();
+        tracing::error!("{w}");
+    }
+    if let Ok(mut o) = observed.lock() {
+        o.set_intervals(crate::config::batch_intervals(&config.sources));
     }
     let pipeline = Pipeline::new(
         setup.classifier.clone(),
@@ -344,7 +368,9 @@ fn run_with(
     };
     let tailer_thread = std::thread::Builder::new()
         .name("tailer".into())
-        .spawn(move || tailer_loop(tailer, once, pipeline, rx, watcher, &limits, &tailer_ready, &eval, &time))
+        .spawn(move || {
+            tailer_loop(tailer, (once, batches), pipeline, rx, watcher, &limits, &tailer_ready, &eval, &time)
+        })
         .map_err(|e| format!("cannot start the tailer thread: {e}"))?;
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -433,6 +459,7 @@ fn reload(
         let mut o = observed.lock().map_err(|_| "state lock poisoned".to_string())?;
         o.reload(s.classifier.catalogue(), &c.alerts, c.alerting.clock).map_err(|e| e.to_string())?;
         o.replay_idle_ms = c.alerting.replay_idle_secs as i64 * 1000;
+        o.set_intervals(crate::config::batch_intervals(&c.sources));
         metrics.add_alert_series(&c.alerts);
         Ok((c, s))
     });
@@ -463,9 +490,10 @@ fn reload(
 
 /// Directory watches (never one per file). When `fs.inotify.max_user_watches` is exhausted this says
 /// so once (`warned`) and the poll interval's rescan covers those directories.
-fn watch_all(tailer: &Tailer, watcher: Option<&mut impl Watcher>, warned: &mut bool) {
+fn watch_all(tailer: &Tailer, batches: &Batches, watcher: Option<&mut impl Watcher>, warned: &mut bool) {
     let Some(watcher) = watcher else { return };
-    for (dir, recursive) in tailer.watch_dirs() {
+    let trees = batches.watch_dirs().into_iter().map(|d| (d, true));
+    for (dir, recursive) in tailer.watch_dirs().into_iter().chain(trees) {
         let mode = if recursive { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
         match watcher.watch(Path::new(&dir), mode) {
             Ok(()) => {}
@@ -488,7 +516,7 @@ const MAX_RESCAN_GAP_MS: u64 = 10_000;
 /// how long the rescan's discovery took.
 fn poll(
     tailer: &mut Tailer,
-    once: &mut ReadOnce,
+    (once, batches): &mut (ReadOnce, Batches),
     pipeline: &mut Pipeline,
     rescan: bool,
     now_ms: u64,
@@ -500,6 +528,8 @@ fn poll(
     if rescan {
         // Gzip files named explicitly: read once, when first found (or at start).
         once.poll(now_ms, &find, pipeline);
+        // Batches that settled or were renamed into place: read once each.
+        batches.poll(now_ms, &find, pipeline);
     }
     (stats.backlog, stats.scan_time)
 }
@@ -507,7 +537,7 @@ fn poll(
 #[allow(clippy::too_many_arguments)]
 fn tailer_loop(
     mut tailer: Tailer,
-    mut once: ReadOnce,
+    mut once: (ReadOnce, Batches),
     mut pipeline: Pipeline,
     rx: Receiver<Wake>,
     mut watcher: Option<impl Watcher>,
@@ -522,9 +552,10 @@ fn tailer_loop(
     let poll_every = limits.poll_interval_ms;
     let mut checkpoint_every = limits.checkpoint_interval_ms;
     let mut watch_warned = false;
-    watch_all(&tailer, watcher.as_mut(), &mut watch_warned);
+    watch_all(&tailer, &once.1, watcher.as_mut(), &mut watch_warned);
     let (mut backlog, _) = poll(&mut tailer, &mut once, &mut pipeline, true, time.now_ms());
-    eval.run(&mut tailer, &mut once, &mut pipeline);
+    eval.run(&mut tailer, &mut once.0, &mut pipeline, &mut once.1);
+    save_batches(&mut once.1);
     eval.save(&mut tailer);
     ready.store(true, Ordering::Release);
     tracing::info!(files = tailer.files().len(), "initial scan done");
@@ -543,17 +574,22 @@ fn tailer_loop(
         // A file with more to read than one poll takes: read on at once (after the wake-ups waiting).
         let due = if backlog { time.now_ms() } else { next_rescan.min(last_checkpoint + checkpoint_every) };
         let mut stop = false;
-        let mut handle = |w: Wake, tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline| match w {
-            Wake::Fs { rescan: r, written } => {
+        // Test clock moves handled in this turn: told once its poll is done.
+        let mut ticks: Vec<std::sync::mpsc::SyncSender<()>> = Vec::new();
+        let mut handle = |w: Wake, tailer: &mut Tailer, once: &mut (ReadOnce, Batches), pipeline: &mut Pipeline| match w
+        {
+            Wake::Fs { rescan: r, written, renamed } => {
                 rescan_wanted |= r;
                 tailer.touched(written);
+                once.1.renamed(renamed);
             }
             Wake::Shutdown => stop = true,
-            Wake::Tick => {}
+            Wake::Tick(done) => ticks.push(done),
             Wake::Reload(r) => {
                 checkpoint_every = checkpoint_every.min(r.setup.limits.checkpoint_interval_ms);
                 pipeline.reload(r.classifier, r.stage, &r.setup.sources);
-                once.reload(&r.setup.sources, r.setup.limits.max_line_bytes as usize);
+                once.0.reload(&r.setup.sources, r.setup.limits.max_line_bytes as usize);
+                once.1.reload(&crate::config::batch_sources(&r.setup.sources), r.setup.limits.max_line_bytes as usize);
                 tailer.reload(r.setup);
                 rescan_wanted = true;
             }
@@ -582,19 +618,23 @@ fn tailer_loop(
         if rescan {
             rescan_wanted = false;
             last_rescan = now;
-            watch_all(&tailer, watcher.as_mut(), &mut watch_warned);
+            watch_all(&tailer, &once.1, watcher.as_mut(), &mut watch_warned);
         }
         let (more, scan_time) = poll(&mut tailer, &mut once, &mut pipeline, rescan, now);
         backlog = more;
         if rescan {
             rescan_cost = if manual { 0 } else { scan_time.as_millis() as u64 };
         }
-        eval.run(&mut tailer, &mut once, &mut pipeline);
+        eval.run(&mut tailer, &mut once.0, &mut pipeline, &mut once.1);
         // Offsets may only cover counted lines: while Events wait for their call's time (at most
         // hold_ms), the checkpoint waits too.
         if now.saturating_sub(last_checkpoint) >= checkpoint_every && !pipeline.holding() {
+            save_batches(&mut once.1);
             eval.save(&mut tailer);
             last_checkpoint = now;
+        }
+        for done in ticks {
+            let _ = done.try_send(());
         }
     }
     // Drain what the files hold now, release what waits for a time, then the final checkpoint.
@@ -603,7 +643,8 @@ fn tailer_loop(
     pipeline.set_now(time.now_ms() as i64);
     let done = tailer.shutdown(&find, &mut pipeline);
     pipeline.flush();
-    eval.run(&mut tailer, &mut once, &mut pipeline);
+    save_batches(&mut once.1);
+    eval.run(&mut tailer, &mut once.0, &mut pipeline, &mut once.1);
     match eval.saved(done) {
         Ok(_) => {
             eval.save_history(tailer.checkpoint_path());
@@ -612,6 +653,14 @@ fn tailer_loop(
         Err(e) => {
             tracing::error!(path = %tailer.checkpoint_path().display(), error = %e, "cannot write the final checkpoint");
         }
+    }
+}
+
+/// The batches read, written down with the follower's checkpoint (never while Events wait: then
+/// a batch written down could still have uncounted lines).
+fn save_batches(batches: &mut Batches) {
+    if let Err(e) = batches.save() {
+        tracing::error!(error = %e, "cannot write the ledger of batches read; a restart reads the newest again");
     }
 }
 

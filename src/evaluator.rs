@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::batches::Batches;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::observe::Shared;
@@ -62,7 +63,7 @@ pub fn restore_history(config: &Config, observed: &Shared, metrics: &Metrics, cl
 impl Evaluator {
     /// Hands the poll's Events over (one lock), evaluates and publishes the view, applies the
     /// follower's health.
-    pub fn run(&self, tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline) {
+    pub fn run(&self, tailer: &mut Tailer, once: &mut ReadOnce, pipeline: &mut Pipeline, batches: &mut Batches) {
         pipeline.tick();
         pipeline.hand_over();
         self.evaluate();
@@ -70,6 +71,7 @@ impl Evaluator {
         // read, every page and API answer shows what they held.
         let mut health = tailer.take_health();
         once.add_health(&mut health);
+        batches.add_health(&mut health);
         pipeline.apply_health(health);
         let lookalikes = &self.metrics.file_lookalike_decisions_total;
         lookalikes.inc_by(tailer.lookalike_decisions().saturating_sub(lookalikes.get()));

@@ -111,6 +111,8 @@ struct Stream {
     cut: bool,
     /// The version of the calls in this stream when its records do not name one.
     version: Option<Arc<str>>,
+    /// When its last line came (the stage's clock): a record pending this long is given (`tick`).
+    last_line_ms: i64,
 }
 
 pub struct Stage {
@@ -134,6 +136,8 @@ pub struct Stage {
     precheck: bool,
     /// Version names seen, interned.
     versions: HashMap<String, Arc<str>>,
+    /// Streams whose reader holds a multi-line record (looked at by `tick`, not every stream).
+    gathering: std::collections::HashSet<u64>,
 }
 
 fn fallback_bits(classifier: &Classifier) -> u32 {
@@ -165,6 +169,7 @@ impl Stage {
             unlisted: HashMap::default(),
             precheck: false,
             versions: HashMap::new(),
+            gathering: Default::default(),
         }
     }
 
@@ -193,10 +198,22 @@ impl Stage {
     /// begin in the middle of what happened (an export, a file found at start-up or resumed).
     pub fn open(&mut self, stream: u64, source: usize, cut: bool) {
         let format = self.config.source_formats.get(source).copied().unwrap_or_default();
+        let reader = match self.config.source_csv.get(source).cloned().flatten() {
+            Some(dialect) => RecordReader::with_csv(dialect),
+            None => RecordReader::new(format),
+        };
         let version = self.config.source_versions.get(source).cloned().flatten().map(|v| self.intern(&v));
         self.streams.insert(
             stream,
-            Stream { source, reader: Some(RecordReader::new(format)), neighbour_ms: None, waiting: 0, cut, version },
+            Stream {
+                source,
+                reader: Some(reader),
+                neighbour_ms: None,
+                waiting: 0,
+                cut,
+                version,
+                last_line_ms: self.now_ms,
+            },
         );
     }
 
@@ -221,9 +238,9 @@ impl Stage {
         v
     }
 
-    /// The form `stream` was read in so far (for `check --report`); None before its first record.
-    pub fn detected_format(&self, stream: u64) -> Option<Format> {
-        self.streams.get(&stream)?.reader.as_ref()?.detected()
+    /// The form `stream` was read in so far, and why it may be wrong (for `check`).
+    pub fn detected_format(&self, stream: u64) -> Option<(Format, Option<&'static str>)> {
+        self.streams.get(&stream)?.reader.as_ref().and_then(|r| Some((r.detected()?, r.unsure())))
     }
 
     /// The stream's file now belongs to another source index (a reload reordered sources).
@@ -283,8 +300,11 @@ impl Stage {
         let single_line = matches!(reader.detected(), None | Some(Format::Text | Format::Cls | Format::Realtime));
         let raw = single_line.then_some(line);
         reader.push(line, &mut |rec| self.record(stream, raw, &rec, sink));
+        if reader.pending() {
+            self.gathering.insert(stream);
+        }
         if let Some(s) = self.streams.get_mut(&stream) {
-            s.reader = Some(reader);
+            (s.reader, s.last_line_ms) = (Some(reader), self.now_ms);
         }
     }
 
@@ -309,7 +329,26 @@ impl Stage {
     }
 
     /// Releases Events that have waited longer than `hold_ms` for their call's time or end.
+    /// A followed file's last multi-line record (its last `tcb fn log` block) is given once its stream
+    /// has had no line for `hold_ms`: a file that stops growing is counted to its end.
     pub fn tick(&mut self, sink: &mut impl Sink) {
+        let (now, hold) = (self.now_ms, self.config.hold_ms);
+        let streams = &self.streams;
+        self.gathering.retain(|k| streams.get(k).and_then(|s| s.reader.as_ref()).is_some_and(RecordReader::pending));
+        let quiet: Vec<u64> = self
+            .gathering
+            .iter()
+            .filter(|k| streams.get(k).is_some_and(|s| now - s.last_line_ms >= hold))
+            .copied()
+            .collect();
+        for stream in quiet {
+            self.gathering.remove(&stream);
+            let Some(mut reader) = self.streams.get_mut(&stream).and_then(|s| s.reader.take()) else { continue };
+            reader.finish(&mut |rec| self.record(stream, None, &rec, sink));
+            if let Some(s) = self.streams.get_mut(&stream) {
+                s.reader = Some(reader);
+            }
+        }
         if !self.unlisted.is_empty() {
             let (now, hold) = (self.now_ms, self.config.hold_ms);
             self.release_unlisted_where(sink, |_, _, h| now - h.since_ms >= hold);

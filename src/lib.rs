@@ -16,6 +16,8 @@
 
 pub mod alerts;
 pub mod api;
+pub mod batch_options;
+pub mod batches;
 pub mod chart;
 pub mod check;
 pub mod classify;

@@ -154,8 +154,11 @@ enum Command {
         version_from_path: Option<String>,
         #[command(flatten)]
         patterns: PatternArgs,
-        /// Files, directories (every file directly in them) or quoted globs; .gz is decompressed; - is
-        /// standard input.
+        /// Directories are walked at every depth (a tree of CLS batches, `prefix/%Y/%m/%d/%H/`).
+        #[arg(long, short = 'r')]
+        recursive: bool,
+        /// Files, directories (every file directly in them) or quoted globs; gzip, lzop and snappy are
+        /// decompressed (told by their first bytes); - is standard input.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<String>,
     },
@@ -353,6 +356,7 @@ fn execute(command: Command) -> Result<u8, String> {
             fn_version,
             version_from_path,
             patterns,
+            recursive,
             paths,
         } => {
             let version_from_path = match version_from_path.as_deref().map(authwatch::versions::PathVersion::new) {
@@ -372,21 +376,29 @@ fn execute(command: Command) -> Result<u8, String> {
                 },
                 None => None,
             };
-            // Calls per version need every call's START line: read when versions are asked for or the
-            // inputs name them (SCF_Qualifier in a file's first block).
-            let by_version =
-                by_version || fn_version.is_some() || version_from_path.is_some() || check::names_versions(&paths);
             // START lines are read only when the load or versions are asked for: counting errors alone is
             // 4x faster. Login attempts are shown only where the load is asked for.
             let count_attempts =
                 timeline.is_some() || matches!(output, Output::Prometheus | Output::Openmetrics) || report.is_some();
-            let (alert_rules, quota_per_minute) = match &report_config {
+            let (alert_rules, quota_per_minute, like) = match &report_config {
                 Some(path) => {
                     let c = authwatch::config::Config::load(path).map_err(|e| e.to_string())?;
-                    (c.alerts, c.alerting.quota_per_minute)
+                    // The source named by --source reads these inputs as it reads its own files.
+                    let like = c.sources.iter().find(|s| s.name == source).cloned();
+                    (c.alerts, c.alerting.quota_per_minute, like)
                 }
-                None => (authwatch::alerts::default_rules(), authwatch::chart::DEFAULT_QUOTA_PER_MINUTE),
+                None => (authwatch::alerts::default_rules(), authwatch::chart::DEFAULT_QUOTA_PER_MINUTE, None),
             };
+            let format = match &like {
+                Some(s) if format == FormatChoice::Auto => s.format,
+                _ => format,
+            };
+            let recursive = recursive || like.as_ref().is_some_and(|s| s.batches.is_some());
+            let csv = like.and_then(|s| s.csv);
+            // Calls per version need every call's START line: read when versions are asked for or the
+            // inputs name them (SCF_Qualifier in a file's first block).
+            let by_version =
+                by_version || fn_version.is_some() || version_from_path.is_some() || check::names_versions(&paths, recursive);
             let classifier = std::sync::Arc::new(
                 Classifier::build(patterns.catalogue()?, format, count_attempts || by_version)
                     .map_err(|e| e.to_string())?,
@@ -409,6 +421,8 @@ fn execute(command: Command) -> Result<u8, String> {
                 quota_per_minute,
                 fn_version,
                 version_from_path,
+                recursive,
+                csv,
             };
             let code = check::run(&classifier, &paths, &opts, &mut out, &mut io::stderr());
             Ok(u8::try_from(code).unwrap_or(2))

@@ -14,6 +14,16 @@
 //! resolved at the event times they would have live; between boundaries the rules are also evaluated
 //! at the newest time, as live. When no Event has come for `replay_idle_ms` of wall time, the newest
 //! minute is closed too (the input has ended; "no more 45011" can resolve).
+//!
+//! Sources of batches (`crate::batches`) land late: a batch holds up to its source's shipping interval
+//! of events. With any such source the daemon is on the event clock whatever `clock` says (the wall
+//! clock's current minute is never the one batches are filling), and a minute is closed only once the
+//! **watermark** has passed its end: for every source of batches, the newest Event time seen from it
+//! minus its interval (the minimum over sources). A source with no new Event for twice its interval
+//! of wall time has shipped everything it had (it stops holding minutes back), and so has one with no
+//! Event yet. Alerts are then judged only as minutes close, never at the newest time between them, so
+//! a burst split over two batches is judged once, with both halves in. The view reads completeness
+//! from the minutes closed here (`view::complete_before`), so onsets come only from closed minutes.
 
 use std::sync::{Arc, Mutex};
 
@@ -118,6 +128,10 @@ pub struct Observed {
     pub refusals: Refusals,
     /// The index of 45011 in the catalogue in effect.
     q45011: Option<usize>,
+    /// Per source index: the shipping interval of a source of batches, ms (None: followed files).
+    intervals: Vec<Option<i64>>,
+    /// Per source index: the newest Event time from it, and the wall time that was first evaluated at.
+    newest_by_source: Vec<Option<(i64, Option<i64>)>>,
 }
 
 /// What `history` saves of `Observed` besides the windows and alerts.
@@ -171,7 +185,41 @@ impl Observed {
             replay_idle_ms: DEFAULT_REPLAY_IDLE_SECS as i64 * 1000,
             refusals: Refusals::new(Some(REFUSAL_HORIZON_MS)),
             q45011: catalogue.index_of(Q45011),
+            intervals: Vec::new(),
+            newest_by_source: Vec::new(),
         })
+    }
+
+    /// Per source index, the shipping interval (ms) of each source of batches (`config::batch_intervals`).
+    pub fn set_intervals(&mut self, intervals: Vec<Option<i64>>) {
+        self.newest_by_source.resize(intervals.len(), None);
+        self.intervals = intervals;
+        self.changes = true;
+    }
+
+    /// Whether minutes close on the event clock: `clock = "event"`, or any source of batches.
+    pub fn event_clocked(&self) -> bool {
+        self.clock == Clock::Event || self.batches()
+    }
+
+    /// Whether any source is one of batches (`set_intervals`).
+    pub fn has_batches(&self) -> bool {
+        self.batches()
+    }
+
+    fn batches(&self) -> bool {
+        self.intervals.iter().any(Option::is_some)
+    }
+
+    /// The batch watermark at wall time `wall_ms`: minutes ending at or before it hold every batch
+    /// (None: no source of batches holds minutes back).
+    pub fn watermark_ms(&self, wall_ms: i64) -> Option<i64> {
+        let holding = self.intervals.iter().zip(&self.newest_by_source).filter_map(|(iv, newest)| {
+            let (iv, (t, since)) = (iv.as_ref()?, newest.as_ref()?);
+            let drained = since.is_some_and(|w| wall_ms - w >= 2 * iv);
+            (!drained).then_some(t - iv)
+        });
+        holding.min()
     }
 
     pub fn clocks(&self) -> Clocks {
@@ -272,6 +320,9 @@ impl Observed {
                 Kind::Seen => continue,
             }
             self.newest_event_ms = Some(self.newest_event_ms.map_or(time_ms, |t| t.max(time_ms)));
+            if let Some(n) = self.newest_by_source.get_mut(e.source) {
+                *n = Some((n.map_or(time_ms, |(t, _)| t.max(time_ms)), None));
+            }
         }
         for (index, line) in samples {
             if let Some(p) = self.patterns.get_mut(index) {
@@ -285,6 +336,11 @@ impl Observed {
     pub fn now(&self, wall_ms: i64) -> i64 {
         match self.clock {
             Clock::Wall => wall_ms,
+            _ if self.batches() => match (self.newest_event_ms, self.closed_through_ms) {
+                (Some(_), Some(c)) => crate::alerts::minute_end(c),
+                (Some(n), None) => n,
+                (None, _) => wall_ms,
+            },
             Clock::Event => match (self.newest_event_ms, self.closed_through_ms) {
                 (Some(n), Some(c)) if c >= n.div_euclid(MINUTE_MS) * MINUTE_MS => crate::alerts::minute_end(c),
                 (Some(n), _) => n,
@@ -299,7 +355,14 @@ impl Observed {
         let Some(newest) = self.newest_event_ms else { return false };
         let idle_since = *self.last_input_wall_ms.get_or_insert(wall_ms);
         let current = newest.div_euclid(MINUTE_MS) * MINUTE_MS;
-        let through = if wall_ms - idle_since >= self.replay_idle_ms { current } else { current - MINUTE_MS };
+        let mut through = if wall_ms - idle_since >= self.replay_idle_ms { current } else { current - MINUTE_MS };
+        for (_, since) in self.newest_by_source.iter_mut().flatten() {
+            since.get_or_insert(wall_ms);
+        }
+        if let Some(w) = self.watermark_ms(wall_ms) {
+            // A minute is closed once the watermark has passed its end.
+            through = through.min(w.div_euclid(MINUTE_MS) * MINUTE_MS - MINUTE_MS);
+        }
         let oldest = current - (self.windows.retention_minutes() as i64 - 1) * MINUTE_MS;
         let first = match self.closed_through_ms {
             Some(c) => c + MINUTE_MS,
@@ -319,11 +382,13 @@ impl Observed {
     /// Advances alerts (closing minutes with the event clock). True when an alert changed state.
     pub fn evaluate(&mut self, wall_ms: i64) -> bool {
         let mut changed = false;
-        if self.clock == Clock::Event {
+        if self.event_clocked() {
             changed |= self.close_minutes(wall_ms);
         }
         let now = self.now(wall_ms);
-        if self.clock == Clock::Wall || self.newest_event_ms.is_some() {
+        // With batches, rules are judged only as minutes close (the newest time may be in a minute
+        // whose batches are not all in).
+        if !self.batches() && (self.clock == Clock::Wall || self.newest_event_ms.is_some()) {
             // Between minute boundaries, as live: the newest time (a no-op when nothing moved, but a rule
             // changed by a reload is judged here at once).
             changed |= self.engine.evaluate(now, &self.windows);

@@ -31,6 +31,7 @@ pub fn stage_config(config: &Config) -> StageConfig {
         login_function: config.login_function.clone(),
         source_functions: sources.iter().map(|s| s.function.clone()).collect(),
         source_formats: sources.iter().map(|s| s.format).collect(),
+        source_csv: sources.iter().map(|s| s.csv.clone().map(Arc::new)).collect(),
         source_versions: sources.iter().map(|s| s.version.clone()).collect(),
         future_tolerance_ms: limits.event.future_tolerance_secs as i64 * 1000,
         window_ms: limits.event.invocation_window_secs as i64 * 1000,

@@ -108,6 +108,7 @@ impl ReadOnce {
         self.specs = sources
             .iter()
             .enumerate()
+            .filter(|(_, s)| s.batches.is_none())
             .flat_map(|(i, s)| s.paths.iter().filter(|p| is_read_once(p)).map(move |p| (i, s.name.clone(), p.clone())))
             .collect();
     }

@@ -45,6 +45,19 @@ pub enum Format {
     Realtime,
 }
 
+impl Format {
+    /// As `--format` names it (the `form` of `check`'s inputs).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Cls => "cls",
+            Format::ClsCsv => "cls-csv",
+            Format::TcbLog => "tcb-log",
+            Format::Realtime => "realtime",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Debug,

@@ -35,7 +35,30 @@ pub struct Source {
     pub version: Option<String>,
     /// A regex with a named group `version`, matched against each file's path: that file's version.
     pub version_from_path: Option<String>,
+    /// Some: a source of batches (`mode = "batches"`), each file read once when complete.
+    pub batches: Option<crate::batch_options::BatchOptions>,
+    /// How its CSV is written (`[sources.csv]`); None: detected (the console download).
+    pub csv: Option<crate::formats::cls_csv::CsvDialect>,
 }
 
 /// Compressed rotations are never tailed: their bytes are not log lines.
 pub const DEFAULT_EXCLUDE: [&str; 5] = ["*.gz", "*.bz2", "*.xz", "*.zst", "*.zip"];
+
+/// The sources of batches among `sources` (their index kept), for `crate::batches`.
+pub fn batch_sources(sources: &[Source]) -> Vec<crate::batch_options::SourceSpec> {
+    let spec = |(index, s): (usize, &Source)| {
+        Some(crate::batch_options::SourceSpec {
+            index,
+            name: s.name.clone(),
+            paths: s.paths.clone(),
+            exclude: s.exclude.clone(),
+            options: s.batches?,
+        })
+    };
+    sources.iter().enumerate().filter_map(spec).collect()
+}
+
+/// Per source index: the shipping interval of a source of batches, ms (None: followed files).
+pub fn batch_intervals(sources: &[Source]) -> Vec<Option<i64>> {
+    sources.iter().map(|s| s.batches.map(|b| b.interval_secs as i64 * 1000)).collect()
+}

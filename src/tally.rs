@@ -24,6 +24,8 @@ pub struct InputReport {
     pub lines: u64,
     pub bytes: u64,
     pub gzip: bool,
+    /// Its compression, told by its first bytes (`batches::decompress`): none, gzip, lzop, snappy…
+    pub compression: &'static str,
     /// Its first block held a NUL.
     pub binary: bool,
     /// Why it was not read, or not to its end.

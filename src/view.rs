@@ -364,9 +364,14 @@ pub fn episodes(transitions: &[Transition], input_end_ms: Option<i64>) -> Vec<Ep
 /// Where the daemon's minutes still filling begin at wall time `wall_ms` (None: every minute is
 /// complete): the one rule of completeness. With the wall clock, the current minute; with the event
 /// clock, the first minute not closed yet (the newest Event's own minute before any is closed).
+///
+/// With sources of batches (late by up to their shipping interval) the state closes a minute only
+/// once the batch watermark has passed it (`Observed::watermark_ms`), and before any minute is closed
+/// none is complete: a minute still waiting for its batch is never complete, so never an onset.
 pub fn complete_before(o: &crate::observe::Observed, wall_ms: i64) -> Option<i64> {
     let c = o.clocks();
     match o.clock {
+        _ if o.has_batches() => c.closed_through_ms.map(|c| c + MINUTE_MS).or(o.windows.first_minute_ms()),
         crate::observe::Clock::Wall => Some(wall_ms),
         crate::observe::Clock::Event => c.closed_through_ms.map(|c| c + MINUTE_MS).or(c.newest_event_ms),
     }

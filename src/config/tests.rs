@@ -60,6 +60,14 @@ fn the_example_config_is_valid_and_documents_every_key() {
         "max_connection_age_ms",
         "max_header_bytes",
         "web_config_file",
+        "mode",
+        "settle_secs",
+        "interval_secs",
+        "[sources.csv]",
+        "delimiter",
+        "columns",
+        "escape",
+        "fill",
     ] {
         assert!(text.contains(key), "example lacks {key}");
     }
@@ -130,4 +138,30 @@ fn max_files_still_loads_as_the_open_files_bound() {
     assert_eq!((l.close_idle_secs, l.read_budget_bytes), (60, 65536));
     assert!(err("[limits]\nmax_open_files = 2\n").contains("limits.max_open_files: must be at least 4"));
     assert!(err("[limits]\nclose_idle_secs = 0\n").contains("limits.close_idle_secs: must be at least 1"));
+}
+
+#[test]
+fn sources_of_batches_and_csv_dialects_load_or_name_their_key() {
+    let c = Config::from_toml(
+        "c.toml",
+        "[[sources]]\nname = \"b\"\nmode = \"batches\"\npaths = [\"/d\"]\ninterval_secs = 600\n\
+         [sources.csv]\ndelimiter = \"|\"\nheader = false\ncolumns = [\"SCF_Message\"]\nescape = \"\"\nfill = \"null\"\n",
+        None,
+    )
+    .unwrap();
+    let s = &c.sources[0];
+    assert_eq!(s.batches, Some(crate::batch_options::BatchOptions { settle_secs: 5, interval_secs: 600 }));
+    assert!(s.exclude.is_empty(), "batches are compressed on purpose: *.gz is not excluded");
+    let d = s.csv.as_ref().unwrap();
+    assert_eq!((d.delimiter, d.header, d.quote, d.fill.as_deref()), (b'|', false, None, Some("null")));
+    let e = err("[[sources]]\nname = \"b\"\npaths = [\"/d\"]\nsettle_secs = 3\n");
+    assert!(e.contains("sources[0].mode") && e.contains("need mode = \"batches\""), "{e}");
+    let e = err("[[sources]]\nname = \"b\"\nmode = \"batches\"\npaths = [\"/d\"]\ninterval_secs = 10\n");
+    assert!(e.contains("sources[0].interval_secs: must be 60 to 86400"), "{e}");
+    let e = err("[[sources]]\nname = \"b\"\npaths = [\"/d\"]\n[sources.csv]\nheader = false\n");
+    assert!(e.starts_with("c.toml:4:") && e.contains("sources[0].csv") && e.contains("columns"), "{e}");
+    let e = err("[[sources]]\nname = \"b\"\npaths = [\"/d\"]\n[sources.csv]\ndelimiter = \"#\"\n");
+    assert!(e.contains("sources[0].csv") && e.contains("delimiter \"#\""), "{e}");
+    let e = err("[[sources]]\nname = \"b\"\nmode = \"tail\"\npaths = [\"/d\"]\n");
+    assert!(e.contains("mode") && e.contains("tail"), "{e}");
 }

@@ -94,6 +94,8 @@ pub struct StageConfig {
     /// Per source: whose logs these are when the records do not say (plain text).
     pub source_functions: Vec<Option<String>>,
     pub source_formats: Vec<FormatChoice>,
+    /// Per source: its CSV dialect when `[sources.csv]` says how its CSV is written.
+    pub source_csv: Vec<Option<Arc<crate::formats::cls_csv::CsvDialect>>>,
     /// Per source: the version its calls run under when the records do not say (plain text).
     pub source_versions: Vec<Option<String>>,
     pub future_tolerance_ms: i64,
@@ -163,6 +165,7 @@ impl Default for StageConfig {
             login_function: "getLoginTicket".into(),
             source_functions: Vec::new(),
             source_formats: Vec::new(),
+            source_csv: Vec::new(),
             source_versions: Vec::new(),
             future_tolerance_ms: DEFAULT_FUTURE_TOLERANCE_MS,
             window_ms: DEFAULT_WINDOW_MS,

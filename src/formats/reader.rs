@@ -36,6 +36,8 @@ pub struct RecordReader {
     state: ReaderState,
     lines_seen: u64,
     detected: Option<Format>,
+    /// Why the form detected may be wrong (said on standard error by `check`).
+    unsure: Option<&'static str>,
 }
 
 impl RecordReader {
@@ -48,7 +50,17 @@ impl RecordReader {
             FormatChoice::Cls => (ReaderState::PerLine(choice), Some(Format::Cls)),
             FormatChoice::Realtime => (ReaderState::PerLine(choice), Some(Format::Realtime)),
         };
-        RecordReader { state, lines_seen: 0, detected }
+        RecordReader { state, lines_seen: 0, detected, unsure: None }
+    }
+
+    /// A CSV stream written in `dialect` (a source's `[sources.csv]`): no detection.
+    pub fn with_csv(dialect: std::sync::Arc<cls_csv::CsvDialect>) -> RecordReader {
+        RecordReader {
+            state: ReaderState::Csv(cls_csv::CsvReader::with(dialect)),
+            lines_seen: 0,
+            detected: Some(Format::ClsCsv),
+            unsure: None,
+        }
     }
 
     /// True while this stream needs every line rather than only lines holding a pattern literal:
@@ -71,6 +83,13 @@ impl RecordReader {
             // Still undecided, so blank: nothing to classify in it.
             ReaderState::Undecided => {}
             ReaderState::PerLine(choice) => {
+                // Detected as text from its first line, yet a line only `tcb fn log` prints: a capture
+                // that begins with something other than the CLI's banner (its blocks read as text lines).
+                if *choice == FormatChoice::Auto && self.unsure.is_none() && tcb_log::is_block_label(line) {
+                    self.unsure = Some(
+                        "it holds `tcb fn log` block lines (请求时间： / 返回结果：) after a first line that is not the CLI's banner",
+                    );
+                }
                 let rec = parse(line, *choice);
                 if self.detected.is_none() || (rec.format != Format::Text && self.detected == Some(Format::Text)) {
                     self.detected = Some(rec.format);
@@ -94,6 +113,16 @@ impl RecordReader {
         }
     }
 
+    /// Whether a multi-line record is gathered and not given yet (a `tcb fn log` block waits for the
+    /// next block's first line: the last block of a file only for `finish`).
+    pub fn pending(&self) -> bool {
+        match &self.state {
+            ReaderState::Csv(csv) => csv.pending(),
+            ReaderState::Tcb(tcb) => tcb.pending(),
+            ReaderState::Undecided | ReaderState::PerLine(_) => false,
+        }
+    }
+
     /// End of stream (or the file is let go): flush a pending multi-line record.
     pub fn finish(&mut self, out: &mut dyn FnMut(Record<'_>)) {
         match &mut self.state {
@@ -101,6 +130,11 @@ impl RecordReader {
             ReaderState::Tcb(tcb) => tcb.finish(out),
             ReaderState::Undecided | ReaderState::PerLine(_) => {}
         }
+    }
+
+    /// Why the form detected may be wrong, if something in the stream says so.
+    pub fn unsure(&self) -> Option<&'static str> {
+        self.unsure
     }
 
     /// The format this stream was detected as so far (for reports). Per-line Auto streams say `Text`

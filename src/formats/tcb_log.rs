@@ -62,6 +62,11 @@ pub fn starts_block(line: &[u8]) -> bool {
     field(line, TIME).is_some()
 }
 
+/// True for a line only `tcb fn log` prints: a block's time or its return value (`返回结果：`).
+pub fn is_block_label(line: &[u8]) -> bool {
+    starts_block(line) || field(line, RESULT).is_some()
+}
+
 /// True for the CLI's banner, `✔ 函数：<name> 调用日志：` (maybe coloured, maybe `√` on Windows), or
 /// `✔ Function: <name> call log:` in English.
 pub fn is_banner(line: &[u8]) -> bool {
@@ -105,6 +110,11 @@ pub struct TcbReader {
 impl TcbReader {
     pub fn new() -> TcbReader {
         TcbReader::default()
+    }
+
+    /// A block is gathered, waiting for the next one (or the end) to be complete.
+    pub fn pending(&self) -> bool {
+        self.block.is_some()
     }
 
     pub fn push(&mut self, line: &[u8], out: &mut dyn FnMut(Record<'_>)) {

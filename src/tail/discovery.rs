@@ -89,7 +89,7 @@ impl Tailer {
     /// The directories to watch with inotify (and whether recursively), for every source path.
     pub fn watch_dirs(&self) -> Vec<(PathBuf, bool)> {
         let mut dirs: Vec<(PathBuf, bool)> = Vec::new();
-        for s in &self.sources {
+        for s in self.sources.iter().filter(|s| s.config.batches.is_none()) {
             for p in &s.config.paths {
                 let dir = watch_dir_of(p);
                 let recursive = p.contains("**");
@@ -107,7 +107,9 @@ impl Tailer {
         let mut out = Vec::new();
         let mut unmatched = Vec::new();
         let src = &self.sources[source];
-        for p in &src.config.paths {
+        // A source of batches is `crate::batches`' to read, whole files once each: not followed.
+        let paths = if src.config.batches.is_some() { &[][..] } else { &src.config.paths[..] };
+        for p in paths {
             if inputs::is_read_once(p) {
                 continue; // Not followed: `read_once` reads it, and reports it if missing.
             }

@@ -10,7 +10,7 @@ fn validate_accepts_the_example_and_names_errors() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // Its paths (/var/log/cloudbase/…) do not exist here: valid, and each named.
     let t = stdout(&o);
-    assert!(t.contains("valid (2 sources, 11 patterns") && t.contains("but 2 path(s) match no file now"), "{t}");
+    assert!(t.contains("valid (3 sources, 11 patterns") && t.contains("but 3 path(s) match no file now"), "{t}");
     assert!(t.contains("  source \"cls-export\": /var/log/cloudbase/cls/: no such file or directory"), "{t}");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");

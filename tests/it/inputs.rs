@@ -54,10 +54,12 @@ fn check_reads_a_directory_and_a_quoted_glob_like_the_files_themselves() {
     let lines: u64 = dir["inputs"].as_array().unwrap().iter().map(|i| i["lines"].as_u64().unwrap()).sum();
     assert_eq!(dir["lines"], lines);
 
-    // The table says which inputs were read.
+    // The table says which inputs were read, and as what.
     let t = stdout(&run(&["check", "tests/golden/*.jsonl"]));
     assert!(
-        t.lines().any(|l| l == "Read 2 input(s): tests/golden/cls-export.jsonl, tests/golden/realtime-log.jsonl"),
+        t.lines()
+            .any(|l| l
+                == "Read 2 input(s): tests/golden/cls-export.jsonl (cls), tests/golden/realtime-log.jsonl (realtime)"),
         "{t}"
     );
 }

@@ -173,6 +173,8 @@ fn start(dir: &Path, glob: &str, clock: &Arc<ManualClock>, tight: bool) -> Insta
         function: None,
         version: None,
         version_from_path: None,
+        batches: None,
+        csv: None,
     };
     let limits = if tight {
         Limits { max_line_bytes: 4096, max_open_files: Some(4), close_idle_secs: 2, ..Limits::default() }
@@ -549,7 +551,11 @@ fn a_closed_file_regrown_copied_and_renamed_counts_each_line_once() {
         Op::Append { file: 1, lines: 1 },
         Op::Wait,
         Op::CopyTruncate { file: 1 },
-        Op::CopyProgressive { file: 1, chunks: vec![Chunk { bytes: 1, wake: Wake::Nothing, append: 1 }], truncate: false },
+        Op::CopyProgressive {
+            file: 1,
+            chunks: vec![Chunk { bytes: 1, wake: Wake::Nothing, append: 1 }],
+            truncate: false,
+        },
         Op::RenameRotate { file: 1 },
     ];
     run(&ops, "*", true, true).unwrap();

@@ -130,6 +130,11 @@ impl Daemon {
         self.inproc.as_ref().expect("an in-process daemon").advance(ms);
     }
 
+    /// An in-process daemon's clock, Unix ms.
+    pub fn inproc_now(&self) -> u64 {
+        self.inproc.as_ref().expect("an in-process daemon").now_ms()
+    }
+
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
