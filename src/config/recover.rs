@@ -31,6 +31,17 @@ pub fn parse_all<T: DeserializeOwned>(text: &str) -> (Option<T>, Vec<Location>) 
         let l = tomlerr::locate(text, &e);
         let syntax = doc.parse::<toml::Table>().is_err();
         let missing = l.message.starts_with("missing field");
+        if !errors.is_empty() && missing && !syntax {
+            // A key blanked for its own error left its table without a required one: not reported,
+            // and the whole table goes, so the tables after it are still looked at.
+            if let Some(header) = table_of(&doc, &blanked) {
+                if !blanked.contains(&header) {
+                    blank_line(&mut doc, header);
+                    blanked.push(header);
+                    continue;
+                }
+            }
+        }
         if !errors.is_empty() && (syntax || missing || blanked.contains(&l.line)) {
             // Possibly of the blanking's making: not reported.
             return (None, sorted(errors));
@@ -43,6 +54,22 @@ pub fn parse_all<T: DeserializeOwned>(text: &str) -> (Option<T>, Vec<Location>) 
         blank_line(&mut doc, line);
         blanked.push(line);
     }
+}
+
+/// The header line of the last table that holds a blanked line and whose header is not blanked yet.
+fn table_of(doc: &str, blanked: &[usize]) -> Option<usize> {
+    let mut header = None;
+    let mut found = None;
+    for (i, l) in doc.split('\n').enumerate() {
+        let line = i + 1;
+        if l.trim_start().starts_with('[') {
+            header = Some(line);
+        }
+        if blanked.contains(&line) && header.is_some_and(|h| !blanked.contains(&h)) {
+            found = header;
+        }
+    }
+    found
 }
 
 fn sorted(mut errors: Vec<Location>) -> Vec<Location> {

@@ -165,3 +165,17 @@ fn sources_of_batches_and_csv_dialects_load_or_name_their_key() {
     let e = err("[[sources]]\nname = \"b\"\nmode = \"tail\"\npaths = [\"/d\"]\n");
     assert!(e.contains("mode") && e.contains("tail"), "{e}");
 }
+
+#[test]
+fn mistakes_in_an_alert_table_hide_no_other_mistake() {
+    let text = "[limits]\npoll_interval_ms = 1\n\n[[alerts]]\nname = \"X\"\npattern = \"wx_45011_minute_quota\"\n\
+                mesure = \"count\"\nthreshold = 1\nseverity = \"warning\"\n\n[[sources]]\nname = \"a\"\n\
+                paths = [\"/tmp/x.log\"]\nfromat = \"cls\"\n";
+    let e = err(text);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 4, "{e}");
+    for (line, want) in lines.iter().zip(["c.toml:2:", "c.toml:5:", "c.toml:7:", "c.toml:14:"]) {
+        assert!(line.starts_with(want), "{e}");
+    }
+    assert!(e.contains("limits.poll_interval_ms") && e.contains("mesure") && e.contains("fromat"), "{e}");
+}
