@@ -225,7 +225,7 @@ impl Chart<'_> {
             ));
         }
         if self.minutes.iter().any(|m| m.partial) {
-            items.push(("partial", "partial minute (input began mid-minute)".into()));
+            items.push(("partial", "partial minute (cut by an input's start or end)".into()));
         }
         let y = LEGEND_Y - 4.0;
         let mut x = l.x0;

@@ -108,6 +108,9 @@ impl LineSink for Feed<'_> {
         self.tally.at_line(line_no);
         self.stage.line(self.stream, line, self.tally);
     }
+    fn ended(&mut self, head: &[u8], tail: &[u8]) {
+        self.stage.input_edges(self.stream, head, tail, self.tally);
+    }
 }
 
 const STDIN_NAME: &str = "(standard input)";

@@ -45,7 +45,13 @@ pub trait LineSink {
     }
     /// One line (no newline), its number in the stream, and whether it was cut at the cap.
     fn line(&mut self, line_no: u64, line: &[u8], cut: bool);
+    /// The stream has ended (`scan` only): its first and last bytes (at most `EDGE_BYTES` each), for
+    /// what lines the prefilter passed over can tell (where in time the input begins and ends).
+    fn ended(&mut self, _head: &[u8], _tail: &[u8]) {}
 }
+
+/// Bytes of a stream's start and end handed to `LineSink::ended`.
+pub const EDGE_BYTES: usize = 16 * 1024;
 
 impl<F: FnMut(u64, &[u8], bool)> LineSink for F {
     fn line(&mut self, line_no: u64, line: &[u8], cut: bool) {
@@ -215,12 +221,25 @@ pub fn scan<R: Read + ?Sized>(
     let mut filled = 0;
     // Bytes of the stream seen so far, for the binary probe over its first block.
     let mut seen = 0usize;
+    let (mut head, mut tail): (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
     loop {
         let n = match reader.read(&mut buf[filled..]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        let new = &buf[filled..filled + n];
+        if head.len() < EDGE_BYTES {
+            head.extend_from_slice(&new[..n.min(EDGE_BYTES - head.len())]);
+        }
+        if n >= EDGE_BYTES {
+            tail.clear();
+            tail.extend_from_slice(&new[n - EDGE_BYTES..]);
+        } else {
+            tail.extend_from_slice(new);
+            let over = tail.len().saturating_sub(EDGE_BYTES);
+            tail.drain(..over);
+        }
         if seen < BINARY_PROBE_BYTES {
             let probe = n.min(BINARY_PROBE_BYTES - seen);
             stats.binary |= looks_binary(&buf[filled..filled + probe]);
@@ -234,6 +253,7 @@ pub fn scan<R: Read + ?Sized>(
         buf.copy_within(s.consumed..filled, 0);
         filled -= s.consumed;
         if n == 0 {
+            sink.ended(&head, &tail);
             return Ok(());
         }
     }

@@ -80,6 +80,10 @@ pub struct Tally {
 }
 
 impl Sink for Tally {
+    fn input_reaches(&mut self, input: u64, time_ms: i64) {
+        self.windows.note_input(input, time_ms);
+    }
+
     fn event(&mut self, e: Event) {
         if e.time_from == TimeFrom::Untimed {
             // No time to trust: counted (the stage counted its untrusted time), in no minute.

@@ -80,6 +80,8 @@ pub trait Sink {
     /// A line recognised as `pattern`, whether or not its call had already counted it.
     fn error_line(&mut self, _source: usize, _pattern: usize) {}
     fn note(&mut self, _source: usize, _note: Note) {}
+    /// Input `input` (one that may be cut) holds a line at `time_ms`, counted or not (`Stage::input_edges`).
+    fn input_reaches(&mut self, _input: u64, _time_ms: i64) {}
     /// Whether Events should carry their function, request id and sample line (copies per Event).
     fn wants_details(&self) -> bool {
         true

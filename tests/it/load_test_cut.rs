@@ -317,3 +317,42 @@ fn a_live_daemon_given_a_2099_line_first_keeps_the_exports_minutes() {
     assert_eq!(v["data"]["late_lines"], 0, "nothing aged out");
     d.stop();
 }
+
+/// A step test stopped right after the minute that first met the quota: the export runs on a moment
+/// into the next minute with lines nothing counts (the last calls' ends), so the onset minute is whole
+/// and is the onset; the minute after holds no call.
+#[test]
+fn a_load_test_stopped_at_a_minute_boundary_has_its_onset_in_its_last_whole_minute() {
+    let end = T0 + (onset_minute() + 1) * MIN;
+    let calls: Vec<Call> = load_test().into_iter().filter(|c| c.start_ms < end).collect();
+    assert!(calls.iter().any(|c| c.start_ms + c.duration_ms >= end), "a call runs on past the boundary");
+    let truth = per_minute(&calls);
+    let onset = *truth.last().unwrap();
+    assert!(onset.2 > 0 && onset.0 == end - MIN, "the generator stopped after the onset minute: {onset:?}");
+    let dir = tempfile::tempdir().unwrap();
+    // In plain text the platform's lines carry no time: a console line past the boundary (of a call
+    // nothing counts) is what shows the export ran on.
+    let mut text = forms::scf_text(&calls);
+    text.extend_from_slice(
+        format!("{}\t0f0e0d0c-7a1b-4c2d-9e3f-000000000001\t[getUserInfo] ok\n", forms::iso_utc(end + 400)).as_bytes(),
+    );
+    // Without such a line, plain text cannot show the onset minute whole: it stays partial, no onset.
+    let bare = dir.path().join("bare.log");
+    std::fs::write(&bare, forms::scf_text(&calls)).unwrap();
+    assert!(check_timeline(&[&bare])["timeline"]["onset"]["start"].is_null(), "no line shows the minute whole");
+    for (form, name, bytes) in [
+        ("scf text", "getLoginTicket.log", text),
+        ("cls json", "export.jsonl", forms::cls_json(&calls)),
+        ("cls csv", "export.csv", forms::cls_csv(&calls)),
+        ("cls json, newest first", "newest.jsonl", newest_first(&forms::cls_json(&calls), false)),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let t = &check_timeline(&[&path])["timeline"];
+        assert_eq!(curve(t), truth, "{form}: the curve");
+        let o = &t["onset"];
+        assert_eq!(o["start_ms"].as_i64(), Some(onset.0), "{form}: the onset is the last whole minute: {o}");
+        assert_eq!(o["login_attempts_per_minute"].as_u64(), Some(onset.1), "{form}: {o}");
+        assert_eq!(o["bracket"]["failing_min"].as_u64(), Some(onset.1), "{form}: {o}");
+    }
+}
