@@ -45,6 +45,8 @@
 //! This stage knows no files, metrics or windows; the wall clock is given to it (`set_now`).
 
 mod bounded;
+mod edges;
+mod join;
 mod types;
 
 use std::collections::{HashMap, VecDeque};
@@ -259,34 +261,6 @@ impl Stage {
         self.streams.values().map(|s| s.waiting).sum::<usize>() + self.unlisted.len()
     }
 
-    /// A call's waiting `unlisted` Event goes now (its call ended, or waited long enough).
-    fn release_unlisted(&mut self, key: u64, sink: &mut impl Sink) {
-        let (Some(h), Some(c)) = (self.unlisted.remove(&key), self.calls.map.get(&key).copied()) else { return };
-        if let Some(call) = self.calls.map.get_mut(&key) {
-            call.flags |= FAILED;
-        }
-        self.emit_unlisted(h, c, sink);
-    }
-
-    /// `c` as it was before this Event (its `FAILED` flag says whether the call failed already).
-    fn emit_unlisted(&mut self, mut h: Held, c: Call, sink: &mut impl Sink) {
-        h.event.first_failure = c.flags & FAILED == 0;
-        let (time, from) = self.call_time(&c);
-        self.emit(c.stream, h.event, time, from, sink);
-    }
-
-    /// The time a call's waiting Events take: the call's, else its stream's newest, else arrival.
-    fn call_time(&self, c: &Call) -> (i64, TimeFrom) {
-        c.time_ms().map_or_else(|| self.fallback(c.stream, c.untrusted), |t| (t, TimeFrom::Call))
-    }
-
-    fn release_unlisted_where(&mut self, sink: &mut impl Sink, mut which: impl FnMut(&Stage, u64, &Held) -> bool) {
-        let keys: Vec<u64> = self.unlisted.iter().filter(|(k, h)| which(self, **k, h)).map(|(k, _)| *k).collect();
-        for key in keys {
-            self.release_unlisted(key, sink);
-        }
-    }
-
     /// Whether `stream` needs every line now (a multi-line record, or a call waiting for its time).
     pub fn wants_every_line(&self, stream: u64) -> bool {
         self.streams
@@ -309,52 +283,6 @@ impl Stage {
         if let Some(s) = self.streams.get_mut(&stream) {
             (s.reader, s.last_line_ms) = (Some(reader), self.now_ms);
         }
-    }
-
-    /// An input read to its end (`check`): how far in time it reaches, told to the sink
-    /// (`Sink::input_reaches`) so that a minute the input covers whole is not taken for one its start
-    /// or end cut. The records the stage saw say most; the first and last lines of the input (`head`,
-    /// `tail`: lines the prefilter passed over, an END or a console line after the last counted one)
-    /// say the rest, for forms of one record a line. Untrusted (future) times say nothing.
-    pub fn input_edges(&mut self, stream: u64, head: &[u8], tail: &[u8], sink: &mut impl Sink) {
-        /// Lines looked at from each edge.
-        const EDGE_LINES: usize = 64;
-        let Some(s) = self.streams.get(&stream).filter(|s| s.cut) else { return };
-        let limit = self.now_ms + self.config.future_tolerance_ms;
-        let mut reach: Vec<i64> = s.oldest_ms.into_iter().chain(s.neighbour_ms).collect();
-        let configured = self.config.source_formats.get(s.source).copied().unwrap_or_default();
-        let choice = match s.reader.as_ref().and_then(RecordReader::detected) {
-            None => Some(configured).filter(|c| !matches!(c, crate::record::FormatChoice::ClsCsv | crate::record::FormatChoice::TcbLog)),
-            Some(Format::Text) => Some(crate::record::FormatChoice::Text),
-            Some(Format::Cls) => Some(crate::record::FormatChoice::Cls),
-            Some(Format::Realtime) => Some(crate::record::FormatChoice::Realtime),
-            // Rows and blocks span lines: their records were all seen.
-            Some(_) => None,
-        };
-        if let Some(choice) = choice {
-            // Whole lines only: a head that filled its bytes ends inside a line, a tail begins inside one.
-            let whole = |b: &'_ [u8], cut_end: bool| -> Vec<Vec<u8>> {
-                let mut v: Vec<&[u8]> = b.split(|&c| c == b'\n').collect();
-                if cut_end {
-                    v.pop();
-                } else {
-                    v.remove(0);
-                }
-                v.into_iter().map(<[u8]>::to_vec).collect()
-            };
-            let edge = crate::lines::EDGE_BYTES;
-            let first = if head.len() < edge { head.split(|&c| c == b'\n').map(<[u8]>::to_vec).collect() } else { whole(head, true) };
-            let last = if head.len() < edge { Vec::new() } else { whole(tail, false) };
-            let lines = first.iter().take(EDGE_LINES).chain(last.iter().rev().take(EDGE_LINES));
-            for line in lines {
-                if let Some(t) = crate::record::parse(line.trim_ascii_end(), choice).time_ms.filter(|&t| t <= limit) {
-                    reach.push(t);
-                }
-            }
-        }
-        let (Some(&from), Some(&to)) = (reach.iter().min(), reach.iter().max()) else { return };
-        sink.input_reaches(stream, from);
-        sink.input_reaches(stream, to);
     }
 
     /// The end of a stream (end of input, a file let go or truncated): its pending record is flushed and
@@ -639,160 +567,6 @@ impl Stage {
         self.newest_ms.map(|n| n - self.config.window_ms)
     }
 
-    /// Gives an Event its time (own, its call's, or later) and sends it, once per call.
-    /// `untrusted`: the record's own time was in the future (and so not `own`).
-    fn place(
-        &mut self,
-        stream: u64,
-        call_key: Option<u64>,
-        own: Option<i64>,
-        untrusted: bool,
-        event: Event,
-        sink: &mut impl Sink,
-    ) {
-        let Some(key) = call_key else {
-            let (time, from) = match own {
-                Some(t) => (t, TimeFrom::Own),
-                None => self.fallback(stream, untrusted),
-            };
-            self.emit(stream, event, time, from, sink);
-            return;
-        };
-        if !self.calls.map.contains_key(&key) {
-            self.calls.map.insert(key, Call { time: own.unwrap_or(NO_TIME), counted: 0, flags: 0, stream, untrusted });
-            self.calls.order.push_back((key, own.unwrap_or(self.now_ms)));
-            let horizon = self.horizon();
-            let mut gone = Vec::new();
-            self.calls.expire(horizon, self.config.max_calls, |c| gone.push(c));
-            for (k, c) in gone {
-                sink.note(event.source, Note::CallEvicted);
-                if let Some(held) = self.held.remove(&k) {
-                    let t = Some(self.call_time(&c));
-                    self.send_held(c.stream, held, t, sink);
-                }
-                if let Some(h) = self.unlisted.remove(&k) {
-                    self.emit_unlisted(h, c, sink);
-                }
-            }
-        }
-        let fallbacks = self.fallbacks;
-        let Some(call) = self.calls.map.get_mut(&key) else { return };
-        call.untrusted |= untrusted;
-        let mut event = event;
-        match event.kind {
-            Kind::Error(p) if p < 31 => {
-                if call.counted & (1u32 << p) != 0 {
-                    return;
-                }
-                let is_fallback = fallbacks & (1u32 << p) != 0;
-                if is_fallback && call.counted & !ATTEMPT_BIT & !fallbacks != 0 {
-                    return;
-                }
-                call.counted |= 1u32 << p;
-                if is_fallback {
-                    // Counted when the call ends, unless one of the ten shows up first.
-                    self.unlisted.insert(key, Held { event, since_ms: self.now_ms });
-                    return;
-                }
-                if self.unlisted.remove(&key).is_some() {
-                    call.counted &= !fallbacks;
-                }
-                event.first_failure = call.flags & FAILED == 0;
-                call.flags |= FAILED;
-            }
-            Kind::Error(_) => {
-                event.first_failure = call.flags & FAILED == 0;
-                call.flags |= FAILED;
-            }
-            Kind::Call => {
-                if call.flags & CALLED != 0 {
-                    return;
-                }
-                call.flags |= CALLED;
-            }
-            Kind::Attempt => {
-                if call.counted & ATTEMPT_BIT != 0 {
-                    return;
-                }
-                call.counted |= ATTEMPT_BIT;
-            }
-            // Sent directly, never placed in a call.
-            Kind::Seen => {}
-        }
-        match call.time_ms() {
-            Some(t) => {
-                let from = if own == Some(t) { TimeFrom::Own } else { TimeFrom::Call };
-                self.emit(stream, event, t, from, sink);
-            }
-            None => {
-                let owner = call.stream;
-                let held = self.held.entry(key).or_default();
-                let first = held.is_empty();
-                held.push(Held { event, since_ms: self.now_ms });
-                if first {
-                    self.holding.push_back(key);
-                    if let Some(s) = self.streams.get_mut(&owner) {
-                        s.waiting += 1;
-                    }
-                }
-            }
-        }
-    }
-
-    /// The time for an Event without its own or its call's: the stream's newest, else arrival; none
-    /// when its own time was untrusted (`untrusted`: no other time is put in its place).
-    fn fallback(&self, stream: u64, untrusted: bool) -> (i64, TimeFrom) {
-        if untrusted {
-            return (self.now_ms, TimeFrom::Untimed);
-        }
-        match self.streams.get(&stream).and_then(|s| s.neighbour_ms) {
-            Some(t) => (t, TimeFrom::Neighbour),
-            None => (self.now_ms, TimeFrom::Arrival),
-        }
-    }
-
-    /// The call's time is now known (`Some`), or will not be (`None`: fallback): its Events go.
-    fn release(&mut self, key: u64, time: Option<i64>, sink: &mut impl Sink) {
-        let Some(call) = self.calls.map.get(&key).copied() else { return };
-        if time.is_none() && call.time_ms().is_some() {
-            return;
-        }
-        let held = self.held.remove(&key).unwrap_or_default();
-        let t = match time {
-            Some(t) => Some((t, TimeFrom::Call)),
-            None => held.first().map(|_| self.fallback(call.stream, call.untrusted)),
-        };
-        if let Some(c) = self.calls.map.get_mut(&key) {
-            if let Some((t, from)) = t.filter(|(_, from)| *from != TimeFrom::Untimed) {
-                let _ = from;
-                c.time = t;
-            }
-        }
-        self.send_held(call.stream, held, t, sink);
-    }
-
-    fn send_held(&mut self, stream: u64, held: Vec<Held>, t: Option<(i64, TimeFrom)>, sink: &mut impl Sink) {
-        if held.is_empty() {
-            return;
-        }
-        if let Some(s) = self.streams.get_mut(&stream) {
-            s.waiting = s.waiting.saturating_sub(1);
-        }
-        let Some((time, from)) = t else { return };
-        for h in held {
-            self.emit(stream, h.event, time, from, sink);
-        }
-    }
-
-    fn emit(&mut self, stream: u64, mut event: Event, time: i64, from: TimeFrom, sink: &mut impl Sink) {
-        event.time_ms = time;
-        event.time_from = from;
-        if from == TimeFrom::Arrival {
-            sink.note(event.source, Note::ArrivalTime);
-        }
-        event.input = self.streams.get(&stream).filter(|s| s.cut).map(|_| stream);
-        sink.event(event);
-    }
 }
 
 #[cfg(test)]

@@ -359,23 +359,8 @@ fn execute(command: Command) -> Result<u8, String> {
             recursive,
             paths,
         } => {
-            let version_from_path = match version_from_path.as_deref().map(authwatch::versions::PathVersion::new) {
-                Some(Err(why)) => return Err(format!("--version-from-path: {why}")),
-                Some(Ok(p)) => Some(p),
-                None => None,
-            };
-            let fn_version = match fn_version.as_deref() {
-                Some(v) => match authwatch::record::clean_version(v).filter(|c| c == v.trim()) {
-                    Some(c) => Some(c),
-                    None => {
-                        return Err(format!(
-                            "--fn-version {v:?}: a version is letters, digits, $ - _ . (at most {} characters)",
-                            authwatch::record::MAX_VERSION_CHARS
-                        ));
-                    }
-                },
-                None => None,
-            };
+            let (fn_version, version_from_path) =
+                authwatch::versions::from_flags(fn_version.as_deref(), version_from_path.as_deref())?;
             // START lines are read only when the load or versions are asked for: counting errors alone is
             // 4x faster. Login attempts are shown only where the load is asked for.
             let count_attempts =

@@ -46,6 +46,29 @@ pub fn clean_function(raw: Option<&str>) -> String {
     if ok { f.to_string() } else { "invalid".to_string() }
 }
 
+/// `check`'s `--fn-version` and `--version-from-path`, checked: the version named (cleaned), and the
+/// path regex compiled; an error names the flag.
+pub fn from_flags(version: Option<&str>, from_path: Option<&str>) -> Result<(Option<String>, Option<PathVersion>), String> {
+    let from_path = match from_path.map(PathVersion::new) {
+        Some(Err(why)) => return Err(format!("--version-from-path: {why}")),
+        Some(Ok(p)) => Some(p),
+        None => None,
+    };
+    let version = match version {
+        Some(v) => match crate::record::clean_version(v).filter(|c| c == v.trim()) {
+            Some(c) => Some(c),
+            None => {
+                return Err(format!(
+                    "--fn-version {v:?}: a version is letters, digits, $ - _ . (at most {} characters)",
+                    crate::record::MAX_VERSION_CHARS
+                ));
+            }
+        },
+        None => None,
+    };
+    Ok((version, from_path))
+}
+
 /// A source's `version_from_path`: a regex with a named group `version`, matched against a file's
 /// path; the group's text (cleaned like any version) is the version of that file's calls. A path it
 /// does not match keeps the source's `version`, if any.
