@@ -132,8 +132,23 @@ pub fn clean_version(raw: &str) -> Option<String> {
         return None;
     }
     let ok = v.len() <= MAX_VERSION_CHARS
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'$' | b'-' | b'_' | b'.'));
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'$' | b'-' | b'_' | b'.'))
+        && !looks_like_a_token(v);
     Some(if ok { v.to_string() } else { "invalid".to_string() })
+}
+
+/// A credential pasted where a version goes must not become a label: a JWT (base64 JSON, `eyJ…`, in
+/// dotted parts) or a long run of letters and digits mixed (a key or secret). SCF versions are numbers,
+/// `$LATEST` or alias names (words joined by `-` / `_`), which look like neither.
+fn looks_like_a_token(v: &str) -> bool {
+    let jwt = v.starts_with("eyJ") || v.split('.').filter(|p| p.len() >= 8).count() >= 2;
+    let longest_run = v
+        .split(['-', '_', '.', '$'])
+        .filter(|p| p.bytes().any(|b| b.is_ascii_digit()) && p.bytes().any(|b| b.is_ascii_alphabetic()))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    jwt || longest_run >= 20
 }
 
 /// Parses one line (without its newline) in the given format.
@@ -371,6 +386,16 @@ fn from_realtime(v: &Value) -> Option<Record<'static>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_in_the_version_field_is_never_a_label() {
+        for token in ["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"] {
+            assert_eq!(clean_version(token).as_deref(), Some("invalid"), "{token}");
+        }
+        for version in ["$LATEST", "3", "12", "prod", "canary-2024-06", "gray_release", "v1.2.3", "release-20240601-1"] {
+            assert_eq!(clean_version(version).as_deref(), Some(version), "{version}");
+        }
+    }
 
     fn msg<'a>(r: &'a Record<'_>) -> &'a str {
         std::str::from_utf8(&r.message).unwrap()
