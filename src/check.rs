@@ -98,6 +98,8 @@ struct Feed<'a> {
     stage: &'a mut Stage,
     tally: &'a mut Tally,
     stream: u64,
+    /// The input's first lines hold one delimiter as often each (`delimited`): a CSV without key line?
+    delimited: Option<(u8, usize)>,
 }
 
 impl LineSink for Feed<'_> {
@@ -110,7 +112,22 @@ impl LineSink for Feed<'_> {
     }
     fn ended(&mut self, head: &[u8], tail: &[u8]) {
         self.stage.input_edges(self.stream, head, tail, self.tally);
+        self.delimited = delimited(head);
     }
+}
+
+/// A delimiter (of those CLS shipping writes, not space) the first lines of `head` hold equally
+/// often, at least 3 times each, in at least 3 lines: the shape of a CSV without key line.
+fn delimited(head: &[u8]) -> Option<(u8, usize)> {
+    let lines: Vec<&[u8]> = head.split(|&b| b == b'\n').filter(|l| !l.is_empty()).take(6).collect();
+    if lines.len() < 3 {
+        return None;
+    }
+    [b'|', b'\t', b';', b','].into_iter().find_map(|d| {
+        let n = lines[0].iter().filter(|&&b| b == d).count();
+        let alike = lines.iter().all(|l| l.iter().filter(|&&b| b == d).count() == n);
+        (n >= 3 && alike && !lines[0].starts_with(b"{")).then_some((d, n))
+    })
 }
 
 const STDIN_NAME: &str = "(standard input)";
@@ -274,9 +291,18 @@ pub fn run(
         }
         let mut file_stats = ScanStats::default();
         let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
-        let mut feed = Feed { stage: &mut stage, tally: &mut tally, stream };
+        let mut feed = Feed { stage: &mut stage, tally: &mut tally, stream, delimited: None };
         let result = lines::scan(&mut reader, opts.max_line_bytes, &mut file_stats, &find, &mut feed);
+        let delimited = feed.delimited;
         let detected = stage.detected_format(stream);
+        if let (Some((crate::record::Format::Text, None)), Some((d, n)), None) = (detected, delimited, &opts.csv) {
+            let _ = writeln!(
+                err,
+                "authwatch: {name}: read as text but unsure: its first lines hold {n} {:?} each, like a CSV \
+                 without key line; say its columns with [sources.csv] (--config FILE --source NAME)",
+                d as char
+            );
+        }
         report.form = detected.map(|d| d.0);
         if let Some((form, Some(why))) = detected {
             let _ = writeln!(
