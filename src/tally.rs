@@ -171,6 +171,9 @@ impl Tally {
                 // Every input of `check` is read to its end: an end mid-minute cuts that minute too.
                 let mut w = Windows::new(patterns, RETENTION_MINUTES);
                 w.inputs_end();
+                // The report replays every minute read after reading them all: versions keep a day of
+                // them too (a load test's export is far shorter; each version's ring is this long).
+                w.versions.keep_minutes(24 * 60);
                 w
             },
             scan: ScanStats::default(),

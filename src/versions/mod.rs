@@ -154,13 +154,13 @@ pub struct Slot {
 }
 
 impl Slot {
-    fn new(name: &str, seen_order: u64) -> Slot {
+    fn new(name: &str, seen_order: u64, ring_minutes: usize) -> Slot {
         Slot {
             name: name.to_string(),
             total: Counts::default(),
             first_ms: None,
             last_ms: None,
-            ring: vec![None; RING_MINUTES],
+            ring: vec![None; ring_minutes.max(1)],
             seen_order,
         }
     }
@@ -170,10 +170,11 @@ impl Slot {
         self.first_ms = Some(self.first_ms.map_or(time_ms, |f| f.min(time_ms)));
         self.last_ms = Some(self.last_ms.map_or(time_ms, |l| l.max(time_ms)));
         let minute = time_ms.div_euclid(MINUTE_MS);
-        if minute <= newest_minute - RING_MINUTES as i64 {
+        let ring = self.ring.len() as i64;
+        if minute <= newest_minute - ring {
             return;
         }
-        let cell = &mut self.ring[minute.rem_euclid(RING_MINUTES as i64) as usize];
+        let cell = &mut self.ring[minute.rem_euclid(ring) as usize];
         if cell.as_ref().is_none_or(|(m, _)| *m != minute) {
             *cell = Some((minute, Counts::default()));
         }
@@ -185,7 +186,7 @@ impl Slot {
     /// Counts over the minutes that overlap (now − window, now] (as `Windows::count_over`).
     pub fn over(&self, now_ms: i64, window_ms: i64) -> Counts {
         let last = now_ms.div_euclid(MINUTE_MS);
-        let first = (now_ms - window_ms + 1).div_euclid(MINUTE_MS).max(last - RING_MINUTES as i64 + 1);
+        let first = (now_ms - window_ms + 1).div_euclid(MINUTE_MS).max(last - self.ring.len() as i64 + 1);
         let mut sum = Counts::default();
         for (m, c) in self.ring.iter().flatten() {
             if (first..=last).contains(m) {
@@ -241,11 +242,19 @@ pub struct Versions {
     newest_minute: Option<i64>,
     first_ms: Option<i64>,
     seen: u64,
+    /// Minutes each version keeps per minute (`RING_MINUTES` in the daemon).
+    ring_minutes: usize,
 }
 
 impl Versions {
     pub fn new(patterns: usize) -> Versions {
-        Versions { patterns, ..Versions::default() }
+        Versions { patterns, ring_minutes: RING_MINUTES, ..Versions::default() }
+    }
+
+    /// Keep `minutes` per version (at least `RING_MINUTES`): `check` replays a whole export's alerts
+    /// after reading it, so its early minutes must still be there (rows made before keep theirs).
+    pub fn keep_minutes(&mut self, minutes: usize) {
+        self.ring_minutes = minutes.max(RING_MINUTES);
     }
 
     /// One call of `function` under `version` at `time_ms`.
@@ -301,6 +310,7 @@ impl Versions {
     /// The row `version` counts in: its own, a new one, or `other` (see the module doc).
     fn slot(&mut self, f: usize, version: &str) -> usize {
         self.seen += 1;
+        let ring = self.ring_minutes;
         let order = self.seen;
         let slots = &mut self.functions[f].slots;
         if let Some(i) = slots.iter().position(|s| s.name == version) {
@@ -308,10 +318,10 @@ impl Versions {
         }
         let named = slots.iter().filter(|s| s.name != OTHER).count();
         if named < MAX_VERSIONS - 1 && version != OTHER {
-            slots.push(Slot::new(version, order));
+            slots.push(Slot::new(version, order, ring));
             return slots.len() - 1;
         }
-        let newcomer = Slot::new(version, order);
+        let newcomer = Slot::new(version, order, ring);
         // Which named one (or the newcomer) is left out: not among the busiest, and the oldest of the rest.
         let mut candidates: Vec<&Slot> = slots.iter().filter(|s| s.name != OTHER).chain([&newcomer]).collect();
         candidates.sort_by_key(|s| std::cmp::Reverse(s.total.calls));
@@ -319,7 +329,7 @@ impl Versions {
         let other = match slots.iter().position(|s| s.name == OTHER) {
             Some(i) => i,
             None => {
-                slots.push(Slot::new(OTHER, 0));
+                slots.push(Slot::new(OTHER, 0, ring));
                 slots.len() - 1
             }
         };
@@ -359,6 +369,27 @@ mod tests {
         assert_eq!((s.first_ms, s.last_ms), (Some(T0), Some(T0 + 9000)));
         assert_eq!(s.over(T0 + 59_999, 60_000).calls, 10);
         assert_eq!(s.over(T0 + 200_000, 60_000).calls, 0, "out of the window");
+    }
+
+    /// `check` replays a whole export after reading it: an export longer than the daemon's ring still
+    /// has its first minutes when they are judged (a 65-minute canary's report judged its first
+    /// minutes on a window missing them).
+    #[test]
+    fn a_long_export_keeps_its_first_minutes_for_the_replay() {
+        for (keep, want) in [(None, 0), (Some(24 * 60), 5)] {
+            let mut v = Versions::new(1);
+            if let Some(m) = keep {
+                v.keep_minutes(m);
+            }
+            for m in 0..5 {
+                v.add_call(Some("login"), "3", T0 + m * MINUTE_MS);
+            }
+            for m in 60..65 {
+                v.add_call(Some("login"), "3", T0 + m * MINUTE_MS);
+            }
+            let s = &v.get("login").unwrap().slots[0];
+            assert_eq!(s.over(T0 + 5 * MINUTE_MS - 1, 15 * MINUTE_MS).calls, want, "keep {keep:?}");
+        }
     }
 
     #[test]
