@@ -119,7 +119,8 @@ pub fn run(listen: Option<SocketAddr>) -> Result<(), String> {
     let result = daemon::run(opts, |addr| {
         println!("authwatch demo: writing Cloud Function logs to {shown_logs}/getLoginTicket.log");
         println!(
-            "  login load ramps {LOW_PER_MINUTE}→{HIGH_PER_MINUTE}/min and back every {PERIOD_SECS}s; 45011 starts above {QUOTA_PER_MINUTE}/min"
+            "  login load ramps {LOW_PER_MINUTE}→{HIGH_PER_MINUTE}/min and back every {PERIOD_SECS}s, starting at {:.0}/min on its way up; 45011 starts above {QUOTA_PER_MINUTE}/min",
+            attempts_per_minute(0.0)
         );
         println!("  status page:  http://{addr}/   (chart of 45011 against login attempts, alerts)");
         println!("  metrics:      curl -s http://{addr}/metrics | grep -E '^authwatch_(errors_total|45011|login)'");
