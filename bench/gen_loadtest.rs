@@ -81,13 +81,7 @@ fn iso(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms.rem_euclid(1000)
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms.rem_euclid(1000))
 }
 
 fn main() -> io::Result<()> {
@@ -118,8 +112,20 @@ fn main() -> io::Result<()> {
             out.line(t + 90, start, &id, true, e)?;
             out.line(t + 92, start, &id, false, &format!("Response RequestId:{id} RetMsg:{e}"))?;
         } else {
-            let openid: String = (0..27).map(|_| b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"[rng.below(64) as usize] as char).collect();
-            out.line(t + 90, start, &id, true, &format!(r#"{{"errcode":0,"errmsg":"ok","session_key":"tiihtNczf5v6AKRyjwEUhQ==","openid":"o{openid}"}}"#))?;
+            let openid: String = (0..27)
+                .map(|_| {
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"[rng.below(64) as usize] as char
+                })
+                .collect();
+            out.line(
+                t + 90,
+                start,
+                &id,
+                true,
+                &format!(
+                    r#"{{"errcode":0,"errmsg":"ok","session_key":"tiihtNczf5v6AKRyjwEUhQ==","openid":"o{openid}"}}"#
+                ),
+            )?;
             out.line(t + 120, start, &id, true, &format!("[getLoginTicket] ticket length: {}", 380 + rng.below(80)))?;
         }
         let d = 120 + rng.below(200);
@@ -129,7 +135,11 @@ fn main() -> io::Result<()> {
             start,
             &id,
             false,
-            &format!("Report RequestId: {id} Duration:{d}ms Memory:256MB MaxMemoryUsed:{}.{:06}MB", 25 + rng.below(40), rng.below(1_000_000)),
+            &format!(
+                "Report RequestId: {id} Duration:{d}ms Memory:256MB MaxMemoryUsed:{}.{:06}MB",
+                25 + rng.below(40),
+                rng.below(1_000_000)
+            ),
         )?;
     }
     out.w.flush()

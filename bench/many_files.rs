@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use authwatch::config::{Source, StartAt};
-use authwatch::tail::Limits;
 use authwatch::record::FormatChoice;
+use authwatch::tail::Limits;
 use authwatch::tail::{Consumer, Setup, SystemClock, Tailer};
 
 fn bin() -> &'static str {

@@ -86,11 +86,14 @@ const SNIFF_INPUTS: usize = 32;
 /// Whether the inputs name function versions: `SCF_Qualifier` in the first block of one of the first
 /// files (decompressed). Standard input is not looked at (it would be consumed): `--by-version`.
 pub fn names_versions(paths: &[String], recursive: bool) -> bool {
-    plan(paths, recursive).iter().filter(|(_, _, t)| matches!(t, Target::File(_))).take(SNIFF_INPUTS).any(|(_, _, t)| {
-        let Ok((r, _)) = open(t) else { return false };
-        let mut head = Vec::new();
-        r.take(SNIFF_BYTES).read_to_end(&mut head).is_ok() && memchr::memmem::find(&head, b"SCF_Qualifier").is_some()
-    })
+    plan(paths, recursive).iter().filter(|(_, _, t)| matches!(t, Target::File(_))).take(SNIFF_INPUTS).any(
+        |(_, _, t)| {
+            let Ok((r, _)) = open(t) else { return false };
+            let mut head = Vec::new();
+            r.take(SNIFF_BYTES).read_to_end(&mut head).is_ok()
+                && memchr::memmem::find(&head, b"SCF_Qualifier").is_some()
+        },
+    )
 }
 
 /// One input's lines into the stage.

@@ -16,16 +16,14 @@ pub use crate::alerts::Alertmanager;
 use crate::alerts::RuleConfig;
 pub use crate::http::Settings as Http;
 pub use crate::observe::{Alerting, Clock, DEFAULT_REPLAY_IDLE_SECS};
-pub use crate::source::{DEFAULT_EXCLUDE, DEFAULT_SOURCE, Source, StartAt, batch_intervals, batch_sources};
 use crate::record::FormatChoice;
+pub use crate::source::{DEFAULT_EXCLUDE, DEFAULT_SOURCE, Source, StartAt, batch_intervals, batch_sources};
 use crate::tomlerr;
 pub use crate::tomlerr::ConfigError;
 
 mod recover;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9471";
-
-
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,8 +49,6 @@ struct ConfigFile {
     http: Http,
 }
 
-
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AlertmanagerFile {
@@ -76,7 +72,6 @@ fn default_resend_interval_secs() -> u64 {
 fn default_timeout_ms() -> u64 {
     5000
 }
-
 
 /// The guide's login function.
 pub const DEFAULT_LOGIN_FUNCTION: &str = "getLoginTicket";
@@ -193,7 +188,6 @@ impl Limits {
         [self.tail.problems(), self.event.problems(), self.window.problems(), self.labels.problems()].concat()
     }
 }
-
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {

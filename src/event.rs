@@ -566,7 +566,6 @@ impl Stage {
     fn horizon(&self) -> Option<i64> {
         self.newest_ms.map(|n| n - self.config.window_ms)
     }
-
 }
 
 #[cfg(test)]

@@ -382,8 +382,10 @@ fn execute(command: Command) -> Result<u8, String> {
             let csv = like.and_then(|s| s.csv);
             // Calls per version need every call's START line: read when versions are asked for or the
             // inputs name them (SCF_Qualifier in a file's first block).
-            let by_version =
-                by_version || fn_version.is_some() || version_from_path.is_some() || check::names_versions(&paths, recursive);
+            let by_version = by_version
+                || fn_version.is_some()
+                || version_from_path.is_some()
+                || check::names_versions(&paths, recursive);
             let classifier = std::sync::Arc::new(
                 Classifier::build(patterns.catalogue()?, format, count_attempts || by_version)
                     .map_err(|e| e.to_string())?,

@@ -14,11 +14,11 @@ use prometheus::IntCounter;
 
 use crate::classify::Classifier;
 use crate::config::Config;
-use crate::source::Source;
 use crate::event::{Event, Kind, Note, Sink, Stage, StageConfig};
 use crate::inputs::{UNMATCHED_WARN_EVERY_MS, UnmatchedLog};
 use crate::metrics::Metrics;
 use crate::observe::Shared;
+use crate::source::Source;
 use crate::tail::{Consumer, SourceHealth};
 
 /// Events handed to the windows sink at once, at most.

@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 
-use crate::source::Source;
 use crate::inputs::{NoFile, is_read_once};
 use crate::lines::{self, ScanStats};
+use crate::source::Source;
 use crate::tail::{Consumer, SourceHealth};
 
 /// The state file in the state directory.

@@ -389,10 +389,15 @@ mod tests {
 
     #[test]
     fn a_token_in_the_version_field_is_never_a_label() {
-        for token in ["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"] {
+        for token in [
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc",
+            "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        ] {
             assert_eq!(clean_version(token).as_deref(), Some("invalid"), "{token}");
         }
-        for version in ["$LATEST", "3", "12", "prod", "canary-2024-06", "gray_release", "v1.2.3", "release-20240601-1"] {
+        for version in ["$LATEST", "3", "12", "prod", "canary-2024-06", "gray_release", "v1.2.3", "release-20240601-1"]
+        {
             assert_eq!(clean_version(version).as_deref(), Some(version), "{version}");
         }
     }

@@ -22,8 +22,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 
-use crate::tomlerr::ConfigError;
 use crate::metrics::Metrics;
+use crate::tomlerr::ConfigError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

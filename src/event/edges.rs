@@ -16,7 +16,8 @@ impl Stage {
         let mut reach: Vec<i64> = s.oldest_ms.into_iter().chain(s.neighbour_ms).collect();
         let configured = self.config.source_formats.get(s.source).copied().unwrap_or_default();
         let choice = match s.reader.as_ref().and_then(RecordReader::detected) {
-            None => Some(configured).filter(|c| !matches!(c, crate::record::FormatChoice::ClsCsv | crate::record::FormatChoice::TcbLog)),
+            None => Some(configured)
+                .filter(|c| !matches!(c, crate::record::FormatChoice::ClsCsv | crate::record::FormatChoice::TcbLog)),
             Some(Format::Text) => Some(crate::record::FormatChoice::Text),
             Some(Format::Cls) => Some(crate::record::FormatChoice::Cls),
             Some(Format::Realtime) => Some(crate::record::FormatChoice::Realtime),
@@ -35,7 +36,11 @@ impl Stage {
                 v.into_iter().map(<[u8]>::to_vec).collect()
             };
             let edge = crate::lines::EDGE_BYTES;
-            let first = if head.len() < edge { head.split(|&c| c == b'\n').map(<[u8]>::to_vec).collect() } else { whole(head, true) };
+            let first = if head.len() < edge {
+                head.split(|&c| c == b'\n').map(<[u8]>::to_vec).collect()
+            } else {
+                whole(head, true)
+            };
             let last = if head.len() < edge { Vec::new() } else { whole(tail, false) };
             let lines = first.iter().take(EDGE_LINES).chain(last.iter().rev().take(EDGE_LINES));
             for line in lines {

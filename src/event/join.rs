@@ -181,7 +181,11 @@ impl Stage {
         c.time_ms().map_or_else(|| self.fallback(c.stream, c.untrusted), |t| (t, TimeFrom::Call))
     }
 
-    pub(super) fn release_unlisted_where(&mut self, sink: &mut impl Sink, mut which: impl FnMut(&Stage, u64, &Held) -> bool) {
+    pub(super) fn release_unlisted_where(
+        &mut self,
+        sink: &mut impl Sink,
+        mut which: impl FnMut(&Stage, u64, &Held) -> bool,
+    ) {
         let keys: Vec<u64> = self.unlisted.iter().filter(|(k, h)| which(self, **k, h)).map(|(k, _)| *k).collect();
         for key in keys {
             self.release_unlisted(key, sink);

@@ -1,8 +1,8 @@
 //! The Event stage's own tests: a call counts once at its time, untimed and untrusted times, duplicates, bounds.
 
 use super::*;
-use crate::record::FormatChoice;
 use crate::patterns::Catalogue;
+use crate::record::FormatChoice;
 
 #[derive(Default)]
 struct Collect {

@@ -16,22 +16,19 @@ fn every_series_exists_from_the_start() {
 #[test]
 fn function_labels_are_capped_and_validated() {
     let c = Catalogue::builtin().unwrap();
-    let m =
-        Metrics::with_labels(&c, &["a", "b", "c"], &[], LabelCaps { max_sources: 2, max_functions: 2 }).unwrap();
+    let m = Metrics::with_labels(&c, &["a", "b", "c"], &[], LabelCaps { max_sources: 2, max_functions: 2 }).unwrap();
     for f in ["getLoginTicket", "other-fn", "third", "getLoginTicket", "bad name", "o_7Jt2QmZ"] {
         m.count_function_error(f, "wx_45011_minute_quota");
     }
     let text = m.render().unwrap();
-    let value =
-        |series: &str| text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')).map(str::to_string);
+    let value = |series: &str| text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')).map(str::to_string);
     assert_eq!(
         value("authwatch_function_errors_total{function=\"getLoginTicket\",pattern=\"wx_45011_minute_quota\"}")
             .as_deref(),
         Some("2")
     );
     assert_eq!(
-        value("authwatch_function_errors_total{function=\"other-fn\",pattern=\"wx_45011_minute_quota\"}")
-            .as_deref(),
+        value("authwatch_function_errors_total{function=\"other-fn\",pattern=\"wx_45011_minute_quota\"}").as_deref(),
         Some("1")
     );
     // "third" is past the cap; "bad name" is not a function name; "o_7Jt2QmZ" is past the cap too.

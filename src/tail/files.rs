@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::source::Source;
 use crate::inputs::{self, NoFile};
+use crate::source::Source;
 
 use super::identity::{Fingerprint, Handle, Stamp, reopen};
 

@@ -84,9 +84,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::source::Source;
-pub use limits::{DEFAULT_CLOSE_IDLE_SECS, DEFAULT_MAX_OPEN_FILES, DEFAULT_READ_BUDGET_BYTES, Limits};
 use files::{Retired, SourceRt, Tracked};
 use identity::{FINGERPRINT_BYTES, Fingerprint, Stamp, path_key};
+pub use limits::{DEFAULT_CLOSE_IDLE_SECS, DEFAULT_MAX_OPEN_FILES, DEFAULT_READ_BUDGET_BYTES, Limits};
 
 /// How much a read asks for at once (the buffer is this plus the longest line).
 const READ_CHUNK: usize = 256 * 1024;

@@ -48,7 +48,10 @@ pub fn clean_function(raw: Option<&str>) -> String {
 
 /// `check`'s `--fn-version` and `--version-from-path`, checked: the version named (cleaned), and the
 /// path regex compiled; an error names the flag.
-pub fn from_flags(version: Option<&str>, from_path: Option<&str>) -> Result<(Option<String>, Option<PathVersion>), String> {
+pub fn from_flags(
+    version: Option<&str>,
+    from_path: Option<&str>,
+) -> Result<(Option<String>, Option<PathVersion>), String> {
     let from_path = match from_path.map(PathVersion::new) {
         Some(Err(why)) => return Err(format!("--version-from-path: {why}")),
         Some(Ok(p)) => Some(p),

@@ -367,15 +367,26 @@ fn a_csv_without_key_line_read_as_text_is_said_to_be_unsure() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("202503140103_000_1");
     let rows: String = (0..5)
-        .map(|i| format!("getLoginTicket|1741914180{i:03}|8f4c0b5e-0a1b-4c2d-9e3f-12345678900{i}|INFO|ticket length: 47{i}\n"))
+        .map(|i| {
+            format!(
+                "getLoginTicket|1741914180{i:03}|8f4c0b5e-0a1b-4c2d-9e3f-12345678900{i}|INFO|ticket length: 47{i}\n"
+            )
+        })
         .collect();
     std::fs::write(&path, rows).unwrap();
     let out = crate::common::run(&["check", path.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("read as text but unsure") && err.contains("4 '|' each") && err.contains("[sources.csv]"), "{err}");
+    assert!(
+        err.contains("read as text but unsure") && err.contains("4 '|' each") && err.contains("[sources.csv]"),
+        "{err}"
+    );
     // A plain log is not.
     let log = dir.path().join("app.log");
-    std::fs::write(&log, "2025-03-14T01:03:00.000Z\tid\tok\n2025-03-14T01:03:01.000Z\tid\tok\n2025-03-14T01:03:02.000Z\tid\tok\n").unwrap();
+    std::fs::write(
+        &log,
+        "2025-03-14T01:03:00.000Z\tid\tok\n2025-03-14T01:03:01.000Z\tid\tok\n2025-03-14T01:03:02.000Z\tid\tok\n",
+    )
+    .unwrap();
     let out = crate::common::run(&["check", log.to_str().unwrap()]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("unsure"));
 }

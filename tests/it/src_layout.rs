@@ -230,7 +230,9 @@ fn config_composes_and_defines_no_stage_default() {
     assert!(borrowed.is_empty(), "config.rs uses stage defaults instead of composing stage types: {borrowed:#?}");
     // And the stages that bound `[limits]` own a type for it.
     for stage in ["tail", "event", "window"] {
-        let owns = all.iter().any(|(m, text)| (m == stage || m.starts_with(&format!("{stage}::"))) && text.contains("pub struct Limits"));
+        let owns = all.iter().any(|(m, text)| {
+            (m == stage || m.starts_with(&format!("{stage}::"))) && text.contains("pub struct Limits")
+        });
         assert!(owns, "{stage} owns no `pub struct Limits`");
     }
 }

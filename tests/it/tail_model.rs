@@ -19,8 +19,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use authwatch::config::{Source, StartAt};
-use authwatch::tail::Limits;
 use authwatch::record::FormatChoice;
+use authwatch::tail::Limits;
 use authwatch::tail::{Consumer, ManualClock, Setup, Tailer};
 use proptest::prelude::*;
 
