@@ -1,11 +1,5 @@
-//! `authwatch run`: the long-running job. Wires the tailer thread, inotify, signals and HTTP.
-//!
-//! Contract: one thread owns the tailer (all file state) and the one-shot reader of gzip files named
-//! explicitly (`read_once`, on every rescan); it wakes on inotify events, on the poll interval and on
-//! control messages, and is the only writer of checkpoints. The async side serves HTTP
-//! and turns signals into messages. SIGHUP reloads config and patterns (a bad one is refused, the
-//! last good one kept, the reason logged and counted). SIGTERM/SIGINT stop in a fixed order: stop
-//! taking wake-ups, drain what the files hold now, final checkpoint, stop HTTP.
+//! The daemon's run: the tailer thread and its loop (wake-ups, polls, rescans, checkpoints), the
+//! async side (HTTP, signals, reloads) and the order of a stop. See `daemon` for the contract.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,45 +13,26 @@ use notify::{RecursiveMode, Watcher};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::batches::Batches;
-use crate::classify::Classifier;
-use crate::config::{Alertmanager, Config, StartAt};
+use crate::config::Config;
 use crate::evaluator::{Evaluator, restore_history};
-use crate::event::StageConfig;
 use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
 use crate::observe::{Observed, Shared};
-use crate::patterns::Catalogue;
-use crate::pipeline::{self, Pipeline};
+use crate::pipeline::Pipeline;
 use crate::read_once::ReadOnce;
-use crate::record::FormatChoice;
-use crate::tail::{Clock, ManualClock, Setup, SystemClock, Tailer};
+use crate::tail::{Clock, ManualClock, SystemClock, Tailer};
 use crate::view::Published;
 
-/// What the command line says; it overrides the config file.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    pub config: Option<PathBuf>,
-    pub listen: Option<SocketAddr>,
-    pub state_dir: Option<PathBuf>,
-    pub from: Option<StartAt>,
-    pub format: FormatChoice,
-    pub pattern_dirs: Vec<PathBuf>,
-    pub no_default_patterns: bool,
-    pub paths: Vec<String>,
-    /// exporter-toolkit web config (TLS, basic auth); overrides `[http] web_config_file`.
-    pub web_config: Option<PathBuf>,
-    /// The login Cloud Function; overrides `login_function`.
-    pub login_function: Option<String>,
+use super::options::{Reload, RunOptions, effective_config, setup_for};
+use super::push::push_alerts;
+
+/// What a signal tells `authwatch run`, told in process instead (`Control`).
+pub(super) enum Signal {
+    Hangup,
+    Terminate,
 }
 
-/// What a reload hands the tailer thread: the follower's setup and the Event stage's.
-pub struct Reload {
-    pub setup: Setup,
-    pub classifier: Arc<Classifier>,
-    pub stage: StageConfig,
-}
-
-enum Wake {
+pub(super) enum Wake {
     /// `written`: the files a data write was reported for (a closed quiet file among them is read
     /// at once, not at the next rescan).
     Fs {
@@ -109,143 +84,6 @@ impl Time {
     }
 }
 
-/// A daemon started in this process (`start_in_process`): its address, its clock, and how to stop it.
-pub struct Control {
-    pub addr: SocketAddr,
-    tx: std::sync::mpsc::Sender<Wake>,
-    clock: Arc<ManualClock>,
-    ctl: tokio::sync::mpsc::UnboundedSender<Signal>,
-    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
-}
-
-/// What a signal tells `authwatch run`, told in process instead (`Control`).
-enum Signal {
-    Hangup,
-    Terminate,
-}
-
-impl Control {
-    /// Moves the daemon's clock on by `ms` and lets it look at its deadlines.
-    pub fn advance(&self, ms: u64) {
-        self.clock.advance(ms);
-        // Synchronous, as mtail's test waker: return once the daemon has polled at the new time.
-        // Bounded, so a daemon that has stopped does not hang the test.
-        let (done, heard) = std::sync::mpsc::sync_channel(1);
-        if self.tx.send(Wake::Tick(done)).is_ok() {
-            let _ = heard.recv_timeout(std::time::Duration::from_secs(30));
-        }
-    }
-
-    /// What the daemon's clock says, Unix ms.
-    pub fn now_ms(&self) -> u64 {
-        self.clock.now_ms()
-    }
-
-    /// Reloads configuration and patterns as SIGHUP does.
-    pub fn reload(&self) {
-        let _ = self.ctl.send(Signal::Hangup);
-    }
-
-    /// Stops it as SIGTERM does (drain, final checkpoint, stop HTTP) and waits for that.
-    pub fn stop(mut self) -> Result<(), String> {
-        self.shutdown()
-    }
-
-    fn shutdown(&mut self) -> Result<(), String> {
-        let _ = self.ctl.send(Signal::Terminate);
-        match self.thread.take().map(std::thread::JoinHandle::join) {
-            Some(Ok(r)) => r,
-            Some(Err(_)) => Err("the daemon thread panicked".into()),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for Control {
-    fn drop(&mut self) {
-        let _ = self.shutdown();
-    }
-}
-
-/// `authwatch run` in a thread of this process, on a clock that starts at `start_ms` and moves only
-/// when told to (`Control::advance`): for tests that drive time.
-pub fn start_in_process(opts: RunOptions, start_ms: u64) -> Result<Control, String> {
-    let clock = Arc::new(ManualClock::new(start_ms));
-    let (ctl, signals) = tokio::sync::mpsc::unbounded_channel();
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let time = Time::Manual(clock.clone());
-    let thread = std::thread::Builder::new()
-        .name("daemon".into())
-        .spawn(move || {
-            let ready = ready_tx.clone();
-            let r = run_with(opts, time, Some(signals), move |addr, tx| {
-                let _ = ready.send(Ok((addr, tx)));
-            });
-            if let Err(e) = &r {
-                let _ = ready_tx.send(Err(e.clone()));
-            }
-            r
-        })
-        .map_err(|e| format!("cannot start the daemon thread: {e}"))?;
-    match ready_rx.recv() {
-        Ok(Ok((addr, tx))) => Ok(Control { addr, tx, clock, ctl, thread: Some(thread) }),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err("the daemon thread ended before listening".into()),
-    }
-}
-
-/// The configuration in effect: the file (if any) with the command line on top.
-pub fn effective_config(opts: &RunOptions) -> Result<Config, String> {
-    let mut config = match &opts.config {
-        Some(path) => Config::load(path).map_err(|e| e.to_string())?,
-        None => Config::default(),
-    };
-    if let Some(l) = opts.listen {
-        config.listen = l;
-    }
-    if let Some(d) = &opts.state_dir {
-        config.state_dir = d.clone();
-    }
-    if let Some(from) = opts.from {
-        for s in &mut config.sources {
-            s.start_at = from;
-        }
-    }
-    if let Some(w) = &opts.web_config {
-        config.http.web_config_file = Some(w.clone());
-    }
-    if let Some(f) = &opts.login_function {
-        config.login_function = f.clone();
-    }
-    if opts.paths.iter().any(|p| p == crate::inputs::STDIN) {
-        return Err("`-` (standard input) is for `authwatch check`; `run` follows files: give PATH… of files, directories or globs".into());
-    }
-    config.pattern_dirs.extend(opts.pattern_dirs.iter().cloned());
-    config.no_default_patterns |= opts.no_default_patterns;
-    config.add_cli_paths(&opts.paths, opts.format, opts.from.unwrap_or_default());
-    if config.sources.is_empty() {
-        return Err("nothing to watch: give PATH… (files, directories, globs) or a --config with [[sources]]".into());
-    }
-    Ok(config)
-}
-
-pub fn setup_for(config: &Config) -> Result<Reload, String> {
-    for s in config.sources.iter().filter(|s| s.batches.is_none()) {
-        for p in &s.paths {
-            crate::inputs::refuse_compressed(&s.name, p)?;
-        }
-    }
-    let catalogue = Catalogue::load(&config.pattern_dirs, !config.no_default_patterns).map_err(|e| e.to_string())?;
-    // Rules name patterns: check them against this catalogue now, so a bad rule is a config error.
-    crate::alerts::Engine::new(&config.alerts, &catalogue).map_err(|e| format!("alerts: {e}"))?;
-    let classifier = Classifier::new(catalogue, FormatChoice::Auto).map_err(|e| e.to_string())?;
-    Ok(Reload {
-        setup: Setup { sources: config.sources.clone(), limits: config.limits.tail.clone() },
-        classifier: Arc::new(classifier),
-        stage: pipeline::stage_config(config),
-    })
-}
-
 /// Runs until SIGTERM or SIGINT. `on_listening` gets the bound address (the demo prints it).
 pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<(), String> {
     run_with(opts, Time::Real, None, |addr, _| on_listening(addr))
@@ -253,7 +91,7 @@ pub fn run(opts: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> Result<()
 
 /// The daemon on the time it is given. With `signals` (in process) it listens to no real signal:
 /// what it is told there stands for them.
-fn run_with(
+pub(super) fn run_with(
     opts: RunOptions,
     time: Time,
     signals: Option<tokio::sync::mpsc::UnboundedReceiver<Signal>>,
@@ -661,69 +499,5 @@ fn tailer_loop(
 fn save_batches(batches: &mut Batches) {
     if let Err(e) = batches.save() {
         tracing::error!(error = %e, "cannot write the ledger of batches read; a restart reads the newest again");
-    }
-}
-
-/// Pushes alerts to Alertmanager: at once when one changes state, and every `resend_interval_secs`
-/// while any fires. A resolution is sent until Alertmanager accepts it, then not again.
-async fn push_alerts(
-    am: Alertmanager,
-    observed: Shared,
-    metrics: Arc<Metrics>,
-    changed: Arc<tokio::sync::Notify>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-    generator: String,
-    clock: Arc<dyn Clock>,
-) {
-    let wall_ms = || clock.now_ms() as i64;
-    let resend = Duration::from_secs(am.resend_interval_secs);
-    let hold_ms = am.resolve_hold_secs as i64 * 1000;
-    let mut stopping = false;
-    let mut next_release: Option<i64> = None;
-    loop {
-        if !stopping {
-            // A held resolution wakes the pusher when it may go.
-            let wait =
-                next_release.map_or(resend, |t| resend.min(Duration::from_millis((t - wall_ms()).max(0) as u64)));
-            tokio::select! {
-                _ = changed.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => stopping = true,
-            }
-        }
-        let (payload, sent): (Vec<serde_json::Value>, Vec<crate::alerts::Sent>) = match observed.lock() {
-            Ok(o) => {
-                // Firing alerts stay valid for three resend intervals unless re-sent.
-                let ends = wall_ms().max(o.now(wall_ms())) + 3 * resend.as_millis() as i64;
-                next_release = o.engine.next_release_ms(hold_ms);
-                o.engine.alertmanager_payload(wall_ms(), ends, hold_ms, &generator)
-            }
-            Err(_) => break,
-        };
-        if !payload.is_empty() {
-            match crate::http::post_json(
-                &am.authority,
-                &format!("{}/api/v2/alerts", am.prefix),
-                &serde_json::Value::Array(payload),
-                Duration::from_millis(am.timeout_ms),
-            )
-            .await
-            {
-                Ok(()) => {
-                    metrics.alertmanager_notifications_total.with_label_values(&["success"]).inc();
-                    if let Ok(mut o) = observed.lock() {
-                        o.engine.ack(&sent, wall_ms());
-                        next_release = o.engine.next_release_ms(hold_ms);
-                    }
-                }
-                Err(e) => {
-                    metrics.alertmanager_notifications_total.with_label_values(&["failure"]).inc();
-                    tracing::warn!(alertmanager = %am.authority, error = %e, "cannot push alerts; retrying");
-                }
-            }
-        }
-        if stopping {
-            break;
-        }
     }
 }
