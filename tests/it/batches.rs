@@ -5,11 +5,10 @@
 //! 45011 burst whose first minute is split over two batches fires once, stamped in that minute, and
 //! resolves once; a restart in the middle reads no batch twice.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use crate::common::daemon::*;
 use crate::common::external_tool;
@@ -156,42 +155,15 @@ fn alert(d: &Daemon) -> Option<(String, String)> {
     })
 }
 
-/// A stand-in Alertmanager: every alert of every push it gets, as (startsAt, endsAt). A firing
-/// alert's endsAt is the daemon's clock plus three resend intervals; a resolved one's is its own
-/// end, in event time.
-fn alertmanager() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let store = got.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut r = BufReader::new(s.try_clone().unwrap());
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; len];
-            if r.read_exact(&mut body).is_ok() {
-                if let Ok(serde_json::Value::Array(alerts)) = serde_json::from_slice(&body) {
-                    let mut g = store.lock().unwrap();
-                    for a in alerts.iter().filter(|a| a["labels"]["alertname"] == "Q") {
-                        let f = |k: &str| a[k].as_str().unwrap_or_default().to_string();
-                        g.push((f("startsAt"), f("endsAt")));
-                    }
-                }
-            }
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    });
-    (addr, got)
+/// (startsAt, endsAt) of alert `Q` in every push the stand-in Alertmanager (`webhook`) got, in order. A
+/// firing alert's endsAt is the daemon's clock plus three resend intervals; a resolved one's is its
+/// own end, in event time.
+fn pushed(got: &Mutex<Vec<serde_json::Value>>) -> Vec<(String, String)> {
+    let got = got.lock().unwrap();
+    let alerts = got.iter().filter_map(|body| body.as_array()).flatten().filter(|a| a["labels"]["alertname"] == "Q");
+    alerts
+        .map(|a| (a["startsAt"].as_str().unwrap_or_default().into(), a["endsAt"].as_str().unwrap_or_default().into()))
+        .collect()
 }
 
 fn config(dir: &Path, root: &Path, am: &str) -> PathBuf {
@@ -260,7 +232,7 @@ fn a_synced_prefix_of_batches_landing_late_and_out_of_order_gives_the_true_minut
         std::fs::create_dir_all(root.join(format!("src{s}"))).unwrap();
     }
     let scratch = dir.path().to_path_buf();
-    let (am, pushed) = alertmanager();
+    let (am, got) = crate::replay_alertmanager::webhook();
     let cfg = config(dir.path(), &root, &am);
     let state = dir.path().join("state");
     let at = |m: f64| T0 + (m * MIN as f64) as i64;
@@ -327,8 +299,8 @@ fn a_synced_prefix_of_batches_landing_late_and_out_of_order_gives_the_true_minut
     }
     // One episode: every push names the same start, the close of minute 9 (the burst's first, split
     // over two batches), and it ends once, after the burst.
-    wait_until("the resolution pushed", || pushed.lock().unwrap().iter().any(|a| a.1.ends_with(":59.999Z")));
-    let all = pushed.lock().unwrap().clone();
+    wait_until("the resolution pushed", || pushed(&got).iter().any(|a| a.1.ends_with(":59.999Z")));
+    let all = pushed(&got);
     let starts: std::collections::BTreeSet<&str> = all.iter().map(|a| a.0.as_str()).collect();
     assert_eq!(starts.into_iter().collect::<Vec<_>>(), ["2025-03-14T01:09:59.999Z"], "{all:?}");
     // A resolution's endsAt is the episode's end in event time (a minute's last ms); a firing push's
