@@ -25,25 +25,16 @@ impl Stage {
             Some(_) => None,
         };
         if let Some(choice) = choice {
-            // Whole lines only: a head that filled its bytes ends inside a line, a tail begins inside one.
-            let whole = |b: &'_ [u8], cut_end: bool| -> Vec<Vec<u8>> {
-                let mut v: Vec<&[u8]> = b.split(|&c| c == b'\n').collect();
-                if cut_end {
-                    v.pop();
-                } else {
-                    v.remove(0);
-                }
-                v.into_iter().map(<[u8]>::to_vec).collect()
-            };
-            let edge = crate::lines::EDGE_BYTES;
-            let first = if head.len() < edge {
-                head.split(|&c| c == b'\n').map(<[u8]>::to_vec).collect()
-            } else {
-                whole(head, true)
-            };
-            let last = if head.len() < edge { Vec::new() } else { whole(tail, false) };
-            let lines = first.iter().take(EDGE_LINES).chain(last.iter().rev().take(EDGE_LINES));
-            for line in lines {
+            // An input longer than the edges: the head ends inside a line and the tail begins inside
+            // one; those parts are left out. A shorter input is whole in both, and both are read.
+            let cut = head.len() >= crate::lines::EDGE_BYTES;
+            let mut first: Vec<&[u8]> = head.split(|&c| c == b'\n').collect();
+            let mut last: Vec<&[u8]> = tail.split(|&c| c == b'\n').collect();
+            if cut {
+                first.pop();
+                last.remove(0);
+            }
+            for line in first.iter().take(EDGE_LINES).chain(last.iter().rev().take(EDGE_LINES)) {
                 if let Some(t) = crate::record::parse(line.trim_ascii_end(), choice).time_ms.filter(|&t| t <= limit) {
                     reach.push(t);
                 }

@@ -356,3 +356,27 @@ fn a_load_test_stopped_at_a_minute_boundary_has_its_onset_in_its_last_whole_minu
         assert_eq!(o["bracket"]["failing_min"].as_u64(), Some(onset.1), "{form}: {o}");
     }
 }
+
+/// A short input (whole within the edges `check` reads, yet more lines than it looks at from one
+/// side) is read from both ends: its last timed line, far below its first lines, shows the minute
+/// before it whole.
+#[test]
+fn a_short_input_is_read_from_both_ends() {
+    let id = "0f0e0d0c-7a1b-4c2d-9e3f-000000000002";
+    let mut text = format!("2025-03-14T01:00:59.000Z\t{id}\t[getUserInfo] ok\n");
+    text += &format!(
+        "2025-03-14T01:01:10.000Z\t{id}\tjscode2session {{\"errcode\":45011,\"errmsg\":\"api minute-quota reach limit\"}}\n"
+    );
+    for _ in 0..120 {
+        text += &format!("END RequestId: {id}\n");
+    }
+    text += &format!("2025-03-14T01:02:00.400Z\t{id}\t[getUserInfo] ok\n");
+    assert!(text.len() < authwatch::lines::EDGE_BYTES && text.lines().count() > 100);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("short.log");
+    std::fs::write(&path, text).unwrap();
+    let t = &check_timeline(&[&path])["timeline"];
+    let minute = t["minutes"].as_array().unwrap().iter().find(|m| m["start"] == "2025-03-14T01:01:00.000Z").unwrap();
+    assert_eq!(minute["count"], 1, "{minute}");
+    assert!(minute.get("partial").is_none_or(|p| p == false), "covered from 01:00:59 to 01:02:00.4: {minute}");
+}
