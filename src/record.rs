@@ -206,10 +206,10 @@ pub(crate) fn parse_text(line: &[u8]) -> Record<'_> {
     };
     rec.time_ms = Some(ms);
     let mut rest = &line[used..];
-    if let Some(id) = first_token(rest).filter(|t| looks_like_request_id(t)) {
+    if let Some(id) = id_token(rest) {
         rec.request_id = Some(lossy(id));
         rest = skip_token(rest);
-        if let Some(level) = first_token(rest).and_then(|t| std::str::from_utf8(t).ok()).and_then(level_word) {
+        if let Some(level) = level_token(rest) {
             rec.level = Some(level);
             rest = skip_token(rest);
         }
@@ -222,6 +222,17 @@ fn level_word(t: &str) -> Option<Level> {
     matches!(t, "ERROR" | "WARN" | "INFO" | "DEBUG").then(|| Level::parse(t)).flatten()
 }
 
+/// The level word a message may start with. Only its first 6 bytes are looked at: a message that
+/// is no level (a returned object, often long and without a space) is not walked to its end.
+fn level_token(rest: &[u8]) -> Option<Level> {
+    let b = rest.trim_ascii_start();
+    let end = b.iter().take(6).position(u8::is_ascii_whitespace).unwrap_or(b.len());
+    if end > 5 {
+        return None;
+    }
+    std::str::from_utf8(&b[..end]).ok().and_then(level_word)
+}
+
 fn first_token(b: &[u8]) -> Option<&[u8]> {
     let b = b.trim_ascii_start();
     let end = b.iter().position(u8::is_ascii_whitespace).unwrap_or(b.len());
@@ -232,6 +243,14 @@ fn skip_token(b: &[u8]) -> &[u8] {
     let b = b.trim_ascii_start();
     let end = b.iter().position(u8::is_ascii_whitespace).unwrap_or(b.len());
     &b[end..]
+}
+
+/// The request id a text line's message may start with; an id is at most 64 bytes, so no more of a
+/// message that has none is walked.
+fn id_token(rest: &[u8]) -> Option<&[u8]> {
+    let b = rest.trim_ascii_start();
+    let end = b.iter().take(65).position(u8::is_ascii_whitespace).unwrap_or(b.len());
+    Some(&b[..end]).filter(|t| looks_like_request_id(t))
 }
 
 /// SCF request ids: a UUID or 32 hex digits.

@@ -6,7 +6,8 @@
 //!    Aho-Corasick pass over many lines. A line without one costs nothing more and is no error.
 //! 2. **Parse.** A candidate line becomes a `Record` (CLS JSON, real-time item, or text).
 //! 3. **Text about errors is never one** (`not_errors`): quoted source, source code, runbook / guide /
-//!    help / config text, test-runner output, alert and recording rules, exposition lines.
+//!    help / config text, test-runner output, alert and recording rules, exposition lines. (Asked
+//!    once a line is found to be something, which gives the same answer: most candidates are nothing.)
 //! 4. **The patterns' regexes**, on the message, in precedence order (lower `priority` first) over the
 //!    patterns whose literals the line holds; then on each text inside a JSON message
 //!    (`reported::json_texts`: an error tracker's `type` / `value`, a returned object's strings).
@@ -208,7 +209,7 @@ impl Classifier {
             }
         }
         let m = &record.message;
-        if candidates == 0 || not_errors::is_not_an_error(m) {
+        if candidates == 0 {
             return (None, None);
         }
         let is_candidate = |i: usize| candidates & (1u128 << i) != 0;
@@ -239,6 +240,12 @@ impl Classifier {
         let signal = (0..self.catalogue.signals().len())
             .filter(|&j| candidates & (1u128 << (first_signal + j)) != 0)
             .find(|&j| confirms(&self.catalogue.signals()[j], record));
+        // Step 3 is asked last, of lines that are something, with the same answer as asked first:
+        // most candidate lines (a success's `{"errcode":0}`) are nothing, and its regexes cost more
+        // than the steps that say so.
+        if (pattern.is_some() || signal.is_some()) && not_errors::is_not_an_error(m) {
+            return (None, None);
+        }
         (pattern, signal)
     }
 }
