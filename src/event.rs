@@ -44,6 +44,7 @@
 //!
 //! This stage knows no files, metrics or windows; the wall clock is given to it (`set_now`).
 
+mod ahead;
 mod bounded;
 mod edges;
 mod join;
@@ -142,6 +143,8 @@ pub struct Stage {
     versions: HashMap<String, Arc<str>>,
     /// Streams whose reader holds a multi-line record (looked at by `tick`, not every stream).
     gathering: std::collections::HashSet<u64>,
+    /// What the line being read was found to be ahead (`line_ahead`): (pattern, signal).
+    verdict: Option<(Option<usize>, Option<usize>)>,
 }
 
 fn fallback_bits(classifier: &Classifier) -> u32 {
@@ -174,6 +177,7 @@ impl Stage {
             precheck: false,
             versions: HashMap::new(),
             gathering: Default::default(),
+            verdict: None,
         }
     }
 
@@ -400,7 +404,8 @@ impl Stage {
                 }
             }
         }
-        let (found, signal) = self.classify(raw, rec, sink.wants_details());
+        let verdict = self.verdict.take();
+        let (found, signal) = self.classify(raw, rec, sink.wants_details(), verdict);
         if !found.is_empty() || signal {
             if !self.first_sight(source, rec, own, sink) {
                 if let (Some(t), Some(_)) = (own, self.streams.get(&stream).filter(|s| s.cut)) {
@@ -506,12 +511,19 @@ impl Stage {
     /// signal. A `tcb fn log` block is many lines of one call: each line is looked at on its own, as it
     /// would be in the plain-text or CLS export of the same call, so every form gives the same ids; a
     /// failed block where no line says why is the block's own (its level: `unlisted`).
-    fn classify(&self, raw: Option<&[u8]>, rec: &Record<'_>, samples: bool) -> (Vec<(usize, Option<Vec<u8>>)>, bool) {
+    fn classify(
+        &self,
+        raw: Option<&[u8]>,
+        rec: &Record<'_>,
+        samples: bool,
+        verdict: Option<(Option<usize>, Option<usize>)>,
+    ) -> (Vec<(usize, Option<Vec<u8>>)>, bool) {
         if rec.format != Format::TcbLog {
-            if self.precheck && raw.is_some_and(|r| self.classifier.next_candidate(r, 0).is_none()) {
+            if verdict.is_none() && self.precheck && raw.is_some_and(|r| self.classifier.next_candidate(r, 0).is_none())
+            {
                 return (Vec::new(), false);
             }
-            let (pattern, signal) = self.classifier.classify_record(raw, rec);
+            let (pattern, signal) = verdict.unwrap_or_else(|| self.classifier.classify_record(raw, rec));
             // A structured record shows its message (a CLS line's envelope would hide it).
             let sample = || match raw {
                 Some(line) if rec.format == Format::Text => line.to_vec(),

@@ -48,6 +48,12 @@ pub trait LineSink {
     /// The stream has ended (`scan` only): its first and last bytes (at most `EDGE_BYTES` each), for
     /// what lines the prefilter passed over can tell (where in time the input begins and ends).
     fn ended(&mut self, _head: &[u8], _tail: &[u8]) {}
+    /// A block of complete lines, the lines before it numbered `lines_before`: a sink that walks it
+    /// itself (with `walk`, as the splitter would, to the same lines) returns (lines, lines cut); `None`
+    /// leaves the walk to the splitter.
+    fn block(&mut self, _block: &[u8], _lines_before: u64, _max: usize) -> Option<(u64, u64)> {
+        None
+    }
 }
 
 /// Bytes of a stream's start and end handed to `LineSink::ended`.
@@ -163,49 +169,66 @@ impl Splitter {
         out
     }
 
-    /// Walks a block of complete lines (it ends with `\n`). Returns (lines, lines cut).
+    /// Walks a block of complete lines (it ends with `\n`), or hands it whole to a sink that walks
+    /// blocks itself (`LineSink::block`). Returns (lines, lines cut).
     fn block(
         &mut self,
         block: &[u8],
         find: &impl Fn(&[u8], usize) -> Option<usize>,
         sink: &mut impl LineSink,
     ) -> (u64, u64) {
-        let max = self.max_line_bytes;
-        let (mut lines, mut cut) = (0, 0);
-        let mut pos = 0;
-        while pos < block.len() {
-            let start = if sink.wants_every_line() {
-                pos
-            } else {
-                let Some(hit) = find(block, pos) else { break };
-                let start = memrchr(b'\n', &block[pos..hit]).map_or(pos, |i| pos + i + 1);
-                let (l, c) = count_lines(&block[pos..start], max);
-                (lines, cut) = (lines + l, cut + c);
-                start
-            };
-            let end = memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
-            let line = strip_cr(&block[start..end]);
-            lines += 1;
-            let line_no = self.lines + lines;
-            if line.len() > max {
-                cut += 1;
-                // A literal beyond the cap is not seen, exactly as if the line had arrived in pieces.
-                let head = &line[..max];
-                if sink.wants_every_line() || find(head, 0).is_some() {
-                    sink.line(line_no, head, true);
-                }
-            } else {
-                sink.line(line_no, line, false);
-            }
-            pos = end + 1;
-        }
-        if pos < block.len() {
-            let (l, c) = count_lines(&block[pos..], max);
-            (lines, cut) = (lines + l, cut + c);
-        }
+        let (lines, cut) = match sink.block(block, self.lines, self.max_line_bytes) {
+            Some(done) => done,
+            None => walk(block, self.lines, self.max_line_bytes, find, sink),
+        };
         self.lines += lines;
         (lines, cut)
     }
+}
+
+/// The splitter's walk over a block of complete lines (it ends with `\n`), the lines before it
+/// numbered `lines_before`: candidates (or every line, while the sink wants every line) to the sink,
+/// the rest counted. Returns (lines, lines cut). Public for sinks that walk blocks in pieces.
+pub fn walk(
+    block: &[u8],
+    lines_before: u64,
+    max: usize,
+    find: &impl Fn(&[u8], usize) -> Option<usize>,
+    sink: &mut impl LineSink,
+) -> (u64, u64) {
+    let (mut lines, mut cut) = (0, 0);
+    let mut pos = 0;
+    while pos < block.len() {
+        let start = if sink.wants_every_line() {
+            pos
+        } else {
+            let Some(hit) = find(block, pos) else { break };
+            let start = memrchr(b'\n', &block[pos..hit]).map_or(pos, |i| pos + i + 1);
+            let (l, c) = count_lines(&block[pos..start], max);
+            (lines, cut) = (lines + l, cut + c);
+            start
+        };
+        let end = memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
+        let line = strip_cr(&block[start..end]);
+        lines += 1;
+        let line_no = lines_before + lines;
+        if line.len() > max {
+            cut += 1;
+            // A literal beyond the cap is not seen, exactly as if the line had arrived in pieces.
+            let head = &line[..max];
+            if sink.wants_every_line() || find(head, 0).is_some() {
+                sink.line(line_no, head, true);
+            }
+        } else {
+            sink.line(line_no, line, false);
+        }
+        pos = end + 1;
+    }
+    if pos < block.len() {
+        let (l, c) = count_lines(&block[pos..], max);
+        (lines, cut) = (lines + l, cut + c);
+    }
+    (lines, cut)
 }
 
 /// Reads `reader` to its end through a `Splitter`.

@@ -13,9 +13,11 @@ use std::sync::Arc;
 use prometheus::IntCounter;
 
 use crate::classify::Classifier;
+use crate::classify::ahead::{self, Ahead, AheadSink};
 use crate::config::Config;
 use crate::event::{Event, Kind, Note, Sink, Stage, StageConfig};
 use crate::inputs::{UNMATCHED_WARN_EVERY_MS, UnmatchedLog};
+use crate::lines::LineSink;
 use crate::metrics::Metrics;
 use crate::observe::Shared;
 use crate::source::Source;
@@ -304,8 +306,40 @@ impl Consumer for Pipeline {
         self.stage.line(stream, line, &mut self.sinks);
     }
 
+    fn block(&mut self, stream: u64, block: &[u8], lines_before: u64, max: usize) -> Option<(u64, u64)> {
+        if block.len() < ahead::MIN_BLOCK {
+            return None;
+        }
+        let classifier = Arc::clone(self.stage.classifier());
+        let mut lines = StreamAhead { pipeline: self, stream };
+        Some(ahead::walk(&classifier, block, lines_before, max, &mut lines, |l| {
+            l.pipeline.stage.ahead_choice(l.stream)
+        }))
+    }
+
     fn close(&mut self, stream: u64) {
         self.stream_sources.remove(&stream);
         self.stage.close(stream, &mut self.sinks);
+    }
+}
+
+/// One stream's lines, judged ahead, into the pipeline's stage.
+struct StreamAhead<'p> {
+    pipeline: &'p mut Pipeline,
+    stream: u64,
+}
+
+impl LineSink for StreamAhead<'_> {
+    fn wants_every_line(&self) -> bool {
+        self.pipeline.stage.wants_every_line(self.stream)
+    }
+    fn line(&mut self, _line_no: u64, line: &[u8], _cut: bool) {
+        self.pipeline.stage.line(self.stream, line, &mut self.pipeline.sinks);
+    }
+}
+
+impl AheadSink for StreamAhead<'_> {
+    fn line_ahead<'a>(&mut self, _line_no: u64, line: &'a [u8], ahead: Ahead<'a>) {
+        self.pipeline.stage.line_ahead(self.stream, line, ahead, &mut self.pipeline.sinks);
     }
 }

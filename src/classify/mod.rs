@@ -19,6 +19,7 @@
 //! A line gets at most one pattern. Signals (`login_attempt`) are confirmed by their regexes only and
 //! never compete with the errors.
 
+pub mod ahead;
 mod not_errors;
 pub mod reported;
 

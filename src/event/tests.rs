@@ -158,3 +158,89 @@ fn tables_stay_bounded_and_evictions_are_counted() {
     assert_eq!(sink.notes.iter().filter(|n| **n == Note::CallEvicted).count(), 90);
     assert_eq!(sink.notes.iter().filter(|n| **n == Note::RecordEvicted).count(), 90);
 }
+
+/// The stage's lines, one by one or judged ahead (`classify::ahead`), through the one splitter.
+struct Lines<'a> {
+    stage: &'a mut Stage,
+    sink: &'a mut Collect,
+    ahead: bool,
+    /// Blocks (and first blocks' rests) walked ahead.
+    blocks: std::cell::Cell<usize>,
+}
+
+impl crate::lines::LineSink for Lines<'_> {
+    fn wants_every_line(&self) -> bool {
+        self.stage.wants_every_line(1)
+    }
+    fn line(&mut self, _: u64, line: &[u8], _: bool) {
+        self.stage.line(1, line, self.sink);
+    }
+    fn block(&mut self, block: &[u8], lines_before: u64, max: usize) -> Option<(u64, u64)> {
+        if !self.ahead {
+            return None;
+        }
+        let c = Arc::clone(self.stage.classifier());
+        Some(crate::classify::ahead::walk(&c, block, lines_before, max, self, |l| {
+            l.stage.ahead_choice(1).inspect(|_| l.blocks.set(l.blocks.get() + 1))
+        }))
+    }
+}
+
+impl crate::classify::ahead::AheadSink for Lines<'_> {
+    fn line_ahead<'a>(&mut self, _: u64, line: &'a [u8], ahead: crate::classify::ahead::Ahead<'a>) {
+        self.stage.line_ahead(1, line, ahead, self.sink);
+    }
+}
+
+/// Lines judged ahead on a second thread give the Events, error lines and notes that reading them
+/// one by one gives, in plain text and CLS JSON, calls holding Events (the stage then asks for every
+/// line) included, whatever the blocks the reads fall into.
+#[test]
+fn lines_judged_ahead_count_as_lines_read_one_by_one() {
+    use crate::synth::{ErrorChoice, Synth};
+    for cls in [false, true] {
+        let mut synth = Synth::new(11, 1_741_915_000_000, cls, 200);
+        let mut text = Vec::new();
+        while text.len() < 12 * crate::classify::ahead::MIN_BLOCK {
+            synth.invocation(&mut text, None, ErrorChoice::Random);
+        }
+        let run = |ahead: bool, read: usize| {
+            let (mut s, mut sink) = (stage(), Collect::default());
+            s.open(1, 0, true);
+            let c = Arc::clone(s.classifier());
+            let find_c = |h: &[u8], f: usize| c.next_candidate(h, f);
+            let mut splitter = crate::lines::Splitter::new(4096);
+            let mut lines = Lines { stage: &mut s, sink: &mut sink, ahead, blocks: Default::default() };
+            let mut at = 0;
+            while at < text.len() {
+                let end = (at + read).min(text.len());
+                let split = splitter.split(&text[at..end], end == text.len(), &find_c, &mut lines);
+                at += split.consumed.max(1).min(end - at);
+            }
+            assert_eq!(lines.blocks.get() > 0, ahead, "blocks walked ahead");
+            s.close(1, &mut sink);
+            s.flush(&mut sink);
+            // Events released together at the end come in the order of a hash table (seeded per
+            // table): the same Events, in an order that says nothing.
+            let mut events: Vec<String> = sink.events.iter().map(|e| format!("{e:?}")).collect();
+            events.sort();
+            (events, sink.lines, sink.notes)
+        };
+        let plain = run(false, 1 << 20);
+        assert!(plain.0.iter().any(|e| e.contains("kind: Error(")), "the corpus has failing calls");
+        for read in [1 << 20, 200_000] {
+            let got = run(true, read);
+            let brief = |e: &String| e.chars().take(300).collect::<String>();
+            let first = got.0.iter().zip(&plain.0).position(|(a, b)| a != b);
+            assert!(
+                first.is_none() && got.0.len() == plain.0.len(),
+                "cls {cls}, reads of {read}: {} vs {} events, first differing at {first:?}: {:?} vs {:?}",
+                got.0.len(),
+                plain.0.len(),
+                first.map(|i| brief(&got.0[i])),
+                first.map(|i| brief(&plain.0[i]))
+            );
+            assert_eq!((got.1, got.2), (plain.1.clone(), plain.2.clone()), "cls {cls}, reads of {read} bytes");
+        }
+    }
+}

@@ -70,6 +70,47 @@ impl RecordReader {
         !matches!(self.state, ReaderState::PerLine(_))
     }
 
+    /// The choice each line is read with, once the stream is read line by line (and past its first
+    /// line, whose BOM is dropped): a line's record is then `parse(line, choice)`, which another
+    /// thread may have made ahead of time (`push_parsed`).
+    pub fn per_line_choice(&self) -> Option<FormatChoice> {
+        match self.state {
+            ReaderState::PerLine(choice) if self.lines_seen > 0 => Some(choice),
+            _ => None,
+        }
+    }
+
+    /// As `push`, with the line's record made ahead as `parse(line, choice)`: taken where the stream
+    /// reads that line with `choice` (`per_line_choice`), else given back (the caller `push`es).
+    pub fn push_parsed<'a>(
+        &mut self,
+        line: &[u8],
+        rec: Record<'a>,
+        choice: FormatChoice,
+        out: &mut dyn FnMut(Record<'a>),
+    ) -> Result<(), Record<'a>> {
+        if self.per_line_choice() != Some(choice) {
+            return Err(rec);
+        }
+        self.lines_seen += 1;
+        self.per_line(line, rec, choice, out);
+        Ok(())
+    }
+
+    fn per_line<'a>(&mut self, line: &[u8], rec: Record<'a>, choice: FormatChoice, out: &mut dyn FnMut(Record<'a>)) {
+        // Detected as text from its first line, yet a line only `tcb fn log` prints: a capture that
+        // begins with something other than the CLI's banner (its blocks read as text lines).
+        if choice == FormatChoice::Auto && self.unsure.is_none() && tcb_log::is_block_label(line) {
+            self.unsure = Some(
+                "it holds `tcb fn log` block lines (请求时间： / 返回结果：) after a first line that is not the CLI's banner",
+            );
+        }
+        if self.detected.is_none() || (rec.format != Format::Text && self.detected == Some(Format::Text)) {
+            self.detected = Some(rec.format);
+        }
+        out(rec);
+    }
+
     /// One line, without its newline (a trailing \r already removed). Calls `out` with every record
     /// completed by this line (zero or more). In plain modes this is `parse(line, choice)` at once.
     pub fn push(&mut self, line: &[u8], out: &mut dyn FnMut(Record<'_>)) {
@@ -83,18 +124,8 @@ impl RecordReader {
             // Still undecided, so blank: nothing to classify in it.
             ReaderState::Undecided => {}
             ReaderState::PerLine(choice) => {
-                // Detected as text from its first line, yet a line only `tcb fn log` prints: a capture
-                // that begins with something other than the CLI's banner (its blocks read as text lines).
-                if *choice == FormatChoice::Auto && self.unsure.is_none() && tcb_log::is_block_label(line) {
-                    self.unsure = Some(
-                        "it holds `tcb fn log` block lines (请求时间： / 返回结果：) after a first line that is not the CLI's banner",
-                    );
-                }
-                let rec = parse(line, *choice);
-                if self.detected.is_none() || (rec.format != Format::Text && self.detected == Some(Format::Text)) {
-                    self.detected = Some(rec.format);
-                }
-                out(rec);
+                let choice = *choice;
+                self.per_line(line, parse(line, choice), choice, &mut |rec| out(rec));
             }
             ReaderState::Csv(csv) => csv.push(line, out),
             ReaderState::Tcb(tcb) => tcb.push(line, out),

@@ -15,6 +15,11 @@ pub trait Consumer {
     /// While true, the stream gets every line, not only prefilter candidates.
     fn wants_every_line(&self, stream: u64) -> bool;
     fn line(&mut self, stream: u64, line: &[u8]);
+    /// A block of the stream's complete lines, for a consumer that walks blocks itself
+    /// (`LineSink::block`); `None` leaves the walk to the splitter.
+    fn block(&mut self, _stream: u64, _block: &[u8], _lines_before: u64, _max: usize) -> Option<(u64, u64)> {
+        None
+    }
     /// The stream ends: the file was let go, or truncated.
     fn close(&mut self, stream: u64);
 }
@@ -32,5 +37,8 @@ impl<C: Consumer> LineSink for StreamLines<'_, C> {
     }
     fn line(&mut self, _line_no: u64, line: &[u8], _cut: bool) {
         self.consumer.line(self.stream, line);
+    }
+    fn block(&mut self, block: &[u8], lines_before: u64, max: usize) -> Option<(u64, u64)> {
+        self.consumer.block(self.stream, block, lines_before, max)
     }
 }
