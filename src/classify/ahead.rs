@@ -94,20 +94,30 @@ pub fn walk_block<S: AheadSink>(
     // hands them over in order, judging the next untaken one while the one it needs is not ready.
     let next = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = mpsc::channel();
+    // The helper's copy of the block goes into the buffer the last block's copy used (a new 1 MiB
+    // allocation per block left the heap a block bigger now and then: the soak test saw it).
+    let mut data = None;
     if let Some(helper) = helper() {
+        let mut copy = SPARE.with(|s| s.take()).unwrap_or_default();
+        copy.clear();
+        copy.extend_from_slice(block);
+        let copy = Arc::new(copy);
         let job = Job {
             classifier: Arc::clone(classifier),
             choice,
             max,
-            data: Arc::from(block),
+            data: Arc::clone(&copy),
             pieces: Arc::from(ranges.as_slice()),
             next: Arc::clone(&next),
             results: tx,
         };
         // A helper that is gone leaves every piece to this thread.
-        let _ = helper.send(job);
+        if helper.send(job).is_ok() {
+            data = Some(copy);
+        }
     }
     let mut ready: Vec<Option<Found>> = ranges.iter().map(|_| None).collect();
+    let mut helper_done = data.is_none();
     let (mut lines, mut cut) = (0, 0);
     for (k, range) in ranges.iter().enumerate() {
         while ready[k].is_none() {
@@ -117,9 +127,12 @@ pub fn walk_block<S: AheadSink>(
                 continue;
             }
             match rx.recv() {
-                Ok((j, found)) => ready[j] = Some(found),
-                // The helper is gone (it panicked) with this piece: walked unjudged below.
-                Err(_) => break,
+                Ok((j, found)) if j < ready.len() => ready[j] = Some(found),
+                // Done, or gone (it panicked) with this piece: walked unjudged below.
+                _ => {
+                    helper_done = true;
+                    break;
+                }
             }
         }
         let piece = &block[range.clone()];
@@ -133,7 +146,20 @@ pub fn walk_block<S: AheadSink>(
         };
         (lines, cut) = (lines + l, cut + c);
     }
+    // The helper lets go of its copy, then says it is done with the block (at once: every piece is
+    // judged), and the buffer is kept for the next block.
+    while !helper_done {
+        helper_done = !matches!(rx.recv(), Ok((j, _)) if j < ready.len());
+    }
+    if let Some(v) = data.and_then(|d| Arc::try_unwrap(d).ok()) {
+        SPARE.with(|s| s.set(Some(v)));
+    }
     (lines, cut)
+}
+
+thread_local! {
+    /// The buffer of the last block's copy for the helper, for the next block of this thread.
+    static SPARE: std::cell::Cell<Option<Vec<u8>>> = const { std::cell::Cell::new(None) };
 }
 
 /// One block offered to the helper: its own copy of the bytes (the caller's buffer is reused once
@@ -142,7 +168,7 @@ struct Job {
     classifier: Arc<Classifier>,
     choice: FormatChoice,
     max: usize,
-    data: Arc<[u8]>,
+    data: Arc<Vec<u8>>,
     pieces: Arc<[Range<usize>]>,
     next: Arc<AtomicUsize>,
     results: mpsc::Sender<(usize, Found)>,
@@ -165,6 +191,9 @@ fn helper() -> Option<&'static mpsc::Sender<Job>> {
                             break;
                         }
                     }
+                    let Job { data, results, .. } = job;
+                    drop(data);
+                    let _ = results.send((usize::MAX, Found { offsets: Vec::new(), judged: Vec::new() }));
                 }
             });
             spawned.ok().map(|_| tx)
