@@ -2,7 +2,8 @@
 //!
 //! Contract: one thread owns the tailer (all file state) and the one-shot reader of gzip files named
 //! explicitly (`read_once`, on every rescan); it wakes on inotify events, on the poll interval and on
-//! control messages, and is the only writer of checkpoints. The async side serves HTTP
+//! control messages, and is the only writer of checkpoints; while it catches up, the candidate lines of
+//! each large block are judged beside it on one helper thread (`classify::ahead`). The async side serves HTTP
 //! and turns signals into messages. SIGHUP reloads config and patterns (a bad one is refused, the
 //! last good one kept, the reason logged and counted). SIGTERM/SIGINT stop in a fixed order: stop
 //! taking wake-ups, drain what the files hold now, final checkpoint, stop HTTP.
