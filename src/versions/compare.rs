@@ -1,6 +1,9 @@
 //! Is a new version worse than the old one? Per function, over the comparison window (event time),
 //! each version other than the baseline is compared with the baseline: the version with the most
 //! calls in the window (the one carrying the traffic; `other` is never compared nor a baseline).
+//! Every tracked version is a candidate, shown or folded (`super::Function::choose` is what the
+//! outputs show, not what is judged): a version gaining or losing its row changes no verdict, and
+//! each side is one real version's exact counts, never a mix.
 //!
 //! The test: one-sided Fisher's exact test on failed calls (failed / not failed × version / baseline):
 //! given the failed calls of both, how likely is it that the version holds at least as many of them
