@@ -362,18 +362,7 @@ impl Engine {
                 self.alerts.push(Alert {
                     rule: rule.clone(),
                     pattern: c.pattern.unwrap_or(usize::MAX),
-                    summary: format!(
-                        "Version {} of {} fails {:.1}% of its calls ({} of {}), version {} {:.1}% ({} of {}).",
-                        c.version,
-                        c.function,
-                        100.0 * c.ratio(),
-                        c.failed,
-                        c.calls,
-                        c.baseline,
-                        100.0 * c.baseline_ratio(),
-                        c.baseline_failed,
-                        c.baseline_calls
-                    ),
+                    summary: version_summary(c),
                     fix: VERSION_FIX.to_string(),
                     state: State::Inactive,
                     active_at_ms: None,
@@ -387,13 +376,22 @@ impl Engine {
         }
     }
 
-    /// The evidence and verdict of a version alert at `now_ms`.
-    fn version_value(a: &Alert, now_ms: i64, w: &Windows) -> (f64, bool) {
+    /// The evidence and verdict of a version alert at `now_ms`, and its summary from the same
+    /// comparison (so the summary's figures are those of the value beside it).
+    fn version_value(a: &Alert, now_ms: i64, w: &Windows) -> (f64, bool, String) {
         let found = crate::versions::compare::compare_all(&w.versions, now_ms, &a.rule.version_test());
-        found
-            .iter()
-            .find(|c| version_key(&c.function, &c.version) == a.key)
-            .map_or((0.0, false), |c| (c.evidence, c.verdict == crate::versions::compare::Verdict::Worse))
+        match found.iter().find(|c| version_key(&c.function, &c.version) == a.key) {
+            Some(c) => (c.evidence, c.verdict == crate::versions::compare::Verdict::Worse, version_summary(c)),
+            None => {
+                let label = |k: &str| a.labels.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str());
+                let summary = format!(
+                    "Version {} of {} has no calls in the comparison window (or its baseline has none).",
+                    label("version"),
+                    label("function")
+                );
+                (0.0, false, summary)
+            }
+        }
     }
 
     /// Evaluates every rule at `now_ms`. Returns true when any alert changed state.
@@ -440,8 +438,9 @@ impl Engine {
                 // The rule's own row: its alerts are the ones per version.
                 Measure::VersionWorse if a.key.is_empty() => continue,
                 Measure::VersionWorse => {
-                    let (value, holds) = Engine::version_value(a, now_ms, w);
+                    let (value, holds, summary) = Engine::version_value(a, now_ms, w);
                     version_holds = Some(holds);
+                    a.summary = summary;
                     value
                 }
                 Measure::Count => w.count_over(a.pattern, now_ms, window_ms) as f64,
@@ -610,6 +609,24 @@ const VERSION_SUMMARY: &str = "A function version fails more calls than the vers
 const VERSION_FIX: &str = "Shift the alias's traffic back to the baseline version, then read the new version's failed calls by id (authwatch check, /api/v1/versions).";
 
 /// The key of a version alert: its function and version.
+/// A version alert's summary: the comparison's figures, rendered at every evaluation with the value
+/// (the evidence) of the same comparison, so `/api/v1/alerts` and Alertmanager never show a summary
+/// of one moment beside a value of another.
+fn version_summary(c: &crate::versions::compare::Comparison) -> String {
+    format!(
+        "Version {} of {} fails {:.1}% of its calls ({} of {}), version {} {:.1}% ({} of {}).",
+        c.version,
+        c.function,
+        100.0 * c.ratio(),
+        c.failed,
+        c.calls,
+        c.baseline,
+        100.0 * c.baseline_ratio(),
+        c.baseline_failed,
+        c.baseline_calls
+    )
+}
+
 fn version_key(function: &str, version: &str) -> String {
     format!("{function}\u{1f}{version}")
 }
