@@ -1,4 +1,7 @@
 use super::*;
+use crate::patterns::Catalogue;
+use crate::timefmt;
+use crate::window::{MINUTE_MS, Windows};
 
 const T0: i64 = 1_741_914_000_000;
 const S: i64 = 1000;
