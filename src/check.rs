@@ -73,6 +73,8 @@ pub struct CheckOptions {
     pub fn_version: Option<String>,
     /// `--version-from-path`: each input's version from its path.
     pub version_from_path: Option<crate::versions::PathVersion>,
+    /// `--function`: the function of calls whose records name none, as a source's `function`.
+    pub function: Option<String>,
     /// Directories are walked at every depth (`--recursive`: a tree of batches).
     pub recursive: bool,
     /// How CSV inputs are written, from a config source's `[sources.csv]`.
@@ -253,7 +255,7 @@ pub fn run(
     tally.watch_refusals(catalogue.index_of(crate::observe::Q45011));
     let config = StageConfig {
         login_function: opts.login_function.clone(),
-        source_functions: vec![None],
+        source_functions: vec![opts.function.clone()],
         source_formats: vec![opts.format],
         source_versions: vec![opts.fn_version.clone()],
         source_csv: vec![opts.csv.clone().map(Arc::new)],

@@ -152,6 +152,9 @@ enum Command {
         /// A regex with a named group `version` matched against each input's path: its calls' version.
         #[arg(long, value_name = "REGEX")]
         version_from_path: Option<String>,
+        /// The function of calls whose records name none (plain text), as a source's `function`.
+        #[arg(long, value_name = "NAME")]
+        function: Option<String>,
         #[command(flatten)]
         patterns: PatternArgs,
         /// Directories are walked at every depth (a tree of CLS batches, `prefix/%Y/%m/%d/%H/`).
@@ -355,12 +358,14 @@ fn execute(command: Command) -> Result<u8, String> {
             by_version,
             fn_version,
             version_from_path,
+            function,
             patterns,
             recursive,
             paths,
         } => {
             let (fn_version, version_from_path) =
                 authwatch::versions::from_flags(fn_version.as_deref(), version_from_path.as_deref())?;
+            let function = function.as_deref().map(authwatch::versions::function_from_flag).transpose()?;
             // START lines are read only when the load or versions are asked for: counting errors alone is
             // 4x faster. Login attempts are shown only where the load is asked for.
             let count_attempts =
@@ -408,6 +413,7 @@ fn execute(command: Command) -> Result<u8, String> {
                 quota_per_minute,
                 fn_version,
                 version_from_path,
+                function,
                 recursive,
                 csv,
             };

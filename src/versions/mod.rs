@@ -58,6 +58,17 @@ pub fn clean_function(raw: Option<&str>) -> String {
     if ok { f.to_string() } else { "invalid".to_string() }
 }
 
+/// `check`'s `--function`, checked: a function name as SCF allows it (what `clean_function` keeps);
+/// anything else is refused, naming the flag, rather than counted as `invalid`.
+pub fn function_from_flag(raw: &str) -> Result<String, String> {
+    match clean_function(Some(raw)) {
+        f if f == raw => Ok(f),
+        _ => Err(format!(
+            "--function {raw:?}: a function name is letters, digits, - and _ (at most {MAX_FUNCTION_CHARS} characters)"
+        )),
+    }
+}
+
 /// `check`'s `--fn-version` and `--version-from-path`, checked: the version named (cleaned), and the
 /// path regex compiled; an error names the flag.
 pub fn from_flags(

@@ -117,6 +117,9 @@ fn a_source_version_that_is_not_one_is_refused_by_file_line_and_key() {
     // check's flags say the same.
     let o = crate::common::run(&["check", "--fn-version", "a b", "/dev/null"]);
     assert_eq!(o.status.code(), Some(2));
+    let o = crate::common::run(&["check", "--function", "a b", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(crate::common::stderr(&o).contains("--function \"a b\""), "{}", crate::common::stderr(&o));
     let o = crate::common::run(&["check", "--version-from-path", "x", "/dev/null"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(crate::common::stderr(&o).contains("no named group `version`"), "{}", crate::common::stderr(&o));
