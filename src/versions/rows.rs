@@ -9,7 +9,8 @@
 //!   versions folded and the untracked remainder, so a function's rows add up to its totals.
 //! - `folded`: the same figures for each tracked version folded into `other` (not shown; `/metrics`
 //!   advances `other`'s series by their increase, `crate::version_metrics`).
-//! - the comparisons at the view's time (`compare`): every version against its function's baseline.
+//! - the comparisons at the view's time (`compare`): every tracked version (shown or folded) against
+//!   its function's baseline.
 
 use super::compare::{self, Comparison, Test};
 use super::{Counts, OTHER, Slot, Versions};
