@@ -235,3 +235,27 @@ impl VersionCounters {
         c.inc_by(n.saturating_sub(c.get()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::versions::Versions;
+    use crate::versions::compare::Test;
+
+    /// Versions come and go for ever (each newest in turn): the values kept for hidden series stay
+    /// bounded, and the exposition has at most 8 series per function.
+    #[test]
+    fn hidden_values_are_bounded() {
+        let registry = Registry::new();
+        let c = VersionCounters::register(&registry, "authwatch").unwrap();
+        let mut v = Versions::new(1);
+        for n in 1..=3000u64 {
+            v.add_call(Some("f"), &n.to_string(), 1_741_914_000_000);
+            c.show(&VersionsView::build(&v, &["a".to_string()], 1_741_914_000_000, Test::default()));
+        }
+        let st = c.state.lock().unwrap();
+        assert!(st.values.len() <= REMEMBERED + st.shown.len(), "{}", st.values.len());
+        assert!(st.shown.len() <= crate::versions::MAX_VERSIONS);
+        assert_eq!(c.calls.with_label_values(&["f", "3000"]).get(), 1);
+    }
+}
