@@ -30,6 +30,7 @@
 //!   the comparison window is at most that long; older calls count in the totals only.
 
 pub mod compare;
+pub mod flags;
 pub mod rows;
 
 /// Rows per function at most, `other` included.
@@ -49,50 +50,13 @@ pub const UNKNOWN_FUNCTION: &str = "unknown";
 pub const RING_MINUTES: usize = 60;
 const MINUTE_MS: i64 = 60_000;
 /// Longest function name kept (SCF allows 60); a longer or odd one is `invalid`.
-const MAX_FUNCTION_CHARS: usize = 64;
+pub const MAX_FUNCTION_CHARS: usize = 64;
 
 /// A function name as a label value: SCF names are letters, digits, `-` and `_`.
 pub fn clean_function(raw: Option<&str>) -> String {
     let Some(f) = raw.map(str::trim).filter(|f| !f.is_empty()) else { return UNKNOWN_FUNCTION.into() };
     let ok = f.len() <= MAX_FUNCTION_CHARS && f.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
     if ok { f.to_string() } else { "invalid".to_string() }
-}
-
-/// `check`'s `--function`, checked: a function name as SCF allows it (what `clean_function` keeps);
-/// anything else is refused, naming the flag, rather than counted as `invalid`.
-pub fn function_from_flag(raw: &str) -> Result<String, String> {
-    match clean_function(Some(raw)) {
-        f if f == raw => Ok(f),
-        _ => Err(format!(
-            "--function {raw:?}: a function name is letters, digits, - and _ (at most {MAX_FUNCTION_CHARS} characters)"
-        )),
-    }
-}
-
-/// `check`'s `--fn-version` and `--version-from-path`, checked: the version named (cleaned), and the
-/// path regex compiled; an error names the flag.
-pub fn from_flags(
-    version: Option<&str>,
-    from_path: Option<&str>,
-) -> Result<(Option<String>, Option<PathVersion>), String> {
-    let from_path = match from_path.map(PathVersion::new) {
-        Some(Err(why)) => return Err(format!("--version-from-path: {why}")),
-        Some(Ok(p)) => Some(p),
-        None => None,
-    };
-    let version = match version {
-        Some(v) => match crate::record::clean_version(v).filter(|c| c == v.trim()) {
-            Some(c) => Some(c),
-            None => {
-                return Err(format!(
-                    "--fn-version {v:?}: a version is letters, digits, $ - _ . (at most {} characters)",
-                    crate::record::MAX_VERSION_CHARS
-                ));
-            }
-        },
-        None => None,
-    };
-    Ok((version, from_path))
 }
 
 /// A source's `version_from_path`: a regex with a named group `version`, matched against a file's
