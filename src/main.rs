@@ -142,16 +142,8 @@ enum Command {
         /// A config file whose [[alerts]] rules and [alerting] quota_per_minute the report uses.
         #[arg(long = "config", value_name = "FILE")]
         report_config: Option<PathBuf>,
-        /// Count calls per function version (read START lines) even where the inputs' first block names
-        /// no SCF_Qualifier (standard input, a version given only by --fn-version).
-        #[arg(long)]
-        by_version: bool,
-        /// The function version of calls whose records name none (plain text, tcb fn log).
-        #[arg(long, value_name = "VERSION")]
-        fn_version: Option<String>,
-        /// A regex with a named group `version` matched against each input's path: its calls' version.
-        #[arg(long, value_name = "REGEX")]
-        version_from_path: Option<String>,
+        #[command(flatten)]
+        versions: authwatch::versions::flags::VersionFlags,
         #[command(flatten)]
         patterns: PatternArgs,
         /// Directories are walked at every depth (a tree of CLS batches, `prefix/%Y/%m/%d/%H/`).
@@ -352,15 +344,12 @@ fn execute(command: Command) -> Result<u8, String> {
             login_function,
             report,
             report_config,
-            by_version,
-            fn_version,
-            version_from_path,
+            versions,
             patterns,
             recursive,
             paths,
         } => {
-            let (fn_version, version_from_path) =
-                authwatch::versions::from_flags(fn_version.as_deref(), version_from_path.as_deref())?;
+            let versions = versions.checked()?;
             // START lines are read only when the load or versions are asked for: counting errors alone is
             // 4x faster. Login attempts are shown only where the load is asked for.
             let count_attempts =
@@ -382,10 +371,7 @@ fn execute(command: Command) -> Result<u8, String> {
             let csv = like.and_then(|s| s.csv);
             // Calls per version need every call's START line: read when versions are asked for or the
             // inputs name them (SCF_Qualifier in a file's first block).
-            let by_version = by_version
-                || fn_version.is_some()
-                || version_from_path.is_some()
-                || check::names_versions(&paths, recursive);
+            let by_version = versions.by_version || check::names_versions(&paths, recursive);
             let classifier = std::sync::Arc::new(
                 Classifier::build(patterns.catalogue()?, format, count_attempts || by_version)
                     .map_err(|e| e.to_string())?,
@@ -406,8 +392,9 @@ fn execute(command: Command) -> Result<u8, String> {
                 report,
                 alert_rules,
                 quota_per_minute,
-                fn_version,
-                version_from_path,
+                fn_version: versions.fn_version,
+                version_from_path: versions.version_from_path,
+                function: versions.function,
                 recursive,
                 csv,
             };

@@ -1,4 +1,7 @@
 use super::*;
+use crate::patterns::Catalogue;
+use crate::timefmt;
+use crate::window::{MINUTE_MS, Windows};
 
 const T0: i64 = 1_741_914_000_000;
 const S: i64 = 1000;
@@ -185,4 +188,39 @@ fn bad_rules_are_refused_by_name() {
     r.pattern = "nope".into();
     assert_eq!(Engine::new(&[r], &c).unwrap_err().to_string(), "alert \"Q\": no pattern \"nope\"");
     assert!(Engine::new(&[rule(Measure::Count, 0.0, 0)], &c).is_err());
+}
+
+/// A version alert's summary is the comparison of the same evaluation as its value: after more
+/// failed calls, both have moved together (the summary was the one of the moment it fired).
+#[test]
+fn a_version_alerts_summary_follows_its_value() {
+    let (c, mut w) = setup();
+    let q = c.index_of("wx_45011_minute_quota").unwrap();
+    let mut e = Engine::new(&[rollout_rule()], &c).unwrap();
+    let add = |w: &mut Windows, v: &str, calls: i64, failed: i64, t: i64| {
+        for i in 0..calls {
+            w.versions.add_call(Some("f"), v, t + i);
+            if i < failed {
+                w.versions.add_failure(Some("f"), v, q, true, t + i);
+            }
+        }
+    };
+    add(&mut w, "7", 5000, 50, T0);
+    add(&mut w, "8", 500, 40, T0);
+    e.evaluate(T0 + 59_999, &w);
+    let figures = |e: &Engine| {
+        let a = e.alerts.iter().find(|a| !a.key.is_empty()).unwrap();
+        (a.state, a.value, a.summary.clone())
+    };
+    let (state, value, summary) = figures(&e);
+    assert_eq!(state, State::Firing);
+    assert!(summary.contains("(40 of 500)"), "{summary}");
+    add(&mut w, "8", 100, 60, T0 + 30_000);
+    e.evaluate(T0 + 119_999, &w);
+    let (state, later, summary) = figures(&e);
+    assert_eq!(state, State::Firing);
+    assert!(later > value, "{value} → {later}");
+    assert!(summary.contains("(100 of 600)"), "the summary of now: {summary}");
+    let now = crate::versions::compare::compare_all(&w.versions, T0 + 119_999, &rollout_rule().version_test());
+    assert_eq!(now.iter().find(|c| c.version == "8").unwrap().evidence, later, "the value of the same comparison");
 }

@@ -48,6 +48,8 @@ pub struct CheckOptions {
     pub fn_version: Option<String>,
     /// `--version-from-path`: each input's version from its path.
     pub version_from_path: Option<crate::versions::PathVersion>,
+    /// `--function`: the function of calls whose records name none, as a source's `function`.
+    pub function: Option<String>,
     /// Directories are walked at every depth (`--recursive`: a tree of batches).
     pub recursive: bool,
     /// How CSV inputs are written, from a config source's `[sources.csv]`.

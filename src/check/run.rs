@@ -46,7 +46,7 @@ pub fn run(
     tally.watch_refusals(catalogue.index_of(crate::observe::Q45011));
     let config = StageConfig {
         login_function: opts.login_function.clone(),
-        source_functions: vec![None],
+        source_functions: vec![opts.function.clone()],
         source_formats: vec![opts.format],
         source_versions: vec![opts.fn_version.clone()],
         source_csv: vec![opts.csv.clone().map(Arc::new)],

@@ -1,6 +1,9 @@
 //! Is a new version worse than the old one? Per function, over the comparison window (event time),
 //! each version other than the baseline is compared with the baseline: the version with the most
 //! calls in the window (the one carrying the traffic; `other` is never compared nor a baseline).
+//! Every tracked version is a candidate, shown or folded (`super::Function::choose` is what the
+//! outputs show, not what is judged): a version gaining or losing its row changes no verdict, and
+//! each side is one real version's exact counts, never a mix.
 //!
 //! The test: one-sided Fisher's exact test on failed calls (failed / not failed × version / baseline):
 //! given the failed calls of both, how likely is it that the version holds at least as many of them
@@ -256,5 +259,30 @@ mod tests {
         assert_eq!((c[0].verdict, c[0].pattern), (Verdict::Worse, Some(1)));
         let c = compare_all(&versions(500, 5, 5000, 50), t, &Test::default());
         assert_eq!(c[0].verdict, Verdict::NotWorse);
+    }
+
+    /// Whether a version has a row changes nothing judged: the worse canary, folded into `other` by
+    /// busier versions (their calls before the window) and newer ones (each too small to be judged),
+    /// is still compared, alone, with the same figures, against the same baseline.
+    #[test]
+    fn folding_a_version_changes_no_verdict() {
+        let t = 1_741_914_000_000 + 60_000;
+        let mut v = versions(500, 60, 5000, 50);
+        let before = compare_all(&v, t, &Test::default());
+        assert_eq!(before.len(), 1);
+        assert_eq!(before[0].verdict, Verdict::Worse);
+        for n in 10..30 {
+            let (calls, at) = if n < 13 { (6000, t - 30 * 60_000) } else { (n - 8, t - 1000) };
+            for _ in 0..calls {
+                v.add_call(Some("f"), &n.to_string(), at);
+            }
+        }
+        let (shown, _) = v.get("f").unwrap().choose();
+        assert!(!shown.iter().any(|s| s.name == "2"), "the canary is folded");
+        let after = compare_all(&v, t, &Test::default());
+        let canary = after.iter().find(|c| c.version == "2").unwrap();
+        assert_eq!(canary, &before[0]);
+        assert!(after.iter().all(|c| c.baseline == "1" && c.version != OTHER));
+        assert!(after.iter().filter(|c| c.version != "2").all(|c| c.verdict == Verdict::TooFewCalls));
     }
 }

@@ -10,25 +10,38 @@
 //!   errors are placed at the call's time, like its `Call` Event; an error Event counted before its
 //!   call (a START cut off by the export) counts the call too (the stage sends one `Call` for it).
 //! - **bounded**: at most `MAX_VERSIONS` rows per function, `other` included, and `MAX_FUNCTIONS`
-//!   functions (past it a function is counted as `other`). When a function already has
-//!   `MAX_VERSIONS - 1` named versions and a new name comes, the `KEEP_BUSIEST` busiest (most calls)
-//!   are kept, then the newest (`$LATEST` first, then the highest version number, then names that
-//!   are not numbers by when first seen) until `MAX_VERSIONS - 1`; the one left out is folded into
-//!   `other` (its counts move there; it is not shown again, its later calls count as `other`).
-//!   Version and function names were cleaned where they were read (`record::clean_version`,
+//!   functions (past it a function is counted as `other`). Which versions have rows is chosen at
+//!   every read (`Function::choose`, read by the view, `rows`), on the calls counted then: the
+//!   `KEEP_BUSIEST` busiest (most calls), then the newest (`$LATEST` first, then the highest version
+//!   number, then names that are not numbers by when first seen) until `MAX_VERSIONS - 1`; `other`
+//!   is the sum of the rest. A folded version keeps its own exact counts, so a version seen late
+//!   that becomes busy, or one folded early that becomes the busiest, gets its row back with every
+//!   call it had; the rows always add up to the function's totals.
+//! - **tracked**: exact counts are kept for at most `TRACKED` versions per function (far more than
+//!   are shown). A new name past that takes the place of the least busy tracked version that is not
+//!   shown (of equals the oldest), whose counts go to the function's untracked remainder (`rest`,
+//!   always in `other`); if that version comes back it counts afresh from then (a new `order`), its
+//!   earlier calls staying in `other`. A name literally `other` counts in the remainder. The
+//!   comparison (`compare`) reads every tracked version, shown or folded: what is shown never
+//!   changes a verdict.
+//! - **names**: version and function names were cleaned where they were read (`record::clean_version`,
 //!   `clean_function`), so every label value is short and of a fixed alphabet.
 //! - **minutes**: the last `RING_MINUTES` minutes of each version are kept per minute (event time),
 //!   the comparison window is at most that long; older calls count in the totals only.
 
 pub mod compare;
+pub mod flags;
 pub mod rows;
 
 /// Rows per function at most, `other` included.
 pub const MAX_VERSIONS: usize = 8;
 /// Functions at most; past it calls count under the function `other`.
 pub const MAX_FUNCTIONS: usize = 16;
-/// Versions kept by calls when one must be folded; the rest of the room goes to the newest.
+/// Rows given to the busiest versions (most calls); the rest of the room goes to the newest.
 pub const KEEP_BUSIEST: usize = 3;
+/// Versions per function counted exactly, shown or folded; past it the least busy one not shown
+/// is dropped into the function's untracked remainder (part of `other`).
+pub const TRACKED: usize = 32;
 /// Where folded versions (and functions past the cap) are counted.
 pub const OTHER: &str = "other";
 /// Calls whose records name no function (plain text of a source without `function`).
@@ -37,39 +50,13 @@ pub const UNKNOWN_FUNCTION: &str = "unknown";
 pub const RING_MINUTES: usize = 60;
 const MINUTE_MS: i64 = 60_000;
 /// Longest function name kept (SCF allows 60); a longer or odd one is `invalid`.
-const MAX_FUNCTION_CHARS: usize = 64;
+pub const MAX_FUNCTION_CHARS: usize = 64;
 
 /// A function name as a label value: SCF names are letters, digits, `-` and `_`.
 pub fn clean_function(raw: Option<&str>) -> String {
     let Some(f) = raw.map(str::trim).filter(|f| !f.is_empty()) else { return UNKNOWN_FUNCTION.into() };
     let ok = f.len() <= MAX_FUNCTION_CHARS && f.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
     if ok { f.to_string() } else { "invalid".to_string() }
-}
-
-/// `check`'s `--fn-version` and `--version-from-path`, checked: the version named (cleaned), and the
-/// path regex compiled; an error names the flag.
-pub fn from_flags(
-    version: Option<&str>,
-    from_path: Option<&str>,
-) -> Result<(Option<String>, Option<PathVersion>), String> {
-    let from_path = match from_path.map(PathVersion::new) {
-        Some(Err(why)) => return Err(format!("--version-from-path: {why}")),
-        Some(Ok(p)) => Some(p),
-        None => None,
-    };
-    let version = match version {
-        Some(v) => match crate::record::clean_version(v).filter(|c| c == v.trim()) {
-            Some(c) => Some(c),
-            None => {
-                return Err(format!(
-                    "--fn-version {v:?}: a version is letters, digits, $ - _ . (at most {} characters)",
-                    crate::record::MAX_VERSION_CHARS
-                ));
-            }
-        },
-        None => None,
-    };
-    Ok((version, from_path))
 }
 
 /// A source's `version_from_path`: a regex with a named group `version`, matched against a file's
@@ -152,19 +139,20 @@ pub struct Slot {
     pub last_ms: Option<i64>,
     /// Per minute (index: minute mod `RING_MINUTES`): (minute, counts).
     ring: Vec<Option<(i64, Counts)>>,
-    /// Order of first sight (for names that are not numbers).
-    seen_order: u64,
+    /// Order of first sight (for names that are not numbers); also tells this count from an earlier
+    /// one of the same name (a version dropped from tracking and seen again counts afresh).
+    pub order: u64,
 }
 
 impl Slot {
-    fn new(name: &str, seen_order: u64, ring_minutes: usize) -> Slot {
+    fn new(name: &str, order: u64, ring_minutes: usize) -> Slot {
         Slot {
             name: name.to_string(),
             total: Counts::default(),
             first_ms: None,
             last_ms: None,
             ring: vec![None; ring_minutes.max(1)],
-            seen_order,
+            order,
         }
     }
 
@@ -217,13 +205,13 @@ impl Slot {
     }
 
     /// Newer sorts higher: `$LATEST`, then version numbers by value, then other names by first sight.
-    fn newness(&self) -> (u8, u64, u64) {
+    pub fn newness(&self) -> (u8, u64, u64) {
         if self.name == "$LATEST" {
-            return (3, 0, self.seen_order);
+            return (3, 0, self.order);
         }
         match self.name.parse::<u64>() {
-            Ok(n) => (2, n, self.seen_order),
-            Err(_) => (1, 0, self.seen_order),
+            Ok(n) => (2, n, self.order),
+            Err(_) => (1, 0, self.order),
         }
     }
 }
@@ -232,8 +220,36 @@ impl Slot {
 #[derive(Debug, Clone)]
 pub struct Function {
     pub name: String,
-    /// At most `MAX_VERSIONS`, `other` (if any) among them.
+    /// The tracked versions, at most `TRACKED`, each counted exactly (never one named `other`).
     pub slots: Vec<Slot>,
+    /// The untracked remainder: versions dropped from tracking (and a version literally named
+    /// `other`), counted only as a sum; always part of the `other` row.
+    pub rest: Option<Slot>,
+}
+
+impl Function {
+    /// The one choice of rows (see the module doc): the tracked versions shown on their own, and those
+    /// folded into `other`, judged on the calls counted now. Every output reads it through the view
+    /// (`rows`); dropping a version from tracking reads it too, so a shown version is never dropped.
+    pub fn choose(&self) -> (Vec<&Slot>, Vec<&Slot>) {
+        let room = MAX_VERSIONS - 1;
+        if self.slots.len() <= room {
+            return (self.slots.iter().collect(), Vec::new());
+        }
+        let mut by_calls: Vec<&Slot> = self.slots.iter().collect();
+        // Of equal calls, the newer first: the busiest rows do not depend on the order seen.
+        by_calls.sort_by_key(|s| (std::cmp::Reverse(s.total.calls), std::cmp::Reverse(s.newness())));
+        let mut rest = by_calls.split_off(KEEP_BUSIEST.min(by_calls.len()));
+        rest.sort_by_key(|s| std::cmp::Reverse(s.newness()));
+        let folded = rest.split_off((room - by_calls.len()).min(rest.len()));
+        by_calls.extend(rest);
+        (by_calls, folded)
+    }
+
+    /// The function's calls, every version and the remainder.
+    pub fn total_calls(&self) -> u64 {
+        self.slots.iter().chain(&self.rest).map(|s| s.total.calls).sum()
+    }
 }
 
 /// Every function's versions.
@@ -278,7 +294,7 @@ impl Versions {
     /// The patterns changed (reload): `map[new] = Some(old)`.
     pub fn remap(&mut self, map: &[Option<usize>]) {
         self.patterns = map.len();
-        for s in self.functions.iter_mut().flat_map(|f| f.slots.iter_mut()) {
+        for s in self.functions.iter_mut().flat_map(|f| f.slots.iter_mut().chain(f.rest.as_mut())) {
             s.total.remap(map);
             for (_, c) in s.ring.iter_mut().flatten() {
                 c.remap(map);
@@ -292,9 +308,8 @@ impl Versions {
         self.newest_minute = Some(newest);
         self.first_ms = Some(self.first_ms.map_or(time_ms, |f| f.min(time_ms)));
         let f = self.function(&clean_function(function));
-        let s = self.slot(f, version);
         let patterns = self.patterns;
-        self.functions[f].slots[s].add(patterns, time_ms, newest, what);
+        self.slot(f, version).add(patterns, time_ms, newest, what);
     }
 
     fn function(&mut self, name: &str) -> usize {
@@ -306,45 +321,35 @@ impl Versions {
         if let Some(i) = self.functions.iter().position(|f| f.name == name) {
             return i;
         }
-        self.functions.push(Function { name: name.to_string(), slots: Vec::new() });
+        self.functions.push(Function { name: name.to_string(), slots: Vec::new(), rest: None });
         self.functions.len() - 1
     }
 
-    /// The row `version` counts in: its own, a new one, or `other` (see the module doc).
-    fn slot(&mut self, f: usize, version: &str) -> usize {
+    /// Where `version`'s call counts: its own slot, a new one, or the remainder (see the module doc).
+    fn slot(&mut self, f: usize, version: &str) -> &mut Slot {
         self.seen += 1;
         let ring = self.ring_minutes;
         let order = self.seen;
-        let slots = &mut self.functions[f].slots;
-        if let Some(i) = slots.iter().position(|s| s.name == version) {
-            return i;
+        let func = &mut self.functions[f];
+        if let Some(i) = func.slots.iter().position(|s| s.name == version) {
+            return &mut func.slots[i];
         }
-        let named = slots.iter().filter(|s| s.name != OTHER).count();
-        if named < MAX_VERSIONS - 1 && version != OTHER {
-            slots.push(Slot::new(version, order, ring));
-            return slots.len() - 1;
+        if version == OTHER {
+            return func.rest.get_or_insert_with(|| Slot::new(OTHER, 0, ring));
         }
-        let newcomer = Slot::new(version, order, ring);
-        // Which named one (or the newcomer) is left out: not among the busiest, and the oldest of the rest.
-        let mut candidates: Vec<&Slot> = slots.iter().filter(|s| s.name != OTHER).chain([&newcomer]).collect();
-        candidates.sort_by_key(|s| std::cmp::Reverse(s.total.calls));
-        let out = candidates.iter().skip(KEEP_BUSIEST).min_by_key(|s| s.newness()).map(|s| s.name.clone());
-        let other = match slots.iter().position(|s| s.name == OTHER) {
-            Some(i) => i,
-            None => {
-                slots.push(Slot::new(OTHER, 0, ring));
-                slots.len() - 1
-            }
-        };
-        match out {
-            Some(name) if name != version => {
-                let i = slots.iter().position(|s| s.name == name).unwrap_or(other);
-                let old = std::mem::replace(&mut slots[i], newcomer);
-                slots[other].absorb(old);
-                i
-            }
-            _ => other,
+        if func.slots.len() < TRACKED {
+            func.slots.push(Slot::new(version, order, ring));
+            let last = func.slots.len() - 1;
+            return &mut func.slots[last];
         }
+        // Full: the newcomer takes the place of the least busy version not shown (of equals, the
+        // oldest), whose counts go to the remainder.
+        let (_, folded) = func.choose();
+        let out = folded.iter().min_by_key(|s| (s.total.calls, s.newness())).map(|s| s.order);
+        let i = func.slots.iter().position(|s| Some(s.order) == out).unwrap_or(0);
+        let old = std::mem::replace(&mut func.slots[i], Slot::new(version, order, ring));
+        func.rest.get_or_insert_with(|| Slot::new(OTHER, 0, ring)).absorb(old);
+        &mut func.slots[i]
     }
 
     /// The function row named `name`.
@@ -395,10 +400,16 @@ mod tests {
         }
     }
 
+    fn names(v: &Versions, f: &str) -> (Vec<String>, Vec<String>) {
+        let (shown, folded) = v.get(f).unwrap().choose();
+        let n = |s: Vec<&Slot>| s.iter().map(|s| s.name.clone()).collect();
+        (n(shown), n(folded))
+    }
+
     #[test]
-    fn at_most_eight_rows_newest_and_busiest_kept() {
+    fn at_most_seven_shown_the_busiest_then_the_newest() {
         let mut v = Versions::new(1);
-        // Version 1 is the busiest; then 2..=20 arrive one after another.
+        // Version 1 is the busiest; then 2..=20 arrive one after another, n with n calls.
         for _ in 0..100 {
             v.add_call(Some("f"), "1", T0);
         }
@@ -408,19 +419,64 @@ mod tests {
             }
         }
         v.add_call(Some("f"), "$LATEST", T0);
+        let (shown, folded) = names(&v, "f");
+        assert_eq!(shown, ["1", "20", "19", "$LATEST", "18", "17", "16"], "busiest by calls, then newest");
+        assert_eq!(folded.len(), 21 - 7);
         let f = v.get("f").unwrap();
-        let names: Vec<&str> = f.slots.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names.len(), MAX_VERSIONS, "{names:?}");
-        for kept in ["1", "20", "19", "$LATEST", OTHER] {
-            assert!(names.contains(&kept), "{kept} in {names:?}");
+        assert_eq!(f.total_calls(), 100 + (2..=20).sum::<i64>() as u64 + 1, "nothing lost");
+        assert!(f.rest.is_none(), "21 versions are all tracked");
+    }
+
+    /// The user trial: many canaries first, the production version (an older number) seen late. It
+    /// gets its row as soon as it is among the busiest, with every call it had; a version folded
+    /// early that becomes the busiest is shown again, with its early calls.
+    #[test]
+    fn a_version_seen_late_or_folded_early_is_shown_once_busy() {
+        let mut v = Versions::new(1);
+        for n in 10..40 {
+            v.add_call(Some("f"), &n.to_string(), T0 + n);
+            v.add_call(Some("f"), &n.to_string(), T0 + n);
         }
-        let total: u64 = f.slots.iter().map(|s| s.total.calls).sum();
-        assert_eq!(total, 100 + (2..=20).sum::<i64>() as u64 + 1, "nothing lost: folded into other");
-        // An old version seen again counts under other.
-        let before = f.slots.iter().find(|s| s.name == OTHER).unwrap().total.calls;
-        v.add_call(Some("f"), "3", T0);
+        v.add_call(Some("f"), "11", T0);
+        for _ in 0..5 {
+            v.add_call(Some("f"), "3", T0 + 100);
+        }
+        let (shown, folded) = names(&v, "f");
+        assert!(shown.contains(&"3".to_string()), "{shown:?}");
+        assert!(folded.contains(&"12".to_string()), "{folded:?}");
+        let three = v.get("f").unwrap().slots.iter().find(|s| s.name == "3").unwrap();
+        assert_eq!(three.total.calls, 5);
+        // 12 was folded from the start; it becomes the busiest and is shown with its first 2 calls.
+        for _ in 0..50 {
+            v.add_call(Some("f"), "12", T0 + 200);
+        }
+        let (shown, _) = names(&v, "f");
+        assert_eq!(shown[0], "12", "{shown:?}");
+        assert_eq!(v.get("f").unwrap().slots.iter().find(|s| s.name == "12").unwrap().total.calls, 52);
+    }
+
+    /// Past `TRACKED` names, the least busy one not shown goes to the remainder; a shown one never
+    /// does, and nothing is lost.
+    #[test]
+    fn tracking_is_bounded_and_drops_the_least_busy_not_shown() {
+        let mut v = Versions::new(1);
+        for _ in 0..1000 {
+            v.add_call(Some("f"), "1", T0);
+        }
+        for n in 2..200u64 {
+            for _ in 0..(n % 7 + 1) {
+                v.add_call(Some("f"), &n.to_string(), T0);
+            }
+            let f = v.get("f").unwrap();
+            assert!(f.slots.len() <= TRACKED);
+            assert!(f.slots.iter().any(|s| s.name == "1"), "the busiest is never dropped");
+            assert!(f.slots.iter().any(|s| s.name == n.to_string()), "the newest is tracked");
+        }
         let f = v.get("f").unwrap();
-        assert_eq!(f.slots.iter().find(|s| s.name == OTHER).unwrap().total.calls, before + 1);
+        let want = 1000 + (2..200u64).map(|n| n % 7 + 1).sum::<u64>();
+        assert_eq!(f.total_calls(), want);
+        assert!(f.rest.as_ref().is_some_and(|r| r.total.calls > 0));
+        assert_eq!(names(&v, "f").0.len(), MAX_VERSIONS - 1);
     }
 
     #[test]

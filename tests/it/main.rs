@@ -51,6 +51,7 @@ mod restart_history;
 mod rollout;
 mod rollout_bounds;
 mod rollout_fleet;
+mod rollout_rows;
 mod rollout_sim;
 mod soak;
 mod src_layout;

@@ -180,6 +180,16 @@ fn every_form_of_a_canary_export_gives_the_true_figures_per_version() {
         versions_of(&doc, "unknown"),
         want.iter().filter(|(v, _)| *v == CANARY).map(|(k, v)| (k.clone(), v.clone())).collect()
     );
+    // Its function given too (`--function`, as a source's `function`): the same rows under it.
+    let doc = json(&run(&["check", "--output", "json", "--fn-version", CANARY, "--function", "orderPay", &p(CANARY)]));
+    assert_eq!(
+        versions_of(&doc, "orderPay"),
+        want.iter().filter(|(v, _)| *v == CANARY).map(|(k, v)| (k.clone(), v.clone())).collect()
+    );
+    assert!(versions_of(&doc, "unknown").is_empty());
+    // A record that names its function keeps it.
+    let doc = json(&run(&["check", "--output", "json", "--function", "elsewhere", jsonl.to_str().unwrap()]));
+    assert_eq!(versions_of(&doc, "orderPay"), want, "cls json keeps its own function");
 
     // `tcb fn log` output per version (it names the function, not the version).
     for v in [BASE, CANARY] {

@@ -56,14 +56,13 @@ fn many_versions_and_functions_stay_bounded_and_odd_names_are_not_echoed() {
     let series = |text: &str, name: &str| -> Vec<String> {
         text.lines().filter(|l| l.starts_with(&format!("{name}{{"))).map(str::to_string).collect()
     };
+    // The rows add up to every call (a series' value need not: it counts from when its row was
+    // shown, `version_metrics`).
     wait_until("every call counted", || {
         d.advance(500);
-        let text = d.metrics();
-        let sum: f64 = series(&text, "authwatch_version_calls_total")
-            .iter()
-            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
-            .sum();
-        sum == total
+        let api: Value = serde_json::from_str(&d.get("/api/v1/versions").1).unwrap();
+        let sum: u64 = api["data"]["versions"].as_array().unwrap().iter().map(|r| r["calls"].as_u64().unwrap()).sum();
+        sum as f64 == total
     });
     let text = d.metrics();
     let calls_series = series(&text, "authwatch_version_calls_total");
@@ -118,6 +117,9 @@ fn a_source_version_that_is_not_one_is_refused_by_file_line_and_key() {
     // check's flags say the same.
     let o = crate::common::run(&["check", "--fn-version", "a b", "/dev/null"]);
     assert_eq!(o.status.code(), Some(2));
+    let o = crate::common::run(&["check", "--function", "a b", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(crate::common::stderr(&o).contains("--function \"a b\""), "{}", crate::common::stderr(&o));
     let o = crate::common::run(&["check", "--version-from-path", "x", "/dev/null"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(crate::common::stderr(&o).contains("no named group `version`"), "{}", crate::common::stderr(&o));
