@@ -103,6 +103,23 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// The same record with another message (of another lifetime: a record kept apart from the
+    /// bytes it was read from, `classify::ahead`).
+    pub fn with_message<'b>(self, message: Cow<'b, [u8]>) -> Record<'b> {
+        Record {
+            format: self.format,
+            message,
+            time_ms: self.time_ms,
+            function: self.function,
+            request_id: self.request_id,
+            level: self.level,
+            status_code: self.status_code,
+            version: self.version,
+            malformed: self.malformed,
+            call_start_ms: self.call_start_ms,
+        }
+    }
+
     pub(crate) fn text(message: &'a [u8]) -> Self {
         Record {
             format: Format::Text,

@@ -229,44 +229,19 @@ struct Judgement {
 impl Judgement {
     fn new(
         line: &[u8],
-        record: Record<'_>,
+        mut record: Record<'_>,
         choice: FormatChoice,
         pattern: Option<usize>,
         signal: Option<usize>,
     ) -> Judgement {
-        let Record {
-            format,
-            message,
-            time_ms,
-            function,
-            request_id,
-            level,
-            status_code,
-            version,
-            malformed,
-            call_start_ms,
-        } = record;
-        let (message, message_at) = match message {
-            Cow::Borrowed(m) if m.is_empty() => (Cow::Borrowed(&b""[..]), None),
+        let (message, message_at) = match std::mem::take(&mut record.message) {
             Cow::Borrowed(m) => match within(line, m) {
-                Some(at) => (Cow::Borrowed(&b""[..]), Some(at..at + m.len())),
-                None => (Cow::Owned(m.to_vec()), None),
+                Some(at) if !m.is_empty() => (Cow::Borrowed(&b""[..]), Some(at..at + m.len())),
+                _ => (Cow::Owned(m.to_vec()), None),
             },
             Cow::Owned(m) => (Cow::Owned(m), None),
         };
-        let record = Record {
-            format,
-            message,
-            time_ms,
-            function,
-            request_id,
-            level,
-            status_code,
-            version,
-            malformed,
-            call_start_ms,
-        };
-        Judgement { record, message_at, choice, pattern, signal }
+        Judgement { record: record.with_message(message), message_at, choice, pattern, signal }
     }
 
     /// What was found, its record reading `line` (the same bytes it was read from).
