@@ -2,25 +2,32 @@
 //! on a second thread while the calling thread hands the block's earlier lines to the Event stage.
 //!
 //! Semantics (none of them changes what is counted):
-//! - **Same lines, same numbers.** A block of complete lines is cut at newlines into `PIECES` pieces.
-//!   Each piece is judged once, by whichever thread takes it first (a shared counter): walked with the
-//!   splitter's walk (`lines::walk`), the classifier's prefilter and the same cap, and for each
-//!   candidate line its record is made (`record::parse(line, choice)`) and the classifier asked what
-//!   it is (`classify_record`, a function of the line and its record only). The calling thread then
-//!   walks the pieces in order with their candidates as its prefilter, judging the next untaken piece
-//!   while the one it needs is not ready: the lines handed over, their numbers, cut flags and order
-//!   are those of a plain walk, whatever the sink asks in between (`wants_every_line`).
+//! - **Same lines, same numbers.** A block of complete lines is cut at newlines into parts of about
+//!   `PART` bytes, and each part into `PIECES` pieces. Each piece is judged once, by whichever thread
+//!   claims it first: the helper claims a part's pieces from its front, the calling thread from its
+//!   back, only while the piece it hands over next is not ready (so the thread that also feeds the
+//!   stage judges less). Judging a piece is walking it with the splitter's walk (`lines::walk`), the
+//!   classifier's prefilter and the same cap, and for each candidate line making its record
+//!   (`record::parse(line, choice)`) and asking the classifier what it is (`classify_record`, a
+//!   function of the line and its record only). The calling thread then walks the pieces in order
+//!   with their candidates as its prefilter: the lines handed over, their numbers, cut flags and
+//!   order are those of a plain walk, whatever the sink asks in between (`wants_every_line`).
+//! - **The bytes are lent, not copied.** The helper reads the caller's block where it is; the
+//!   calling thread does not return, or unwind, before the helper has said it let go of every part
+//!   offered (`Offer`'s drop waits). The next part is offered while this one is handed over, so the
+//!   helper goes on judging while the stage works. What is found about a part is held until it is
+//!   handed over: two parts at most, whatever the reader's block size.
 //! - **The stage decides whether a judgement applies.** Each line handed over carries what was found
 //!   ahead (`Ahead`): its record and patterns, or that it holds no literal. The stage uses them only
 //!   where its reader reads that line on its own with the same choice (`RecordReader::push_parsed`),
 //!   and otherwise reads the line itself, as without this room. Cut lines carry nothing.
 //! - **Only large blocks** (`MIN_BLOCK`): a followed file that grows by a few lines is walked on the
-//!   calling thread alone; a thread is started per block only where the block is worth it.
+//!   calling thread alone; the helper is offered only blocks worth the hand-over.
 //! - A helper that fails (it panicked) leaves its pieces to the calling thread's own walk.
 
 use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
 
 use memchr::memchr;
@@ -79,7 +86,11 @@ pub fn walk<S: AheadSink>(
     (lines + l, cut + c)
 }
 
-/// As `walk`, the stream read line by line with `choice`.
+/// As `walk`, the stream read line by line with `choice`: a large block in parts of about `PART`
+/// bytes (what is found ahead about a part is held until it is handed over, so a part bounds that
+/// memory, whatever the reader's block size). The helper judges a part's pieces from its front, this
+/// thread from its back while the piece it hands over next is not ready; the next part is offered
+/// too, for the helper to go on with while this thread hands over the rest of this one.
 pub fn walk_block<S: AheadSink>(
     classifier: &Arc<Classifier>,
     choice: FormatChoice,
@@ -89,89 +100,149 @@ pub fn walk_block<S: AheadSink>(
     sink: &mut S,
 ) -> (u64, u64) {
     let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
-    let ranges = pieces(block);
-    // Pieces are judged by whichever thread is free, in the order of a shared counter; this thread
-    // hands them over in order, judging the next untaken one while the one it needs is not ready.
-    let next = Arc::new(AtomicUsize::new(0));
-    let (tx, rx) = mpsc::channel();
-    // The helper's copy of the block goes into the buffer the last block's copy used (a new 1 MiB
-    // allocation per block left the heap a block bigger now and then: the soak test saw it).
-    let mut data = None;
-    if let Some(helper) = helper() {
-        let mut copy = SPARE.with(|s| s.take()).unwrap_or_default();
-        copy.clear();
-        copy.extend_from_slice(block);
-        let copy = Arc::new(copy);
+    let parts = parts(block);
+    // Every part offered so far; each waits, when dropped (returning or unwinding), for the helper
+    // to let go of the bytes it was lent.
+    let mut offered: Vec<Offer> = Vec::with_capacity(parts.len());
+    let (mut lines, mut cut) = (0, 0);
+    for (p, part_range) in parts.iter().enumerate() {
+        // This part and the next are offered: the helper goes on to the next once it meets this
+        // thread in this one, while this thread hands the rest over.
+        while offered.len() < parts.len().min(p + 2) {
+            offered.push(Offer::new(classifier, choice, max, block, &parts[offered.len()]));
+        }
+        let part = &block[part_range.clone()];
+        let n = offered[p].pieces.len();
+        let mut ready: Vec<Option<Found>> = (0..n).map(|_| None).collect();
+        let mut back = n;
+        for k in 0..n {
+            while ready[k].is_none() {
+                // The back piece, if the helper has not taken it: this thread's share of the judging.
+                let o = &offered[p];
+                if back > k && !o.claims[back - 1].swap(true, Ordering::AcqRel) {
+                    back -= 1;
+                    ready[back] = Some(judge(classifier, choice, &part[o.pieces[back].clone()], max));
+                    continue;
+                }
+                back = k;
+                match offered[p].next_found() {
+                    Some((j, found)) if j < n => ready[j] = Some(found),
+                    Some(_) => {}
+                    // Done, or gone (it panicked) with this piece: walked unjudged below.
+                    None => break,
+                }
+            }
+            let piece = &part[offered[p].pieces[k].clone()];
+            let (l, c) = match ready[k].take() {
+                Some(Found { offsets, judged }) => {
+                    let lookup = |h: &[u8], from: usize| next_of(&offsets, piece, h, from);
+                    let mut on = OnPiece { sink: &mut *sink, piece, offsets: &offsets, judged, next: 0 };
+                    lines::walk(piece, lines_before + lines, max, &lookup, &mut on)
+                }
+                None => lines::walk(piece, lines_before + lines, max, &find, sink),
+            };
+            (lines, cut) = (lines + l, cut + c);
+        }
+    }
+    drop(offered);
+    (lines, cut)
+}
+
+/// Bytes of a block judged at once (`walk_block`).
+const PART: usize = 1 << 20;
+
+/// `block` cut at newlines into parts of about `PART` bytes.
+fn parts(block: &[u8]) -> Vec<Range<usize>> {
+    let (mut parts, mut at) = (Vec::new(), 0);
+    while at < block.len() {
+        let end = match block.get(at + PART..).and_then(|rest| memchr(b'\n', rest)) {
+            Some(i) => at + PART + i + 1,
+            None => block.len(),
+        };
+        parts.push(at..end);
+        at = end;
+    }
+    parts
+}
+
+/// A part offered to the helper (if there is one): its pieces, who took which, and the helper's
+/// findings. The helper reads the caller's bytes where they are (a copy per block cost a block's
+/// size of memory); dropped, an `Offer` waits until the helper has let go of them.
+struct Offer {
+    pieces: Arc<[Range<usize>]>,
+    claims: Arc<[AtomicBool]>,
+    rx: Option<mpsc::Receiver<(usize, Option<Found>)>>,
+}
+
+impl Offer {
+    fn new(classifier: &Arc<Classifier>, choice: FormatChoice, max: usize, block: &[u8], part: &Range<usize>) -> Offer {
+        let pieces: Arc<[Range<usize>]> = Arc::from(pieces(&block[part.clone()]).as_slice());
+        let claims: Arc<[AtomicBool]> = pieces.iter().map(|_| AtomicBool::new(false)).collect();
+        let (tx, rx) = mpsc::channel();
+        let data = &block[part.clone()];
         let job = Job {
             classifier: Arc::clone(classifier),
             choice,
             max,
-            data: Arc::clone(&copy),
-            pieces: Arc::from(ranges.as_slice()),
-            next: Arc::clone(&next),
+            data: Bytes { ptr: data.as_ptr(), len: data.len() },
+            pieces: Arc::clone(&pieces),
+            claims: Arc::clone(&claims),
             results: tx,
         };
-        // A helper that is gone leaves every piece to this thread.
-        if helper.send(job).is_ok() {
-            data = Some(copy);
+        // A helper that is gone leaves every piece to this thread (the job, and its sender, dropped).
+        let rx = helper().and_then(|h| h.send(job).ok()).map(|()| rx);
+        Offer { pieces, claims, rx }
+    }
+
+    /// The next piece the helper judged, `Some((usize::MAX, _))` for nothing more, or `None` once
+    /// it is done with the part (or gone).
+    fn next_found(&mut self) -> Option<(usize, Found)> {
+        match self.rx.as_ref()?.recv() {
+            Ok((j, Some(found))) => Some((j, found)),
+            _ => {
+                self.rx = None;
+                None
+            }
         }
     }
-    let mut ready: Vec<Option<Found>> = ranges.iter().map(|_| None).collect();
-    let mut helper_done = data.is_none();
-    let (mut lines, mut cut) = (0, 0);
-    for (k, range) in ranges.iter().enumerate() {
-        while ready[k].is_none() {
-            let j = next.fetch_add(1, Ordering::Relaxed);
-            if let Some(r) = ranges.get(j) {
-                ready[j] = Some(judge(classifier, choice, &block[r.clone()], max));
-                continue;
-            }
-            match rx.recv() {
-                Ok((j, found)) if j < ready.len() => ready[j] = Some(found),
-                // Done, or gone (it panicked) with this piece: walked unjudged below.
-                _ => {
-                    helper_done = true;
-                    break;
-                }
-            }
-        }
-        let piece = &block[range.clone()];
-        let (l, c) = match ready[k].take() {
-            Some(Found { offsets, judged }) => {
-                let lookup = |h: &[u8], from: usize| next_of(&offsets, piece, h, from);
-                let mut on = OnPiece { sink: &mut *sink, piece, offsets: &offsets, judged };
-                lines::walk(piece, lines_before + lines, max, &lookup, &mut on)
-            }
-            None => lines::walk(piece, lines_before + lines, max, &find, sink),
-        };
-        (lines, cut) = (lines + l, cut + c);
-    }
-    // The helper lets go of its copy, then says it is done with the block (at once: every piece is
-    // judged), and the buffer is kept for the next block.
-    while !helper_done {
-        helper_done = !matches!(rx.recv(), Ok((j, _)) if j < ready.len());
-    }
-    if let Some(v) = data.and_then(|d| Arc::try_unwrap(d).ok()) {
-        SPARE.with(|s| s.set(Some(v)));
-    }
-    (lines, cut)
 }
 
-thread_local! {
-    /// The buffer of the last block's copy for the helper, for the next block of this thread.
-    static SPARE: std::cell::Cell<Option<Vec<u8>>> = const { std::cell::Cell::new(None) };
+impl Drop for Offer {
+    fn drop(&mut self) {
+        // The helper sends `None` once it no longer reads the bytes; a helper that panicked dropped
+        // the job, and its sender, while unwinding: `recv` fails then.
+        while self.next_found().is_some() {}
+    }
 }
 
-/// One block offered to the helper: its own copy of the bytes (the caller's buffer is reused once
-/// the block is walked), the pieces, the counter both threads take pieces by, and where to send them.
+/// A caller's bytes, lent to the helper for one job.
+struct Bytes {
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the bytes are only read, and they outlive every use the helper makes of them: the lender
+// (`walk_block`) does not return or unwind before each `Offer` has seen the helper let go of its job.
+unsafe impl Send for Bytes {}
+
+impl Bytes {
+    /// SAFETY: only while the job that carries it is held (see `Offer`).
+    unsafe fn get(&self) -> &[u8] {
+        // SAFETY: `ptr..ptr + len` is a live, immutable slice for as long as the job is held.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// One part lent to the helper: the bytes, the pieces, which are taken (the helper takes them from
+/// the front, the lender from the back), and where to send them (`None`: done with the bytes).
 struct Job {
     classifier: Arc<Classifier>,
     choice: FormatChoice,
     max: usize,
-    data: Arc<Vec<u8>>,
+    data: Bytes,
     pieces: Arc<[Range<usize>]>,
-    next: Arc<AtomicUsize>,
-    results: mpsc::Sender<(usize, Found)>,
+    claims: Arc<[AtomicBool]>,
+    results: mpsc::Sender<(usize, Option<Found>)>,
 }
 
 /// The helper thread, started at first use and kept for the life of the process: one thread, so the
@@ -183,17 +254,22 @@ fn helper() -> Option<&'static mpsc::Sender<Job>> {
             let (tx, rx) = mpsc::channel::<Job>();
             let spawned = std::thread::Builder::new().name("judge".into()).spawn(move || {
                 while let Ok(job) = rx.recv() {
-                    loop {
-                        let k = job.next.fetch_add(1, Ordering::Relaxed);
-                        let Some(r) = job.pieces.get(k) else { break };
-                        let found = judge(&job.classifier, job.choice, &job.data[r.clone()], job.max);
-                        if job.results.send((k, found)).is_err() {
-                            break;
+                    {
+                        // SAFETY: `job` is held to the end of this scope, and the lender waits for
+                        // the message sent after it.
+                        let data = unsafe { job.data.get() };
+                        for (k, r) in job.pieces.iter().enumerate() {
+                            // Taken from the back by the lender: so is every piece after it.
+                            if job.claims[k].swap(true, Ordering::AcqRel) {
+                                break;
+                            }
+                            let found = judge(&job.classifier, job.choice, &data[r.clone()], job.max);
+                            if job.results.send((k, Some(found))).is_err() {
+                                break;
+                            }
                         }
                     }
-                    let Job { data, results, .. } = job;
-                    drop(data);
-                    let _ = results.send((usize::MAX, Found { offsets: Vec::new(), judged: Vec::new() }));
+                    let _ = job.results.send((usize::MAX, None));
                 }
             });
             spawned.ok().map(|_| tx)
@@ -308,6 +384,8 @@ struct OnPiece<'s, 'a, S> {
     piece: &'a [u8],
     offsets: &'s [usize],
     judged: Vec<Option<Judgement>>,
+    /// Where the next line is looked for in `offsets` (lines come in order).
+    next: usize,
 }
 
 impl<S: AheadSink> LineSink for OnPiece<'_, '_, S> {
@@ -317,10 +395,13 @@ impl<S: AheadSink> LineSink for OnPiece<'_, '_, S> {
     fn line(&mut self, line_no: u64, line: &[u8], cut: bool) {
         let at = offset_in(self.piece, line);
         let line = &self.piece[at..at + line.len()];
-        let ahead = match self.offsets.binary_search(&at) {
-            _ if cut => None,
-            Ok(i) => self.judged[i].take().map(|j| j.ahead(line)),
-            Err(_) => Some(Ahead::NoLiteral),
+        self.next += self.offsets[self.next..].partition_point(|&o| o < at);
+        let ahead = if cut {
+            None
+        } else if self.offsets.get(self.next) == Some(&at) {
+            self.judged[self.next].take().map(|j| j.ahead(line))
+        } else {
+            Some(Ahead::NoLiteral)
         };
         match ahead {
             Some(ahead) => self.sink.line_ahead(line_no, line, ahead),
@@ -388,7 +469,7 @@ mod tests {
     fn same_lines_as_a_plain_walk() {
         let c = Arc::new(Classifier::new(Catalogue::builtin().unwrap(), FormatChoice::Auto).unwrap());
         let b = block();
-        assert!(b.len() > MIN_BLOCK);
+        assert!(b.len() > PART, "more than one part");
         for every_line_from in [None, Some(5), Some(40_000)] {
             let find = |h: &[u8], f: usize| c.next_candidate(h, f);
             let mut plain = Seen { every_line_from, ..Seen::default() };
@@ -408,6 +489,36 @@ mod tests {
             }
             assert!(judged > ahead.lines.len() / 2, "most lines come judged: {judged} of {}", ahead.lines.len());
         }
+    }
+
+    /// A sink that panics mid-block unwinds through the walk (which waits for the helper to let go
+    /// of the lent bytes first), and the next walk is whole again.
+    #[test]
+    fn a_sink_that_panics_leaves_the_next_walk_whole() {
+        struct Panics(u64);
+        impl LineSink for Panics {
+            fn line(&mut self, line_no: u64, _: &[u8], _: bool) {
+                assert!(line_no < self.0, "the sink gives up at line {line_no}");
+            }
+        }
+        impl AheadSink for Panics {
+            fn line_ahead<'a>(&mut self, line_no: u64, line: &'a [u8], _: Ahead<'a>) {
+                self.line(line_no, line, false);
+            }
+        }
+        let c = Arc::new(Classifier::new(Catalogue::builtin().unwrap(), FormatChoice::Auto).unwrap());
+        let b = block();
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let copy = b.clone();
+            walk_block(&c, FormatChoice::Auto, &copy, 0, 200, &mut Panics(100));
+        }));
+        assert!(unwound.is_err());
+        let find = |h: &[u8], f: usize| c.next_candidate(h, f);
+        let mut plain = Seen::default();
+        let want = lines::walk(&b, 0, 200, &find, &mut plain);
+        let mut ahead = Seen::default();
+        assert_eq!(walk_block(&c, FormatChoice::Auto, &b, 0, 200, &mut ahead), want);
+        assert_eq!(ahead.lines.len(), plain.lines.len());
     }
 
     #[test]
