@@ -7,9 +7,10 @@
 #   PREV=<git rev> RUNS=5 LINES=2000000 bench/loadtest.sh
 #
 # PREV (default: the newest tag, else HEAD~1) is built in its own worktree under target/bench/prev.
-# Needs ripgrep, mtail, hyperfine, curl, /usr/bin/time (Debian packages of those names). authwatch and
-# rg run on one core (rg -j1); rg gets `authwatch patterns export --as rg` with \b made ASCII (its best
-# case); mtail gets `--as mtail` and reads the first MTAIL_MB of the JSON (it runs at ~1 MB/s).
+# Needs ripgrep, mtail, hyperfine, curl, /usr/bin/time (Debian packages of those names). rg runs on
+# one core (-j1), authwatch with its two threads (it judges lines ahead on the second); rg gets
+# `authwatch patterns export --as rg` with \b made ASCII (its best case); mtail gets `--as mtail` and
+# reads the first MTAIL_MB of the JSON (it runs at ~1 MB/s).
 # Prints a Markdown table: median wall seconds, lines/s, MB/s, peak RSS, and the ratios the
 # performance issue sets (check >= 1.5x rg, CLS JSON >= 100x mtail, daemon catch-up >= 1.0x rg lines/s).
 set -euo pipefail
