@@ -153,16 +153,7 @@ const PART: usize = 1 << 20;
 
 /// `block` cut at newlines into parts of about `PART` bytes.
 fn parts(block: &[u8]) -> Vec<Range<usize>> {
-    let (mut parts, mut at) = (Vec::new(), 0);
-    while at < block.len() {
-        let end = match block.get(at + PART..).and_then(|rest| memchr(b'\n', rest)) {
-            Some(i) => at + PART + i + 1,
-            None => block.len(),
-        };
-        parts.push(at..end);
-        at = end;
-    }
-    parts
+    cut_at_newlines(block, |last| Some(last + PART))
 }
 
 /// A part offered to the helper (if there is one): its pieces, who took which, and the helper's
@@ -176,10 +167,10 @@ struct Offer {
 
 impl Offer {
     fn new(classifier: &Arc<Classifier>, choice: FormatChoice, max: usize, block: &[u8], part: &Range<usize>) -> Offer {
-        let pieces: Arc<[Range<usize>]> = Arc::from(pieces(&block[part.clone()]).as_slice());
+        let data = &block[part.clone()];
+        let pieces: Arc<[Range<usize>]> = Arc::from(pieces(data).as_slice());
         let claims: Arc<[AtomicBool]> = pieces.iter().map(|_| AtomicBool::new(false)).collect();
         let (tx, rx) = mpsc::channel();
-        let data = &block[part.clone()];
         let job = Job {
             classifier: Arc::clone(classifier),
             choice,
@@ -194,8 +185,8 @@ impl Offer {
         Offer { pieces, claims, rx }
     }
 
-    /// The next piece the helper judged, `Some((usize::MAX, _))` for nothing more, or `None` once
-    /// it is done with the part (or gone).
+    /// The next piece the helper judged (its index and findings), or `None` once it is done with
+    /// the part (or gone).
     fn next_found(&mut self) -> Option<(usize, Found)> {
         match self.rx.as_ref()?.recv() {
             Ok((j, Some(found))) => Some((j, found)),
@@ -279,17 +270,26 @@ fn helper() -> Option<&'static mpsc::Sender<Job>> {
 
 /// `block` cut at newlines into at most `PIECES` pieces of about equal size, none empty.
 fn pieces(block: &[u8]) -> Vec<Range<usize>> {
+    let mut k = 0;
+    cut_at_newlines(block, |_| {
+        k += 1;
+        (k < PIECES).then(|| block.len() * k / PIECES)
+    })
+}
+
+/// `block` (complete lines) cut after the first newline at or past each target that `next` gives
+/// (from the last cut), until it gives none or the rest is one line: ranges in order, none empty.
+fn cut_at_newlines(block: &[u8], mut next: impl FnMut(usize) -> Option<usize>) -> Vec<Range<usize>> {
     let mut bounds = vec![0];
-    for k in 1..PIECES {
-        let target = (block.len() * k / PIECES).max(bounds[bounds.len() - 1]);
-        match memchr(b'\n', &block[target..]) {
+    while let Some(target) = next(bounds[bounds.len() - 1]) {
+        let target = target.max(bounds[bounds.len() - 1]);
+        match block.get(target..).and_then(|rest| memchr(b'\n', rest)) {
             Some(i) if target + i + 1 < block.len() => bounds.push(target + i + 1),
             _ => break,
         }
     }
-    bounds.dedup();
     bounds.push(block.len());
-    bounds.windows(2).map(|w| w[0]..w[1]).collect()
+    bounds.windows(2).map(|w| w[0]..w[1]).filter(|r| !r.is_empty()).collect()
 }
 
 /// A judged candidate line: its record, and what it is. The record outlives the bytes it was read
@@ -529,5 +529,12 @@ mod tests {
         assert_eq!(p.concat(), b);
         assert!(p.iter().all(|x| x.ends_with(b"\n")));
         assert_eq!(pieces(b"one line\n"), vec![0..9]);
+        let cut: Vec<&[u8]> = parts(&b).into_iter().map(|r| &b[r]).collect();
+        assert!(cut.len() > 1, "{} bytes in one part", b.len());
+        assert_eq!(cut.concat(), b);
+        assert!(cut.iter().all(|x| x.ends_with(b"\n")));
+        // Every part but the last ends at the first newline past PART bytes.
+        assert!(cut[..cut.len() - 1].iter().all(|x| x.len() > PART && !x[PART..x.len() - 1].contains(&b'\n')));
+        assert_eq!(parts(b"one line\n"), vec![0..9]);
     }
 }
