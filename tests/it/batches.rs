@@ -11,8 +11,8 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use crate::common::daemon::*;
-use crate::common::external_tool;
 use crate::common::forms::{Call, Outcome, cls_json, scf_text};
+use crate::common::{external_tool, gzip};
 
 const T0: i64 = 1_741_914_000_000; // 2025-03-14T01:00:00Z
 const MIN: i64 = 60_000;
@@ -66,12 +66,6 @@ fn content(s: usize, k: usize) -> Vec<u8> {
         }
         _ => scf_text(&mine),
     }
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
 }
 
 fn snappy(bytes: &[u8]) -> Vec<u8> {

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::daemon::*;
-use crate::common::external_tool;
 use crate::common::forms::{Call, Outcome, cls_json};
+use crate::common::{external_tool, gzip};
 
 const T0: i64 = 1_741_914_000_000;
 
@@ -62,12 +62,6 @@ fn land(dir: &Path, name: &str, bytes: &[u8]) {
     let tmp = dir.join(format!(".{name}.tmp"));
     std::fs::write(&tmp, bytes).unwrap();
     std::fs::rename(&tmp, dir.join(name)).unwrap();
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
 }
 
 fn metric(d: &Daemon, name: &str, source: &str) -> f64 {

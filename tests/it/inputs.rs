@@ -227,12 +227,6 @@ fn validate_lists_paths_that_match_nothing_and_strict_fails_on_them() {
     assert!(stdout(&o).contains(": ok (2 sources"), "{}", stdout(&o));
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut enc, bytes).unwrap();
-    enc.finish().unwrap()
-}
-
 #[test]
 fn run_reads_a_named_gzip_file_once_like_check_and_not_again_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();

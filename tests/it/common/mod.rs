@@ -40,6 +40,13 @@ pub fn run_stdin(args: &[&str], input: &[u8]) -> Output {
     child.wait_with_output().expect("authwatch finishes")
 }
 
+/// `bytes` gzip-compressed, as `gzip` writes them.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).expect("write to memory");
+    e.finish().expect("gzip to memory")
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
