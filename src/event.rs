@@ -40,7 +40,9 @@
 //!   `set_stream_version`). Where a version is known, each call of any function gives one `Call`
 //!   Event, placed at the call's time like the others; every Event of a call carries the version, and
 //!   the first error Event of a call says so (`first_failure`), so failed calls are counted once
-//!   whatever ids they show. Without a version nothing of this runs (no extra work per line).
+//!   whatever ids they show. Without a version nothing of this runs (no extra work per line). Nor
+//!   where the classifier reads no START lines (`Classifier::reads_signals`; `check` counting errors
+//!   alone): calls would be seen only at their errors, every one of them failed.
 //!
 //! This stage knows no files, metrics or windows; the wall clock is given to it (`set_now`).
 
@@ -429,9 +431,11 @@ impl Stage {
                 sink.note(source, Note::FutureTime);
             }
         }
-        // A call's version: its record's, else its stream's. Lines outside any call have none.
+        // A call's version: its record's, else its stream's. Lines outside any call have none, and
+        // none has one where START lines are not read: a call would be seen only at its errors.
         let version = match (call_key, rec.version.as_deref()) {
             (None, _) => None,
+            _ if !self.classifier.reads_signals() => None,
             (Some(_), Some(v)) => Some(self.intern(v)),
             (Some(_), None) => self.streams.get(&stream).and_then(|s| s.version.clone()),
         };

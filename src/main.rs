@@ -370,8 +370,9 @@ fn execute(command: Command) -> Result<u8, String> {
             let recursive = recursive || like.as_ref().is_some_and(|s| s.batches.is_some());
             let csv = like.and_then(|s| s.csv);
             // Calls per version need every call's START line: read when versions are asked for or the
-            // inputs name them (SCF_Qualifier in a file's first block).
-            let by_version = versions.by_version || check::names_versions(&paths, recursive);
+            // inputs name them (SCF_Qualifier in an input's first block, standard input's too).
+            let sniffed = check::sniff(&paths, recursive);
+            let by_version = versions.by_version || sniffed.names_versions;
             let classifier = std::sync::Arc::new(
                 Classifier::build(patterns.catalogue()?, format, count_attempts || by_version)
                     .map_err(|e| e.to_string())?,
@@ -397,6 +398,7 @@ fn execute(command: Command) -> Result<u8, String> {
                 function: versions.function,
                 recursive,
                 csv,
+                stdin_head: sniffed.stdin_head,
             };
             let code = check::run(&classifier, &paths, &opts, &mut out, &mut io::stderr());
             Ok(u8::try_from(code).unwrap_or(2))

@@ -22,5 +22,5 @@ mod run;
 mod targets;
 
 pub use crate::tally::{InputReport, PatternTally, Tally};
-pub use options::{CheckOptions, Output, names_versions, timeline_index};
+pub use options::{CheckOptions, Output, Sniffed, sniff, timeline_index};
 pub use run::run;

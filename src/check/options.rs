@@ -4,7 +4,7 @@ use std::io::Read;
 
 use crate::patterns::Severity;
 
-use super::targets::{Target, open, plan};
+use super::targets::{Target, open, open_bytes, plan};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Output {
@@ -52,25 +52,54 @@ pub struct CheckOptions {
     pub function: Option<String>,
     /// Directories are walked at every depth (`--recursive`: a tree of batches).
     pub recursive: bool,
+    /// Bytes already taken from standard input (`sniff`), read first when it is read.
+    pub stdin_head: Vec<u8>,
     /// How CSV inputs are written, from a config source's `[sources.csv]`.
     pub csv: Option<crate::formats::cls_csv::CsvDialect>,
 }
 
-/// Bytes of each input looked at for `SCF_Qualifier` (`names_versions`), and inputs at most.
+/// Bytes of each input looked at for `SCF_Qualifier` (`sniff`), and inputs at most.
 pub(super) const SNIFF_BYTES: u64 = 64 * 1024;
 pub(super) const SNIFF_INPUTS: usize = 32;
 
-/// Whether the inputs name function versions: `SCF_Qualifier` in the first block of one of the first
-/// files (decompressed). Standard input is not looked at (it would be consumed): `--by-version`.
-pub fn names_versions(paths: &[String], recursive: bool) -> bool {
-    plan(paths, recursive).iter().filter(|(_, _, t)| matches!(t, Target::File(_))).take(SNIFF_INPUTS).any(
-        |(_, _, t)| {
-            let Ok((r, _)) = open(t) else { return false };
-            let mut head = Vec::new();
-            r.take(SNIFF_BYTES).read_to_end(&mut head).is_ok()
-                && memchr::memmem::find(&head, b"SCF_Qualifier").is_some()
-        },
-    )
+/// What the inputs' first blocks say before any is read.
+pub struct Sniffed {
+    /// `SCF_Qualifier` stands in the first block (decompressed) of one of the first inputs.
+    pub names_versions: bool,
+    /// The bytes taken from standard input to look at it: read first when it is read
+    /// (`CheckOptions::stdin_head`), so standard input counts as the same bytes in a file do.
+    pub stdin_head: Vec<u8>,
+}
+
+/// Looks at the first block of each of the first inputs, standard input too (its first bytes are
+/// kept to be read again).
+pub fn sniff(paths: &[String], recursive: bool) -> Sniffed {
+    let mut sniffed = Sniffed { names_versions: false, stdin_head: Vec::new() };
+    let mut stdin_seen = false;
+    let planned = plan(paths, recursive);
+    for (_, _, target) in planned.iter().filter(|(_, _, t)| !matches!(t, Target::Nothing(_))).take(SNIFF_INPUTS) {
+        let opened = match target {
+            Target::File(_) => open(target, &mut Vec::new()),
+            Target::Stdin if !stdin_seen => {
+                stdin_seen = true;
+                // What was read before an error is kept all the same: it is given back to the read.
+                let _ = std::io::stdin().lock().take(SNIFF_BYTES).read_to_end(&mut sniffed.stdin_head);
+                open_bytes(Box::new(std::io::Cursor::new(sniffed.stdin_head.clone())))
+            }
+            _ => continue,
+        };
+        if opened.is_ok_and(|(r, _)| names_versions(r)) {
+            sniffed.names_versions = true;
+        }
+    }
+    sniffed
+}
+
+/// Whether the first `SNIFF_BYTES` of `input` (what could be read of them) name `SCF_Qualifier`.
+fn names_versions(input: impl Read) -> bool {
+    let mut head = Vec::new();
+    let _ = input.take(SNIFF_BYTES).read_to_end(&mut head);
+    memchr::memmem::find(&head, b"SCF_Qualifier").is_some()
 }
 
 /// The pattern a `--timeline` key names: any key `explain` takes (id, errcode, SDK code); a code that

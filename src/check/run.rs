@@ -56,9 +56,10 @@ pub fn run(
     stage.set_now(wall_ms());
     let planned = plan(paths, opts.recursive);
     let names: Vec<&str> = planned.iter().map(|(name, _, _)| name.as_str()).collect();
+    let mut stdin_head = opts.stdin_head.clone();
     for (index, (name, from, target)) in planned.iter().enumerate() {
         let mut report = InputReport { name: name.clone(), from: from.clone(), ..InputReport::default() };
-        let (mut reader, detected) = match open(target) {
+        let (mut reader, detected) = match open(target, &mut stdin_head) {
             Ok(r) => r,
             Err(e) => {
                 let _ = writeln!(err, "authwatch: {name}: {e}");

@@ -56,12 +56,22 @@ pub(super) fn other_compression(head: &[u8]) -> Option<(&'static str, &'static s
 
 /// Opens an input; gzip, lzop and snappy are recognised by their magic bytes, whatever the name
 /// (`batches::decompress`). Another compression is refused by name: its bytes are not lines.
-pub(super) fn open(target: &Target) -> io::Result<(Box<dyn Read>, crate::batches::decompress::Detected)> {
+/// Standard input begins with `stdin_head`, the bytes taken from it before (`options::sniff`), which
+/// are given back once.
+pub(super) fn open(
+    target: &Target,
+    stdin_head: &mut Vec<u8>,
+) -> io::Result<(Box<dyn Read>, crate::batches::decompress::Detected)> {
     let raw: Box<dyn Read> = match target {
-        Target::Stdin => Box::new(io::stdin().lock()),
+        Target::Stdin => Box::new(io::Cursor::new(std::mem::take(stdin_head)).chain(io::stdin().lock())),
         Target::File(path) => Box::new(File::open(path)?),
         Target::Nothing(why) => return Err(io::Error::other(why.clone())),
     };
+    open_bytes(raw)
+}
+
+/// An input's bytes, decompressed where their magic bytes say so (see `open`).
+pub(super) fn open_bytes(raw: Box<dyn Read>) -> io::Result<(Box<dyn Read>, crate::batches::decompress::Detected)> {
     let mut reader = BufReader::new(raw);
     let head = reader.fill_buf()?;
     if let Some((name, command)) = other_compression(head) {

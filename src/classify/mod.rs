@@ -85,6 +85,9 @@ pub struct Classifier {
     words_mask: u128,
     /// `FIELD_NAME_HITS` by literal index.
     field_hits: Vec<(usize, &'static [u8])>,
+    /// Built with the signals (START lines are candidates): without them their bits belong to the
+    /// structural reading's literals, and no line is asked for a signal.
+    signals: bool,
 }
 
 impl Classifier {
@@ -152,11 +155,16 @@ impl Classifier {
                 words_mask |= 1u128 << i;
             }
         }
-        Ok(Classifier { catalogue, format, scan, owners, order, codes, fallback, words_mask, field_hits })
+        Ok(Classifier { catalogue, format, scan, owners, order, codes, fallback, words_mask, field_hits, signals })
     }
 
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue
+    }
+
+    /// Whether lines are asked for signals: START lines are read (a call is seen at its start).
+    pub fn reads_signals(&self) -> bool {
+        self.signals
     }
 
     /// The start of the next literal at or after `from`.
@@ -238,7 +246,8 @@ impl Classifier {
             })
             .or_else(|| by_regex(true));
         let first_signal = self.catalogue.patterns().len();
-        let signal = (0..self.catalogue.signals().len())
+        let signals = if self.signals { self.catalogue.signals().len() } else { 0 };
+        let signal = (0..signals)
             .filter(|&j| candidates & (1u128 << (first_signal + j)) != 0)
             .find(|&j| confirms(&self.catalogue.signals()[j], record));
         // Step 3 is asked last, of lines that are something, with the same answer as asked first:

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::common::daemon::*;
 use crate::common::forms::{Call, Outcome, cls_csv_as, cls_json_as, scf_text, tcb_log};
-use crate::common::{json, run, write};
+use crate::common::{gzip, json, run, run_stdin, write};
 
 pub const T0: i64 = 1_741_914_000_000; // 2025-03-14T01:00:00Z
 pub const MIN: i64 = 60_000;
@@ -155,7 +155,39 @@ fn every_form_of_a_canary_export_gives_the_true_figures_per_version() {
     for (form, path) in [("cls json", &jsonl), ("cls csv", &csv)] {
         let doc = json(&run(&["check", "--output", "json", path.to_str().unwrap()]));
         assert_eq!(versions_of(&doc, "orderPay"), want, "{form}");
+        // The same bytes piped in, plain or gzip: standard input's first block is looked at too.
+        let bytes = std::fs::read(path).unwrap();
+        for (how, input) in [("standard input", bytes.clone()), ("standard input, gzip", gzip(&bytes))] {
+            let doc = json(&run_stdin(&["check", "--output", "json", "-"], &input));
+            assert_eq!(versions_of(&doc, "orderPay"), want, "{form} on {how}");
+        }
     }
+
+    // Versions first named past the first 64 KB (another function's records come first): START
+    // lines are not read, so no figure per version is made (each call would be seen only at its
+    // errors, all failed); `--by-version` reads them, and the rows are the true ones.
+    let mut late = Vec::new();
+    for line in std::str::from_utf8(&cls_json_as(&plain, &version_of)).unwrap().lines() {
+        let mut rec: serde_json::Map<String, Value> = serde_json::from_str(line).unwrap();
+        rec.remove("SCF_Qualifier");
+        rec.insert("SCF_FunctionName".into(), "warmUp".into());
+        // Its own calls: each request id written backwards.
+        let id = rec["SCF_RequestId"].as_str().unwrap().to_string();
+        let other: String = id.chars().rev().collect();
+        let message = rec["SCF_Message"].as_str().unwrap().replace(&id, &other);
+        rec.insert("SCF_RequestId".into(), other.into());
+        rec.insert("SCF_Message".into(), message.into());
+        late.extend_from_slice(Value::Object(rec).to_string().as_bytes());
+        late.push(b'\n');
+        if late.len() > 70_000 {
+            break;
+        }
+    }
+    late.extend_from_slice(&cls_json_as(&plain, &version_of));
+    let doc = json(&run_stdin(&["check", "--output", "json", "-"], &late));
+    assert!(doc["versions"].as_array().is_none_or(|v| v.is_empty()), "no START read, no versions: {}", doc["versions"]);
+    let doc = json(&run_stdin(&["check", "--output", "json", "--by-version", "-"], &late));
+    assert_eq!(versions_of(&doc, "orderPay"), want, "versions named late, --by-version");
 
     // Plain text, one directory per version: the version from the path.
     for v in [BASE, CANARY] {
