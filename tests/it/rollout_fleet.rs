@@ -94,8 +94,13 @@ fn three_instances_summed_by_the_recording_rules_equal_one_reading_everything() 
     );
     let want_calls: std::collections::BTreeMap<String, f64> =
         truth.calls.iter().map(|(v, n)| (v.clone(), *n as f64)).collect();
-    wait_until("the recorded fleet sums cover all three instances", || {
+    // The rules of a group are evaluated one after the other, and a query may come between them:
+    // the ratio is waited for too, until it is the one the whole rollout gives (or the deadline).
+    let truth_ratio = |v: &str| truth.failed[v] as f64 / truth.calls[v] as f64;
+    wait_until("the recorded fleet sums and ratios cover all three instances", || {
+        let ratio = by_version(&query(&prom, "function_version:authwatch_version_failed_ratio:sum"));
         by_version(&query(&prom, "function_version:authwatch_version_calls:sum")) == want_calls
+            && [BASE, CANARY].iter().all(|v| ratio.get(*v).is_some_and(|r| (r - truth_ratio(v)).abs() < 1e-12))
     });
     let fleet_ratio = by_version(&query(&prom, "function_version:authwatch_version_failed_ratio:sum"));
 
@@ -111,14 +116,14 @@ fn three_instances_summed_by_the_recording_rules_equal_one_reading_everything() 
         };
         let single_ratio = m("calls_failed") / m("calls");
         assert_eq!(fleet_ratio[v], single_ratio, "version {v}: the fleet's recorded ratio is the single instance's");
-        let truth_ratio = truth.failed[v] as f64 / truth.calls[v] as f64;
         assert!(
-            (fleet_ratio[v] - truth_ratio).abs() < 1e-12,
-            "version {v}: {} against the truth {truth_ratio}",
-            fleet_ratio[v]
+            (fleet_ratio[v] - truth_ratio(v)).abs() < 1e-12,
+            "version {v}: {} against the truth {}",
+            fleet_ratio[v],
+            truth_ratio(v)
         );
         let row = api["data"]["versions"].as_array().unwrap().iter().find(|r| r["version"] == v).unwrap();
-        assert!((row["failed_ratio"].as_f64().unwrap() - truth_ratio).abs() < 1e-6, "{row}");
+        assert!((row["failed_ratio"].as_f64().unwrap() - truth_ratio(v)).abs() < 1e-6, "{row}");
     }
     assert!(fleet_ratio[CANARY] > fleet_ratio[BASE], "{fleet_ratio:?}");
     for (d, _) in instances {
