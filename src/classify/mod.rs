@@ -53,6 +53,30 @@ const FAILURE_LITERALS: usize = 10;
 /// candidate: 5x the time of `check` on an export with the field.
 const FIELD_NAME_HITS: [(&str, &str); 1] = [("ode\"", "SCF_StatusC")];
 
+/// A code key's hit says nothing either where the code it gives is zero (`"errcode":0`,
+/// `\"errCode\":0`, `code=0`): WeChat, wx.cloud, js-sdk and SCF all mean success by it, and none of
+/// the ten is a zero code. On a load test's export every jscode2session success is such a line (one
+/// per call): made candidates, each was parsed and asked every fallback regex for nothing (~40 % of
+/// `check`'s judging). A line with another code, or a failure word beside the zero, is still one.
+fn gives_zero(after: &[u8], has_sign: bool) -> bool {
+    let quote = |b: &u8| matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'\\');
+    let mut rest = after;
+    let skip = |r: &mut &[u8]| {
+        let n = r.iter().take_while(|b| quote(b)).count();
+        *r = &r[n..];
+    };
+    if !has_sign {
+        skip(&mut rest);
+        match rest.first() {
+            Some(b':' | b'=') => rest = &rest[1..],
+            _ => return false,
+        }
+    }
+    skip(&mut rest);
+    let zeros = rest.iter().take_while(|&&b| b == b'0').count();
+    zeros > 0 && rest.get(zeros).is_none_or(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')))
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the literal prefilter: {0}")]
 pub struct BuildError(#[from] aho_corasick::BuildError);
@@ -85,6 +109,8 @@ pub struct Classifier {
     words_mask: u128,
     /// `FIELD_NAME_HITS` by literal index.
     field_hits: Vec<(usize, &'static [u8])>,
+    /// The code keys by literal index, and whether each ends with its `:` / `=` (`gives_zero`).
+    code_keys: Vec<(usize, bool)>,
     /// Built with the signals (START lines are candidates): without them their bits belong to the
     /// structural reading's literals, and no line is asked for a signal.
     signals: bool,
@@ -139,6 +165,10 @@ impl Classifier {
             .iter()
             .filter_map(|(lit, before)| Some((literals.iter().position(|l| l == lit)?, before.as_bytes())))
             .collect();
+        let code_keys = STRUCTURE_LITERALS[FAILURE_LITERALS..]
+            .iter()
+            .filter_map(|lit| Some((literals.iter().position(|l| l == lit)?, lit.ends_with([':', '=']))))
+            .collect();
         let mut order: Vec<usize> = (0..catalogue.patterns().len()).collect();
         order.sort_by_key(|&i| {
             let p = catalogue.get(i);
@@ -155,7 +185,19 @@ impl Classifier {
                 words_mask |= 1u128 << i;
             }
         }
-        Ok(Classifier { catalogue, format, scan, owners, order, codes, fallback, words_mask, field_hits, signals })
+        Ok(Classifier {
+            catalogue,
+            format,
+            scan,
+            owners,
+            order,
+            codes,
+            fallback,
+            words_mask,
+            field_hits,
+            code_keys,
+            signals,
+        })
     }
 
     pub fn catalogue(&self) -> &Catalogue {
@@ -180,11 +222,12 @@ impl Classifier {
         }
     }
 
-    /// A hit of `FIELD_NAME_HITS`.
+    /// A hit of `FIELD_NAME_HITS`, or a code key giving zero (`gives_zero`).
     #[inline]
     fn says_nothing(&self, haystack: &[u8], m: &aho_corasick::Match) -> bool {
         let i = m.pattern().as_usize();
         self.field_hits.iter().any(|&(l, before)| l == i && haystack[..m.start()].ends_with(before))
+            || self.code_keys.iter().any(|&(l, signed)| l == i && gives_zero(&haystack[m.end()..], signed))
     }
 
     /// Classifies one line (no newline). `None` when no literal occurs on it: the line was not parsed.
@@ -424,7 +467,9 @@ mod tests {
                     let field_name = FIELD_NAME_HITS
                         .iter()
                         .any(|(l, before)| l == lit && text.as_bytes()[..m.start()].ends_with(before.as_bytes()));
-                    if !field_name {
+                    let zero = STRUCTURE_LITERALS[FAILURE_LITERALS..].contains(&lit.as_str())
+                        && gives_zero(&text.as_bytes()[m.end()..], lit.ends_with([':', '=']));
+                    if !field_name && !zero {
                         want |= bits_of(lit);
                     }
                 }
@@ -445,6 +490,35 @@ mod tests {
         assert_eq!(id_of(&c, std::str::from_utf8(timeout).unwrap()).as_deref(), Some("unlisted"));
         let quota = r#"{"SCF_Message":"{\"errcode\":45011,\"errmsg\":\"api minute-quota reach limit\"}","SCF_StatusCode":"200"}"#;
         assert_eq!(id_of(&c, quota).as_deref(), Some("wx_45011_minute_quota"));
+    }
+
+    #[test]
+    fn a_zero_code_says_nothing() {
+        let c = classifier();
+        for ok in [
+            r#"2025-11-25T08:00:00.105Z	f1fe9d67	{"errcode":0,"errmsg":"ok","session_key":"k==","openid":"o"}"#,
+            r#"{"SCF_Message":"{\"errcode\":0,\"errmsg\":\"ok\"}","SCF_StatusCode":"200"}"#,
+            r#"res: { errCode: 0, errMsg: "cloud.callFunction:ok" }"#,
+            "jscode2session errcode=0 ok",
+            r#"{"code":"0","data":{}}"#,
+        ] {
+            assert_eq!(c.next_candidate(ok.as_bytes(), 0), None, "{ok}");
+        }
+        for failed in [
+            r#"{"errcode":40029,"errmsg":"invalid code"}"#,
+            r#"{"errcode":0x1,"errmsg":"?"}"#,
+            r#"{"errcode":-0}"#,
+            r#"{"errcode":0.5}"#,
+            r#"{"errcode":0,"errmsg":"ok"} then {"errcode":45011}"#,
+            r#"{"code":0,"msg":"TypeError: x is not a function"}"#,
+        ] {
+            assert!(c.next_candidate(failed.as_bytes(), 0).is_some(), "{failed}");
+        }
+        assert_eq!(
+            id_of(&c, r#"{"errcode":0,"errmsg":"ok"} then {"errcode":45011,"errmsg":"api minute-quota reach limit"}"#)
+                .as_deref(),
+            Some("wx_45011_minute_quota")
+        );
     }
 
     #[test]
