@@ -7,7 +7,7 @@
 //! 2. **Parse.** A candidate line becomes a `Record` (CLS JSON, real-time item, or text).
 //! 3. **Text about errors is never one** (`not_errors`): quoted source, source code, runbook / guide /
 //!    help / config text, test-runner output, alert and recording rules, exposition lines. (Asked
-//!    once a line is found to be something, which gives the same answer: most candidates are nothing.)
+//!    once a line is found to be an error, which gives the same answer: most candidates are nothing.)
 //! 4. **The patterns' regexes**, on the message, in precedence order (lower `priority` first) over the
 //!    patterns whose literals the line holds; then on each text inside a JSON message
 //!    (`reported::json_texts`: an error tracker's `type` / `value`, a returned object's strings).
@@ -17,7 +17,10 @@
 //! 6. **The fallback's own regexes and fields** (`levels`, `status_codes`), as before.
 //!
 //! A line gets at most one pattern. Signals (`login_attempt`) are confirmed by their regexes only and
-//! never compete with the errors.
+//! never compete with the errors; a line only a signal's literal made a candidate is not read for
+//! errors (steps 4 to 6), as it is not where signals are not read (`check` without `--timeline`).
+//!
+//! Word boundaries in the patterns' regexes are ASCII ones (`patterns::ascii_boundaries`).
 
 pub mod ahead;
 mod not_errors;
@@ -264,6 +267,9 @@ impl Classifier {
         if candidates == 0 {
             return (None, None);
         }
+        let first_signal = self.catalogue.patterns().len();
+        let signals = if self.signals { self.catalogue.signals().len() } else { 0 };
+        let signal_bits = ((1u128 << signals) - 1) << first_signal;
         let is_candidate = |i: usize| candidates & (1u128 << i) != 0;
         let by_regex = |fallback: bool| {
             self.order
@@ -272,33 +278,34 @@ impl Classifier {
                 .filter(|&i| self.catalogue.get(i).fallback == fallback && is_candidate(i))
                 .find(|&i| confirms(self.catalogue.get(i), record))
         };
-        let pattern = by_regex(false)
-            .or_else(|| self.by_json_texts(m, candidates))
-            .or_else(|| {
-                match reported::read(
-                    m,
-                    record.level,
-                    record.status_code,
-                    &self.codes,
-                    candidates & self.words_mask != 0,
-                ) {
-                    Reported::Listed(i) => Some(i),
-                    Reported::Failure => self.fallback,
-                    Reported::Nothing => None,
-                }
-            })
-            .or_else(|| by_regex(true));
-        let first_signal = self.catalogue.patterns().len();
-        let signals = if self.signals { self.catalogue.signals().len() } else { 0 };
+        // A line only a signal's literal made a candidate (a START line) is read for errors no more
+        // than it is without signals: as a plain `check` reads it (not at all).
+        let errors = candidates & !signal_bits != 0;
+        let pattern = errors.then(|| {
+            by_regex(false)
+                .or_else(|| self.by_json_texts(m, candidates))
+                .or_else(|| {
+                    match reported::read(
+                        m,
+                        record.level,
+                        record.status_code,
+                        &self.codes,
+                        candidates & self.words_mask != 0,
+                    ) {
+                        Reported::Listed(i) => Some(i),
+                        Reported::Failure => self.fallback,
+                        Reported::Nothing => None,
+                    }
+                })
+                .or_else(|| by_regex(true))
+        });
         let signal = (0..signals)
             .filter(|&j| candidates & (1u128 << (first_signal + j)) != 0)
             .find(|&j| confirms(&self.catalogue.signals()[j], record));
-        // Step 3 is asked last, of lines that are something, with the same answer as asked first:
-        // most candidate lines (a success's `{"errcode":0}`) are nothing, and its regexes cost more
-        // than the steps that say so.
-        if (pattern.is_some() || signal.is_some()) && not_errors::is_not_an_error(m) {
-            return (None, None);
-        }
+        // Step 3 is asked last, of lines that are an error, with the same answer as asked first: most
+        // candidate lines are nothing, and its regexes cost more than the steps that say so. Signals
+        // are their regexes' alone (a START line is text about no error; asking cost ~0.5 µs on each).
+        let pattern = pattern.flatten().filter(|_| !not_errors::is_not_an_error(m));
         (pattern, signal)
     }
 }
