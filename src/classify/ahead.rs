@@ -300,6 +300,10 @@ struct Judgement {
     choice: FormatChoice,
     pattern: Option<usize>,
     signal: Option<usize>,
+    /// A line without a literal, read because it follows a signal's line (a START line's call takes
+    /// its time from the next timed line: the stage reads it then). Handed over only where the sink
+    /// wants every line, as a plain walk would.
+    extra: bool,
 }
 
 impl Judgement {
@@ -317,7 +321,11 @@ impl Judgement {
             },
             Cow::Owned(m) => (Cow::Owned(m), None),
         };
-        Judgement { record: record.with_message(message), message_at, choice, pattern, signal }
+        Judgement { record: record.with_message(message), message_at, choice, pattern, signal, extra: false }
+    }
+
+    fn extra(self) -> Judgement {
+        Judgement { extra: true, ..self }
     }
 
     /// What was found, its record reading `line` (the same bytes it was read from).
@@ -361,20 +369,49 @@ fn judge(classifier: &Classifier, choice: FormatChoice, piece: &[u8], max: usize
         classifier: &'c Classifier,
         choice: FormatChoice,
         piece: &'p [u8],
+        max: usize,
         found: Found,
+        /// Where the line after a signal's line starts: read ahead too, unless it is a candidate.
+        after_signal: Option<usize>,
+    }
+    impl Judge<'_, '_> {
+        /// The line after a signal's line, read as a line without a literal (`Judgement::extra`),
+        /// unless the next candidate (`next`) is that very line.
+        fn read_after_signal(&mut self, next: Option<usize>) {
+            let Some(at) = self.after_signal.take().filter(|&at| next != Some(at) && at < self.piece.len()) else {
+                return;
+            };
+            let end = memchr(b'\n', &self.piece[at..]).map_or(self.piece.len(), |i| at + i);
+            let raw = &self.piece[at..end];
+            let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if line.len() > self.max {
+                return;
+            }
+            let record = record::parse(line, self.choice);
+            self.found.offsets.push(at);
+            self.found.judged.push(Some(Judgement::new(line, record, self.choice, None, None).extra()));
+        }
     }
     impl LineSink for Judge<'_, '_> {
         fn line(&mut self, _line_no: u64, line: &[u8], cut: bool) {
-            self.found.offsets.push(offset_in(self.piece, line));
-            self.found.judged.push((!cut).then(|| {
+            let at = offset_in(self.piece, line);
+            self.read_after_signal(Some(at));
+            self.found.offsets.push(at);
+            let judged = (!cut).then(|| {
                 let record = record::parse(line, self.choice);
                 let (pattern, signal) = self.classifier.classify_record(Some(line), &record);
                 Judgement::new(line, record, self.choice, pattern, signal)
-            }));
+            });
+            if judged.as_ref().is_some_and(|j| j.signal.is_some()) {
+                self.after_signal = memchr(b'\n', &self.piece[at..]).map(|i| at + i + 1);
+            }
+            self.found.judged.push(judged);
         }
     }
-    let mut j = Judge { classifier, choice, piece, found: Found { offsets: Vec::new(), judged: Vec::new() } };
+    let found = Found { offsets: Vec::new(), judged: Vec::new() };
+    let mut j = Judge { classifier, choice, piece, max, found, after_signal: None };
     lines::walk(piece, 0, max, &|h: &[u8], from: usize| classifier.next_candidate(h, from), &mut j);
+    j.read_after_signal(None);
     j.found
 }
 
@@ -399,7 +436,12 @@ impl<S: AheadSink> LineSink for OnPiece<'_, '_, S> {
         let ahead = if cut {
             None
         } else if self.offsets.get(self.next) == Some(&at) {
-            self.judged[self.next].take().map(|j| j.ahead(line))
+            match self.judged[self.next].take() {
+                // Read ahead, but no candidate: a plain walk hands it over only to a sink that
+                // wants every line.
+                Some(j) if j.extra && !self.sink.wants_every_line() => return,
+                j => j.map(|j| j.ahead(line)),
+            }
         } else {
             Some(Ahead::NoLiteral)
         };
