@@ -89,7 +89,8 @@ pub struct Record<'a> {
     /// Event time, Unix milliseconds.
     pub time_ms: Option<i64>,
     pub function: Option<String>,
-    pub request_id: Option<String>,
+    /// Borrowed from the line where it stands there as is (a text line's id: no allocation per line).
+    pub request_id: Option<Cow<'a, str>>,
     pub level: Option<Level>,
     pub status_code: Option<u16>,
     /// The function version the call ran under (`SCF_Qualifier`, else `SCF_Alias`), cleaned by
@@ -103,15 +104,15 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    /// The same record with another message (of another lifetime: a record kept apart from the
-    /// bytes it was read from, `classify::ahead`).
-    pub fn with_message<'b>(self, message: Cow<'b, [u8]>) -> Record<'b> {
+    /// The same record with another message and request id (of another lifetime: a record kept
+    /// apart from the bytes it was read from, `classify::ahead`).
+    pub fn with_message<'b>(self, message: Cow<'b, [u8]>, request_id: Option<Cow<'b, str>>) -> Record<'b> {
         Record {
             format: self.format,
             message,
             time_ms: self.time_ms,
             function: self.function,
-            request_id: self.request_id,
+            request_id,
             level: self.level,
             status_code: self.status_code,
             version: self.version,
@@ -211,11 +212,12 @@ const RUNTIME_PREFIXES: [&[u8]; 5] =
 pub(crate) fn parse_text(line: &[u8]) -> Record<'_> {
     let mut rec = Record::text(line);
     if line.first() == Some(&b'{') && memchr::memmem::find(line, b"\"requestId\"").is_some() {
-        (rec.request_id, rec.status_code) = scf_exception(line);
+        let (id, status) = scf_exception(line);
+        (rec.request_id, rec.status_code) = (id.map(Cow::Owned), status);
         return rec;
     }
     if let Some(prefix) = RUNTIME_PREFIXES.iter().find(|p| line.starts_with(p)) {
-        rec.request_id = first_token(&line[prefix.len()..]).map(lossy);
+        rec.request_id = first_token(&line[prefix.len()..]).map(borrowed);
         return rec;
     }
     let Some((ms, used)) = timefmt::parse_iso_prefix(line) else {
@@ -224,7 +226,7 @@ pub(crate) fn parse_text(line: &[u8]) -> Record<'_> {
     rec.time_ms = Some(ms);
     let mut rest = &line[used..];
     if let Some(id) = id_token(rest) {
-        rec.request_id = Some(lossy(id));
+        rec.request_id = Some(borrowed(id));
         rest = skip_token(rest);
         if let Some(level) = level_token(rest) {
             rec.level = Some(level);
@@ -273,6 +275,11 @@ fn id_token(rest: &[u8]) -> Option<&[u8]> {
 /// SCF request ids: a UUID or 32 hex digits.
 fn looks_like_request_id(t: &[u8]) -> bool {
     t.len() >= 16 && t.len() <= 64 && t.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-')
+}
+
+/// As is where it is UTF-8 (ids always are), else with replacement characters.
+fn borrowed(b: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(b)
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -366,7 +373,7 @@ pub(crate) fn from_cls_fields<'v>(get: impl Fn(&str) -> Option<Cow<'v, str>>, fo
         format,
         time_ms,
         function: text("SCF_FunctionName").filter(|s| !s.is_empty()),
-        request_id,
+        request_id: request_id.map(Cow::Owned),
         level: get("SCF_Level").as_deref().and_then(Level::parse),
         status_code,
         // The version a call ran under; through an alias that does not name it, the alias.
@@ -410,7 +417,7 @@ fn from_realtime(v: &Value) -> Option<Record<'static>> {
         message: Cow::Owned(message.into_bytes()),
         time_ms,
         function: None,
-        request_id: field_str(v, "traceid"),
+        request_id: field_str(v, "traceid").map(Cow::Owned),
         level: field_i64(v, "level").and_then(realtime_level),
         status_code: None,
         version: None,

@@ -297,6 +297,8 @@ fn cut_at_newlines(block: &[u8], mut next: impl FnMut(usize) -> Option<usize>) -
 struct Judgement {
     record: Record<'static>,
     message_at: Option<Range<usize>>,
+    /// The request id, where it is a part of the line (as `message_at`).
+    id_at: Option<Range<usize>>,
     choice: FormatChoice,
     pattern: Option<usize>,
     signal: Option<usize>,
@@ -321,7 +323,16 @@ impl Judgement {
             },
             Cow::Owned(m) => (Cow::Owned(m), None),
         };
-        Judgement { record: record.with_message(message), message_at, choice, pattern, signal, extra: false }
+        let (id, id_at) = match record.request_id.take() {
+            Some(Cow::Borrowed(id)) => match within(line, id.as_bytes()) {
+                Some(at) => (None, Some(at..at + id.len())),
+                None => (Some(Cow::Owned(id.to_string())), None),
+            },
+            Some(Cow::Owned(id)) => (Some(Cow::Owned(id)), None),
+            None => (None, None),
+        };
+        let record = record.with_message(message, id);
+        Judgement { record, message_at, id_at, choice, pattern, signal, extra: false }
     }
 
     fn extra(self) -> Judgement {
@@ -333,6 +344,10 @@ impl Judgement {
         let mut record: Record<'_> = self.record;
         if let Some(at) = self.message_at {
             record.message = Cow::Borrowed(&line[at]);
+        }
+        // The bytes were UTF-8 when the id was read from them, and are the same bytes.
+        if let Some(id) = self.id_at.and_then(|at| std::str::from_utf8(&line[at]).ok()) {
+            record.request_id = Some(Cow::Borrowed(id));
         }
         Ahead::Judged { record, pattern: self.pattern, signal: self.signal, choice: self.choice }
     }

@@ -165,7 +165,7 @@ impl TcbReader {
         let line = if b.log_lines == 0 { line.strip_prefix(b" ").unwrap_or(line) } else { line };
         b.log_lines += 1;
         if b.runtime_id.is_none() && RUNTIME_ID_PREFIXES.iter().any(|p| line.starts_with(p)) {
-            b.runtime_id = record::parse_text(line).request_id;
+            b.runtime_id = record::parse_text(line).request_id.map(std::borrow::Cow::into_owned);
         }
         b.append(line);
     }
@@ -189,7 +189,7 @@ impl TcbReader {
             message: Cow::Owned(text),
             time_ms: b.time_ms,
             function: b.function,
-            request_id,
+            request_id: request_id.map(Cow::Owned),
             level: b.failed.map(|f| if f { Level::Error } else { Level::Info }),
             status_code: b.status_code,
             version: None,

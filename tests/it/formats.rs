@@ -15,7 +15,9 @@ use forms::{Call, Outcome};
 type Owned = Record<'static>;
 
 fn owned(r: Record<'_>) -> Owned {
-    Record { message: Cow::Owned(r.message.into_owned()), ..r }
+    let id = r.request_id.clone().map(|id| Cow::Owned(id.into_owned()));
+    let message = Cow::Owned(r.message.clone().into_owned());
+    r.with_message(message, id)
 }
 
 /// Splits like `lines.rs` (a trailing `\r` dropped, the last line needs no newline) and reads every line.
