@@ -186,14 +186,21 @@ pub fn parse(line: &[u8], choice: FormatChoice) -> Record<'_> {
     let Some(format) = wanted else {
         return parse_text(line);
     };
+    if format == Format::Cls {
+        return match crate::formats::cls_json::read(line) {
+            Ok(Some(fields)) if fields.scf => from_cls_fields(|key| fields.get(key), Format::Cls),
+            // Valid JSON of another shape is text, not malformed.
+            Ok(_) => parse_text(line),
+            Err(_) => Record { malformed: true, ..parse_text(line) },
+        };
+    }
     let Ok(value) = serde_json::from_slice::<Value>(line) else {
         return Record { malformed: true, ..parse_text(line) };
     };
     // Valid JSON of another shape (a pino line with "level" and "msg") is text, not malformed.
     let parsed = match format {
-        Format::Cls => from_cls(&value),
         Format::Realtime => from_realtime(&value),
-        Format::Text | Format::ClsCsv | Format::TcbLog => None,
+        Format::Cls | Format::Text | Format::ClsCsv | Format::TcbLog => None,
     };
     parsed.unwrap_or_else(|| parse_text(line))
 }
@@ -322,21 +329,6 @@ pub(crate) fn scf_exception(line: &[u8]) -> (Option<String>, Option<u16>) {
         std::str::from_utf8(&rest[..n]).ok()?.parse().ok()
     });
     (id, status)
-}
-
-fn from_cls(v: &Value) -> Option<Record<'static>> {
-    let obj = v.as_object()?;
-    if !obj.keys().any(|k| k.starts_with("SCF_")) {
-        return None;
-    }
-    let get = |key: &str| -> Option<Cow<'_, str>> {
-        match v.get(key)? {
-            Value::String(s) => Some(Cow::Borrowed(s.as_str())),
-            Value::Number(n) => Some(Cow::Owned(n.to_string())),
-            _ => None,
-        }
-    };
-    Some(from_cls_fields(get, Format::Cls))
 }
 
 /// A time field: an integer in `unit_ms` per millisecond (1 for ms, 1e6 for ns), or, as some exporters

@@ -1,11 +1,13 @@
 //! Export forms whose records span lines or need a stream's context: the CLS console CSV download and
-//! `tcb fn log` output. `RecordReader` (`reader.rs`) drives them; one-line forms stay in `record`.
+//! `tcb fn log` output. `RecordReader` (`reader.rs`) drives them; one-line forms stay in `record`
+//! (the CLS JSON export's fields are read by `cls_json`).
 //!
 //! Both readers take lines as `lines.rs` splits them (no newline, a trailing `\r` removed) and hold at
 //! most [`MAX_PENDING_BYTES`] of a pending record: beyond that the record is cut, flagged `malformed`,
 //! and the rest of it is skipped.
 
 pub mod cls_csv;
+pub(crate) mod cls_json;
 pub mod reader;
 pub mod tcb_log;
 
