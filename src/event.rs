@@ -166,9 +166,9 @@ impl Stage {
         Stage {
             classifier,
             streams: HashMap::default(),
-            calls: Bounded::new(config.max_calls, config.presize),
+            calls: Bounded::new(config.max_calls),
             held: HashMap::default(),
-            seen: Bounded::new(config.max_records, config.presize),
+            seen: Bounded::new(config.max_records),
             config,
             holding: VecDeque::new(),
             newest_ms: None,
@@ -201,7 +201,7 @@ impl Stage {
 
     /// Calls and seen records in the tables now.
     pub fn table_sizes(&self) -> (usize, usize) {
-        (self.calls.map.len(), self.seen.map.len())
+        (self.calls.len(), self.seen.len())
     }
 
     /// A stream (a file being read from its offset, or a one-shot input) of `source`; `cut`: it may
@@ -300,13 +300,13 @@ impl Stage {
         if self.streams.get(&stream).is_some_and(|s| s.waiting > 0) {
             let keys: Vec<u64> = self.holding.iter().copied().collect();
             for key in keys {
-                if self.calls.map.get(&key).is_some_and(|c| c.stream == stream) && self.held.contains_key(&key) {
+                if self.calls.get(&key).is_some_and(|c| c.stream == stream) && self.held.contains_key(&key) {
                     self.release(key, None, sink);
                 }
             }
         }
         if !self.unlisted.is_empty() {
-            self.release_unlisted_where(sink, |st, k, _| st.calls.map.get(&k).is_none_or(|c| c.stream == stream));
+            self.release_unlisted_where(sink, |st, k, _| st.calls.get(&k).is_none_or(|c| c.stream == stream));
         }
         self.streams.remove(&stream);
     }
@@ -389,7 +389,7 @@ impl Stage {
         let start = rec.call_start_ms.filter(|&t| t <= self.now_ms + self.config.future_tolerance_ms);
         let call_own = if call_key.is_some() { start.or(own) } else { own };
         if let (Some(t), Some(key)) = (start, call_key) {
-            if self.calls.map.get(&key).is_some_and(|c| c.time_ms().is_none()) {
+            if self.calls.get(&key).is_some_and(|c| c.time_ms().is_none()) {
                 self.release(key, Some(t), sink);
             }
         }
@@ -401,7 +401,7 @@ impl Stage {
             }
             // The first own time of a call is the call's time: Events waiting for it go now.
             if let Some(key) = call_key.filter(|_| start.is_none()) {
-                if self.calls.map.get(&key).is_some_and(|c| c.time_ms().is_none()) {
+                if self.calls.get(&key).is_some_and(|c| c.time_ms().is_none()) {
                     self.release(key, Some(t), sink);
                 }
             }
@@ -564,12 +564,11 @@ impl Stage {
         let function = rec.function.as_deref().unwrap_or("");
         let key =
             self.key(&[&source.to_le_bytes(), id.as_bytes(), &t.to_le_bytes(), function.as_bytes(), &rec.message]);
-        if self.seen.map.contains_key(&key) {
+        if self.seen.contains_key(&key) {
             sink.note(source, Note::Duplicate);
             return false;
         }
-        self.seen.map.insert(key, ());
-        self.seen.order.push_back((key, own.unwrap_or(self.now_ms)));
+        self.seen.insert_new(key, own.unwrap_or(self.now_ms), ());
         let horizon = self.horizon();
         let mut evicted = 0;
         self.seen.expire(horizon, self.config.max_records, |_| evicted += 1);

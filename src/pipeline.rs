@@ -39,7 +39,6 @@ pub fn stage_config(config: &Config) -> StageConfig {
         window_ms: limits.event.invocation_window_secs as i64 * 1000,
         max_calls: limits.event.max_invocations as usize,
         max_records: limits.event.max_seen_records as usize,
-        presize: true,
         ..StageConfig::default()
     }
 }

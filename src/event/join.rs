@@ -24,9 +24,9 @@ impl Stage {
             self.emit(stream, event, time, from, sink);
             return;
         };
-        if !self.calls.map.contains_key(&key) {
-            self.calls.map.insert(key, Call { time: own.unwrap_or(NO_TIME), counted: 0, flags: 0, stream, untrusted });
-            self.calls.order.push_back((key, own.unwrap_or(self.now_ms)));
+        if !self.calls.contains_key(&key) {
+            let call = Call { time: own.unwrap_or(NO_TIME), counted: 0, flags: 0, stream, untrusted };
+            self.calls.insert_new(key, own.unwrap_or(self.now_ms), call);
             let horizon = self.horizon();
             let mut gone = Vec::new();
             self.calls.expire(horizon, self.config.max_calls, |c| gone.push(c));
@@ -42,7 +42,7 @@ impl Stage {
             }
         }
         let fallbacks = self.fallbacks;
-        let Some(call) = self.calls.map.get_mut(&key) else { return };
+        let Some(call) = self.calls.get_mut(&key) else { return };
         call.untrusted |= untrusted;
         let mut event = event;
         match event.kind {
@@ -119,7 +119,7 @@ impl Stage {
 
     /// The call's time is now known (`Some`), or will not be (`None`: fallback): its Events go.
     pub(super) fn release(&mut self, key: u64, time: Option<i64>, sink: &mut impl Sink) {
-        let Some(call) = self.calls.map.get(&key).copied() else { return };
+        let Some(call) = self.calls.get(&key).copied() else { return };
         if time.is_none() && call.time_ms().is_some() {
             return;
         }
@@ -128,7 +128,7 @@ impl Stage {
             Some(t) => Some((t, TimeFrom::Call)),
             None => held.first().map(|_| self.fallback(call.stream, call.untrusted)),
         };
-        if let Some(c) = self.calls.map.get_mut(&key) {
+        if let Some(c) = self.calls.get_mut(&key) {
             if let Some((t, from)) = t.filter(|(_, from)| *from != TimeFrom::Untimed) {
                 let _ = from;
                 c.time = t;
@@ -162,8 +162,8 @@ impl Stage {
 
     /// A call's waiting `unlisted` Event goes now (its call ended, or waited long enough).
     pub(super) fn release_unlisted(&mut self, key: u64, sink: &mut impl Sink) {
-        let (Some(h), Some(c)) = (self.unlisted.remove(&key), self.calls.map.get(&key).copied()) else { return };
-        if let Some(call) = self.calls.map.get_mut(&key) {
+        let (Some(h), Some(c)) = (self.unlisted.remove(&key), self.calls.get(&key).copied()) else { return };
+        if let Some(call) = self.calls.get_mut(&key) {
             call.flags |= FAILED;
         }
         self.emit_unlisted(h, c, sink);

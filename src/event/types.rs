@@ -106,9 +106,6 @@ pub struct StageConfig {
     pub max_records: usize,
     /// How long an Event may wait for its call's time (wall clock) before it takes a fallback.
     pub hold_ms: i64,
-    /// Size the tables for their caps at once (a daemon that will fill them); a one-shot read lets
-    /// them grow with what it reads.
-    pub presize: bool,
 }
 
 pub const DEFAULT_FUTURE_TOLERANCE_MS: i64 = 5 * 60_000;
@@ -174,7 +171,6 @@ impl Default for StageConfig {
             max_calls: DEFAULT_MAX_CALLS,
             max_records: DEFAULT_MAX_RECORDS,
             hold_ms: DEFAULT_HOLD_MS,
-            presize: false,
         }
     }
 }

@@ -254,11 +254,19 @@ mod tests {
         let mut out = Vec::new();
         for l in lines {
             r.push(l, &mut |rec| {
-                out.push((rec.request_id.as_deref().map(str::to_string), String::from_utf8_lossy(&rec.message).into_owned(), rec.malformed))
+                out.push((
+                    rec.request_id.as_deref().map(str::to_string),
+                    String::from_utf8_lossy(&rec.message).into_owned(),
+                    rec.malformed,
+                ))
             });
         }
         r.finish(&mut |rec| {
-            out.push((rec.request_id.as_deref().map(str::to_string), String::from_utf8_lossy(&rec.message).into_owned(), rec.malformed))
+            out.push((
+                rec.request_id.as_deref().map(str::to_string),
+                String::from_utf8_lossy(&rec.message).into_owned(),
+                rec.malformed,
+            ))
         });
         out
     }
