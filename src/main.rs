@@ -509,8 +509,8 @@ fn patterns_command(command: PatternsCommand, out: &mut dyn Write) -> Result<u8,
             let catalogue = patterns.catalogue()?;
             match target {
                 ExportTarget::Rg => {
-                    for r in catalogue.patterns().iter().flat_map(|p| &p.regex) {
-                        writeln!(out, "{}", r.as_str())?;
+                    for r in catalogue.patterns().iter().flat_map(|p| &p.regex_source) {
+                        writeln!(out, "{r}")?;
                     }
                 }
                 ExportTarget::Mtail => {
@@ -518,7 +518,7 @@ fn patterns_command(command: PatternsCommand, out: &mut dyn Write) -> Result<u8,
                     for p in catalogue.patterns() {
                         // RE2 has no `u` flag; its `\b` is the ASCII boundary ours are.
                         let re2 = |r: &str| r.replace("(?-u:\\b)", "\\b").replace("(?-u:\\B)", "\\B");
-                        let union: Vec<String> = p.regex.iter().map(|r| format!("(?:{})", re2(r.as_str()))).collect();
+                        let union: Vec<String> = p.regex_source.iter().map(|r| format!("(?:{})", re2(r))).collect();
                         writeln!(
                             out,
                             "counter {}\n/{}/ {{\n  {}++\n}}",

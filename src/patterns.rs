@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
@@ -179,7 +180,12 @@ pub struct Pattern {
     pub fix: String,
     pub prevention: String,
     pub literals: Vec<String>,
-    pub regex: Vec<Regex>,
+    /// The regexes as written, word boundaries made ASCII (`ascii_boundaries`): what is matched and
+    /// exported.
+    pub regex_source: Vec<String>,
+    /// Each regex on its own, compiled at first use where the union does the matching (only tools
+    /// ask which one matched): half the regexes' memory and start-up time.
+    regex: OnceLock<Vec<Regex>>,
     /// `regex` as one alternation: one pass of the fast automaton instead of one per regex, on every
     /// candidate line. None when the union would pass the size limit (then each is run in turn).
     pub regex_union: Option<Regex>,
@@ -255,13 +261,25 @@ impl Pattern {
                 })
                 .collect()
         };
-        let regex = compile(file.matching.regex.get_ref(), "match.regex")?;
-        let regex_union = (regex.len() > 1)
+        let regex_source: Vec<String> =
+            file.matching.regex.get_ref().iter().map(|r| ascii_boundaries(r.get_ref())).collect();
+        // Each is parsed on its own (a union can parse where one of its parts does not); compiled
+        // on its own only where there is no union to match with.
+        for (i, (r, src)) in file.matching.regex.get_ref().iter().zip(&regex_source).enumerate() {
+            if let Err(e) = regex_syntax::ParserBuilder::new().build().parse(src) {
+                return Err(at(r.span(), &format!("match.regex[{i}]"), format!("regex does not compile: {e}")));
+            }
+        }
+        let regex_union = (regex_source.len() > 1)
             .then(|| {
-                let union: Vec<String> = regex.iter().map(|r| format!("(?:{})", r.as_str())).collect();
+                let union: Vec<String> = regex_source.iter().map(|r| format!("(?:{r})")).collect();
                 RegexBuilder::new(&union.join("|")).size_limit(REGEX_SIZE_LIMIT).build().ok()
             })
             .flatten();
+        let regex = OnceLock::new();
+        if regex_union.is_none() {
+            let _ = regex.set(compile(file.matching.regex.get_ref(), "match.regex")?);
+        }
         let exclude = compile(&file.matching.exclude, "match.exclude")?;
         let mut levels = Vec::new();
         for (i, l) in file.matching.levels.iter().enumerate() {
@@ -299,6 +317,7 @@ impl Pattern {
             fix: one_line(&file.fix),
             prevention: one_line(&file.prevention),
             literals,
+            regex_source,
             regex,
             regex_union,
             exclude,
@@ -315,8 +334,19 @@ impl Pattern {
     pub fn regex_matches(&self, text: &[u8]) -> bool {
         match &self.regex_union {
             Some(union) => union.is_match(text),
-            None => self.regex.iter().any(|r| r.is_match(text)),
+            None => self.regexes().iter().any(|r| r.is_match(text)),
         }
+    }
+
+    /// Each regex on its own (compiled at the first call where a union matches).
+    pub fn regexes(&self) -> &[Regex] {
+        self.regex.get_or_init(|| {
+            // They compiled as parts of the union, within its size limit, and parsed on their own.
+            self.regex_source
+                .iter()
+                .filter_map(|r| RegexBuilder::new(r).size_limit(REGEX_SIZE_LIMIT).build().ok())
+                .collect()
+        })
     }
 
     /// Whether `key` names this pattern: its id, or one of its keys (an errcode, an SDK code), any case.
@@ -578,6 +608,14 @@ regex = ['boom \d+']
         let e = err(&bad_regex);
         assert!(e.starts_with("x.toml:14:"), "{e}");
         assert!(e.contains("match.regex[0]: regex does not compile"), "{e}");
+        // A part that only parses inside the union (`(?:a)|(b)`) is still named.
+        let e = err(&MINIMAL.replace(r"['boom \d+']", r"['boom \d+', 'a)|(b']"));
+        assert!(e.contains("match.regex[1]: regex does not compile"), "{e}");
+        // The union matches; each regex is there on its own when asked.
+        let p = Pattern::from_toml("x.toml", &MINIMAL.replace(r"['boom \d+']", r"['boom \d+', '\bbang\b']")).unwrap();
+        assert!(p.regex_union.is_some() && p.regex_matches(b"a bang!"));
+        assert_eq!(p.regexes().len(), 2);
+        assert!(p.regexes()[1].is_match(b"bang") && !p.regexes()[0].is_match(b"bang"));
         let unknown = MINIMAL.replace("title = \"t\"", "title = \"t\"\ncolour = \"red\"");
         let e = err(&unknown);
         assert!(e.starts_with("x.toml:4:") && e.contains(": colour: unknown field"), "{e}");
