@@ -495,6 +495,9 @@ mod tests {
         // A 43x status, and a code inside the message, still are.
         let timeout = br#"{"SCF_FunctionName":"getLoginTicket","SCF_Message":"Report RequestId: 8f4c0b5e","SCF_StatusCode":"433"}"#;
         assert_eq!(id_of(&c, std::str::from_utf8(timeout).unwrap()).as_deref(), Some("unlisted"));
+        // A 43x status written as a number is one too, with a success in the message.
+        let thrown = r#"{"SCF_Message":"{\"errcode\":0}","SCF_RequestId":"8f4c0b5e","SCF_StatusCode":430}"#;
+        assert_eq!(id_of(&c, thrown).as_deref(), Some("unlisted"));
         let quota = r#"{"SCF_Message":"{\"errcode\":45011,\"errmsg\":\"api minute-quota reach limit\"}","SCF_StatusCode":"200"}"#;
         assert_eq!(id_of(&c, quota).as_deref(), Some("wx_45011_minute_quota"));
     }
