@@ -149,7 +149,7 @@ pub fn walk_block<S: AheadSink>(
 }
 
 /// Bytes of a block judged at once (`walk_block`).
-const PART: usize = 1 << 20;
+const PART: usize = 1 << 17;
 
 /// `block` cut at newlines into parts of about `PART` bytes.
 fn parts(block: &[u8]) -> Vec<Range<usize>> {
