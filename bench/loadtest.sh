@@ -53,27 +53,14 @@ measure() { # name corpus file runs command...
     | { read -r med; printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$corpus" "$file" "$med" "$(cat "$dir/rss")"; } >> "$results"
 }
 
-# Daemon catch-up: `run --from beginning` on the whole file, timed until /metrics has counted every
-# line; peak RSS from the kernel (VmHWM).
+# Daemon catch-up: `run --from beginning` on the whole file, timed from its start until /metrics has
+# counted every line; peak RSS from the kernel (VmHWM). /metrics is asked every 5 ms over one kept-alive
+# connection (`bench/catch_up.py`): a curl and an awk per look took ~10 ms of the 2 cores each, which
+# the daemon then lacked. Median of RUNS runs.
 catch_up() { # name corpus file format
-  local name=$1 corpus=$2 file=$3 format=$4 state port=19471 lines
-  state=$(mktemp -d)
-  lines=$(wc -l < "$file")
-  local t0 t1 pid
-  t0=$(date +%s.%N)
-  $aw run --from beginning --format "$format" --state-dir "$state" --listen 127.0.0.1:$port "$file" 2>/dev/null &
-  pid=$!
-  until curl -sf "http://127.0.0.1:$port/metrics" 2>/dev/null \
-      | awk -v n="$lines" '/^authwatch_lines_total\{/ { s += $2 } END { exit !(s >= n) }'; do
-    kill -0 $pid 2>/dev/null || { echo "bench/loadtest.sh: the daemon exited" >&2; exit 1; }
-    sleep 0.01
-  done
-  t1=$(date +%s.%N)
-  local rss
-  rss=$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)
-  kill $pid; wait $pid 2>/dev/null || true
-  rm -rf "$state"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$corpus" "$file" "$(awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }")" "$rss" >> "$results"
+  local name=$1 corpus=$2 file=$3 format=$4
+  python3 bench/catch_up.py "$aw" "$file" "$format" "$RUNS" \
+    | { read -r sec rss; printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$corpus" "$file" "$sec" "$rss"; } >> "$results"
 }
 
 measure "authwatch check" text "$text" "$RUNS" $aw check --output json "$text"
