@@ -57,6 +57,7 @@ pub fn run(
     let planned = plan(paths, opts.recursive);
     let names: Vec<&str> = planned.iter().map(|(name, _, _)| name.as_str()).collect();
     let mut stdin_head = opts.stdin_head.clone();
+    let mut opened = Vec::with_capacity(planned.len());
     for (index, (name, from, target)) in planned.iter().enumerate() {
         let mut report = InputReport { name: name.clone(), from: from.clone(), ..InputReport::default() };
         let (mut reader, detected) = match open(target, &mut stdin_head) {
@@ -109,7 +110,7 @@ pub fn run(
             );
         }
 
-        stage.close(stream, &mut tally);
+        opened.push(stream);
         tally.scan.lines += file_stats.lines;
         tally.scan.bytes += file_stats.bytes;
         tally.scan.lines_truncated += file_stats.lines_truncated;
@@ -130,6 +131,12 @@ pub fn run(
             report.error = Some(why);
         }
         tally.inputs.push(report);
+    }
+    // Inputs are closed once all are read: a call whose START ends one input and whose timed lines
+    // open another takes its own time, whichever is read first (closing an input gives its waiting
+    // calls their fallback time at once).
+    for stream in opened {
+        stage.close(stream, &mut tally);
     }
     stage.flush(&mut tally);
     // The read model, once: every output below formats it. The report's alert episodes come from a

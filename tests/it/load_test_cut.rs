@@ -380,3 +380,27 @@ fn a_short_input_is_read_from_both_ends() {
     assert_eq!(minute["count"], 1, "{minute}");
     assert!(minute.get("partial").is_none_or(|p| p == false), "covered from 01:00:59 to 01:02:00.4: {minute}");
 }
+
+/// A user trial's case: a call whose untimed START ends one file and whose lines open the next. Both
+/// orders of the paths give its own time (03:05:10), not the first file's last time (03:04:10).
+#[test]
+fn a_call_split_across_two_files_takes_its_own_time_in_either_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let id = "a1b2c3d4-0000-4000-8000-00000000aa01";
+    std::fs::write(&a, format!("2026-11-02T03:04:10.000Z\tx\tok\nSTART RequestId: {id}\n")).unwrap();
+    std::fs::write(
+        &b,
+        format!(
+            "2026-11-02T03:05:10.000Z\t{id}\t{{\"errcode\":45011,\"errmsg\":\"api minute-quota reach limit\"}}\n\
+             END RequestId: {id}\n"
+        ),
+    )
+    .unwrap();
+    let minutes = |t: &serde_json::Value| (curve(&t["timeline"]), t["timeline"]["first_refusal"]["time"].clone());
+    let (ab, ba) = (check_timeline(&[&a, &b]), check_timeline(&[&b, &a]));
+    assert_eq!(minutes(&ab), minutes(&ba), "the order of the paths changes nothing");
+    let (curve, first) = minutes(&ab);
+    assert_eq!(curve, vec![(1_793_588_700_000, 1, 1)], "03:05: one attempt, one refusal");
+    assert_eq!(first, "2026-11-02T03:05:10.000Z");
+}
