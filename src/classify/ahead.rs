@@ -40,8 +40,9 @@ use crate::record::{self, FormatChoice, Record};
 pub const MIN_BLOCK: usize = 64 * 1024;
 /// Bytes of a block walked on the calling thread alone while its stream's form is undecided.
 const FIRST_BYTES: usize = 16 * 1024;
-/// Pieces a block is cut into: the calling thread's own first piece is its share of the judging.
-const PIECES: usize = 16;
+/// Pieces a part is cut into (16 KiB each): the unit either thread judges. Fewer, larger ones mean
+/// fewer hand-overs between the threads (each may wake the other).
+const PIECES: usize = 8;
 
 /// What was found ahead about one line handed over.
 pub enum Ahead<'a> {
