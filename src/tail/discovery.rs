@@ -294,6 +294,26 @@ impl Tailer {
                     continue;
                 }
             };
+            // The path may name another file by now than the scan saw (replaced in between: logrotate's
+            // `create` moves aside a file a logger made again after the rename, and creates its own).
+            // What is read is the handle, so the handle's file is the one followed; the other is found
+            // at its new name by the next scan. (Followed under the scan's identity, the handle's
+            // file was found again as a new file, and read twice.)
+            let meta = match file.metadata() {
+                Ok(m) if (m.dev(), m.ino()) == (meta.dev(), meta.ino()) => meta,
+                Ok(m) => {
+                    followed.remove(&(meta.dev(), meta.ino()));
+                    if !followed.insert((m.dev(), m.ino())) {
+                        continue;
+                    }
+                    m
+                }
+                Err(e) => {
+                    followed.remove(&(meta.dev(), meta.ino()));
+                    self.open_failed(source, &path, &e);
+                    continue;
+                }
+            };
             if self.failing.remove(&path).is_some() {
                 tracing::info!(path = %path.display(), "file readable again");
             }
