@@ -7,6 +7,8 @@
 //! - Renamed within the set (`app.log` → `app.log.1` the glob also matches): the same file, followed on.
 //! - Files known by inode and first bytes come back first; the others in creation order (an original
 //!   before its copy), the longer first where the file system cannot tell.
+//! - A new file is the file of the handle opened on its path: where the path names another inode by
+//!   then than the scan saw, that one is followed, and the one seen is found at its new name later.
 
 use std::collections::HashMap;
 use std::fs::{File, Metadata};
