@@ -509,7 +509,7 @@ fn patterns_command(command: PatternsCommand, out: &mut dyn Write) -> Result<u8,
             let catalogue = patterns.catalogue()?;
             match target {
                 ExportTarget::Rg => {
-                    for r in catalogue.patterns().iter().flat_map(|p| &p.regex_source) {
+                    for r in catalogue.patterns().iter().flat_map(|p| p.regex.sources()) {
                         writeln!(out, "{r}")?;
                     }
                 }
@@ -518,7 +518,7 @@ fn patterns_command(command: PatternsCommand, out: &mut dyn Write) -> Result<u8,
                     for p in catalogue.patterns() {
                         // RE2 has no `u` flag; its `\b` is the ASCII boundary ours are.
                         let re2 = |r: &str| r.replace("(?-u:\\b)", "\\b").replace("(?-u:\\B)", "\\B");
-                        let union: Vec<String> = p.regex_source.iter().map(|r| format!("(?:{})", re2(r))).collect();
+                        let union: Vec<String> = p.regex.sources().iter().map(|r| format!("(?:{})", re2(r))).collect();
                         writeln!(
                             out,
                             "counter {}\n/{}/ {{\n  {}++\n}}",

@@ -6,11 +6,12 @@
 //! valid: ids are label-safe and unique, every regex compiles, every pattern has literals for the
 //! prefilter. Patterns are kept in display order (guide order, then user patterns, then fallbacks).
 
+mod regexes;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -19,27 +20,26 @@ use crate::record::Level;
 /// The code tables moved to `crate::codes`; `explain` still finds them here.
 pub use crate::codes::{UNLISTED_CODES, UnlistedCode, unlisted_code};
 use crate::tomlerr::{self, line_col};
+pub use regexes::{Regexes, ascii_boundaries};
 
 /// The files of `patterns/`, compiled in so the binary works with no files around it.
 pub const BUILTIN: [(&str, &str); 12] = [
-    ("mp_require_undefined.toml", include_str!("../patterns/mp_require_undefined.toml")),
-    ("wx_40029_invalid_code.toml", include_str!("../patterns/wx_40029_invalid_code.toml")),
-    ("wx_45011_minute_quota.toml", include_str!("../patterns/wx_45011_minute_quota.toml")),
-    ("ticket_invalid.toml", include_str!("../patterns/ticket_invalid.toml")),
-    ("custom_login_disabled.toml", include_str!("../patterns/custom_login_disabled.toml")),
-    ("custom_user_id_invalid.toml", include_str!("../patterns/custom_user_id_invalid.toml")),
-    ("domain_not_allowlisted.toml", include_str!("../patterns/domain_not_allowlisted.toml")),
-    ("sign_param_invalid.toml", include_str!("../patterns/sign_param_invalid.toml")),
-    ("sdk_version_mismatch.toml", include_str!("../patterns/sdk_version_mismatch.toml")),
-    ("unauthorized_after_login.toml", include_str!("../patterns/unauthorized_after_login.toml")),
-    ("unlisted.toml", include_str!("../patterns/unlisted.toml")),
-    ("login_attempt.toml", include_str!("../patterns/login_attempt.toml")),
+    ("mp_require_undefined.toml", include_str!("../../patterns/mp_require_undefined.toml")),
+    ("wx_40029_invalid_code.toml", include_str!("../../patterns/wx_40029_invalid_code.toml")),
+    ("wx_45011_minute_quota.toml", include_str!("../../patterns/wx_45011_minute_quota.toml")),
+    ("ticket_invalid.toml", include_str!("../../patterns/ticket_invalid.toml")),
+    ("custom_login_disabled.toml", include_str!("../../patterns/custom_login_disabled.toml")),
+    ("custom_user_id_invalid.toml", include_str!("../../patterns/custom_user_id_invalid.toml")),
+    ("domain_not_allowlisted.toml", include_str!("../../patterns/domain_not_allowlisted.toml")),
+    ("sign_param_invalid.toml", include_str!("../../patterns/sign_param_invalid.toml")),
+    ("sdk_version_mismatch.toml", include_str!("../../patterns/sdk_version_mismatch.toml")),
+    ("unauthorized_after_login.toml", include_str!("../../patterns/unauthorized_after_login.toml")),
+    ("unlisted.toml", include_str!("../../patterns/unlisted.toml")),
+    ("login_attempt.toml", include_str!("../../patterns/login_attempt.toml")),
 ];
 
 /// The prefilter keeps one bit per pattern (and signal) in a u128, and two for the structural reading.
 pub const MAX_PATTERNS: usize = 126;
-/// Regexes run on whole messages of up to `max_line_bytes`; this bounds a hostile pattern's memory.
-const REGEX_SIZE_LIMIT: usize = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PatternError {
@@ -180,15 +180,7 @@ pub struct Pattern {
     pub fix: String,
     pub prevention: String,
     pub literals: Vec<String>,
-    /// The regexes as written, word boundaries made ASCII (`ascii_boundaries`): what is matched and
-    /// exported.
-    pub regex_source: Vec<String>,
-    /// Each regex on its own, compiled at first use where the union does the matching (only tools
-    /// ask which one matched): half the regexes' memory and start-up time.
-    regex: OnceLock<Vec<Regex>>,
-    /// `regex` as one alternation: one pass of the fast automaton instead of one per regex, on every
-    /// candidate line. None when the union would pass the size limit (then each is run in turn).
-    pub regex_union: Option<Regex>,
+    pub regex: Regexes,
     pub exclude: Vec<Regex>,
     pub levels: Vec<Level>,
     pub status_codes: Vec<u16>,
@@ -250,37 +242,15 @@ impl Pattern {
         {
             return Err(at(file.matching.regex.span(), "match.regex", "at least one regex is needed".into()));
         }
-        let compile = |list: &[Spanned<String>], field: &str| -> Result<Vec<Regex>, PatternError> {
-            list.iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    RegexBuilder::new(&ascii_boundaries(r.get_ref()))
-                        .size_limit(REGEX_SIZE_LIMIT)
-                        .build()
-                        .map_err(|e| at(r.span(), &format!("{field}[{i}]"), format!("regex does not compile: {e}")))
-                })
-                .collect()
-        };
-        let regex_source: Vec<String> =
-            file.matching.regex.get_ref().iter().map(|r| ascii_boundaries(r.get_ref())).collect();
-        // Each is parsed on its own (a union can parse where one of its parts does not); compiled
-        // on its own only where there is no union to match with.
-        for (i, (r, src)) in file.matching.regex.get_ref().iter().zip(&regex_source).enumerate() {
-            if let Err(e) = regex_syntax::ParserBuilder::new().build().parse(src) {
-                return Err(at(r.span(), &format!("match.regex[{i}]"), format!("regex does not compile: {e}")));
-            }
-        }
-        let regex_union = (regex_source.len() > 1)
-            .then(|| {
-                let union: Vec<String> = regex_source.iter().map(|r| format!("(?:{r})")).collect();
-                RegexBuilder::new(&union.join("|")).size_limit(REGEX_SIZE_LIMIT).build().ok()
+        let written = file.matching.regex.get_ref();
+        let regex = Regexes::new(written.iter().map(|r| r.get_ref().as_str()))
+            .map_err(|(i, why)| at(written[i].span(), &format!("match.regex[{i}]"), why))?;
+        let exclude = (file.matching.exclude.iter().enumerate())
+            .map(|(i, r)| {
+                regexes::compile(r.get_ref())
+                    .map_err(|e| at(r.span(), &format!("match.exclude[{i}]"), format!("regex does not compile: {e}")))
             })
-            .flatten();
-        let regex = OnceLock::new();
-        if regex_union.is_none() {
-            let _ = regex.set(compile(file.matching.regex.get_ref(), "match.regex")?);
-        }
-        let exclude = compile(&file.matching.exclude, "match.exclude")?;
+            .collect::<Result<Vec<Regex>, PatternError>>()?;
         let mut levels = Vec::new();
         for (i, l) in file.matching.levels.iter().enumerate() {
             let level = Level::parse(l.get_ref()).ok_or_else(|| {
@@ -317,9 +287,7 @@ impl Pattern {
             fix: one_line(&file.fix),
             prevention: one_line(&file.prevention),
             literals,
-            regex_source,
             regex,
-            regex_union,
             exclude,
             levels,
             status_codes: file.matching.status_codes,
@@ -332,21 +300,7 @@ impl Pattern {
 
     /// Whether any of the pattern's regexes matches `text`.
     pub fn regex_matches(&self, text: &[u8]) -> bool {
-        match &self.regex_union {
-            Some(union) => union.is_match(text),
-            None => self.regexes().iter().any(|r| r.is_match(text)),
-        }
-    }
-
-    /// Each regex on its own (compiled at the first call where a union matches).
-    pub fn regexes(&self) -> &[Regex] {
-        self.regex.get_or_init(|| {
-            // They compiled as parts of the union, within its size limit, and parsed on their own.
-            self.regex_source
-                .iter()
-                .filter_map(|r| RegexBuilder::new(r).size_limit(REGEX_SIZE_LIMIT).build().ok())
-                .collect()
-        })
+        self.regex.is_match(text)
     }
 
     /// Whether `key` names this pattern: its id, or one of its keys (an errcode, an SDK code), any case.
@@ -354,52 +308,6 @@ impl Pattern {
         let key = key.trim();
         self.id.eq_ignore_ascii_case(key) || self.keys.iter().any(|k| k.eq_ignore_ascii_case(key))
     }
-}
-
-/// `\b` and `\B` as ASCII word boundaries (`(?-u:\b)`), as RE2 and so mtail read them. Unicode
-/// boundaries keep the regex engine off its fast automata on any line holding a non-ASCII byte: on
-/// CloudBase's messages, which mix Chinese into English (`refresh access_token failed：…`), every pattern
-/// then ran the slow engines, 10 to 50 µs a line. Written words are English and codes ASCII; a boundary
-/// beside a Chinese character now counts as one (`失败INVALID_PARAM`), as it reads.
-pub fn ascii_boundaries(regex: &str) -> String {
-    let mut out = String::with_capacity(regex.len() + 16);
-    let mut chars = regex.chars().peekable();
-    // Inside a class (`[…]`, nested for `[[:alpha:]]`) nothing is a boundary.
-    let mut class = 0usize;
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            if c == '[' {
-                class += 1;
-                // A `]` first in a class (after an optional `^`) is a literal.
-                if chars.peek() == Some(&'^') {
-                    out.push('^');
-                    chars.next();
-                }
-                if chars.peek() == Some(&']') {
-                    out.push(']');
-                    chars.next();
-                }
-            } else if c == ']' && class > 0 {
-                class -= 1;
-            }
-            continue;
-        }
-        match chars.next() {
-            // `\b{start}` and its kin are their own assertions.
-            Some(b @ ('b' | 'B')) if class == 0 && chars.peek() != Some(&'{') => {
-                out.push_str("(?-u:\\");
-                out.push(b);
-                out.push(')');
-            }
-            Some(n) => {
-                out.push('\\');
-                out.push(n);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
 }
 
 /// Texts are wrapped in the files for reading; one space between words is what people and JSON get.
@@ -529,14 +437,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn boundaries_are_ascii_ones() {
-        assert_eq!(ascii_boundaries(r"\berr\B"), r"(?-u:\b)err(?-u:\B)");
-        // Escapes, classes and the `\b{…}` assertions are left as written.
-        assert_eq!(ascii_boundaries(r"\\b[\b]\b{start}[]\b]\b"), r"\\b[\b]\b{start}[]\b](?-u:\b)");
-        assert_eq!(ascii_boundaries(r"[[:alpha:]\b]x\b"), r"[[:alpha:]\b]x(?-u:\b)");
+    fn a_chinese_character_beside_a_word_is_a_boundary() {
         let p = Pattern::from_toml("t", &MINIMAL.replace(r"regex = ['boom \d+']", r"regex = ['\bINVALID_PARAM\b']"))
             .unwrap();
-        // A Chinese character beside a word is a boundary, as it reads; ASCII letters are not.
+        // As it reads; ASCII letters are not (`regexes::ascii_boundaries`).
         assert!(p.regex_matches("失败INVALID_PARAM：x".as_bytes()));
         assert!(!p.regex_matches(b"xINVALID_PARAM"));
     }
@@ -613,9 +517,9 @@ regex = ['boom \d+']
         assert!(e.contains("match.regex[1]: regex does not compile"), "{e}");
         // The union matches; each regex is there on its own when asked.
         let p = Pattern::from_toml("x.toml", &MINIMAL.replace(r"['boom \d+']", r"['boom \d+', '\bbang\b']")).unwrap();
-        assert!(p.regex_union.is_some() && p.regex_matches(b"a bang!"));
-        assert_eq!(p.regexes().len(), 2);
-        assert!(p.regexes()[1].is_match(b"bang") && !p.regexes()[0].is_match(b"bang"));
+        assert!(p.regex.is_union() && p.regex_matches(b"a bang!"));
+        assert_eq!(p.regex.parts().len(), 2);
+        assert!(p.regex.parts()[1].is_match(b"bang") && !p.regex.parts()[0].is_match(b"bang"));
         let unknown = MINIMAL.replace("title = \"t\"", "title = \"t\"\ncolour = \"red\"");
         let e = err(&unknown);
         assert!(e.starts_with("x.toml:4:") && e.contains(": colour: unknown field"), "{e}");
