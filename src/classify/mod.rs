@@ -281,31 +281,33 @@ impl Classifier {
         // A line only a signal's literal made a candidate (a START line) is read for errors no more
         // than it is without signals: as a plain `check` reads it (not at all).
         let errors = candidates & !signal_bits != 0;
-        let pattern = errors.then(|| {
-            by_regex(false)
-                .or_else(|| self.by_json_texts(m, candidates))
-                .or_else(|| {
-                    match reported::read(
-                        m,
-                        record.level,
-                        record.status_code,
-                        &self.codes,
-                        candidates & self.words_mask != 0,
-                    ) {
-                        Reported::Listed(i) => Some(i),
-                        Reported::Failure => self.fallback,
-                        Reported::Nothing => None,
-                    }
-                })
-                .or_else(|| by_regex(true))
-        });
+        let pattern = errors
+            .then(|| {
+                by_regex(false)
+                    .or_else(|| self.by_json_texts(m, candidates))
+                    .or_else(|| {
+                        match reported::read(
+                            m,
+                            record.level,
+                            record.status_code,
+                            &self.codes,
+                            candidates & self.words_mask != 0,
+                        ) {
+                            Reported::Listed(i) => Some(i),
+                            Reported::Failure => self.fallback,
+                            Reported::Nothing => None,
+                        }
+                    })
+                    .or_else(|| by_regex(true))
+            })
+            .flatten();
         let signal = (0..signals)
             .filter(|&j| candidates & (1u128 << (first_signal + j)) != 0)
             .find(|&j| confirms(&self.catalogue.signals()[j], record));
         // Step 3 is asked last, of lines that are an error, with the same answer as asked first: most
         // candidate lines are nothing, and its regexes cost more than the steps that say so. Signals
         // are their regexes' alone (a START line is text about no error; asking cost ~0.5 µs on each).
-        let pattern = pattern.flatten().filter(|_| !not_errors::is_not_an_error(m));
+        let pattern = pattern.filter(|_| !not_errors::is_not_an_error(m));
         (pattern, signal)
     }
 }
