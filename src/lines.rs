@@ -10,12 +10,10 @@
 //! `scan` (one-shot reading) and the tailer both use this splitter; nothing else splits lines. Whether a
 //! stream looks binary (a NUL in its first block) is decided here too (`looks_binary`), for both.
 
-use std::io::{self, Read};
-
 use memchr::{memchr, memchr_iter, memrchr};
 
-/// How much is read at once.
-pub const CHUNK_BYTES: usize = 256 * 1024;
+pub mod reads;
+
 /// Default cap for one line.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 /// A stream whose first this many bytes hold a NUL looks binary (the rule of git and grep).
@@ -231,125 +229,9 @@ pub fn walk(
     (lines, cut)
 }
 
-/// Reads `reader` to its end through a `Splitter`.
-pub fn scan<R: Read + ?Sized>(
-    reader: &mut R,
-    max_line_bytes: usize,
-    stats: &mut ScanStats,
-    find: &impl Fn(&[u8], usize) -> Option<usize>,
-    sink: &mut impl LineSink,
-) -> io::Result<()> {
-    let mut splitter = Splitter::new(max_line_bytes);
-    let mut buf = vec![0u8; splitter.max_line_bytes + CHUNK_BYTES];
-    let mut filled = 0;
-    // Bytes of the stream seen so far, for the binary probe over its first block.
-    let mut seen = 0usize;
-    let (mut head, mut tail): (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
-    loop {
-        let n = match reader.read(&mut buf[filled..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let new = &buf[filled..filled + n];
-        if head.len() < EDGE_BYTES {
-            head.extend_from_slice(&new[..n.min(EDGE_BYTES - head.len())]);
-        }
-        if n >= EDGE_BYTES {
-            tail.clear();
-            tail.extend_from_slice(&new[n - EDGE_BYTES..]);
-        } else {
-            tail.extend_from_slice(new);
-            let over = tail.len().saturating_sub(EDGE_BYTES);
-            tail.drain(..over);
-        }
-        if seen < BINARY_PROBE_BYTES {
-            let probe = n.min(BINARY_PROBE_BYTES - seen);
-            stats.binary |= looks_binary(&buf[filled..filled + probe]);
-            seen += probe;
-        }
-        stats.bytes += n as u64;
-        filled += n;
-        let s = splitter.split(&buf[..filled], n == 0, find, sink);
-        stats.lines += s.lines;
-        stats.lines_truncated += s.cut;
-        buf.copy_within(s.consumed..filled, 0);
-        filled -= s.consumed;
-        if n == 0 {
-            sink.ended(&head, &tail);
-            return Ok(());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Reads at most `step` bytes per call, to cross every buffer boundary.
-    struct Trickle<'a>(&'a [u8], usize);
-    impl Read for Trickle<'_> {
-        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            let n = self.0.len().min(self.1).min(out.len());
-            out[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
-
-    fn run(input: &[u8], max: usize, step: usize) -> (ScanStats, Vec<(u64, String, bool)>) {
-        let find = |h: &[u8], from: usize| memchr::memmem::find(&h[from..], b"ERR").map(|i| i + from);
-        let mut seen = Vec::new();
-        let mut stats = ScanStats::default();
-        scan(&mut Trickle(input, step), max, &mut stats, &find, &mut |n: u64, l: &[u8], t: bool| {
-            seen.push((n, String::from_utf8_lossy(l).into_owned(), t))
-        })
-        .unwrap();
-        (stats, seen)
-    }
-
-    #[test]
-    fn numbers_candidates_and_counts_all_lines() {
-        let input = b"a\nERR 1\nb\r\nc\nERR 2\r\nERR 3";
-        for step in [1, 2, 3, 7, 1000] {
-            let (stats, seen) = run(input, 64, step);
-            assert_eq!(
-                stats,
-                ScanStats { lines: 6, bytes: input.len() as u64, lines_truncated: 0, binary: false },
-                "step {step}"
-            );
-            assert_eq!(
-                seen,
-                vec![(2, "ERR 1".into(), false), (5, "ERR 2".into(), false), (6, "ERR 3".into(), false)],
-                "step {step}"
-            );
-        }
-    }
-
-    #[test]
-    fn long_lines_are_cut_and_the_rest_skipped() {
-        let mut input = b"x\n".to_vec();
-        input.extend(b"ERR ");
-        input.extend(std::iter::repeat_n(b'y', 300_000));
-        input.extend(b" ERR tail\nERR after\n");
-        let (stats, seen) = run(&input, 1000, 4096);
-        assert_eq!(stats.lines, 3);
-        assert_eq!(stats.lines_truncated, 1);
-        assert_eq!(seen.len(), 2);
-        assert_eq!((seen[0].0, seen[0].1.len(), seen[0].2), (2, 1000, true));
-        assert_eq!(seen[1], (3, "ERR after".into(), false));
-    }
-
-    #[test]
-    fn scan_flags_a_nul_in_the_first_block_however_it_arrives() {
-        let mut input = b"a\nb\0c\n".to_vec();
-        for step in [1, 2, 1000] {
-            assert!(run(&input, 64, step).0.binary, "step {step}");
-        }
-        input = vec![b'x'; BINARY_PROBE_BYTES + 10];
-        input.extend(b"\0\n");
-        assert!(!run(&input, 1 << 20, 3).0.binary, "past the probe");
-    }
 
     #[test]
     fn a_nul_in_the_first_block_looks_binary() {
@@ -361,13 +243,4 @@ mod tests {
         assert!(!looks_binary(b""));
     }
 
-    #[test]
-    fn empty_and_newline_only_inputs() {
-        assert_eq!(run(b"", 10, 10).0.lines, 0);
-        assert_eq!(run(b"\n\n\n", 10, 10).0.lines, 3);
-        for step in [1, 3, 10, 11, 100] {
-            assert_eq!(run(b"0123456789\n", 10, step).0.lines_truncated, 0, "exactly the cap, step {step}");
-            assert_eq!(run(b"0123456789A\n", 10, step).0.lines_truncated, 1, "one over, step {step}");
-        }
-    }
 }

@@ -81,11 +81,11 @@ pub fn detect(head: &[u8]) -> Detected {
 }
 
 /// The decompressed bytes of `raw`, its compression detected from its first bytes.
-pub fn open<'a>(raw: Box<dyn Read + 'a>) -> io::Result<(Box<dyn Read + 'a>, Detected)> {
+pub fn open<'a>(raw: Box<dyn Read + Send + 'a>) -> io::Result<(Box<dyn Read + Send + 'a>, Detected)> {
     let mut reader = BufReader::with_capacity(256 * 1024, raw);
     let head = reader.fill_buf()?;
     let detected = detect(head);
-    let out: Box<dyn Read + 'a> = match detected.compression {
+    let out: Box<dyn Read + Send + 'a> = match detected.compression {
         Compression::None => Box::new(reader),
         Compression::Gzip => Box::new(MultiGzDecoder::new(reader)),
         Compression::Lzop => Box::new(lzop::Reader::new(reader)),

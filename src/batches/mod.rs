@@ -284,7 +284,7 @@ impl Batches {
         self.next_stream += 1;
         consumer.open(stream, spec.index, first);
         let mut feed = StreamLines { consumer: &mut *consumer, stream };
-        let result = lines::scan(&mut reader, self.max_line_bytes, &mut stats, find, &mut feed);
+        let result = lines::reads::scan(&mut reader, self.max_line_bytes, &mut stats, find, &mut feed);
         consumer.close(stream);
         (h.lines, h.bytes, h.lines_truncated) =
             (h.lines + stats.lines, h.bytes + stats.bytes, h.lines_truncated + stats.lines_truncated);

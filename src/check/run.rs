@@ -90,7 +90,7 @@ pub fn run(
         let mut file_stats = ScanStats::default();
         let find = |h: &[u8], from: usize| classifier.next_candidate(h, from);
         let mut feed = Feed { stage: &mut stage, tally: &mut tally, stream, delimited: None };
-        let result = lines::scan(&mut reader, opts.max_line_bytes, &mut file_stats, &find, &mut feed);
+        let result = lines::reads::scan(&mut reader, opts.max_line_bytes, &mut file_stats, &find, &mut feed);
         let delimited = feed.delimited;
         let detected = stage.detected_format(stream);
         if let (Some((crate::record::Format::Text, None)), Some((d, n)), None) = (detected, delimited, &opts.csv) {

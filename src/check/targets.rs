@@ -61,9 +61,9 @@ pub(super) fn other_compression(head: &[u8]) -> Option<(&'static str, &'static s
 pub(super) fn open(
     target: &Target,
     stdin_head: &mut Vec<u8>,
-) -> io::Result<(Box<dyn Read>, crate::batches::decompress::Detected)> {
-    let raw: Box<dyn Read> = match target {
-        Target::Stdin => Box::new(io::Cursor::new(std::mem::take(stdin_head)).chain(io::stdin().lock())),
+) -> io::Result<(Box<dyn Read + Send>, crate::batches::decompress::Detected)> {
+    let raw: Box<dyn Read + Send> = match target {
+        Target::Stdin => Box::new(io::Cursor::new(std::mem::take(stdin_head)).chain(io::stdin())),
         Target::File(path) => Box::new(File::open(path)?),
         Target::Nothing(why) => return Err(io::Error::other(why.clone())),
     };
@@ -71,7 +71,9 @@ pub(super) fn open(
 }
 
 /// An input's bytes, decompressed where their magic bytes say so (see `open`).
-pub(super) fn open_bytes(raw: Box<dyn Read>) -> io::Result<(Box<dyn Read>, crate::batches::decompress::Detected)> {
+pub(super) fn open_bytes(
+    raw: Box<dyn Read + Send>,
+) -> io::Result<(Box<dyn Read + Send>, crate::batches::decompress::Detected)> {
     let mut reader = BufReader::new(raw);
     let head = reader.fill_buf()?;
     if let Some((name, command)) = other_compression(head) {
