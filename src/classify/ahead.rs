@@ -424,7 +424,9 @@ fn judge(classifier: &Classifier, choice: FormatChoice, piece: &[u8], max: usize
             self.found.judged.push(judged);
         }
     }
-    let found = Found { offsets: Vec::new(), judged: Vec::new() };
+    // Sized for a judged line in 256 bytes (a load test's has one in ~300): growing was 3 % of the time.
+    let n = piece.len() / 256 + 4;
+    let found = Found { offsets: Vec::with_capacity(n), judged: Vec::with_capacity(n) };
     let mut j = Judge { classifier, choice, piece, max, found, after_signal: None };
     lines::walk(piece, 0, max, &|h: &[u8], from: usize| classifier.next_candidate(h, from), &mut j);
     j.read_after_signal(None);

@@ -28,9 +28,10 @@ impl Stage {
             let call = Call { time: own.unwrap_or(NO_TIME), counted: 0, flags: 0, stream, untrusted };
             self.calls.insert_new(key, own.unwrap_or(self.now_ms), call);
             let horizon = self.horizon();
-            let mut gone = Vec::new();
+            // At the cap each new call forgets one: the list is kept, not allocated per call.
+            let mut gone = std::mem::take(&mut self.gone);
             self.calls.expire(horizon, self.config.max_calls, |c| gone.push(c));
-            for (k, c) in gone {
+            for (k, c) in gone.drain(..) {
                 sink.note(event.source, Note::CallEvicted);
                 if let Some(held) = self.held.remove(&k) {
                     let t = Some(self.call_time(&c));
@@ -40,6 +41,7 @@ impl Stage {
                     self.emit_unlisted(h, c, sink);
                 }
             }
+            self.gone = gone;
         }
         let fallbacks = self.fallbacks;
         let Some(call) = self.calls.get_mut(&key) else { return };
@@ -96,6 +98,11 @@ impl Stage {
                 let first = held.is_empty();
                 held.push(Held { event, since_ms: self.now_ms });
                 if first {
+                    // Calls released since are let go here too: `check` never ticks, and the list
+                    // held every call of a load test (4 MB) until its end.
+                    while self.holding.front().is_some_and(|k| !self.held.contains_key(k)) {
+                        self.holding.pop_front();
+                    }
                     self.holding.push_back(key);
                     if let Some(s) = self.streams.get_mut(&owner) {
                         s.waiting += 1;
@@ -137,7 +144,7 @@ impl Stage {
         self.send_held(call.stream, held, t, sink);
     }
 
-    pub(super) fn send_held(&mut self, stream: u64, held: Vec<Held>, t: Option<(i64, TimeFrom)>, sink: &mut impl Sink) {
+    pub(super) fn send_held(&mut self, stream: u64, held: HeldList, t: Option<(i64, TimeFrom)>, sink: &mut impl Sink) {
         if held.is_empty() {
             return;
         }
