@@ -242,5 +242,4 @@ mod tests {
         assert!(!looks_binary(&late), "a NUL past the probe is not looked at");
         assert!(!looks_binary(b""));
     }
-
 }

@@ -338,7 +338,7 @@ impl LineSink for StreamAhead<'_> {
 }
 
 impl AheadSink for StreamAhead<'_> {
-    fn line_ahead<'a>(&mut self, _line_no: u64, line: &'a [u8], ahead: Ahead<'a>) {
+    fn line_ahead<'a>(&mut self, _line_no: u64, line: &'a [u8], ahead: Ahead<'_, 'a>) {
         self.pipeline.stage.line_ahead(self.stream, line, ahead, &mut self.pipeline.sinks);
     }
 }

@@ -206,7 +206,8 @@ impl ReadOnce {
         consumer.open(stream, source, true);
         consumer.path(stream, std::path::Path::new(spec));
         let mut feed = crate::tail::StreamLines { consumer, stream };
-        let result = lines::reads::scan(&mut MultiGzDecoder::new(reader), self.max_line_bytes, &mut stats, find, &mut feed);
+        let result =
+            lines::reads::scan(&mut MultiGzDecoder::new(reader), self.max_line_bytes, &mut stats, find, &mut feed);
         consumer.close(stream);
         (stats, result.err().map(|e| e.to_string()))
     }

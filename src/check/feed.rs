@@ -39,7 +39,7 @@ impl LineSink for Feed<'_> {
 }
 
 impl AheadSink for Feed<'_> {
-    fn line_ahead<'a>(&mut self, line_no: u64, line: &'a [u8], ahead: Ahead<'a>) {
+    fn line_ahead<'a>(&mut self, line_no: u64, line: &'a [u8], ahead: Ahead<'_, 'a>) {
         self.tally.at_line(line_no);
         self.stage.line_ahead(self.stream, line, ahead, self.tally);
     }

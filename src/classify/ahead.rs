@@ -44,17 +44,17 @@ const FIRST_BYTES: usize = 16 * 1024;
 /// fewer hand-overs between the threads (each may wake the other).
 const PIECES: usize = 8;
 
-/// What was found ahead about one line handed over.
-pub enum Ahead<'a> {
+/// What was found ahead about one line handed over (the record lent: each move of it was a copy).
+pub enum Ahead<'r, 'a> {
     /// The line holds no literal (it is handed over because the sink wants every line).
     NoLiteral,
     /// A candidate line's record, read with `choice`, and the error pattern and signal it is.
-    Judged { record: Record<'a>, pattern: Option<usize>, signal: Option<usize>, choice: FormatChoice },
+    Judged { record: &'r Record<'a>, pattern: Option<usize>, signal: Option<usize>, choice: FormatChoice },
 }
 
 /// A sink that takes lines with what was found ahead about them.
 pub trait AheadSink: LineSink {
-    fn line_ahead<'a>(&mut self, line_no: u64, line: &'a [u8], ahead: Ahead<'a>);
+    fn line_ahead<'a>(&mut self, line_no: u64, line: &'a [u8], ahead: Ahead<'_, 'a>);
 }
 
 /// Walks `block` (complete lines, the lines before it numbered `lines_before`) as `lines::walk` with
@@ -340,8 +340,8 @@ impl Judgement {
         Judgement { extra: true, ..self }
     }
 
-    /// What was found, its record reading `line` (the same bytes it was read from).
-    fn ahead(self, line: &[u8]) -> Ahead<'_> {
+    /// Its record, reading `line` (the same bytes it was read from).
+    fn record(self, line: &[u8]) -> Record<'_> {
         let mut record: Record<'_> = self.record;
         if let Some(at) = self.message_at {
             record.message = Cow::Borrowed(&line[at]);
@@ -350,7 +350,7 @@ impl Judgement {
         if let Some(id) = self.id_at.and_then(|at| std::str::from_utf8(&line[at]).ok()) {
             record.request_id = Some(Cow::Borrowed(id));
         }
-        Ahead::Judged { record, pattern: self.pattern, signal: self.signal, choice: self.choice }
+        record
     }
 }
 
@@ -439,7 +439,7 @@ struct OnPiece<'s, 'a, S> {
     piece: &'a [u8],
     offsets: &'s [usize],
     judged: Vec<Option<Judgement>>,
-    /// Where the next line is looked for in `offsets` (lines come in order).
+    /// Where the next line is looked for in `offsets` (lines come in order, most the next one there).
     next: usize,
 }
 
@@ -450,21 +450,21 @@ impl<S: AheadSink> LineSink for OnPiece<'_, '_, S> {
     fn line(&mut self, line_no: u64, line: &[u8], cut: bool) {
         let at = offset_in(self.piece, line);
         let line = &self.piece[at..at + line.len()];
-        self.next += self.offsets[self.next..].partition_point(|&o| o < at);
-        let ahead = if cut {
-            None
-        } else if self.offsets.get(self.next) == Some(&at) {
-            match self.judged[self.next].take() {
-                // Read ahead, but no candidate: a plain walk hands it over only to a sink that
-                // wants every line.
-                Some(j) if j.extra && !self.sink.wants_every_line() => return,
-                j => j.map(|j| j.ahead(line)),
+        self.next += self.offsets[self.next..].iter().take_while(|&&o| o < at).count();
+        if cut {
+            return self.sink.line(line_no, line, cut);
+        }
+        if self.offsets.get(self.next) != Some(&at) {
+            return self.sink.line_ahead(line_no, line, Ahead::NoLiteral);
+        }
+        match self.judged[self.next].take() {
+            // Read ahead, but no candidate: a plain walk hands it only to a sink wanting every line.
+            Some(j) if j.extra && !self.sink.wants_every_line() => {}
+            Some(j) => {
+                let (pattern, signal, choice) = (j.pattern, j.signal, j.choice);
+                let record = j.record(line);
+                self.sink.line_ahead(line_no, line, Ahead::Judged { record: &record, pattern, signal, choice });
             }
-        } else {
-            Some(Ahead::NoLiteral)
-        };
-        match ahead {
-            Some(ahead) => self.sink.line_ahead(line_no, line, ahead),
             None => self.sink.line(line_no, line, cut),
         }
     }
@@ -491,7 +491,7 @@ mod tests {
         }
     }
     impl AheadSink for Seen {
-        fn line_ahead<'a>(&mut self, line_no: u64, line: &'a [u8], ahead: Ahead<'a>) {
+        fn line_ahead<'a>(&mut self, line_no: u64, line: &'a [u8], ahead: Ahead<'_, 'a>) {
             let v = match ahead {
                 Ahead::NoLiteral => (None, None),
                 Ahead::Judged { pattern, signal, .. } => (pattern, signal),
@@ -562,7 +562,7 @@ mod tests {
             }
         }
         impl AheadSink for Panics {
-            fn line_ahead<'a>(&mut self, line_no: u64, line: &'a [u8], _: Ahead<'a>) {
+            fn line_ahead<'a>(&mut self, line_no: u64, line: &'a [u8], _: Ahead<'_, 'a>) {
                 self.line(line_no, line, false);
             }
         }

@@ -15,7 +15,7 @@ impl Stage {
     }
 
     /// As `line`, with what was found ahead about the line.
-    pub fn line_ahead<'a>(&mut self, stream: u64, line: &'a [u8], ahead: Ahead<'a>, sink: &mut impl Sink) {
+    pub fn line_ahead<'a>(&mut self, stream: u64, line: &'a [u8], ahead: Ahead<'_, 'a>, sink: &mut impl Sink) {
         self.precheck = self.wants_every_line(stream);
         let Some(mut reader) = self.streams.get_mut(&stream).and_then(|s| s.reader.take()) else { return };
         let single_line = matches!(reader.detected(), None | Some(Format::Text | Format::Cls | Format::Realtime));
@@ -24,8 +24,7 @@ impl Stage {
         match ahead {
             Ahead::Judged { record, pattern, signal, choice } if per_line => {
                 self.verdict = Some((pattern, signal));
-                let taken = reader.push_parsed(line, record, choice, &mut |rec| self.record(stream, raw, &rec, sink));
-                if taken.is_err() {
+                if !reader.push_parsed(line, record, choice, &mut |rec| self.record(stream, raw, rec, sink)) {
                     self.verdict = None;
                     reader.push(line, &mut |rec| self.record(stream, raw, &rec, sink));
                 }

@@ -187,7 +187,7 @@ impl crate::lines::LineSink for Lines<'_> {
 }
 
 impl crate::classify::ahead::AheadSink for Lines<'_> {
-    fn line_ahead<'a>(&mut self, _: u64, line: &'a [u8], ahead: crate::classify::ahead::Ahead<'a>) {
+    fn line_ahead<'a>(&mut self, _: u64, line: &'a [u8], ahead: crate::classify::ahead::Ahead<'_, 'a>) {
         self.stage.line_ahead(1, line, ahead, self.sink);
     }
 }

@@ -81,23 +81,26 @@ impl RecordReader {
     }
 
     /// As `push`, with the line's record made ahead as `parse(line, choice)`: taken where the stream
-    /// reads that line with `choice` (`per_line_choice`), else given back (the caller `push`es).
+    /// reads that line with `choice` (`per_line_choice`), else `false` (the caller `push`es). The
+    /// record is lent, not moved: it is ~140 bytes, and each move was a copy.
     pub fn push_parsed<'a>(
         &mut self,
         line: &[u8],
-        rec: Record<'a>,
+        rec: &Record<'a>,
         choice: FormatChoice,
-        out: &mut dyn FnMut(Record<'a>),
-    ) -> Result<(), Record<'a>> {
+        out: &mut dyn FnMut(&Record<'a>),
+    ) -> bool {
         if self.per_line_choice() != Some(choice) {
-            return Err(rec);
+            return false;
         }
         self.lines_seen += 1;
-        self.per_line(line, rec, choice, out);
-        Ok(())
+        self.note_per_line(line, rec.format, choice);
+        out(rec);
+        true
     }
 
-    fn per_line<'a>(&mut self, line: &[u8], rec: Record<'a>, choice: FormatChoice, out: &mut dyn FnMut(Record<'a>)) {
+    /// What a line read line by line says of the stream's form.
+    fn note_per_line(&mut self, line: &[u8], format: Format, choice: FormatChoice) {
         // Detected as text from its first line, yet a line only `tcb fn log` prints: a capture that
         // begins with something other than the CLI's banner (its blocks read as text lines).
         if choice == FormatChoice::Auto && self.unsure.is_none() && tcb_log::is_block_label(line) {
@@ -105,10 +108,9 @@ impl RecordReader {
                 "it holds `tcb fn log` block lines (请求时间： / 返回结果：) after a first line that is not the CLI's banner",
             );
         }
-        if self.detected.is_none() || (rec.format != Format::Text && self.detected == Some(Format::Text)) {
-            self.detected = Some(rec.format);
+        if self.detected.is_none() || (format != Format::Text && self.detected == Some(Format::Text)) {
+            self.detected = Some(format);
         }
-        out(rec);
     }
 
     /// One line, without its newline (a trailing \r already removed). Calls `out` with every record
@@ -125,7 +127,9 @@ impl RecordReader {
             ReaderState::Undecided => {}
             ReaderState::PerLine(choice) => {
                 let choice = *choice;
-                self.per_line(line, parse(line, choice), choice, &mut |rec| out(rec));
+                let rec = parse(line, choice);
+                self.note_per_line(line, rec.format, choice);
+                out(rec);
             }
             ReaderState::Csv(csv) => csv.push(line, out),
             ReaderState::Tcb(tcb) => tcb.push(line, out),

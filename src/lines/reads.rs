@@ -54,7 +54,14 @@ pub fn scan<R: Read + Send + ?Sized>(
         });
         if let Err(e) = spawned {
             let why = format!("cannot start a thread to read with: {e}");
-            return split_reads(first, |_| ended(room, Err(io::Error::other(why.clone()))), max_line_bytes, stats, find, sink);
+            return split_reads(
+                first,
+                |_| ended(room, Err(io::Error::other(why.clone()))),
+                max_line_bytes,
+                stats,
+                find,
+                sink,
+            );
         }
         // The second buffer: the reader fills it while the splitter walks the first.
         let _ = free_tx.send(buffer(room));
