@@ -106,7 +106,9 @@ static CODE_AT: LazyLock<Regex> = LazyLock::new(|| {
         r#"[\\"']*\s*[:=：]\s*[\\"'\[]*\s*(?P<v>-?[A-Za-z0-9][A-Za-z0-9_.-]*))"#,
         r"|\[(?P<b>[A-Za-z][A-Za-z0-9_-]{2,})\]",
         r#"|[A-Za-z](?:Error|Exception)\s*[:(]\s*[\\"'\[]*(?P<e>-?[A-Za-z0-9][A-Za-z0-9_-]*)"#,
-        r#"|[(（]\s*[\\"']*(?P<p>-?[A-Za-z0-9][A-Za-z0-9_-]*)[\\"']*\s*[)）]"#,
+        r#"|[(（【]\s*[\\"']*(?P<p>-?[A-Za-z0-9][A-Za-z0-9_-]*)[\\"']*\s*[)）】]"#,
+        // A Chinese code label needs no separator, and may quote its code: 错误码“45011”, 错误码45011.
+        r#"|(?:错误码|错误代码|返回码)\s*[:=：]?\s*[“"'「]?\s*(?P<z>-?[A-Za-z0-9][A-Za-z0-9_-]*)"#,
         r"|(?i:fail(?:ed|ure)?|error|err)\s*[:：]?\s*(?P<n>-?\d{2,7})(?:[^\w.]|$)|(?:失败|错误|异常)\s*[:：]?\s*(?P<cn>-?\d{2,7})(?:\D|$)",
     ))
     .expect("code-position regex")
@@ -141,6 +143,7 @@ pub fn read(message: &[u8], level: Option<Level>, status: Option<u16>, map: &Cod
         Ok(t) => std::borrow::Cow::Borrowed(t),
         Err(_) => String::from_utf8_lossy(message),
     };
+    let text = ascii_digits(text);
     let failure =
         level == Some(Level::Error) || matches!(status, Some(430 | 433 | 434)) || (words && says_failure(&text));
     let mut best: Option<(i64, usize)> = None;
@@ -197,11 +200,25 @@ pub fn read(message: &[u8], level: Option<Level>, status: Option<u16>, map: &Cod
     }
 }
 
+/// The text with full-width digits (０–９, typed with a Chinese input method: 错误码：４５０１１) as ASCII
+/// ones, so a code in them is read as the code it is. Most text has none and is not copied.
+fn ascii_digits(text: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
+    // U+FF10..U+FF19 are EF BC 90..99 in UTF-8.
+    let b = text.as_bytes();
+    let full_width = memchr::memchr_iter(0xEF, b)
+        .any(|i| b.get(i + 1) == Some(&0xBC) && b.get(i + 2).is_some_and(|c| (0x90..=0x99).contains(c)));
+    if !full_width {
+        return text;
+    }
+    let ascii = |c: char| ('０'..='９').contains(&c).then(|| char::from(b'0' + (c as u32 - '０' as u32) as u8));
+    text.chars().map(|c| ascii(c).unwrap_or(c)).collect()
+}
+
 /// Whether every `code` / `Code` key of the text holds 0 (`"errcode":0`, `code=0`) and the text has no
 /// bracket or parenthesis: then no code position of `CODE_AT` can hold a code.
 fn only_zero_codes(text: &str) -> bool {
     let b = text.as_bytes();
-    if b.iter().any(|c| matches!(c, b'[' | b'(')) || text.contains('（') {
+    if b.iter().any(|c| matches!(c, b'[' | b'(')) || text.contains(['（', '【']) {
         return false;
     }
     memchr::memmem::find_iter(b, b"ode").all(|at| {
@@ -326,6 +343,12 @@ mod tests {
         assert_eq!(read_text("[db] get failed: permission_denied (uid=2f0c)"), Reported::Listed(9));
         // Two codes: the lower priority wins.
         assert_eq!(read_text("rejected [INVALID_TICKET] then [UNAUTHORIZED]"), Reported::Listed(3));
+        // Typed with a Chinese input method: full-width digits, quotes, brackets, no separator.
+        assert_eq!(read_text("登录失败，错误码：４５０１１"), Reported::Listed(2));
+        assert_eq!(read_text("错误码“45011”"), Reported::Listed(2));
+        assert_eq!(read_text("错误码45011，请稍后再试"), Reported::Listed(2));
+        assert_eq!(read(b"\xe3\x80\x9045011\xe3\x80\x91", None, None, &map(), false), Reported::Listed(2));
+        assert_eq!(read_text("耗时４５０１１ms"), Reported::Nothing);
     }
 
     #[test]
