@@ -9,6 +9,9 @@
 //! that may be cut at its start began there (`note_input`), or, for inputs known to have ended (every
 //! input of `check`: `inputs_end`), nothing was counted in it after such an input ended there; an
 //! input that ran on from an earlier minute into it (or from it into a later one) vouches for it.
+//! So does one that met it: an input that ended at most `MEET_MS` before another began (one export
+//! cut into files at a minute's edge: its last record at 09:25:59.8, the next file's first at
+//! 09:26:00.3) leaves neither the minute it ended in nor the one the other began in cut.
 //! Both rules hold whatever order the records are read in (a newest-first export included).
 //! The onset is taken only from complete minutes: the caller says where the open (still filling)
 //! minutes begin (`onset_before`); a finished input (`check`) has none. Which minutes are still open is
@@ -87,7 +90,8 @@ pub struct Windows {
     spanned: HashSet<i64>,
     /// Whether inputs end (`check`: every input is read to its end) and so may cut their last minute.
     track_ends: bool,
-    /// With `track_ends`: the latest time counted from each input that may be cut.
+    /// The latest time counted from each input that may be cut (where one met the next; with
+    /// `track_ends` also where it may cut its last minute).
     ends: HashMap<u64, i64>,
     /// With `track_ends`: minutes from which an input ran on into a later minute: an input that ends
     /// in such a minute does not cut it.
@@ -97,11 +101,18 @@ pub struct Windows {
     pub versions: crate::versions::Versions,
 }
 
-/// Per minute, where inputs began and ended in it (the earliest start, the latest end).
+/// Per minute, where inputs began and ended in it (the earliest start, the latest end), and whether
+/// that input met another there (`MEET_MS`).
 struct Cuts {
-    starts: HashMap<i64, i64>,
-    ends: HashMap<i64, i64>,
+    starts: HashMap<i64, (i64, bool)>,
+    ends: HashMap<i64, (i64, bool)>,
 }
+
+/// Two inputs meet where one begins at most this long after another ended: a continuous export cut
+/// into files (hourly CLS exports, a load test's export split by size) has records that close
+/// together at any load worth an onset (≥ 60 logins a minute); a gap longer than this may be missing
+/// records, and the minutes either side stay partial.
+pub const MEET_MS: i64 = 1_000;
 
 /// One minute of every pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -335,25 +346,23 @@ impl Windows {
 
     /// Something of `input` (an input that may be cut at its start) was counted at `time_ms`.
     pub fn note_input(&mut self, input: u64, time_ms: i64) {
-        if self.track_ends {
-            let minute = time_ms.div_euclid(MINUTE_MS);
-            match self.ends.get_mut(&input) {
-                Some(end) => {
-                    // Counted in two minutes: the earlier one was not cut by this input's end.
-                    let last = end.div_euclid(MINUTE_MS);
-                    if minute != last {
-                        self.spanned_out.insert(minute.min(last));
-                    }
-                    *end = (*end).max(time_ms);
+        let minute = time_ms.div_euclid(MINUTE_MS);
+        match self.ends.get_mut(&input) {
+            Some(end) => {
+                // Counted in two minutes: the earlier one was not cut by this input's end.
+                let last = end.div_euclid(MINUTE_MS);
+                if minute != last && self.track_ends {
+                    self.spanned_out.insert(minute.min(last));
                 }
-                None => {
-                    if self.ends.len() >= MAX_STARTS {
-                        if let Some((&k, _)) = self.ends.iter().min_by_key(|(_, t)| **t) {
-                            self.ends.remove(&k);
-                        }
+                *end = (*end).max(time_ms);
+            }
+            None => {
+                if self.ends.len() >= MAX_STARTS {
+                    if let Some((&k, _)) = self.ends.iter().min_by_key(|(_, t)| **t) {
+                        self.ends.remove(&k);
                     }
-                    self.ends.insert(input, time_ms);
                 }
+                self.ends.insert(input, time_ms);
             }
         }
         if let Some(t) = self.starts.get_mut(&input) {
@@ -374,17 +383,29 @@ impl Windows {
         self.starts.insert(input, time_ms);
     }
 
-    /// Per minute, the earliest start and the latest end of an input in it.
+    /// Per minute, the earliest start and the latest end of an input in it, and whether it met
+    /// another input there.
     fn cuts(&self) -> Cuts {
-        let mut starts: HashMap<i64, i64> = HashMap::new();
-        for &t in self.starts.values() {
-            let e = starts.entry(t.div_euclid(MINUTE_MS)).or_insert(t);
-            *e = (*e).min(t);
+        let sorted = |m: &HashMap<u64, i64>| {
+            let mut v: Vec<(i64, u64)> = m.iter().map(|(&i, &t)| (t, i)).collect();
+            v.sort_unstable();
+            v
+        };
+        let (all_starts, all_ends) = (sorted(&self.starts), sorted(&self.ends));
+        // Whether an input other than `me` has a time of `times` within `lo..=hi`.
+        let other = |times: &[(i64, u64)], lo: i64, hi: i64, me: u64| {
+            let from = times.partition_point(|&(t, _)| t < lo);
+            times[from..].iter().take_while(|&&(t, _)| t <= hi).any(|&(_, i)| i != me)
+        };
+        let mut starts: HashMap<i64, (i64, bool)> = HashMap::new();
+        for &(t, i) in &all_starts {
+            let met = other(&all_ends, t - MEET_MS, t, i);
+            starts.entry(t.div_euclid(MINUTE_MS)).or_insert((t, met));
         }
-        let mut ends: HashMap<i64, i64> = HashMap::new();
-        for &t in self.ends.values() {
-            let e = ends.entry(t.div_euclid(MINUTE_MS)).or_insert(t);
-            *e = (*e).max(t);
+        let mut ends: HashMap<i64, (i64, bool)> = HashMap::new();
+        for &(t, i) in all_ends.iter().rev() {
+            let met = other(&all_starts, t, t + MEET_MS, i);
+            ends.entry(t.div_euclid(MINUTE_MS)).or_insert((t, met));
         }
         Cuts { starts, ends }
     }
@@ -393,10 +414,11 @@ impl Windows {
     /// input ran on into it from an earlier minute), or after an input ended in it (and no input ran
     /// on from it into a later minute).
     fn is_partial(&self, s: &Slot, cuts: &Cuts) -> bool {
-        let cut_by_start = cuts.starts.get(&s.minute).is_some_and(|&start| s.earliest_ms >= start)
+        let cut_by_start = cuts.starts.get(&s.minute).is_some_and(|&(start, met)| s.earliest_ms >= start && !met)
             && !self.spanned.contains(&s.minute);
-        let cut_by_end =
-            cuts.ends.get(&s.minute).is_some_and(|&end| s.latest_ms <= end) && !self.spanned_out.contains(&s.minute);
+        let cut_by_end = self.track_ends
+            && cuts.ends.get(&s.minute).is_some_and(|&(end, met)| s.latest_ms <= end && !met)
+            && !self.spanned_out.contains(&s.minute);
         cut_by_start || cut_by_end
     }
 

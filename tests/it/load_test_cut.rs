@@ -404,3 +404,48 @@ fn a_call_split_across_two_files_takes_its_own_time_in_either_order() {
     assert_eq!(curve, vec![(1_793_588_700_000, 1, 1)], "03:05: one attempt, one refusal");
     assert_eq!(first, "2026-11-02T03:05:10.000Z");
 }
+
+/// Splits an export (one printed line a line, in `forms::printed_times` order) at `at`: the lines
+/// printed before it, and the rest.
+fn split_at_time(bytes: &[u8], times: &[i64], at: i64) -> (Vec<u8>, Vec<u8>) {
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+    assert_eq!(lines.len(), times.len());
+    let k = times.iter().position(|&t| t >= at).unwrap();
+    (lines[..k].concat(), lines[k..].concat())
+}
+
+/// Finding 2 of the 3rd session: one export cut into two files where a minute begins (hourly CLS
+/// exports, a load test's export split by size) reads as the whole export, the onset minute right
+/// after the cut included, whichever file is named first. Where the files leave a gap (records
+/// missing for longer than `MEET_MS`), the minutes either side may be cut and stay partial.
+#[test]
+fn an_export_cut_at_a_minute_edge_reads_as_the_whole_export() {
+    let calls = load_test();
+    let times = forms::printed_times(&calls);
+    let cut = T0 + onset_minute() * MIN;
+    let dir = tempfile::tempdir().unwrap();
+    for (form, bytes) in [("scf text", forms::scf_text(&calls)), ("cls json", forms::cls_json(&calls))] {
+        let (a, b) = split_at_time(&bytes, &times, cut);
+        let last_before = times.iter().copied().filter(|&t| t < cut).max().unwrap();
+        let first_after = times.iter().copied().find(|&t| t >= cut).unwrap();
+        assert!(first_after - last_before <= authwatch::window::MEET_MS, "{form}: the files meet at {cut}");
+        let (pa, pb) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&pa, &a).unwrap();
+        std::fs::write(&pb, &b).unwrap();
+        assert_truth(&format!("{form}, a then b"), &check_timeline(&[&pa, &pb])["timeline"], &calls);
+        assert_truth(&format!("{form}, b then a"), &check_timeline(&[&pb, &pa])["timeline"], &calls);
+        // Five seconds of the export lost at the cut: the onset minute may be cut, and is skipped.
+        let lost: Vec<u8> = a
+            .split_inclusive(|&b| b == b'\n')
+            .zip(&times)
+            .filter(|(_, t)| **t < cut - 5_000)
+            .flat_map(|(l, _)| l.to_vec())
+            .collect();
+        std::fs::write(&pa, &lost).unwrap();
+        let o = &check_timeline(&[&pa, &pb])["timeline"]["onset"];
+        assert_ne!(o["start_ms"].as_i64(), Some(cut), "{form}: a gap at the cut leaves its minutes partial: {o}");
+        let skipped: Vec<i64> =
+            o["skipped_partial_minutes"].as_array().unwrap().iter().map(|m| m["start_ms"].as_i64().unwrap()).collect();
+        assert!(skipped.contains(&cut), "{form}: the minute after the gap is named as skipped: {o}");
+    }
+}

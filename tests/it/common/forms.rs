@@ -159,6 +159,11 @@ fn interleaved(calls: &[Call]) -> Vec<(usize, Printed)> {
     all.into_iter().map(|(c, _, p)| (c, p)).collect()
 }
 
+/// The time of each printed line, in the order `scf_text` and `cls_json` print them (one a line).
+pub fn printed_times(calls: &[Call]) -> Vec<i64> {
+    interleaved(calls).into_iter().map(|(_, p)| p.time_ms).collect()
+}
+
 /// SCF plain text, as the console's log download or a Node runtime prints it.
 pub fn scf_text(calls: &[Call]) -> Vec<u8> {
     let mut out = String::new();
