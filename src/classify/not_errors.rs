@@ -37,7 +37,7 @@ const HELP_AT_START: &str = concat!(
     // Also behind a bracketed tag: "[getLoginTicket] tip: …", "[runbook] Fix: …".
     r"(?i:(?:\[[^\]]*\]\s*)?(?:symptom|root cause|fix|prevention|usage|tips?|hints?|notes?|docs?|checklist|runbook|faq|",
     r"todo|fixme|alerts?|alert codes|alert on|retry policy|permission model|self-check|config|validate|rate limits|",
-    r"panel|提示|说明|注意|排查)\s*[:：])",
+    r"panel|提示|说明|注意|排查|排障|解决方法|解决方案)\s*[:：])",
     // The guide's section headings, numbered or not, also as a table-of-contents item:
     // "Error 2 — WeChat returns errcode: 40029", "2. WeChat returns errcode: 45011".
     r"|(?:[-*]\s+)?Error \d{1,2} [—–-] |(?i:(?:\d{1,2}[.)]\s*)?WeChat returns errcode(?-u:\b))",
