@@ -320,3 +320,51 @@ fn run_login_function_means_what_it_means_for_check() {
         d.stop();
     }
 }
+
+/// A named pipe (and so `check <(zcat export.gz)`, a /dev/fd pipe) is read once, whole: nothing is
+/// taken from it to look at before it is read (a user trial: the first block was lost that way, or
+/// check waited for ever on a pipe its writer had left).
+#[test]
+fn check_reads_a_named_pipe_whole() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let golden = "tests/golden/loadtest-getLoginTicket.log";
+    let want = json(&run(&["check", "-o", "json", golden]));
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("export.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo (coreutils)");
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        // Opening a pipe to write waits for its reader: check opens it.
+        std::thread::spawn(move || {
+            std::io::Write::write_all(&mut std::fs::File::create(fifo)?, &std::fs::read(golden)?)
+        })
+    };
+    let child = std::process::Command::new(bin())
+        .args(["check", "-o", "json", fifo.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let Ok(o) = rx.recv_timeout(std::time::Duration::from_secs(60)) else {
+        let _ = std::process::Command::new("kill").args(["-9", &pid]).status();
+        // Let a writer still waiting for a reader go.
+        let _ = std::fs::OpenOptions::new().read(true).custom_flags(libc_o_nonblock()).open(&fifo);
+        panic!("check still reading the pipe after 60 s");
+    };
+    let o = o.unwrap();
+    writer.join().unwrap().expect("the writer wrote everything");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let got = json(&o);
+    for key in ["lines", "bytes", "matches", "line_matches"] {
+        assert_eq!(got[key], want[key], "{key}");
+    }
+}
+
+/// O_NONBLOCK on Linux.
+fn libc_o_nonblock() -> i32 {
+    0o4000
+}
