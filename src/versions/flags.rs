@@ -6,7 +6,8 @@ use super::PathVersion;
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct VersionFlags {
     /// Count calls per function version (read START lines) even where the inputs' first block names
-    /// no SCF_Qualifier (standard input, a version given only by --fn-version).
+    /// no SCF_Qualifier (a named pipe or <(…), which are not looked at before they are read; a
+    /// version given only by --fn-version).
     #[arg(long)]
     pub by_version: bool,
     /// The function version of calls whose records name none (plain text, tcb fn log).
