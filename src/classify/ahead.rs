@@ -25,7 +25,6 @@
 //!   calling thread alone; the helper is offered only blocks worth the hand-over.
 //! - A helper that fails (it panicked) leaves its pieces to the calling thread's own walk.
 
-use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, mpsc};
@@ -34,7 +33,11 @@ use memchr::memchr;
 
 use crate::classify::Classifier;
 use crate::lines::{self, LineSink};
-use crate::record::{self, FormatChoice, Record};
+use crate::record::{FormatChoice, Record};
+
+mod judged;
+
+use judged::{Found, Judgement, judge, offset_in};
 
 /// Blocks smaller than this are walked on the calling thread alone.
 pub const MIN_BLOCK: usize = 64 * 1024;
@@ -293,144 +296,12 @@ fn cut_at_newlines(block: &[u8], mut next: impl FnMut(usize) -> Option<usize>) -
     bounds.windows(2).map(|w| w[0]..w[1]).filter(|r| !r.is_empty()).collect()
 }
 
-/// A judged candidate line: its record, and what it is. The record outlives the bytes it was read
-/// from (the helper's copy): a message that is a part of the line is kept as where it stands in it.
-struct Judgement {
-    record: Record<'static>,
-    message_at: Option<Range<usize>>,
-    /// The request id, where it is a part of the line (as `message_at`).
-    id_at: Option<Range<usize>>,
-    choice: FormatChoice,
-    pattern: Option<usize>,
-    signal: Option<usize>,
-    /// A line without a literal, read because it follows a signal's line (a START line's call takes
-    /// its time from the next timed line: the stage reads it then). Handed over only where the sink
-    /// wants every line, as a plain walk would.
-    extra: bool,
-}
-
-impl Judgement {
-    fn new(
-        line: &[u8],
-        mut record: Record<'_>,
-        choice: FormatChoice,
-        pattern: Option<usize>,
-        signal: Option<usize>,
-    ) -> Judgement {
-        let (message, message_at) = match std::mem::take(&mut record.message) {
-            Cow::Borrowed(m) => match within(line, m) {
-                Some(at) if !m.is_empty() => (Cow::Borrowed(&b""[..]), Some(at..at + m.len())),
-                _ => (Cow::Owned(m.to_vec()), None),
-            },
-            Cow::Owned(m) => (Cow::Owned(m), None),
-        };
-        let (id, id_at) = match record.request_id.take() {
-            Some(Cow::Borrowed(id)) => match within(line, id.as_bytes()) {
-                Some(at) => (None, Some(at..at + id.len())),
-                None => (Some(Cow::Owned(id.to_string())), None),
-            },
-            Some(Cow::Owned(id)) => (Some(Cow::Owned(id)), None),
-            None => (None, None),
-        };
-        let record = record.with_message(message, id);
-        Judgement { record, message_at, id_at, choice, pattern, signal, extra: false }
-    }
-
-    fn extra(self) -> Judgement {
-        Judgement { extra: true, ..self }
-    }
-
-    /// Its record, reading `line` (the same bytes it was read from).
-    fn record(self, line: &[u8]) -> Record<'_> {
-        let mut record: Record<'_> = self.record;
-        if let Some(at) = self.message_at {
-            record.message = Cow::Borrowed(&line[at]);
-        }
-        // The bytes were UTF-8 when the id was read from them, and are the same bytes.
-        if let Some(id) = self.id_at.and_then(|at| std::str::from_utf8(&line[at]).ok()) {
-            record.request_id = Some(Cow::Borrowed(id));
-        }
-        record
-    }
-}
-
-/// Where `part` starts in `whole`, if it lies within it.
-fn within(whole: &[u8], part: &[u8]) -> Option<usize> {
-    let (w, p) = (whole.as_ptr() as usize, part.as_ptr() as usize);
-    (p >= w && p + part.len() <= w + whole.len()).then(|| p - w)
-}
-
-/// One piece's candidate lines (offsets of their starts in the piece, ascending) and what each is
-/// (`None` for a cut line).
-struct Found {
-    offsets: Vec<usize>,
-    judged: Vec<Option<Judgement>>,
-}
-
 /// The prefilter of the calling thread's walk over a judged piece: the start of the next candidate
 /// line (of `offsets`) at or after `from` in `h`, a part of `piece` (the piece, or a cut line's head).
 fn next_of(offsets: &[usize], piece: &[u8], h: &[u8], from: usize) -> Option<usize> {
     let base = offset_in(piece, h);
     let i = offsets.partition_point(|&o| o < base + from);
     offsets.get(i).filter(|&&o| o < base + h.len()).map(|&o| o - base)
-}
-
-/// Where `part` (a subslice of `whole`) starts in it.
-fn offset_in(whole: &[u8], part: &[u8]) -> usize {
-    part.as_ptr() as usize - whole.as_ptr() as usize
-}
-
-fn judge(classifier: &Classifier, choice: FormatChoice, piece: &[u8], max: usize) -> Found {
-    struct Judge<'c, 'p> {
-        classifier: &'c Classifier,
-        choice: FormatChoice,
-        piece: &'p [u8],
-        max: usize,
-        found: Found,
-        /// Where the line after a signal's line starts: read ahead too, unless it is a candidate.
-        after_signal: Option<usize>,
-    }
-    impl Judge<'_, '_> {
-        /// The line after a signal's line, read as a line without a literal (`Judgement::extra`),
-        /// unless the next candidate (`next`) is that very line.
-        fn read_after_signal(&mut self, next: Option<usize>) {
-            let Some(at) = self.after_signal.take().filter(|&at| next != Some(at) && at < self.piece.len()) else {
-                return;
-            };
-            let end = memchr(b'\n', &self.piece[at..]).map_or(self.piece.len(), |i| at + i);
-            let raw = &self.piece[at..end];
-            let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-            if line.len() > self.max {
-                return;
-            }
-            let record = record::parse(line, self.choice);
-            self.found.offsets.push(at);
-            self.found.judged.push(Some(Judgement::new(line, record, self.choice, None, None).extra()));
-        }
-    }
-    impl LineSink for Judge<'_, '_> {
-        fn line(&mut self, _line_no: u64, line: &[u8], cut: bool) {
-            let at = offset_in(self.piece, line);
-            self.read_after_signal(Some(at));
-            self.found.offsets.push(at);
-            let judged = (!cut).then(|| {
-                let record = record::parse(line, self.choice);
-                let (pattern, signal) = self.classifier.classify_record(Some(line), &record);
-                Judgement::new(line, record, self.choice, pattern, signal)
-            });
-            if judged.as_ref().is_some_and(|j| j.signal.is_some()) {
-                self.after_signal = memchr(b'\n', &self.piece[at..]).map(|i| at + i + 1);
-            }
-            self.found.judged.push(judged);
-        }
-    }
-    // Sized for a judged line in 256 bytes (a load test's has one in ~300): growing was 3 % of the time.
-    let n = piece.len() / 256 + 4;
-    let found = Found { offsets: Vec::with_capacity(n), judged: Vec::with_capacity(n) };
-    let mut j = Judge { classifier, choice, piece, max, found, after_signal: None };
-    lines::walk(piece, 0, max, &|h: &[u8], from: usize| classifier.next_candidate(h, from), &mut j);
-    j.read_after_signal(None);
-    j.found
 }
 
 /// The calling thread's sink for a judged piece: each line with what was found about it.
@@ -457,7 +328,7 @@ impl<S: AheadSink> LineSink for OnPiece<'_, '_, S> {
         if self.offsets.get(self.next) != Some(&at) {
             return self.sink.line_ahead(line_no, line, Ahead::NoLiteral);
         }
-        match self.judged[self.next].take() {
+        match &mut self.judged[self.next] {
             // Read ahead, but no candidate: a plain walk hands it only to a sink wanting every line.
             Some(j) if j.extra && !self.sink.wants_every_line() => {}
             Some(j) => {
@@ -474,6 +345,7 @@ impl<S: AheadSink> LineSink for OnPiece<'_, '_, S> {
 mod tests {
     use super::*;
     use crate::patterns::Catalogue;
+    use crate::record;
 
     /// Every line handed over, with its number, cut flag and what was found (pattern, signal), or
     /// `None` where it came without a judgement.
