@@ -85,8 +85,10 @@ const HELP_ANYWHERE: &str = concat!(
 );
 
 /// Both as one regex: one pass of the automaton per candidate line (every one passes through here).
-static HELP_TEXT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&format!("{HELP_AT_START}|{HELP_ANYWHERE}")).expect("help-text regex"));
+/// Its classes ASCII ones (`patterns::ascii_classes`): with Unicode `\w` and `\s` it was 641 KB.
+static HELP_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&crate::patterns::ascii_classes(&format!("{HELP_AT_START}|{HELP_ANYWHERE}"))).expect("help-text regex")
+});
 
 fn is_help_text(message: &[u8]) -> bool {
     HELP_TEXT.is_match(message)

@@ -27,6 +27,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::codes;
+use crate::patterns::ascii_classes;
 use crate::record::Level;
 
 /// What one message reports.
@@ -65,12 +66,14 @@ impl CodeMap {
     }
 }
 
+// Their `\s`, `\d` and `\w` are ASCII classes (`ascii_classes`): Unicode ones compile to automata
+// of hundreds of KB that every candidate line runs through.
 // A word starts after a non-alphanumeric character (so "login_failed" counts but "oFaIl9" inside an
 // openid does not) or at a camelCase hump in its own case ("TypeError", "WxErrorException"). No
 // Unicode word boundaries: they keep the regex engine off its fast automaton, and this runs on every
 // candidate line. Group `w` is the word itself.
 static FAILURE_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    Regex::new(&ascii_classes(concat!(
         r"(?:^|[^A-Za-z0-9])(?P<w>(?i:error|exception|fail|fatal|panic|denied|refused|rejected|forbidden|timeout|",
         r"timed out|unable to|exceed|cannot\s|can't\s|could not|not a function|is not defined|not found|",
         r"unauthori[sz]ed|unauthenticated|aborted)[A-Za-z]*)",
@@ -78,14 +81,16 @@ static FAILURE_WORD: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?P<c>失败|错误|异常|超时|超限|无效|拒绝|报错|出错|不合法|非法|失效|过期|无权|无法)",
         // A bare ERR level or tag, not letters inside an id.
         r"|(?:^|[\s\[(])(?P<e>ERR)(?:[\s:\]]|$)",
-    ))
+    )))
     .expect("failure-word regex")
 });
 
 /// What stands right after a failure word that says there was none: `"error":null`, `errors: 0`.
 static NEGATED_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^[\s"'\\]*[:=]\s*[\s"'\\]*(?:null|none|nil|false|undefined|0(?:[^\d.]|$)|\[\]|\{\}|""|''|\\"\\")"#)
-        .expect("negation regex")
+    Regex::new(&ascii_classes(
+        r#"^[\s"'\\]*[:=]\s*[\s"'\\]*(?:null|none|nil|false|undefined|0(?:[^\d.]|$)|\[\]|\{\}|""|''|\\"\\")"#,
+    ))
+    .expect("negation regex")
 });
 
 /// What stands right before one that makes it no report of its own: `no errors`, `0 failures`,
@@ -93,15 +98,17 @@ static NEGATED_AFTER: LazyLock<Regex> = LazyLock::new(|| {
 /// from a parsed record, where the classifier passes it, never from a broken record's text); the
 /// status field of a `tcb fn log` block (`调用状态：失败`), whose `返回结果：` line reports what failed.
 static NEGATED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i:(?:^|\W)(?:no|0|zero|without|non)[\s-]*|level[\\"']*\s*[:=]\s*[\\"']*)$|调用状态\s*[:：]\s*$"#)
-        .expect("negation regex")
+    Regex::new(&ascii_classes(
+        r#"(?i:(?:^|\W)(?:no|0|zero|without|non)[\s-]*|level[\\"']*\s*[:=]\s*[\\"']*)$|调用状态\s*[:：]\s*$"#,
+    ))
+    .expect("negation regex")
 });
 
 /// Code positions: a key and its value, a bracketed code, what follows an exception name, a
 /// parenthesised code, a number after a failure word. Each alternative ends with the code (or the code
 /// and one closing character), which `read` takes as the span's last identifier.
 static CODE_AT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    Regex::new(&ascii_classes(concat!(
         r#"(?:(?:^|[^A-Za-z0-9_])(?P<key>(?i:err_?code|errcode|error_?code|errno|err_?no|code|error|err|status|reason)|错误码|错误代码|返回码|(?i:error code|err code))"#,
         r#"[\\"']*\s*[:=：]\s*[\\"'\[]*\s*(?P<v>-?[A-Za-z0-9][A-Za-z0-9_.-]*))"#,
         r"|\[(?P<b>[A-Za-z][A-Za-z0-9_-]{2,})\]",
@@ -110,7 +117,7 @@ static CODE_AT: LazyLock<Regex> = LazyLock::new(|| {
         // A Chinese code label needs no separator, and may quote its code: 错误码“45011”, 错误码45011.
         r#"|(?:错误码|错误代码|返回码)\s*[:=：]?\s*[“"'「]?\s*(?P<z>-?[A-Za-z0-9][A-Za-z0-9_-]*)"#,
         r"|(?i:fail(?:ed|ure)?|error|err)\s*[:：]?\s*(?P<n>-?\d{2,7})(?:[^\w.]|$)|(?:失败|错误|异常)\s*[:：]?\s*(?P<cn>-?\d{2,7})(?:\D|$)",
-    ))
+    )))
     .expect("code-position regex")
 });
 
@@ -281,7 +288,8 @@ fn says_failure(text: &str) -> bool {
 static RETRYING: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i:(?-u:\b)retrying(?-u:\b))|正在重试").expect("retrying regex"));
 
-static COUNT_AFTER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*[:=]\s*[\d{]").expect("count regex"));
+static COUNT_AFTER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&ascii_classes(r"^\s*[:=]\s*[\d{]")).expect("count regex"));
 
 /// The texts inside a JSON message (an error tracker's event, a pino line, a returned object): every
 /// string value, and `type: value` / `name: message` of an object that has both, as runtimes print an

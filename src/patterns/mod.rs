@@ -20,7 +20,7 @@ use crate::record::Level;
 /// The code tables moved to `crate::codes`; `explain` still finds them here.
 pub use crate::codes::{UNLISTED_CODES, UnlistedCode, unlisted_code};
 use crate::tomlerr::{self, line_col};
-pub use regexes::{Regexes, ascii_boundaries};
+pub use regexes::{Regexes, ascii_boundaries, ascii_classes};
 
 /// The files of `patterns/`, compiled in so the binary works with no files around it.
 pub const BUILTIN: [(&str, &str); 12] = [

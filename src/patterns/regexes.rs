@@ -129,9 +129,46 @@ pub fn ascii_boundaries(regex: &str) -> String {
     out
 }
 
+/// `\d`, `\s`, `\w` (and `\D`, `\S`, `\W`) as their ASCII classes, as RE2 reads them, for the
+/// classifier's own regexes (read on every candidate line): a Unicode `\w` or `\s` compiles to a
+/// large automaton (the help-text regex's was 641 KB of the daemon's heap). Inside a class they
+/// become a nested class (`[\w$]` → `[[0-9A-Za-z_]$]`); escaped backslashes are left as written.
+pub fn ascii_classes(regex: &str) -> String {
+    let mut out = String::with_capacity(regex.len() + 64);
+    let mut chars = regex.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('d') => out.push_str("[0-9]"),
+            Some('D') => out.push_str("[^0-9]"),
+            Some('w') => out.push_str("[0-9A-Za-z_]"),
+            Some('W') => out.push_str("[^0-9A-Za-z_]"),
+            Some('s') => out.push_str("[\\t\\n\\x0B\\x0C\\r ]"),
+            Some('S') => out.push_str("[^\\t\\n\\x0B\\x0C\\r ]"),
+            Some(n) => {
+                out.push('\\');
+                out.push(n);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn perl_classes_are_ascii_ones() {
+        assert_eq!(ascii_classes(r"\d+\s\w"), r"[0-9]+[\t\n\x0B\x0C\r ][0-9A-Za-z_]");
+        assert_eq!(ascii_classes(r"[\w$.]\S\\s"), r"[[0-9A-Za-z_]$.][^\t\n\x0B\x0C\r ]\\s");
+        let re = Regex::new(&ascii_classes(r"^[\w-]+\s+\d\S*$")).unwrap();
+        assert!(re.is_match(b"a-b_9  7x") && !re.is_match("a\u{3000}7".as_bytes()) && !re.is_match("名 7".as_bytes()));
+    }
 
     #[test]
     fn boundaries_are_ascii_ones() {
