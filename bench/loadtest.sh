@@ -7,10 +7,11 @@
 #   PREV=<git rev> RUNS=5 LINES=2000000 bench/loadtest.sh
 #
 # PREV (default: the newest tag, else HEAD~1) is built in its own worktree under target/bench/prev.
-# Needs ripgrep, mtail, hyperfine, curl, /usr/bin/time (Debian packages of those names). rg runs on
+# Needs ripgrep, mtail, curl, python3, /usr/bin/time (Debian packages of those names). rg runs on
 # one core (-j1), authwatch with its two threads (it judges lines ahead on the second); rg gets
 # `authwatch patterns export --as rg` (ASCII \b, as authwatch matches: rg's best case); mtail gets `--as mtail` and
 # reads the first MTAIL_MB of the JSON (it runs at ~1 MB/s).
+# Commands on one corpus run in interleaved rounds (bench/rounds.py), RUNS each after a warm-up.
 # Prints a Markdown table: median wall seconds, lines/s, MB/s, peak RSS, and the ratios the
 # performance issue sets (check >= 1.5x rg, CLS JSON >= 100x mtail, daemon catch-up >= 1.0x rg lines/s).
 set -euo pipefail
@@ -19,7 +20,7 @@ LINES=${LINES:-2000000}
 RUNS=${RUNS:-5}
 MTAIL_MB=${MTAIL_MB:-20}
 dir=${BENCH_DIR:-target/bench}
-for tool in rg mtail hyperfine curl python3 /usr/bin/time; do
+for tool in rg mtail curl python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "bench/loadtest.sh: $tool is missing" >&2; exit 2; }
 done
 PREV=${PREV:-$(git describe --tags --abbrev=0 2>/dev/null || git rev-parse HEAD~1)}
@@ -44,13 +45,25 @@ cat "$text" "$json" > /dev/null
 
 results="$dir/loadtest.tsv"
 : > "$results"
-measure() { # name corpus file runs command...
-  local name=$1 corpus=$2 file=$3 runs=$4; shift 4
-  hyperfine --style none --warmup 1 --runs "$runs" --export-json "$dir/h.json" "$*" >/dev/null 2>&1 \
-    || { echo "bench/loadtest.sh: '$*' failed" >&2; exit 1; }
-  /usr/bin/time -o "$dir/rss" -f '%M' "$@" >/dev/null 2>&1
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$dir/h.json" \
-    | { read -r med; printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$corpus" "$file" "$med" "$(cat "$dir/rss")"; } >> "$results"
+# Peak RSS of one run, in KB.
+rss() {
+  /usr/bin/time -o "$dir/rss" -f '%M' "$@" >/dev/null 2>&1 || { echo "bench/loadtest.sh: '$*' failed" >&2; exit 1; }
+  cat "$dir/rss"
+}
+# The commands on one corpus, timed in interleaved rounds (bench/rounds.py: a burst of host noise
+# falls on every command alike), then each run once more for its peak RSS.
+measure() { # corpus file runs name 'command' [name 'command' ...]
+  local corpus=$1 file=$2 runs=$3; shift 3
+  python3 bench/rounds.py "$runs" "$@" > "$dir/rounds" || exit 1
+  while IFS=$'\t' read -r name med; do
+    local cmd
+    while [ $# -gt 0 ]; do
+      if [ "$1" = "$name" ]; then cmd=$2; break; fi
+      shift 2
+    done
+    # shellcheck disable=SC2086 # the command's words, as rounds.py split them
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$corpus" "$file" "$med" "$(rss $cmd)" >> "$results"
+  done < "$dir/rounds"
 }
 
 # Daemon catch-up: `run --from beginning` on the whole file, timed from its start until /metrics has
@@ -63,20 +76,23 @@ catch_up() { # name corpus file format
     | { read -r sec rss; printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$corpus" "$file" "$sec" "$rss"; } >> "$results"
 }
 
-measure "authwatch check" text "$text" "$RUNS" $aw check --output json "$text"
-measure "authwatch check --timeline" text "$text" "$RUNS" $aw check --output json --timeline "$text"
-measure "previous check" text "$text" "$RUNS" $prev check --output json "$text"
-measure "previous check --timeline" text "$text" "$RUNS" $prev check --output json --timeline "$text"
-measure "rg -j1 -c" text "$text" "$RUNS" rg -j1 -c -f "$dir/loadtest.rg" "$text"
+measure text "$text" "$RUNS" \
+  "authwatch check" "$aw check --output json $text" \
+  "authwatch check --timeline" "$aw check --output json --timeline $text" \
+  "previous check" "$prev check --output json $text" \
+  "previous check --timeline" "$prev check --output json --timeline $text" \
+  "rg -j1 -c" "rg -j1 -c -f $dir/loadtest.rg $text"
 catch_up "authwatch run (catch-up)" text "$text" text
-measure "authwatch check" cls "$json" "$RUNS" $aw check --output json "$json"
-measure "authwatch check --timeline" cls "$json" "$RUNS" $aw check --output json --timeline "$json"
-measure "previous check" cls "$json" "$RUNS" $prev check --output json "$json"
-measure "rg -j1 -c" cls "$json" "$RUNS" rg -j1 -c -f "$dir/loadtest.rg" "$json"
+measure cls "$json" "$RUNS" \
+  "authwatch check" "$aw check --output json $json" \
+  "authwatch check --timeline" "$aw check --output json --timeline $json" \
+  "previous check" "$prev check --output json $json" \
+  "rg -j1 -c" "rg -j1 -c -f $dir/loadtest.rg $json"
 catch_up "authwatch run (catch-up)" cls "$json" cls
-measure "authwatch check" cls-head "$dir/loadtest-cls-head.json" "$RUNS" $aw check --output json "$dir/loadtest-cls-head.json"
-measure "mtail --one_shot" cls-head "$dir/loadtest-cls-head.json" 1 mtail --one_shot --one_shot_format prometheus \
-  --address 127.0.0.1 --port 0 --logtostderr --progs "$dir/progs" --logs "$dir/loadtest-cls-head.json"
+head_json="$dir/loadtest-cls-head.json"
+measure cls-head "$head_json" "$RUNS" "authwatch check" "$aw check --output json $head_json"
+measure cls-head "$head_json" 1 "mtail --one_shot" \
+  "mtail --one_shot --one_shot_format prometheus --address 127.0.0.1 --port 0 --logtostderr --progs $dir/progs --logs $head_json"
 
 python3 - "$results" "$(git rev-parse --short HEAD)" "$(git rev-parse --short "$PREV")" <<'PY'
 import os, sys
