@@ -449,3 +449,40 @@ fn an_export_cut_at_a_minute_edge_reads_as_the_whole_export() {
         assert!(skipped.contains(&cut), "{form}: the minute after the gap is named as skipped: {o}");
     }
 }
+
+/// A user trial's case (helper-20): one export cut into two files inside the onset minute. Cut with
+/// nothing lost, it reads as the whole export; with 20 s (or 3 s) of the export lost between the
+/// files, that minute may be missing calls: it is partial, not the onset at too few attempts.
+#[test]
+fn an_export_cut_inside_a_minute_with_records_lost_there_leaves_it_partial() {
+    let calls = load_test();
+    let times = forms::printed_times(&calls);
+    let onset = T0 + onset_minute() * MIN;
+    let dir = tempfile::tempdir().unwrap();
+    for (form, bytes) in [("scf text", forms::scf_text(&calls)), ("cls json", forms::cls_json(&calls))] {
+        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+        let (pa, pb) = (dir.path().join("a"), dir.path().join("b"));
+        for lost_ms in [0, 3_000, 20_000] {
+            let (cut, resume) = (onset + 25_000, onset + 25_000 + lost_ms);
+            let part = |keep: &dyn Fn(i64) -> bool| -> Vec<u8> {
+                lines.iter().zip(&times).filter(|(_, t)| keep(**t)).flat_map(|(l, _)| l.to_vec()).collect()
+            };
+            std::fs::write(&pa, part(&|t| t < cut)).unwrap();
+            std::fs::write(&pb, part(&|t| t >= resume)).unwrap();
+            let t = &check_timeline(&[&pa, &pb])["timeline"];
+            if lost_ms == 0 {
+                assert_truth(&format!("{form}, cut inside a minute"), t, &calls);
+                continue;
+            }
+            let o = &t["onset"];
+            assert_ne!(o["start_ms"].as_i64(), Some(onset), "{form}, {lost_ms} ms lost: not the onset: {o}");
+            let skipped: Vec<i64> = o["skipped_partial_minutes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["start_ms"].as_i64().unwrap())
+                .collect();
+            assert!(skipped.contains(&onset), "{form}, {lost_ms} ms lost: named as skipped: {o}");
+        }
+    }
+}
