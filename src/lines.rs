@@ -7,7 +7,7 @@
 //! says so and gets every line until it says otherwise. A line longer than `max_line_bytes` is cut: its
 //! first `max_line_bytes` bytes are still looked at (flagged cut), the rest is skipped up to its newline.
 //! A trailing `\r` is dropped. A partial last line waits for its newline unless the stream ends (`eof`).
-//! `scan` (one-shot reading) and the tailer both use this splitter; nothing else splits lines. Whether a
+//! `reads::scan` (one-shot reading) and the tailer both use this splitter; nothing else splits lines. Whether a
 //! stream looks binary (a NUL in its first block) is decided here too (`looks_binary`), for both.
 
 use memchr::{memchr, memchr_iter, memrchr};
@@ -43,7 +43,7 @@ pub trait LineSink {
     }
     /// One line (no newline), its number in the stream, and whether it was cut at the cap.
     fn line(&mut self, line_no: u64, line: &[u8], cut: bool);
-    /// The stream has ended (`scan` only): its first and last bytes (at most `EDGE_BYTES` each), for
+    /// The stream has ended (`reads::scan` only): its first and last bytes (at most `EDGE_BYTES` each), for
     /// what lines the prefilter passed over can tell (where in time the input begins and ends).
     fn ended(&mut self, _head: &[u8], _tail: &[u8]) {}
     /// A block of complete lines, the lines before it numbered `lines_before`: a sink that walks it
