@@ -89,9 +89,36 @@ fn build(source: &str) -> Result<Regex, regex::Error> {
 /// then ran the slow engines, 10 to 50 µs a line. Written words are English and codes ASCII; a boundary
 /// beside a Chinese character now counts as one (`失败INVALID_PARAM`), as it reads.
 pub fn ascii_boundaries(regex: &str) -> String {
-    let mut out = String::with_capacity(regex.len() + 16);
+    rewrite_escapes(regex, |c, in_class, next| match c {
+        // `\b{start}` and its kin are their own assertions; inside a class nothing is a boundary.
+        'b' if !in_class && next != Some('{') => Some(r"(?-u:\b)"),
+        'B' if !in_class && next != Some('{') => Some(r"(?-u:\B)"),
+        _ => None,
+    })
+}
+
+/// `\d`, `\s`, `\w` (and `\D`, `\S`, `\W`) as their ASCII classes, as RE2 reads them, for the
+/// classifier's own regexes (read on every candidate line): a Unicode `\w` or `\s` compiles to a
+/// large automaton (the help-text regex's was 641 KB of the daemon's heap). Inside a class they
+/// become a nested class (`[\w$]` → `[[0-9A-Za-z_]$]`); escaped backslashes are left as written.
+pub fn ascii_classes(regex: &str) -> String {
+    rewrite_escapes(regex, |c, _, _| match c {
+        'd' => Some("[0-9]"),
+        'D' => Some("[^0-9]"),
+        'w' => Some("[0-9A-Za-z_]"),
+        'W' => Some("[^0-9A-Za-z_]"),
+        's' => Some(r"[\t\n\x0B\x0C\r ]"),
+        'S' => Some(r"[^\t\n\x0B\x0C\r ]"),
+        _ => None,
+    })
+}
+
+/// `regex` with each escape `\c` that `replace` answers for (given whether it stands inside a class,
+/// `[…]` nested or not, and the character after it) written as the answer; everything else as is,
+/// escaped backslashes included.
+fn rewrite_escapes(regex: &str, replace: impl Fn(char, bool, Option<char>) -> Option<&'static str>) -> String {
+    let mut out = String::with_capacity(regex.len() + 64);
     let mut chars = regex.chars().peekable();
-    // Inside a class (`[…]`, nested for `[[:alpha:]]`) nothing is a boundary.
     let mut class = 0usize;
     while let Some(c) = chars.next() {
         if c != '\\' {
@@ -112,47 +139,16 @@ pub fn ascii_boundaries(regex: &str) -> String {
             }
             continue;
         }
-        match chars.next() {
-            // `\b{start}` and its kin are their own assertions.
-            Some(b @ ('b' | 'B')) if class == 0 && chars.peek() != Some(&'{') => {
-                out.push_str("(?-u:\\");
-                out.push(b);
-                out.push(')');
-            }
-            Some(n) => {
+        let Some(n) = chars.next() else {
+            out.push('\\');
+            break;
+        };
+        match replace(n, class > 0, chars.peek().copied()) {
+            Some(r) => out.push_str(r),
+            None => {
                 out.push('\\');
                 out.push(n);
             }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-/// `\d`, `\s`, `\w` (and `\D`, `\S`, `\W`) as their ASCII classes, as RE2 reads them, for the
-/// classifier's own regexes (read on every candidate line): a Unicode `\w` or `\s` compiles to a
-/// large automaton (the help-text regex's was 641 KB of the daemon's heap). Inside a class they
-/// become a nested class (`[\w$]` → `[[0-9A-Za-z_]$]`); escaped backslashes are left as written.
-pub fn ascii_classes(regex: &str) -> String {
-    let mut out = String::with_capacity(regex.len() + 64);
-    let mut chars = regex.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('d') => out.push_str("[0-9]"),
-            Some('D') => out.push_str("[^0-9]"),
-            Some('w') => out.push_str("[0-9A-Za-z_]"),
-            Some('W') => out.push_str("[^0-9A-Za-z_]"),
-            Some('s') => out.push_str("[\\t\\n\\x0B\\x0C\\r ]"),
-            Some('S') => out.push_str("[^\\t\\n\\x0B\\x0C\\r ]"),
-            Some(n) => {
-                out.push('\\');
-                out.push(n);
-            }
-            None => out.push('\\'),
         }
     }
     out
