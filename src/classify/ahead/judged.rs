@@ -37,22 +37,9 @@ impl Judgement {
         pattern: Option<usize>,
         signal: Option<usize>,
     ) -> Judgement {
-        let (message, message_at) = match std::mem::take(&mut record.message) {
-            Cow::Borrowed(m) => match within(line, m) {
-                Some(at) if !m.is_empty() => (Cow::Borrowed(&b""[..]), Some(at..at + m.len())),
-                _ => (Cow::Owned(m.to_vec()), None),
-            },
-            Cow::Owned(m) => (Cow::Owned(m), None),
-        };
-        let (id, id_at) = match record.request_id.take() {
-            Some(Cow::Borrowed(id)) => match within(line, id.as_bytes()) {
-                Some(at) => (None, Some(at..at + id.len())),
-                None => (Some(Cow::Owned(id.to_string())), None),
-            },
-            Some(Cow::Owned(id)) => (Some(Cow::Owned(id)), None),
-            None => (None, None),
-        };
-        let record = record.with_message(message, id);
+        let (message, message_at) = detach(line, std::mem::take(&mut record.message));
+        let (id, id_at) = record.request_id.take().map_or((None, None), |id| detach(line, id));
+        let record = record.with_message(message.unwrap_or_default(), id);
         Judgement { record, message_at, id_at, choice, pattern, signal, extra: false }
     }
 
@@ -85,6 +72,24 @@ impl Judgement {
             malformed: r.malformed,
             call_start_ms: r.call_start_ms,
         }
+    }
+}
+
+/// A part of `line` (a record's message or request id) kept as where it stands in the line, with no
+/// copy (`None` and its place), else as its own copy.
+fn detach<T>(line: &[u8], part: Cow<'_, T>) -> (Option<Cow<'static, T>>, Option<Range<usize>>)
+where
+    T: ToOwned + AsRef<[u8]> + ?Sized + 'static,
+{
+    match part {
+        Cow::Borrowed(p) => {
+            let bytes = p.as_ref();
+            match within(line, bytes).filter(|_| !bytes.is_empty()) {
+                Some(at) => (None, Some(at..at + bytes.len())),
+                None => (Some(Cow::Owned(p.to_owned())), None),
+            }
+        }
+        Cow::Owned(p) => (Some(Cow::Owned(p)), None),
     }
 }
 
