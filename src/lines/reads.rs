@@ -39,10 +39,9 @@ pub fn scan<R: Read + Send + ?Sized>(
     find: &impl Fn(&[u8], usize) -> Option<usize>,
     sink: &mut impl LineSink,
 ) -> io::Result<()> {
-    let room = ROOM;
-    let first = fill(reader, buffer(room), room);
+    let first = fill(reader, buffer());
     if first.end.is_some() {
-        return split_reads(first, |buf| fill(reader, buf, room), max_line_bytes, stats, find, sink);
+        return split_reads(first, |buf| fill(reader, buf), max_line_bytes, stats, find, sink);
     }
     std::thread::scope(|s| {
         let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
@@ -50,7 +49,7 @@ pub fn scan<R: Read + Send + ?Sized>(
         let spawned = std::thread::Builder::new().name("read".into()).spawn_scoped(s, move || {
             // Ends when the splitter lets go of its sender (it returned), or at the stream's end.
             for buf in free_rx {
-                let filled = fill(reader, buf, room);
+                let filled = fill(reader, buf);
                 let end = filled.end.is_some();
                 if filled_tx.send(filled).is_err() || end {
                     break;
@@ -61,7 +60,7 @@ pub fn scan<R: Read + Send + ?Sized>(
             let why = format!("cannot start a thread to read with: {e}");
             return split_reads(
                 first,
-                |_| ended(room, Err(io::Error::other(why.clone()))),
+                |_| ended(Err(io::Error::other(why.clone()))),
                 max_line_bytes,
                 stats,
                 find,
@@ -69,22 +68,22 @@ pub fn scan<R: Read + Send + ?Sized>(
             );
         }
         // The second buffer: the reader fills it while the splitter walks the first.
-        let _ = free_tx.send(buffer(room));
+        let _ = free_tx.send(buffer());
         let next = |buf: Vec<u8>| {
             let _ = free_tx.send(buf);
-            filled_rx.recv().unwrap_or_else(|_| ended(room, Err(io::Error::other("the reading thread stopped"))))
+            filled_rx.recv().unwrap_or_else(|_| ended(Err(io::Error::other("the reading thread stopped"))))
         };
         split_reads(first, next, max_line_bytes, stats, find, sink)
     })
 }
 
-/// A buffer: `room` bytes kept for a partial line, then `READ_BYTES` to read into. Zeroed by the
+/// A buffer: `ROOM` bytes kept for a partial line, then `READ_BYTES` to read into. Zeroed by the
 /// allocator, so the room's pages are not touched (nor resident) until a partial line is put there.
-fn buffer(room: usize) -> Vec<u8> {
-    vec![0; room + READ_BYTES]
+fn buffer() -> Vec<u8> {
+    vec![0; ROOM + READ_BYTES]
 }
 
-/// One buffer as read: `n` bytes after its first `room`, and, where the stream ended (at its end or
+/// One buffer as read: `n` bytes after its first `ROOM`, and, where the stream ended (at its end or
 /// at a failure), how.
 struct Filled {
     buf: Vec<u8>,
@@ -92,16 +91,16 @@ struct Filled {
     end: Option<io::Result<()>>,
 }
 
-fn ended(room: usize, end: io::Result<()>) -> Filled {
-    Filled { buf: vec![0; room], n: 0, end: Some(end) }
+fn ended(end: io::Result<()>) -> Filled {
+    Filled { buf: vec![0; ROOM], n: 0, end: Some(end) }
 }
 
-/// Reads into `buf` after its first `room` bytes until it is full or the stream ends.
-fn fill<R: Read + ?Sized>(reader: &mut R, mut buf: Vec<u8>, room: usize) -> Filled {
+/// Reads into `buf` after its first `ROOM` bytes until it is full or the stream ends.
+fn fill<R: Read + ?Sized>(reader: &mut R, mut buf: Vec<u8>) -> Filled {
     let mut n = 0;
-    let space = buf.len() - room;
+    let space = buf.len() - ROOM;
     while n < space {
-        match reader.read(&mut buf[room + n..]) {
+        match reader.read(&mut buf[ROOM + n..]) {
             Ok(0) => return Filled { buf, n, end: Some(Ok(())) },
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -161,8 +160,8 @@ fn split_reads(
         let Filled { mut buf, n, end } = filled;
         let new = &buf[ROOM..ROOM + n];
         edges.took(new, stats);
-        let mut split = |data: &[u8], stats: &mut ScanStats| {
-            let s = splitter.split(data, false, find, sink);
+        let mut split = |data: &[u8], eof: bool, stats: &mut ScanStats| {
+            let s = splitter.split(data, eof, find, sink);
             stats.lines += s.lines;
             stats.lines_truncated += s.cut;
             s.consumed
@@ -171,22 +170,20 @@ fn split_reads(
             let from = ROOM - rest.len();
             buf[from..ROOM].copy_from_slice(&rest);
             let data = &buf[from..ROOM + n];
-            let used = split(data, stats);
+            let used = split(data, false, stats);
             rest.clear();
             rest.extend_from_slice(&data[used..]);
         } else {
             // A long partial line: gathered apart, split once it can end (a newline, or the cap).
             rest.extend_from_slice(&buf[ROOM..ROOM + n]);
             if memchr::memchr(b'\n', &buf[ROOM..ROOM + n]).is_some() || rest.len() > max {
-                let used = split(&rest, stats);
+                let used = split(&rest, false, stats);
                 rest.drain(..used);
             }
         }
         if let Some(end) = end {
             end?;
-            let s = splitter.split(&rest, true, find, sink);
-            stats.lines += s.lines;
-            stats.lines_truncated += s.cut;
+            split(&rest, true, stats);
             sink.ended(&edges.head, &edges.tail);
             return Ok(());
         }
