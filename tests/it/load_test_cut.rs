@@ -405,13 +405,20 @@ fn a_call_split_across_two_files_takes_its_own_time_in_either_order() {
     assert_eq!(first, "2026-11-02T03:05:10.000Z");
 }
 
-/// Splits an export (one printed line a line, in `forms::printed_times` order) at `at`: the lines
-/// printed before it, and the rest.
-fn split_at_time(bytes: &[u8], times: &[i64], at: i64) -> (Vec<u8>, Vec<u8>) {
+/// The lines of an export (one printed line a line, in `forms::printed_times` order) printed at a
+/// time `keep` takes.
+fn printed_when(bytes: &[u8], times: &[i64], keep: impl Fn(i64) -> bool) -> Vec<u8> {
     let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
     assert_eq!(lines.len(), times.len());
-    let k = times.iter().position(|&t| t >= at).unwrap();
-    (lines[..k].concat(), lines[k..].concat())
+    lines.iter().zip(times).filter(|(_, t)| keep(**t)).flat_map(|(l, _)| l.to_vec()).collect()
+}
+
+/// The onset is not `minute`, which is named among the partial minutes skipped.
+fn assert_skipped(what: &str, onset: &serde_json::Value, minute: i64) {
+    assert_ne!(onset["start_ms"].as_i64(), Some(minute), "{what}: not the onset: {onset}");
+    let skipped: Vec<i64> =
+        onset["skipped_partial_minutes"].as_array().unwrap().iter().map(|m| m["start_ms"].as_i64().unwrap()).collect();
+    assert!(skipped.contains(&minute), "{what}: named as skipped: {onset}");
 }
 
 /// Finding 2 of the 3rd session: one export cut into two files where a minute begins (hourly CLS
@@ -425,28 +432,17 @@ fn an_export_cut_at_a_minute_edge_reads_as_the_whole_export() {
     let cut = T0 + onset_minute() * MIN;
     let dir = tempfile::tempdir().unwrap();
     for (form, bytes) in [("scf text", forms::scf_text(&calls)), ("cls json", forms::cls_json(&calls))] {
-        let (a, b) = split_at_time(&bytes, &times, cut);
         let last_before = times.iter().copied().filter(|&t| t < cut).max().unwrap();
         let first_after = times.iter().copied().find(|&t| t >= cut).unwrap();
         assert!(first_after - last_before <= authwatch::window::MEET_MS, "{form}: the files meet at {cut}");
         let (pa, pb) = (dir.path().join("a"), dir.path().join("b"));
-        std::fs::write(&pa, &a).unwrap();
-        std::fs::write(&pb, &b).unwrap();
+        std::fs::write(&pa, printed_when(&bytes, &times, |t| t < cut)).unwrap();
+        std::fs::write(&pb, printed_when(&bytes, &times, |t| t >= cut)).unwrap();
         assert_truth(&format!("{form}, a then b"), &check_timeline(&[&pa, &pb])["timeline"], &calls);
         assert_truth(&format!("{form}, b then a"), &check_timeline(&[&pb, &pa])["timeline"], &calls);
         // Five seconds of the export lost at the cut: the onset minute may be cut, and is skipped.
-        let lost: Vec<u8> = a
-            .split_inclusive(|&b| b == b'\n')
-            .zip(&times)
-            .filter(|(_, t)| **t < cut - 5_000)
-            .flat_map(|(l, _)| l.to_vec())
-            .collect();
-        std::fs::write(&pa, &lost).unwrap();
-        let o = &check_timeline(&[&pa, &pb])["timeline"]["onset"];
-        assert_ne!(o["start_ms"].as_i64(), Some(cut), "{form}: a gap at the cut leaves its minutes partial: {o}");
-        let skipped: Vec<i64> =
-            o["skipped_partial_minutes"].as_array().unwrap().iter().map(|m| m["start_ms"].as_i64().unwrap()).collect();
-        assert!(skipped.contains(&cut), "{form}: the minute after the gap is named as skipped: {o}");
+        std::fs::write(&pa, printed_when(&bytes, &times, |t| t < cut - 5_000)).unwrap();
+        assert_skipped(&format!("{form}, 5 s lost at the cut"), &check_timeline(&[&pa, &pb])["timeline"]["onset"], cut);
     }
 }
 
@@ -460,29 +456,17 @@ fn an_export_cut_inside_a_minute_with_records_lost_there_leaves_it_partial() {
     let onset = T0 + onset_minute() * MIN;
     let dir = tempfile::tempdir().unwrap();
     for (form, bytes) in [("scf text", forms::scf_text(&calls)), ("cls json", forms::cls_json(&calls))] {
-        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
         let (pa, pb) = (dir.path().join("a"), dir.path().join("b"));
         for lost_ms in [0, 3_000, 20_000] {
             let (cut, resume) = (onset + 25_000, onset + 25_000 + lost_ms);
-            let part = |keep: &dyn Fn(i64) -> bool| -> Vec<u8> {
-                lines.iter().zip(&times).filter(|(_, t)| keep(**t)).flat_map(|(l, _)| l.to_vec()).collect()
-            };
-            std::fs::write(&pa, part(&|t| t < cut)).unwrap();
-            std::fs::write(&pb, part(&|t| t >= resume)).unwrap();
+            std::fs::write(&pa, printed_when(&bytes, &times, |t| t < cut)).unwrap();
+            std::fs::write(&pb, printed_when(&bytes, &times, |t| t >= resume)).unwrap();
             let t = &check_timeline(&[&pa, &pb])["timeline"];
             if lost_ms == 0 {
                 assert_truth(&format!("{form}, cut inside a minute"), t, &calls);
-                continue;
+            } else {
+                assert_skipped(&format!("{form}, {lost_ms} ms lost"), &t["onset"], onset);
             }
-            let o = &t["onset"];
-            assert_ne!(o["start_ms"].as_i64(), Some(onset), "{form}, {lost_ms} ms lost: not the onset: {o}");
-            let skipped: Vec<i64> = o["skipped_partial_minutes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["start_ms"].as_i64().unwrap())
-                .collect();
-            assert!(skipped.contains(&onset), "{form}, {lost_ms} ms lost: named as skipped: {o}");
         }
     }
 }
